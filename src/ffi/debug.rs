@@ -1,0 +1,107 @@
+//! API.md, section Introspection: gs_stats_get, gs_dump.
+
+use super::{ffi_boundary, PANIC_CODE};
+use crate::error::{Error, Result};
+use crate::runtime::proc::{self, Caller};
+use crate::runtime::{debug, sched};
+use core::ffi::c_int;
+
+/// Scheduler counters (a snapshot).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct gs_stats {
+    /// alive (not dead)
+    pub goroutines: u64,
+    pub runnable: u64,
+    /// parked
+    pub waiting: u64,
+    pub in_syscall: u64,
+    pub procs: u32,
+    pub idle_procs: u32,
+    pub threads: u32,
+    pub idle_threads: u32,
+    pub spinning_threads: u32,
+    pub global_runq: u64,
+    pub spawned_total: u64,
+    pub switches_total: u64,
+    pub steals_total: u64,
+    pub netpoll_waiters: u64,
+    pub timers: u64,
+}
+
+/// Runs `f` with the caller's runtime.
+fn with_rt<T>(f: impl FnOnce(&sched::Runtime) -> T) -> Result<T> {
+    match proc::caller() {
+        Caller::Foreign => {
+            let fg = sched::enter_foreign()?;
+            Ok(f(fg.rt()))
+        }
+        // SAFETY: m is this thread's M; its runtime outlives it.
+        Caller::Goroutine(m, _) | Caller::G0(m) => Ok(f(unsafe { (*m).rt() })),
+    }
+}
+
+/// Fills *out with a snapshot of the scheduler's counters. GS_EINVAL for NULL,
+/// GS_ENOTINIT.
+#[no_mangle]
+pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if out.is_null() {
+            return Error::Inval.to_code();
+        }
+        match with_rt(debug::stats) {
+            Ok(s) => {
+                let v = gs_stats {
+                    goroutines: s.goroutines,
+                    runnable: s.runnable,
+                    waiting: s.waiting,
+                    in_syscall: s.in_syscall,
+                    procs: s.procs,
+                    idle_procs: s.idle_procs,
+                    threads: s.threads,
+                    idle_threads: s.idle_threads,
+                    spinning_threads: s.spinning_threads,
+                    global_runq: s.global_runq,
+                    spawned_total: s.spawned_total,
+                    switches_total: s.switches_total,
+                    steals_total: s.steals_total,
+                    netpoll_waiters: s.netpoll_waiters,
+                    timers: s.timers,
+                };
+                // SAFETY: out is non-NULL and points to a gs_stats (API contract).
+                unsafe { out.write(v) };
+                0
+            }
+            Err(e) => e.to_code(),
+        }
+    })
+}
+
+/// Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
+/// and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT.
+#[no_mangle]
+pub extern "C" fn gs_dump(fd: c_int) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if fd < 0 {
+            return Error::Inval.to_code();
+        }
+        let text = match with_rt(debug::dump) {
+            Ok(t) => t,
+            Err(e) => return e.to_code(),
+        };
+        let mut b = text.as_bytes();
+        while !b.is_empty() {
+            // SAFETY: write(2) of a valid buffer.
+            let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+                if e == libc::EINTR {
+                    continue;
+                }
+                return if e == libc::EBADF { Error::Inval.to_code() } else { -e };
+            }
+            b = &b[n as usize..];
+        }
+        0
+    })
+}

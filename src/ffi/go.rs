@@ -1,0 +1,161 @@
+//! API.md, section Goroutines: gs_go, gs_go_with, gs_gosched, gs_goexit, gs_self,
+//! gs_goid, gs_lock_os_thread, gs_unlock_os_thread, gs_should_yield.
+
+use super::lifecycle::gs_fn;
+use super::{ffi_boundary, PANIC_CODE};
+use crate::error::Error;
+use crate::runtime::proc::{self, Caller, GoOpts};
+use crate::runtime::stack::{MAX_STACK_SIZE, MIN_STACK_SIZE};
+use core::ffi::{c_char, c_int};
+
+/// Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
+/// names nobody, even after its memory is reused.
+#[repr(C)]
+pub struct gs_g {
+    _private: [u8; 0],
+}
+
+/// Options for gs_go_with.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gs_go_opts {
+    /// 0 -> runtime default; else 16 KiB to 1 GiB.
+    pub stack_size: usize,
+    /// Copied; shown in dumps and traces; may be NULL.
+    pub name: *const c_char,
+    /// GS_GO_* bit flags.
+    pub flags: u32,
+}
+
+/// gs_go_opts.flags: run this goroutine only on the host thread (see gs_run_for).
+pub const GS_GO_HOST: u32 = 0x1;
+
+/// The flags gs_go_with accepts.
+const GO_FLAGS_SUPPORTED: u32 = 0;
+
+/// Starts fn(arg) as a goroutine. Returns its id (> 0), GS_EINVAL for a NULL fn,
+/// GS_ENOMEM, GS_ENOTINIT, GS_ESHUTDOWN. From a goroutine or a foreign thread.
+#[no_mangle]
+pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
+    ffi_boundary!(PANIC_CODE as i64, {
+        let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
+        match proc::go(f, arg, &GoOpts::DEFAULT) {
+            Ok(id) => id as i64,
+            Err(e) => e.to_code() as i64,
+        }
+    })
+}
+
+/// gs_go with options (stack size, name, flags); opts may be NULL.
+#[no_mangle]
+pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts) -> i64 {
+    ffi_boundary!(PANIC_CODE as i64, {
+        let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
+        let mut o = GoOpts::DEFAULT;
+        if !opts.is_null() {
+            // SAFETY: a non-NULL opts points to a gs_go_opts (API contract).
+            let u = unsafe { *opts };
+            if u.flags & !GO_FLAGS_SUPPORTED != 0 {
+                return Error::Inval.to_code() as i64;
+            }
+            if u.stack_size != 0 && !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&u.stack_size) {
+                return Error::Inval.to_code() as i64;
+            }
+            o.stack_size = u.stack_size;
+            o.name = u.name;
+            o.flags = u.flags;
+        }
+        match proc::go(f, arg, &o) {
+            Ok(id) => id as i64,
+            Err(e) => e.to_code() as i64,
+        }
+    })
+}
+
+/// Yields the processor. 0 on a goroutine; off-goroutine, GS_EPERM after
+/// sched_yield().
+#[no_mangle]
+pub extern "C" fn gs_gosched() -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match proc::caller() {
+            Caller::Goroutine(..) => {
+                proc::gosched();
+                0
+            }
+            _ => {
+                // SAFETY: sched_yield has no preconditions.
+                unsafe { libc::sched_yield() };
+                Error::Perm.to_code()
+            }
+        }
+    })
+}
+
+/// Ends the calling goroutine now; returns only when called off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_goexit() {
+    if let Caller::Goroutine(..) = proc::caller() {
+        proc::goexit();
+    }
+}
+
+/// The calling goroutine's handle; NULL off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_self() -> *mut gs_g {
+    match proc::caller() {
+        // SAFETY: g is the running goroutine.
+        Caller::Goroutine(_, g) => unsafe { (*g).handle() as *mut gs_g },
+        _ => core::ptr::null_mut(),
+    }
+}
+
+/// The calling goroutine's id; 0 off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_goid() -> i64 {
+    match proc::caller() {
+        // SAFETY: g is the running goroutine.
+        Caller::Goroutine(_, g) => unsafe { (*g).goid() as i64 },
+        _ => 0,
+    }
+}
+
+/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
+/// GS_EPERM off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_lock_os_thread() -> c_int {
+    match proc::caller() {
+        Caller::Goroutine(m, g) => {
+            proc::lock_os_thread(m, g);
+            0
+        }
+        _ => Error::Perm.to_code(),
+    }
+}
+
+/// Undoes one gs_lock_os_thread; the goroutine may migrate when the count reaches 0.
+/// Unlocking an unlocked goroutine does nothing. GS_EPERM off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_unlock_os_thread() -> c_int {
+    match proc::caller() {
+        Caller::Goroutine(m, g) => {
+            proc::unlock_os_thread(m, g);
+            0
+        }
+        _ => Error::Perm.to_code(),
+    }
+}
+
+/// True once the calling goroutine has run for more than its time slice (10 ms)
+/// without yielding (sysmon's preemption request). False off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_should_yield() -> bool {
+    match proc::caller() {
+        Caller::Goroutine(m, _) => {
+            // SAFETY: m is this thread's M; p, if held, is ours.
+            let pp = unsafe { (*m).p };
+            // SAFETY: as above.
+            !pp.is_null() && unsafe { (*pp).preempt.load(core::sync::atomic::Ordering::Relaxed) }
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,106 @@
+//! API.md, section Lifecycle: gs_init, gs_main, gs_wait, gs_shutdown, gs_version,
+//! and gs_strerror from Conventions.
+
+use super::{code, ffi_boundary, PANIC_CODE};
+use crate::error::Error;
+use crate::runtime::{proc, sched};
+use core::ffi::{c_char, c_int, c_void};
+
+/// Runtime configuration for gs_init. Zero fields take their defaults.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct gs_config {
+    /// Ps; 0 -> $GS_MAXPROCS, else the CPUs this process may use (affinity mask and
+    /// cgroup CPU quota). At most 1024.
+    pub nprocs: u32,
+    /// Default goroutine stack; 0 -> $GS_STACK_SIZE, else 256 KiB. 16 KiB to 1 GiB.
+    pub stack_size: usize,
+    /// Cap on Ms (OS threads running goroutines); 0 -> 10000.
+    pub max_threads: u32,
+    /// GS_CFG_* bit flags, 0 for defaults.
+    pub flags: u32,
+}
+
+/// gs_config.flags: gs_wait and gs_main return GS_EDEADLK (after a goroutine dump on
+/// stderr) when every goroutine is parked and nothing can wake them. The program
+/// promises that no foreign thread will wake goroutines while it waits.
+pub const GS_CFG_CHECKDEAD: u32 = 0x1;
+
+/// Goroutine entry function.
+pub type gs_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+
+/// Starts the runtime. `cfg` may be NULL (defaults). Returns 0, GS_EALREADY if it is
+/// running, GS_EINVAL for a bad configuration, GS_ENOMEM.
+#[no_mangle]
+pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        // SAFETY: a non-NULL cfg points to a gs_config (API contract).
+        let c = if cfg.is_null() { gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 } } else { unsafe { *cfg } };
+        code(sched::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
+    })
+}
+
+/// Initializes with defaults if needed and runs fn(arg) as a goroutine; the calling
+/// thread works as an M until fn returns, then returns 0. Other goroutines keep
+/// running. GS_EPERM from a goroutine, GS_EINVAL for a NULL fn, GS_ESHUTDOWN if the
+/// runtime was shut down first.
+#[no_mangle]
+pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        let Some(f) = fn_ else { return Error::Inval.to_code() };
+        if !matches!(proc::caller(), proc::Caller::Foreign) {
+            return Error::Perm.to_code();
+        }
+        code(proc::main(f, arg))
+    })
+}
+
+/// Foreign thread: blocks until no goroutine is alive. timeout_ns < 0 waits forever.
+/// Returns 0, GS_ETIMEDOUT, GS_EPERM from a goroutine, GS_ENOTINIT, GS_EDEADLK (with
+/// GS_CFG_CHECKDEAD).
+#[no_mangle]
+pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if !matches!(proc::caller(), proc::Caller::Foreign) {
+            return Error::Perm.to_code();
+        }
+        let fg = match sched::enter_foreign() {
+            Ok(f) => f,
+            Err(e) => return e.to_code(),
+        };
+        let r = sched::wait_all(fg.rt(), timeout_ns);
+        if r == Err(Error::Deadlock) {
+            let d = crate::runtime::debug::dump(fg.rt());
+            eprint!("gosched: all goroutines are asleep - deadlock!\n\n{d}");
+        }
+        code(r)
+    })
+}
+
+/// Foreign thread: stops all Ms and frees the runtime. Returns the number of
+/// goroutines abandoned (>= 0), GS_EPERM from a goroutine, GS_ENOTINIT. gs_init may be
+/// called again afterwards.
+#[no_mangle]
+pub extern "C" fn gs_shutdown() -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if !matches!(proc::caller(), proc::Caller::Foreign) {
+            return Error::Perm.to_code();
+        }
+        match sched::shutdown() {
+            Ok(n) => n.min(c_int::MAX as u64) as c_int,
+            Err(e) => e.to_code(),
+        }
+    })
+}
+
+/// The library's version, e.g. "0.1.0".
+#[no_mangle]
+pub extern "C" fn gs_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static English message for a GS_E* code or any negative errno value.
+#[no_mangle]
+pub extern "C" fn gs_strerror(code: c_int) -> *const c_char {
+    ffi_boundary!(c"internal error".as_ptr(), { crate::error::strerror(code) })
+}

@@ -1,0 +1,55 @@
+//! The C API: the only place with `#[no_mangle]`. One file per section of API.md.
+//!
+//! Every export has the same four steps: the boundary (`ffi_boundary!`, which turns a
+//! Rust panic into an error instead of unwinding into C), argument checks, one call
+//! into the core, and the mapping of the core's `Error` to a `GS_E*` code.
+
+#![allow(non_camel_case_types)]
+
+use crate::error::{Error, Result};
+use core::ffi::c_int;
+
+pub mod debug;
+pub mod go;
+pub mod lifecycle;
+pub mod park;
+
+/// Runs `$body`; a panic becomes `$on_panic` (after the panic message on stderr).
+macro_rules! ffi_boundary {
+    ($on_panic:expr, $body:block) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(v) => v,
+            Err(_) => $on_panic,
+        }
+    };
+}
+pub(crate) use ffi_boundary;
+
+/// 0 or the error's code.
+pub(crate) fn code(r: Result<()>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_code(),
+    }
+}
+
+/// The code a panic turns into: the runtime is in an unknown state.
+pub(crate) const PANIC_CODE: c_int = Error::Inval.to_code();
+
+/// Error codes as C sees them, for the Rust tests.
+pub mod codes {
+    use crate::error::Error;
+    use core::ffi::c_int;
+    pub const GS_EINVAL: c_int = Error::Inval.to_code();
+    pub const GS_ENOMEM: c_int = Error::NoMem.to_code();
+    pub const GS_EAGAIN: c_int = Error::Again.to_code();
+    pub const GS_ETIMEDOUT: c_int = Error::TimedOut.to_code();
+    pub const GS_EALREADY: c_int = Error::Already.to_code();
+    pub const GS_EPERM: c_int = Error::Perm.to_code();
+    pub const GS_ENOTINIT: c_int = Error::NotInit.to_code();
+    pub const GS_ESHUTDOWN: c_int = Error::Shutdown.to_code();
+    pub const GS_ECLOSED: c_int = Error::Closed.to_code();
+    pub const GS_ECANCELED: c_int = Error::Canceled.to_code();
+    pub const GS_EDEADLK: c_int = Error::Deadlock.to_code();
+    pub const GS_EBUSY: c_int = Error::Busy.to_code();
+}

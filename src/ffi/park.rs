@@ -1,0 +1,60 @@
+//! API.md, section Park and ready: gs_park, gs_ready.
+
+use super::go::gs_g;
+use super::{code, ffi_boundary, PANIC_CODE};
+use crate::error::Error;
+use crate::runtime::proc::{self, Caller};
+use crate::runtime::{park, sched};
+use core::ffi::{c_char, c_int, c_void};
+
+/// Called on the scheduler's stack after the goroutine is marked waiting; returning
+/// false resumes the goroutine at once.
+pub type gs_unlockf = Option<unsafe extern "C" fn(g: *mut gs_g, lock: *mut c_void) -> bool>;
+
+/// Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
+/// after the goroutine is marked waiting; if it returns false the goroutine resumes
+/// at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
+/// Returns 0 when readied; GS_EPERM off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match proc::caller() {
+            Caller::Goroutine(..) => {
+                // SAFETY: on a goroutine; gs_unlockf and UnlockFn have the same ABI
+                // (a gs_g* is passed as a pointer-sized handle).
+                unsafe {
+                    let f: Option<crate::runtime::g::UnlockFn> = core::mem::transmute(unlockf);
+                    park::gopark(f, lock, reason, true);
+                }
+                0
+            }
+            _ => Error::Perm.to_code(),
+        }
+    })
+}
+
+/// Makes a goroutine parked by gs_park runnable. GS_EINVAL if g is NULL, stale, or
+/// not parked through gs_park (running, runnable, already readied, exited). From a
+/// goroutine or a foreign thread.
+#[no_mangle]
+pub extern "C" fn gs_ready(g: *mut gs_g) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if g.is_null() {
+            return Error::Inval.to_code();
+        }
+        match proc::caller() {
+            Caller::Foreign => match sched::enter_foreign() {
+                Ok(fg) => code(park::ready_handle(fg.rt(), g as usize)),
+                Err(e) => e.to_code(),
+            },
+            Caller::Goroutine(m, _) | Caller::G0(m) => {
+                // SAFETY: m is this thread's M.
+                let rt = unsafe { (*m).rt() };
+                if !rt.running() {
+                    return Error::Shutdown.to_code();
+                }
+                code(park::ready_handle(rt, g as usize))
+            }
+        }
+    })
+}

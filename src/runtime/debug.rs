@@ -1,0 +1,96 @@
+//! Introspection: the numbers of gs_stats and the goroutine dump of gs_dump.
+//! Both read shared state without stopping the world: each number is a snapshot that
+//! may be a moment old, as Go's are.
+
+use super::g::Gstatus;
+use super::sched::Runtime;
+use core::sync::atomic::Ordering::*;
+
+/// The fields of `gs_stats`, in core form.
+#[derive(Default, Clone, Copy, Debug)]
+pub(crate) struct Stats {
+    pub(crate) goroutines: u64,
+    pub(crate) runnable: u64,
+    pub(crate) waiting: u64,
+    pub(crate) in_syscall: u64,
+    pub(crate) procs: u32,
+    pub(crate) idle_procs: u32,
+    pub(crate) threads: u32,
+    pub(crate) idle_threads: u32,
+    pub(crate) spinning_threads: u32,
+    pub(crate) global_runq: u64,
+    pub(crate) spawned_total: u64,
+    pub(crate) switches_total: u64,
+    pub(crate) steals_total: u64,
+    pub(crate) netpoll_waiters: u64,
+    pub(crate) timers: u64,
+}
+
+pub(crate) fn stats(rt: &Runtime) -> Stats {
+    let mut st = Stats::default();
+    rt.allgs.for_each(|g| match g.status() {
+        Gstatus::Runnable => st.runnable += 1,
+        Gstatus::Waiting => st.waiting += 1,
+        Gstatus::Syscall => st.in_syscall += 1,
+        _ => {}
+    });
+    st.goroutines = rt.ngoroutines.load(Relaxed);
+    st.procs = rt.allp.len() as u32;
+    st.idle_procs = rt.npidle.load(Relaxed);
+    st.threads = rt.nm_alive.load(Relaxed);
+    st.spinning_threads = rt.nmspinning.load(Relaxed);
+    {
+        let s = rt.lock();
+        st.idle_threads = s.midle.len() as u32;
+    }
+    st.global_runq = rt.runqsize.load(Relaxed) as u64;
+    for p in rt.allp.iter() {
+        st.spawned_total += p.spawned.load(Relaxed);
+        st.switches_total += p.switches.load(Relaxed);
+        st.steals_total += p.steals.load(Relaxed);
+    }
+    st.spawned_total += rt.spawned_foreign.load(Relaxed);
+    st
+}
+
+/// Writes a goroutine dump like Go's on SIGQUIT: one block per live goroutine with
+/// id, name, state, wait reason and how long it has waited.
+pub(crate) fn dump(rt: &Runtime) -> String {
+    let now = super::time::nanotime();
+    let st = stats(rt);
+    let mut out = format!(
+        "gosched: {} goroutines, {} procs ({} idle), {} threads\n\n",
+        st.goroutines, st.procs, st.idle_procs, st.threads
+    );
+    rt.allgs.for_each(|g| {
+        let status = g.status();
+        if matches!(status, Gstatus::Dead | Gstatus::Idle) {
+            return;
+        }
+        let name = g.name_string();
+        out.push_str(&format!("goroutine {}", g.goid()));
+        if !name.is_empty() {
+            out.push_str(&format!(" \"{name}\""));
+        }
+        out.push_str(&format!(" [{}", status.name()));
+        if status == Gstatus::Waiting {
+            let r = g.waitreason.load(Relaxed);
+            let reason = if r.is_null() {
+                "park".to_string()
+            } else {
+                // SAFETY: the reason string must stay valid while parked (API.md).
+                unsafe { core::ffi::CStr::from_ptr(r) }.to_string_lossy().into_owned()
+            };
+            let since = g.waitsince.load(Relaxed) as i64;
+            let mins = ((now - since).max(0) / 60_000_000_000) as i64;
+            let ms = ((now - since).max(0) / 1_000_000) as i64;
+            out.push_str(&format!(", {reason}, {ms} ms"));
+            if mins > 0 {
+                out.push_str(&format!(" ({mins} minutes)"));
+            }
+        }
+        out.push_str("]:\n");
+        out.push_str(&format!("\tentry {:#x}\n\n", g.startfn));
+    });
+    out
+}

@@ -1,0 +1,343 @@
+//! The goroutine: `G`, its states, the table of all Gs, handles, and the free lists.
+//!
+//! # Ownership of a G
+//!
+//! A G is owned by exactly one party at a time, and only the owner writes its
+//! non-atomic fields:
+//! - `Runnable`: the run queue it sits on (a P's ring or `runnext`, or the global
+//!   queue); whoever dequeues it becomes the owner.
+//! - `Running`: the M in `g.m` (which has a P). The G owns its stack.
+//! - `Waiting`: the object it is recorded in (a `gs_park` caller's structure, a
+//!   sudog, a timer). Exactly one `ready` may make it `Runnable` again; for parks made
+//!   through `gs_park`, the winner is whoever swaps `park_token` from the G's goid to 0.
+//! - `Dead`: the free list it is on (a P's `gfree`, or `Sched::gfree`), or nobody
+//!   while `goexit0` moves it there.
+//!
+//! Legal transitions: Idle -> Runnable (newproc); Runnable -> Running (execute);
+//! Running -> Runnable (gosched_m, preemption); Running -> Waiting (park_m);
+//! Waiting -> Runnable (ready); Waiting -> Running (park_m when unlockf says no);
+//! Running -> Dead (goexit0); Dead -> Runnable (newproc reusing it).
+//!
+//! # Handles
+//!
+//! `gs_g*` handles are not pointers: a handle is `goid << SLOT_BITS | slot`, where
+//! `slot` indexes `AllGs` (G memory is never freed before shutdown) and `goid` is
+//! unique for the life of the process. A handle whose goid is not the G's current one
+//! (the G exited and was reused) is stale and wakes nobody.
+
+use super::stack::Stack;
+use core::ffi::{c_char, c_void};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+/// Goroutine states (Go's `_G*`). See *Ownership of a G* above.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Gstatus {
+    /// Just allocated, not yet initialized. Owned by its allocator.
+    Idle = 0,
+    /// On a run queue, not running. The stack is not owned; the dequeuer takes it.
+    Runnable = 1,
+    /// Running on `g.m`. Owns its stack. On no queue.
+    Running = 2,
+    /// Parked by `park_m`. On no run queue, recorded where one `ready` will find it.
+    Waiting = 3,
+    /// In a blocking call (`gs_entersyscall`); still on its M, its P may be taken.
+    Syscall = 4,
+    /// Exited; on a free list with (usually) its stack.
+    Dead = 5,
+}
+
+impl Gstatus {
+    pub(crate) fn from_u32(v: u32) -> Gstatus {
+        match v {
+            1 => Gstatus::Runnable,
+            2 => Gstatus::Running,
+            3 => Gstatus::Waiting,
+            4 => Gstatus::Syscall,
+            5 => Gstatus::Dead,
+            _ => Gstatus::Idle,
+        }
+    }
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Gstatus::Idle => "idle",
+            Gstatus::Runnable => "runnable",
+            Gstatus::Running => "running",
+            Gstatus::Waiting => "waiting",
+            Gstatus::Syscall => "syscall",
+            Gstatus::Dead => "dead",
+        }
+    }
+}
+
+/// A C callback run on g0 after the G is marked waiting (`gs_unlockf`).
+pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> bool;
+
+/// `G::flags` bits.
+pub(crate) const GFLAG_HOST: u32 = 0x1;
+
+/// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
+#[repr(C)]
+pub(crate) struct G {
+    /// Saved context: sp of the frame described in `asm/<arch>.S`. Written by the
+    /// switch, read by `gogo`. Meaningful only while the G is not running.
+    pub(crate) sched_sp: usize,
+    /// The G's stack; empty while the G is dead without one. Owner only.
+    pub(crate) stack: Stack,
+    /// Lowest saved sp seen since the stack was (re)used: tells `gfput` how deep the
+    /// stack went. Owner only.
+    pub(crate) stack_lowest: usize,
+    /// `Gstatus` as u32. Written by the owner; read by anyone (stats, dumps).
+    pub(crate) status: AtomicU32,
+    /// Unique id, > 0. Written by newproc before the G is published; read by anyone.
+    pub(crate) goid: AtomicU64,
+    /// Index in `AllGs`; fixed for the G's life.
+    pub(crate) slot: u32,
+    /// `GFLAG_*`; set by newproc.
+    pub(crate) flags: u32,
+    /// While parked through `gs_park`: the goid. Swapped to 0 by the single winner
+    /// among `gs_ready`, the timeout and `park_m` itself (unlockf said no).
+    pub(crate) park_token: AtomicU64,
+    /// Intrusive link for run queues and free lists. Owner only.
+    pub(crate) schedlink: *mut G,
+    /// The M running this G; null unless Running/Syscall. Owner only.
+    pub(crate) m: *mut super::m::M,
+    /// Set by `gs_lock_os_thread`: the only M allowed to run this G. Owner only.
+    pub(crate) lockedm: *mut super::m::M,
+    /// Nesting depth of `gs_lock_os_thread`.
+    pub(crate) lockcount: u32,
+    /// Park arguments, passed from `gs_park` to `park_m` on g0. Owner only.
+    pub(crate) park_unlockf: Option<UnlockFn>,
+    pub(crate) park_lock: *mut c_void,
+    /// True for parks made through the public `gs_park` (readiable by `gs_ready`).
+    pub(crate) park_user: bool,
+    /// Why the G waits (Go's waitreason): a NUL-terminated string that outlives the wait.
+    pub(crate) waitreason: AtomicPtr<c_char>,
+    /// `nanotime()` when the G last parked; read by dumps.
+    pub(crate) waitsince: AtomicU64,
+    /// Value handed over by the waker (e.g. timed out or not). Owner only.
+    pub(crate) param: usize,
+    /// Function and argument of the goroutine (for dumps).
+    pub(crate) startfn: usize,
+    /// Name given in gs_go_with, NUL-terminated; null if none. Freed when the G is reused.
+    pub(crate) name: AtomicPtr<c_char>,
+    /// For the main goroutine of `gs_main`: the M that waits for it to end.
+    pub(crate) host_m: *mut super::m::M,
+    /// Requested by sysmon: this G ran longer than its time slice.
+    pub(crate) preempt: AtomicBool,
+}
+
+// SAFETY: a G is handed between threads by the scheduler; the ownership rules at the
+// top of this file say which thread may touch which field.
+unsafe impl Send for G {}
+// SAFETY: as above; shared fields are atomics.
+unsafe impl Sync for G {}
+
+impl G {
+    pub(crate) fn new_boxed(slot: u32) -> *mut G {
+        Box::into_raw(Box::new(G {
+            sched_sp: 0,
+            stack: Stack::EMPTY,
+            stack_lowest: usize::MAX,
+            status: AtomicU32::new(Gstatus::Idle as u32),
+            goid: AtomicU64::new(0),
+            slot,
+            flags: 0,
+            park_token: AtomicU64::new(0),
+            schedlink: null_mut(),
+            m: null_mut(),
+            lockedm: null_mut(),
+            lockcount: 0,
+            park_unlockf: None,
+            park_lock: null_mut(),
+            park_user: false,
+            waitreason: AtomicPtr::new(null_mut()),
+            waitsince: AtomicU64::new(0),
+            param: 0,
+            startfn: 0,
+            name: AtomicPtr::new(null_mut()),
+            host_m: null_mut(),
+            preempt: AtomicBool::new(false),
+        }))
+    }
+
+    #[inline]
+    pub(crate) fn status(&self) -> Gstatus {
+        Gstatus::from_u32(self.status.load(Acquire))
+    }
+
+    /// Moves the G from `from` to `to`; a G in another state is a broken invariant.
+    #[inline]
+    pub(crate) fn casgstatus(&self, from: Gstatus, to: Gstatus) {
+        if cfg!(debug_assertions) {
+            if let Err(cur) =
+                self.status.compare_exchange(from as u32, to as u32, AcqRel, Acquire)
+            {
+                super::throw::fatal(&format!(
+                    "casgstatus: goroutine {} is {:?}, expected {:?} -> {:?}",
+                    self.goid.load(Relaxed),
+                    Gstatus::from_u32(cur),
+                    from,
+                    to
+                ));
+            }
+        } else {
+            self.status.store(to as u32, Release);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn goid(&self) -> u64 {
+        self.goid.load(Relaxed)
+    }
+
+    /// The handle of this G as given to C (`gs_g*`).
+    #[inline]
+    pub(crate) fn handle(&self) -> usize {
+        ((self.goid() as usize) << SLOT_BITS) | self.slot as usize
+    }
+
+    /// Replaces the name (copied; NULL clears it).
+    pub(crate) fn set_name(&self, name: *const c_char) {
+        let new = if name.is_null() {
+            null_mut()
+        } else {
+            // SAFETY: the caller passes a NUL-terminated string (API contract).
+            let s = unsafe { core::ffi::CStr::from_ptr(name) };
+            s.to_owned().into_raw()
+        };
+        let old = self.name.swap(new, AcqRel);
+        if !old.is_null() {
+            // SAFETY: `old` came from CString::into_raw above and nobody else frees it.
+            // Dumps that read it race only with the G's own reuse, which they tolerate by
+            // reading a G snapshot under the same rules as Go's (best effort).
+            drop(unsafe { std::ffi::CString::from_raw(old) });
+        }
+    }
+
+    /// The name as a Rust string, or "".
+    pub(crate) fn name_string(&self) -> String {
+        let p = self.name.load(Acquire);
+        if p.is_null() {
+            return String::new();
+        }
+        // SAFETY: a name stays valid while its G is not reused.
+        unsafe { core::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// Bits of a handle that hold the slot; the rest is the goid.
+pub(crate) const SLOT_BITS: u32 = 26;
+const SEG_SHIFT: u32 = 12;
+const SEG_LEN: usize = 1 << SEG_SHIFT;
+const NSEGS: usize = 1 << (SLOT_BITS - SEG_SHIFT);
+
+/// Every G ever allocated by one runtime, indexed by slot. Segments never move, so
+/// lookups need no lock. Gs are freed only by `free_all` at shutdown.
+pub(crate) struct AllGs {
+    segs: Box<[AtomicPtr<AtomicPtr<G>>]>,
+    len: AtomicUsize,
+}
+
+impl AllGs {
+    pub(crate) fn new() -> AllGs {
+        let segs = (0..NSEGS).map(|_| AtomicPtr::new(null_mut())).collect();
+        AllGs { segs, len: AtomicUsize::new(0) }
+    }
+
+    /// Number of slots handed out.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Acquire).min(SEG_LEN * NSEGS)
+    }
+
+    fn seg(&self, i: usize) -> *mut AtomicPtr<G> {
+        let s = &self.segs[i];
+        let p = s.load(Acquire);
+        if !p.is_null() {
+            return p;
+        }
+        let fresh: Box<[AtomicPtr<G>]> = (0..SEG_LEN).map(|_| AtomicPtr::new(null_mut())).collect();
+        let fresh = Box::into_raw(fresh) as *mut AtomicPtr<G>;
+        match s.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
+            Ok(_) => fresh,
+            Err(won) => {
+                // SAFETY: `fresh` was never published; rebuild the box to free it.
+                drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(fresh, SEG_LEN)) });
+                won
+            }
+        }
+    }
+
+    /// Allocates a new G in a new slot. None when every slot is used.
+    pub(crate) fn alloc(&self) -> Option<*mut G> {
+        let slot = self.len.fetch_add(1, AcqRel);
+        if slot >= SEG_LEN * NSEGS {
+            return None;
+        }
+        let gp = G::new_boxed(slot as u32);
+        let seg = self.seg(slot >> SEG_SHIFT);
+        // SAFETY: the segment has SEG_LEN entries and the index is below it.
+        unsafe { (*seg.add(slot & (SEG_LEN - 1))).store(gp, Release) };
+        Some(gp)
+    }
+
+    /// The G in `slot`, or null.
+    pub(crate) fn get(&self, slot: usize) -> *mut G {
+        if slot >= self.len() {
+            return null_mut();
+        }
+        let seg = self.segs[slot >> SEG_SHIFT].load(Acquire);
+        if seg.is_null() {
+            return null_mut();
+        }
+        // SAFETY: the index is within the segment.
+        unsafe { (*seg.add(slot & (SEG_LEN - 1))).load(Acquire) }
+    }
+
+    /// The G a handle names if the handle is current (not stale), else null.
+    pub(crate) fn from_handle(&self, h: usize) -> *mut G {
+        let slot = h & ((1 << SLOT_BITS) - 1);
+        let goid = (h >> SLOT_BITS) as u64;
+        if goid == 0 {
+            return null_mut();
+        }
+        let gp = self.get(slot);
+        // SAFETY: Gs in the table stay allocated until shutdown.
+        if gp.is_null() || unsafe { (*gp).goid() } != goid {
+            return null_mut();
+        }
+        gp
+    }
+
+    /// Calls `f` on every G.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&G)) {
+        for slot in 0..self.len() {
+            let gp = self.get(slot);
+            if !gp.is_null() {
+                // SAFETY: Gs in the table stay allocated until shutdown.
+                f(unsafe { &*gp });
+            }
+        }
+    }
+
+    /// Frees every G and segment. Only at shutdown, when no M runs.
+    pub(crate) fn free_all(&self) {
+        for slot in 0..self.len() {
+            let gp = self.get(slot);
+            if !gp.is_null() {
+                // SAFETY: G was made by Box::into_raw in G::new_boxed; nothing uses it now.
+                let g = unsafe { Box::from_raw(gp) };
+                g.set_name(core::ptr::null());
+            }
+        }
+        for s in self.segs.iter() {
+            let p = s.swap(null_mut(), AcqRel);
+            if !p.is_null() {
+                // SAFETY: made by Box::into_raw of a SEG_LEN boxed slice in `seg`.
+                drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, SEG_LEN)) });
+            }
+        }
+        self.len.store(0, Release);
+    }
+}

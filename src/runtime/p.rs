@@ -1,0 +1,133 @@
+//! The processor: `P`, the right to run goroutines, and its states.
+//!
+//! # Ownership of a P
+//!
+//! - `Idle`: on `sched.pidle`, owned by `sched.lock`. Its run queue is empty.
+//! - `Running`: owned by the M in `p.m`, which is running Go code or scheduling.
+//! - `Syscall`: its M is in a blocking call; sysmon (or the M itself, on return) may
+//!   take it with a CAS of the status to Idle/Running (`retake`, `exitsyscall`).
+//! - `Stopped`: at shutdown.
+//! Fields marked "owner only" are touched only by the M that holds the P.
+
+use super::m::M;
+use super::runq::{GQueue, LocalRunq};
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Pstatus {
+    Idle = 0,
+    Running = 1,
+    Syscall = 2,
+    Stopped = 3,
+}
+
+/// Dead Gs kept by a P, with their stacks (Go's `p.gFree`). Owner only.
+pub(crate) struct PLocal {
+    pub(crate) gfree: GQueue,
+    /// goids handed to this P in a batch (Go's goidcache / goidcacheend).
+    pub(crate) goidcache: u64,
+    pub(crate) goidcacheend: u64,
+    /// xorshift state for the random order of stealing.
+    pub(crate) fastrand: u64,
+}
+
+pub(crate) struct P {
+    pub(crate) id: u32,
+    /// `Pstatus` as u32. CAS by the owner M, by sysmon's retake and by exitsyscall.
+    pub(crate) status: AtomicU32,
+    /// The M holding this P, or null. Written by acquirep/releasep.
+    pub(crate) m: AtomicPtr<M>,
+    /// Incremented on every scheduling round. Owner writes; sysmon reads.
+    pub(crate) schedtick: AtomicU32,
+    /// Incremented on every blocking call. Owner writes; sysmon reads.
+    pub(crate) syscalltick: AtomicU32,
+    /// Set by sysmon when the running G overran its time slice; cleared by execute.
+    pub(crate) preempt: AtomicBool,
+    /// The ring and runnext (see runq.rs for who may touch what).
+    pub(crate) runq: LocalRunq,
+    /// Owner only; see PLocal.
+    local: UnsafeCell<PLocal>,
+    /// Statistics; the owner adds, anyone reads.
+    pub(crate) switches: AtomicU64,
+    pub(crate) spawned: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    /// sysmon's own record of this P (Go's sysmontick): last schedtick/syscalltick seen
+    /// and when. Sysmon only.
+    pub(crate) sysmon_tick: AtomicU32,
+    pub(crate) sysmon_when: AtomicI64,
+    pub(crate) sysmon_syscalltick: AtomicU32,
+    pub(crate) sysmon_syscallwhen: AtomicI64,
+}
+
+// SAFETY: `local` is touched only by the owner M (the P is handed between threads
+// through sched.lock or atomics with release/acquire); the rest are atomics.
+unsafe impl Sync for P {}
+// SAFETY: as above.
+unsafe impl Send for P {}
+
+impl P {
+    pub(crate) fn new(id: u32) -> P {
+        P {
+            id,
+            status: AtomicU32::new(Pstatus::Idle as u32),
+            m: AtomicPtr::new(null_mut()),
+            schedtick: AtomicU32::new(0),
+            syscalltick: AtomicU32::new(0),
+            preempt: AtomicBool::new(false),
+            runq: LocalRunq::new(),
+            local: UnsafeCell::new(PLocal {
+                gfree: GQueue::new(),
+                goidcache: 0,
+                goidcacheend: 0,
+                fastrand: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(id) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            }),
+            switches: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
+            steals: AtomicU64::new(0),
+            sysmon_tick: AtomicU32::new(0),
+            sysmon_when: AtomicI64::new(0),
+            sysmon_syscalltick: AtomicU32::new(0),
+            sysmon_syscallwhen: AtomicI64::new(0),
+        }
+    }
+
+    pub(crate) fn status(&self) -> Pstatus {
+        match self.status.load(Acquire) {
+            0 => Pstatus::Idle,
+            1 => Pstatus::Running,
+            2 => Pstatus::Syscall,
+            _ => Pstatus::Stopped,
+        }
+    }
+
+    /// The owner's private part.
+    ///
+    /// # Safety
+    /// The caller holds this P (it is `m.p` of the calling M) or holds `sched.lock`
+    /// with the P idle, and does not keep two of these references at once.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    pub(crate) unsafe fn local(&self) -> &mut PLocal {
+        // SAFETY: exclusive by the caller's contract.
+        unsafe { &mut *self.local.get() }
+    }
+
+    /// A pseudo-random number (xorshift64*). Owner only.
+    ///
+    /// # Safety
+    /// As `local`.
+    pub(crate) unsafe fn fastrand(&self) -> u32 {
+        // SAFETY: forwarded contract.
+        let l = unsafe { self.local() };
+        let mut x = l.fastrand;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        l.fastrand = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+}
+

@@ -1,0 +1,122 @@
+//! Parking and readying goroutines (Go's gopark / park_m / goready).
+//!
+//! # Who may ready a waiting G
+//!
+//! `park_m` marks the G `Waiting` on g0 and only then runs `unlockf(g, lock)`, so a
+//! waker that acquires `lock` after `unlockf` released it always finds the G fully
+//! parked: "check condition, enqueue self, release lock, sleep" has no lost wakeup.
+//!
+//! Exactly one party readies a waiting G:
+//! - Parks made by the runtime's own objects (channels, mutexes, sleeps): the object's
+//!   protocol picks the waker (it dequeues the G under its lock). `gs_ready` refuses
+//!   them: their `park_token` is 0.
+//! - Parks made through `gs_park`: `park_token` holds the goid while the G is
+//!   readiable. `gs_ready`, a timeout, and `park_m` itself (when `unlockf` says no)
+//!   each try to swap it to 0; only the winner moves the G on. A stale handle carries
+//!   an old goid and never matches.
+
+use super::g::{Gstatus, UnlockFn, G};
+use super::proc::{execute, mcall, ready, schedule};
+use super::sched::Runtime;
+use super::tls::getm;
+use crate::error::{Error, Result};
+use core::ffi::{c_char, c_void};
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering::*;
+
+/// Parks the calling goroutine. `user` parks (gs_park) are readiable by `gs_ready`
+/// and give `unlockf` the G's handle; internal ones give it the `*mut G`.
+/// Returns when readied, with the G's `param` (for the caller's protocol).
+/// Executed on a goroutine.
+#[inline(never)]
+pub(crate) unsafe fn gopark(
+    unlockf: Option<UnlockFn>,
+    lock: *mut c_void,
+    reason: *const c_char,
+    user: bool,
+) -> usize {
+    let mp = getm();
+    // SAFETY: on a goroutine: mp and its curg are valid until we switch.
+    let gp = unsafe { (*mp).curg() };
+    // SAFETY: we are gp, the owner of these fields.
+    unsafe {
+        let g = &mut *gp;
+        g.park_unlockf = unlockf;
+        g.park_lock = lock;
+        g.park_user = user;
+        g.param = 0;
+        g.waitreason.store(reason as *mut c_char, Relaxed);
+        g.waitsince.store(super::time::nanotime() as u64, Relaxed);
+        mcall(park_m);
+        // Resumed, possibly on another M: re-read nothing from before the switch.
+        (*gp).param
+    }
+}
+
+/// g0 half of gopark.
+unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
+    let gp: *mut G = arg.cast();
+    let mp = getm();
+    // SAFETY: on g0 of mp, which was running gp.
+    let (m, g) = unsafe { (&mut *mp, &mut *gp) };
+    if g.sched_sp < g.stack_lowest {
+        g.stack_lowest = g.sched_sp;
+    }
+    if !g.stack.canary_ok() {
+        super::signal::report_overflow_and_die(g);
+    }
+    g.casgstatus(Gstatus::Running, Gstatus::Waiting);
+    m.curg.store(null_mut(), Relaxed);
+    g.m = null_mut();
+    let goid = g.goid();
+    let user = g.park_user;
+    let unlockf = g.park_unlockf.take();
+    let lock = g.park_lock;
+    if user {
+        g.park_token.store(goid, Release); // from here on gs_ready may take it
+    }
+    if let Some(f) = unlockf {
+        let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
+        // SAFETY: the unlockf contract (API.md); it runs on g0 with the G parked.
+        let keep_parked = unsafe { f(garg, lock) };
+        if !keep_parked {
+            // Resume at once, unless a gs_ready already took it.
+            // SAFETY: if the swap wins, or for internal parks, the G is still ours.
+            let ours = !user || unsafe { &*gp }.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok();
+            if ours {
+                // SAFETY: gp is ours and waiting; m holds a P.
+                unsafe {
+                    (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+                    resume_now(mp, gp);
+                }
+            }
+        }
+    }
+    // SAFETY: on g0.
+    unsafe { schedule(mp) }
+}
+
+/// Runs `gp` on this M right away, in the current time slice.
+unsafe fn resume_now(mp: *mut super::m::M, gp: *mut G) -> ! {
+    // SAFETY: mp holds a P; gp is runnable and ours and may run here (it was running
+    // on this M a moment ago, so a locked G is locked to this M).
+    unsafe { execute(&mut *mp, gp, true) }
+}
+
+/// gs_ready: readies a G parked by `gs_park`, named by its handle.
+/// `Inval` for a stale handle or a G that is not parked through gs_park.
+/// Can be executed by anyone.
+pub(crate) fn ready_handle(rt: &Runtime, h: usize) -> Result<()> {
+    let gp = rt.allgs.from_handle(h);
+    if gp.is_null() {
+        return Err(Error::Inval);
+    }
+    // SAFETY: Gs are never freed while the runtime lives.
+    let g = unsafe { &*gp };
+    let goid = (h >> super::g::SLOT_BITS) as u64;
+    if g.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_err() {
+        return Err(Error::Inval);
+    }
+    ready(rt, gp, true);
+    Ok(())
+}

@@ -1,0 +1,980 @@
+//! The scheduler proper: creating goroutines (`newproc`), running them (`schedule`,
+//! `execute`), finding work (`findrunnable`, `stealwork`), starting and stopping Ms
+//! (`wakep`, `startm`, `newm`, `stopm`, `handoffp`), and the g0 halves of yield and
+//! exit (`gosched_m`, `goexit0`). Names and structure follow Go's proc.go.
+//!
+//! Functions suffixed `_m` run on g0 through `mcall`. The ownership rules are in
+//! g.rs (*Ownership of a G*), p.rs (*Ownership of a P*) and sched.rs (*Spinning and
+//! parking*, *Locks*).
+
+use super::context::{gostartcall, gs_gogo, gs_mcall, gs_mstart0, McallFn};
+use super::g::{Gstatus, G};
+use super::m::M;
+use super::p::{Pstatus, P};
+use super::sched::{Runtime, SchedLocked, GOIDGEN};
+use super::tls::{getm, setm};
+use crate::error::{Error, Result};
+use core::ffi::{c_char, c_void};
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering::*;
+
+/// Every this many scheduling rounds, take a G from the global queue first so that
+/// it cannot starve behind local work. Go uses 61.
+const GLOBAL_RUNQ_CHECK_EVERY: u32 = 61;
+/// Rounds of stealing over all Ps before giving up. Go uses 4.
+const STEAL_TRIES: usize = 4;
+/// A P keeps at most this many dead Gs; above, half go to the global list. Go: 64/32.
+const GFREE_LOCAL_MAX: usize = 64;
+const GFREE_BATCH: usize = 32;
+/// goids taken from the global generator at once by a P. Go uses 16.
+const GOID_BATCH: u64 = 16;
+/// Stack of a worker M's OS thread, where g0 (the scheduler and unlockf callbacks) runs.
+const G0_STACK_SIZE: usize = 512 << 10;
+
+/// Options of a new goroutine (from gs_go_with).
+pub(crate) struct GoOpts {
+    pub(crate) stack_size: usize,
+    pub(crate) name: *const c_char,
+    pub(crate) flags: u32,
+    pub(crate) host_m: *mut M,
+}
+
+impl GoOpts {
+    pub(crate) const DEFAULT: GoOpts =
+        GoOpts { stack_size: 0, name: core::ptr::null(), flags: 0, host_m: null_mut() };
+}
+
+// ---------------------------------------------------------------------------------
+// Creating goroutines
+
+/// Creates a goroutine running `f(arg)` and makes it runnable (Go's newproc).
+/// From a goroutine or g0 (`mp` non-null with a P) it goes to the P's runnext;
+/// from a foreign thread to the global queue. Returns its goid.
+pub(crate) fn newproc(
+    rt: &Runtime,
+    mp: *mut M,
+    f: unsafe extern "C" fn(*mut c_void),
+    arg: *mut c_void,
+    opts: &GoOpts,
+) -> Result<u64> {
+    // SAFETY: mp, if non-null, is the calling thread's M; its p is ours.
+    let pp: *mut P = if mp.is_null() { null_mut() } else { unsafe { (*mp).p } };
+    let gp = gfget(rt, pp, opts.stack_size)?;
+    // SAFETY: gfget gave us a dead G nobody else references; we own it until runqput.
+    let g = unsafe { &mut *gp };
+    let goid = if pp.is_null() {
+        GOIDGEN.fetch_add(1, Relaxed)
+    } else {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if l.goidcache == l.goidcacheend {
+            l.goidcache = GOIDGEN.fetch_add(GOID_BATCH, Relaxed);
+            l.goidcacheend = l.goidcache + GOID_BATCH;
+        }
+        let id = l.goidcache;
+        l.goidcache += 1;
+        id
+    };
+    g.goid.store(goid, Relaxed);
+    g.flags = opts.flags;
+    g.set_name(opts.name);
+    g.startfn = f as usize;
+    g.host_m = opts.host_m;
+    g.lockedm = null_mut();
+    g.lockcount = 0;
+    g.park_token.store(0, Relaxed);
+    g.waitreason.store(null_mut(), Relaxed);
+    // SAFETY: the stack is ours and unused; hi is page-aligned hence 16-byte aligned.
+    g.sched_sp = unsafe { gostartcall(g.stack.hi, f, arg, goexit1) };
+    g.stack_lowest = g.sched_sp;
+    g.status.store(Gstatus::Runnable as u32, Release);
+    rt.ngoroutines.fetch_add(1, AcqRel);
+    if pp.is_null() {
+        rt.spawned_foreign.fetch_add(1, Relaxed);
+        let mut s = rt.lock();
+        rt.globrunqput(&mut s, gp);
+    } else {
+        // SAFETY: we hold pp.
+        let p = unsafe { &*pp };
+        p.spawned.store(p.spawned.load(Relaxed) + 1, Relaxed);
+        p.runq.runqput(gp, true, rt);
+    }
+    wakep(rt);
+    Ok(goid)
+}
+
+/// Takes a dead G with a stack of `size` bytes (0: default) from pp's free list, the
+/// global one, or allocates one (Go's gfget + malg).
+fn gfget(rt: &Runtime, pp: *mut P, size: usize) -> Result<*mut G> {
+    let default = size == 0 || super::stack::round_page(size) == rt.stacks.default_size;
+    if default {
+        if !pp.is_null() {
+            // SAFETY: we hold pp.
+            let l = unsafe { (*pp).local() };
+            if l.gfree.is_empty() {
+                let mut s = rt.lock();
+                while l.gfree.len < GFREE_BATCH {
+                    let g = s.gfree.pop();
+                    if g.is_null() {
+                        break;
+                    }
+                    // SAFETY: Gs on the global free list are dead and owned by it.
+                    unsafe { l.gfree.push_back(g) };
+                }
+            }
+            let g = l.gfree.pop();
+            if !g.is_null() {
+                return Ok(g);
+            }
+        } else {
+            let g = rt.lock().gfree.pop();
+            if !g.is_null() {
+                return Ok(g);
+            }
+        }
+    }
+    // A new stack for a G without one (a reused stackless G, or a fresh G).
+    let stack = rt.stacks.alloc(size)?;
+    let mut gp = rt.lock().gfree_nostack.pop();
+    if gp.is_null() {
+        gp = match rt.allgs.alloc() {
+            Some(g) => g,
+            None => {
+                rt.stacks.free(stack);
+                return Err(Error::NoMem);
+            }
+        };
+    }
+    // SAFETY: gp is ours (fresh or taken off a free list).
+    unsafe {
+        (*gp).stack = stack;
+        (*gp).stack_lowest = usize::MAX;
+    }
+    Ok(gp)
+}
+
+/// Puts a dead G on pp's free list (keeping a default-size stack with it, after giving
+/// back pages it used deep down), or a stackless one on the global list.
+/// Executed by the owner of `pp` on g0.
+fn gfput(rt: &Runtime, pp: &P, gp: *mut G) {
+    // SAFETY: gp is dead and ours (goexit0).
+    let g = unsafe { &mut *gp };
+    g.set_name(core::ptr::null());
+    if g.stack.own_map {
+        rt.stacks.free(g.stack);
+        g.stack = super::stack::Stack::EMPTY;
+        let mut s = rt.lock();
+        // SAFETY: gp is dead and on no list.
+        unsafe { s.gfree_nostack.push_back(gp) };
+        return;
+    }
+    g.stack.release_deep(g.stack_lowest);
+    g.stack_lowest = usize::MAX;
+    // SAFETY: we hold pp.
+    let l = unsafe { pp.local() };
+    // SAFETY: gp is dead and on no list.
+    unsafe { l.gfree.push_front(gp) };
+    if l.gfree.len >= GFREE_LOCAL_MAX {
+        let mut s = rt.lock();
+        while l.gfree.len > GFREE_BATCH {
+            let g = l.gfree.pop();
+            // SAFETY: moved from our list to the global one.
+            unsafe { s.gfree.push_back(g) };
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Waking Ms and handing Ps around
+
+/// Tries to add one more P to run goroutines: if a P is idle and no M is spinning,
+/// starts a spinning M on it. See *Spinning and parking* in sched.rs.
+/// Can be executed by anyone.
+#[inline]
+pub(crate) fn wakep(rt: &Runtime) {
+    if rt.npidle.load(SeqCst) == 0 {
+        return;
+    }
+    // Be conservative about spinning threads: only one at a time starts.
+    if rt.nmspinning.load(SeqCst) != 0
+        || rt.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
+    {
+        return;
+    }
+    startm(rt, null_mut(), true);
+}
+
+/// Schedules some M to run `pp` (an idle P if null; then, if none, does nothing).
+/// `spinning` means the caller incremented nmspinning for the new M.
+/// Can be executed by anyone.
+pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
+    let mut s = rt.lock();
+    if pp.is_null() {
+        pp = rt.pidleget(&mut s);
+        if pp.is_null() {
+            drop(s);
+            if spinning {
+                rt.nmspinning.fetch_sub(1, SeqCst);
+            }
+            return;
+        }
+    }
+    if !rt.running() {
+        rt.pidleput(&mut s, pp);
+        drop(s);
+        if spinning {
+            rt.nmspinning.fetch_sub(1, SeqCst);
+        }
+        return;
+    }
+    let nmp = s.midle.pop();
+    match nmp {
+        Some(nmp) => {
+            drop(s);
+            // SAFETY: an idle M sleeps on its note; until woken, we own its handoff fields.
+            unsafe {
+                (*nmp).spinning = spinning;
+                (*nmp).nextp.store(pp, Release);
+                (*nmp).park.wakeup();
+            }
+        }
+        None => {
+            let ok = newm(rt, &mut s, pp, spinning);
+            if !ok {
+                rt.pidleput(&mut s, pp);
+                drop(s);
+                if spinning {
+                    rt.nmspinning.fetch_sub(1, SeqCst);
+                }
+                return;
+            }
+            drop(s);
+        }
+    }
+    rt.wake_sysmon();
+}
+
+/// Creates an M (an OS thread) that starts with `pp`. False if max_threads is reached
+/// or the thread cannot be created. sched.lock must be held.
+fn newm(rt: &Runtime, s: &mut SchedLocked, pp: *mut P, spinning: bool) -> bool {
+    if rt.nm_alive.load(Acquire) >= rt.cfg.max_threads {
+        return false;
+    }
+    let id = rt.mnext.fetch_add(1, Relaxed);
+    let mp = M::new(rt, id, false);
+    // SAFETY: mp is new and ours until its thread starts.
+    unsafe {
+        (*mp).spinning = spinning;
+        (*mp).nextp.store(pp, Relaxed);
+    }
+    rt.nm_alive.fetch_add(1, AcqRel);
+    let mpv = mp as usize;
+    let h = std::thread::Builder::new()
+        .name(format!("gosched-m{id}"))
+        .stack_size(G0_STACK_SIZE)
+        .spawn(move || mstart(mpv as *mut M));
+    match h {
+        Ok(h) => {
+            s.allm.push(mp);
+            s.threads.push(h);
+            true
+        }
+        Err(_) => {
+            rt.nm_alive.fetch_sub(1, AcqRel);
+            // SAFETY: the thread never started; nobody else knows mp.
+            drop(unsafe { Box::from_raw(mp) });
+            false
+        }
+    }
+}
+
+/// Thread body of a worker M.
+fn mstart(mp: *mut M) {
+    // SAFETY: mp is this thread's M from now on.
+    let rt = unsafe { &*(*mp).rt };
+    mstart_common(mp);
+    // SAFETY: after mstart_common no one else uses mp on this thread's behalf; the
+    // runtime is alive until nm_alive reaches 0.
+    unsafe { super::signal::mexit_signal_stack(&mut *mp) };
+    setm(null_mut());
+    m_left(rt);
+}
+
+/// Binds `mp` to this thread, runs the scheduler on it until the M exits (mexit), and
+/// returns. Used by worker threads and by gs_main's thread.
+pub(crate) fn mstart_common(mp: *mut M) {
+    setm(mp);
+    // SAFETY: mp is this thread's M.
+    unsafe {
+        (*mp).tid.store(libc::gettid(), Relaxed);
+        super::signal::minit_signal_stack(&mut *mp);
+        gs_mstart0(&mut (*mp).g0_sp, mstart1, mp.cast());
+    }
+}
+
+/// Notes that an M left; the last access of an exiting thread to its runtime.
+pub(crate) fn m_left(rt: &Runtime) {
+    rt.nm_alive.fetch_sub(1, AcqRel);
+    rt.mexit_seq.fetch_add(1, Release);
+    super::note::futex_wake(&rt.mexit_seq, i32::MAX);
+}
+
+/// First code on g0: take the P we were started with (or any), then schedule.
+unsafe extern "C" fn mstart1(arg: *mut c_void) -> ! {
+    let mp: *mut M = arg.cast();
+    // SAFETY: mp is this thread's M.
+    let m = unsafe { &mut *mp };
+    let pp = m.nextp.swap(null_mut(), Acquire);
+    if !pp.is_null() {
+        acquirep(m, pp);
+    } else {
+        let rt = m.rt();
+        let pp = rt.pidleget(&mut rt.lock());
+        if !pp.is_null() {
+            acquirep(m, pp);
+        } else {
+            stopm_until_p(m);
+        }
+    }
+    // SAFETY: on g0 with a P.
+    unsafe { schedule(mp) }
+}
+
+/// Binds `pp` to `m`.
+pub(crate) fn acquirep(m: &mut M, pp: *mut P) {
+    // SAFETY: pp was handed to us (idle list, nextp or a CAS on its status).
+    let p = unsafe { &*pp };
+    debug_assert!(m.p.is_null(), "acquirep: M already has a P");
+    m.p = pp;
+    p.m.store(m, Release);
+    p.status.store(Pstatus::Running as u32, Release);
+}
+
+/// Unbinds and returns m's P.
+pub(crate) fn releasep(m: &mut M) -> *mut P {
+    let pp = m.p;
+    debug_assert!(!pp.is_null(), "releasep: M has no P");
+    // SAFETY: we hold pp.
+    unsafe { (*pp).m.store(null_mut(), Release) };
+    m.p = null_mut();
+    pp
+}
+
+/// Hands off `pp` from an M that stops running goroutines (blocking call, locked M
+/// waiting, M leaving): starts an M for it if it has work, else makes it idle.
+/// Can be executed by anyone holding pp.
+pub(crate) fn handoffp(rt: &Runtime, pp: *mut P) {
+    // SAFETY: the caller holds pp.
+    let p = unsafe { &*pp };
+    if !p.runq.is_empty() || rt.runqsize.load(Acquire) != 0 {
+        startm(rt, pp, false);
+        return;
+    }
+    // No local work: start a spinning M only if nobody spins and no P is idle.
+    if rt.nmspinning.load(SeqCst) + rt.npidle.load(SeqCst) == 0
+        && rt.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
+    {
+        startm(rt, pp, true);
+        return;
+    }
+    let mut s = rt.lock();
+    if rt.runqsize.load(Acquire) != 0 && rt.running() {
+        drop(s);
+        startm(rt, pp, false);
+        return;
+    }
+    rt.pidleput(&mut s, pp);
+}
+
+/// Parks the calling M until it is given a P (true), or woken to leave (false:
+/// shutdown, or the host M's main goroutine ended).
+/// Executed on g0 by an M without a P.
+pub(crate) fn stopm(m: &mut M) -> bool {
+    let rt = m.rt();
+    debug_assert!(m.p.is_null(), "stopm: holding a P");
+    {
+        let mut s = rt.lock();
+        if m_should_exit(m) {
+            return false;
+        }
+        s.midle.push(m);
+        m.idle.store(true, Relaxed);
+    }
+    m.park.sleep();
+    m.park.clear();
+    m.idle.store(false, Relaxed);
+    let pp = m.nextp.swap(null_mut(), Acquire);
+    if pp.is_null() {
+        // Woken without a P: make sure we are off the idle list.
+        let mut s = rt.lock();
+        let me = m as *mut M;
+        s.midle.retain(|&x| x != me);
+        return false;
+    }
+    acquirep(m, pp);
+    true
+}
+
+/// `stopm` until a P comes; leaves the M (mexit) when told to.
+/// Executed on g0 by an M without a P.
+pub(crate) fn stopm_until_p(m: &mut M) {
+    loop {
+        if stopm(m) {
+            return;
+        }
+        if m_should_exit(m) {
+            // SAFETY: on g0.
+            unsafe { mexit(m) };
+        }
+    }
+}
+
+#[inline]
+fn m_should_exit(m: &M) -> bool {
+    !m.rt().running() || (m.is_host && m.main_done.load(Acquire))
+}
+
+/// Leaves the scheduler: gives the P away and returns from gs_mstart0 on this thread.
+/// Executed on g0.
+unsafe fn mexit(m: &mut M) -> ! {
+    let rt = m.rt();
+    if m.spinning {
+        m.spinning = false;
+        rt.nmspinning.fetch_sub(1, SeqCst);
+    }
+    if !m.p.is_null() {
+        let pp = releasep(m);
+        if rt.running() {
+            handoffp(rt, pp);
+        } else {
+            let mut s = rt.lock();
+            rt.pidleput(&mut s, pp);
+        }
+    }
+    if !m.lockedg.is_null() {
+        // SAFETY: the locked G is ours to unlock; it will be run by any M.
+        unsafe {
+            (*m.lockedg).lockedm = null_mut();
+            (*m.lockedg).lockcount = 0;
+        }
+        m.lockedg = null_mut();
+    }
+    let sp = m.g0_sp;
+    // SAFETY: g0_sp is the context gs_mstart0 saved on this thread's stack.
+    unsafe { gs_gogo(sp) }
+}
+
+// ---------------------------------------------------------------------------------
+// The scheduling loop
+
+/// One round of scheduling: find a runnable G and execute it. Never returns.
+/// Executed on g0 of an M holding a P (or whose locked G is waiting).
+pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
+    // SAFETY: mp is this thread's M; we are on its g0.
+    let m = unsafe { &mut *mp };
+    let rt = m.rt();
+    if !m.lockedg.is_null() {
+        stoplockedm(m);
+        let gp = m.lockedg;
+        // SAFETY: startlockedm gave us the P and the runnable locked G.
+        unsafe { execute(m, gp, false) }
+    }
+    loop {
+        if m_should_exit(m) {
+            // SAFETY: on g0.
+            unsafe { mexit(m) }
+        }
+        // SAFETY: we hold m.p.
+        let pp = unsafe { &*m.p };
+        let mut gp = null_mut();
+        let mut inherit = false;
+        // Fairness: now and then take from the global queue first.
+        if pp.schedtick.load(Relaxed) % GLOBAL_RUNQ_CHECK_EVERY == 0 && rt.runqsize.load(Relaxed) > 0 {
+            let mut s = rt.lock();
+            gp = rt.globrunqget(&mut s, pp, 1);
+        }
+        if gp.is_null() {
+            (gp, inherit) = pp.runq.runqget();
+        }
+        if gp.is_null() {
+            (gp, inherit) = findrunnable(m);
+        }
+        if m.spinning {
+            resetspinning(m);
+        }
+        // SAFETY: we dequeued gp, so we own it.
+        let lockedm = unsafe { (*gp).lockedm };
+        if !lockedm.is_null() && lockedm != mp {
+            // Hand our P to the M that gp is wired to, and wait.
+            startlockedm(m, gp);
+            continue;
+        }
+        // SAFETY: we own gp and hold a P.
+        unsafe { execute(m, gp, inherit) }
+    }
+}
+
+/// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
+/// Executed on g0 of an M holding a P; never returns.
+pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
+    // SAFETY: we hold m.p and own gp.
+    let (pp, g) = unsafe { (&*m.p, &mut *gp) };
+    m.curg.store(gp, Relaxed);
+    g.m = m;
+    g.casgstatus(Gstatus::Runnable, Gstatus::Running);
+    if !inherit {
+        pp.schedtick.store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed);
+        pp.preempt.store(false, Relaxed);
+    }
+    pp.switches.store(pp.switches.load(Relaxed) + 1, Relaxed);
+    // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
+    unsafe { gs_gogo(g.sched_sp) }
+}
+
+/// Finds a runnable G, stealing from other Ps, else stops the M until there is work.
+/// Returns the G and whether it inherits the time slice.
+/// Executed on g0 of an M holding a P; may come back with another P.
+fn findrunnable(m: &mut M) -> (*mut G, bool) {
+    let rt = m.rt();
+    'top: loop {
+        if m_should_exit(m) {
+            // SAFETY: on g0.
+            unsafe { mexit(m) }
+        }
+        // SAFETY: we hold m.p.
+        let pp = unsafe { &*m.p };
+        let (gp, inherit) = pp.runq.runqget();
+        if !gp.is_null() {
+            return (gp, inherit);
+        }
+        if rt.runqsize.load(Acquire) != 0 {
+            let mut s = rt.lock();
+            let gp = rt.globrunqget(&mut s, pp, 0);
+            if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // Steal, if not too many Ms already spin: at most half the busy Ps.
+        let procs = rt.allp.len() as u32;
+        let busy = procs - rt.npidle.load(SeqCst).min(procs);
+        if m.spinning || 2 * rt.nmspinning.load(SeqCst) < busy {
+            if !m.spinning {
+                m.spinning = true;
+                rt.nmspinning.fetch_add(1, SeqCst);
+            }
+            let gp = stealwork(m);
+            if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // Nothing: give up the P.
+        let mut s = rt.lock();
+        if !rt.running() {
+            drop(s);
+            continue 'top;
+        }
+        if rt.runqsize.load(Acquire) != 0 {
+            let gp = rt.globrunqget(&mut s, pp, 0);
+            return (gp, false);
+        }
+        let pp = releasep(m);
+        rt.pidleput(&mut s, pp);
+        drop(s);
+        let was_spinning = m.spinning;
+        if m.spinning {
+            m.spinning = false;
+            rt.nmspinning.fetch_sub(1, SeqCst);
+            // Re-check all queues (see *Spinning and parking*).
+            let mut work = rt.runqsize.load(SeqCst) != 0;
+            if !work {
+                work = rt.allp.iter().any(|p| !p.runq.is_empty());
+            }
+            if work {
+                let pp = rt.pidleget(&mut rt.lock());
+                if !pp.is_null() {
+                    acquirep(m, pp);
+                    if was_spinning {
+                        m.spinning = true;
+                        rt.nmspinning.fetch_add(1, SeqCst);
+                    }
+                    continue 'top;
+                }
+            }
+        }
+        stopm_until_p(m);
+    }
+}
+
+/// Tries to steal a G from another P. Executed by an M holding a P, spinning.
+fn stealwork(m: &mut M) -> *mut G {
+    let rt = m.rt();
+    // SAFETY: we hold m.p.
+    let pp = unsafe { &*m.p };
+    let n = rt.allp.len();
+    if n <= 1 {
+        return null_mut();
+    }
+    for i in 0..STEAL_TRIES {
+        let steal_runnext = i == STEAL_TRIES - 1;
+        // SAFETY: we hold pp.
+        let start = unsafe { pp.fastrand() } as usize % n;
+        for k in 0..n {
+            let p2 = &rt.allp[(start + k) % n];
+            if core::ptr::eq(p2, pp) || p2.status() == Pstatus::Idle {
+                continue;
+            }
+            let gp = pp.runq.runqsteal(&p2.runq, steal_runnext && p2.status() == Pstatus::Running);
+            if !gp.is_null() {
+                pp.steals.store(pp.steals.load(Relaxed) + 1, Relaxed);
+                return gp;
+            }
+        }
+        if rt.runqsize.load(Acquire) != 0 {
+            let mut s = rt.lock();
+            let gp = rt.globrunqget(&mut s, pp, 0);
+            if !gp.is_null() {
+                return gp;
+            }
+        }
+    }
+    null_mut()
+}
+
+/// The M found work while spinning: stop spinning, and if it was the last spinner,
+/// wake another so that further work is picked up (Go's resetspinning).
+fn resetspinning(m: &mut M) {
+    let rt = m.rt();
+    m.spinning = false;
+    let prev = rt.nmspinning.fetch_sub(1, SeqCst);
+    if prev == 1 {
+        wakep(rt);
+    }
+}
+
+/// Waits, without a P, until this M's locked G is runnable and handed to us with a P.
+/// Executed on g0 of a locked M.
+fn stoplockedm(m: &mut M) {
+    let rt = m.rt();
+    if !m.p.is_null() {
+        let pp = releasep(m);
+        handoffp(rt, pp);
+    }
+    loop {
+        m.park.sleep();
+        m.park.clear();
+        let pp = m.nextp.swap(null_mut(), Acquire);
+        if !pp.is_null() {
+            acquirep(m, pp);
+            return;
+        }
+        if m_should_exit(m) {
+            // SAFETY: on g0.
+            unsafe { mexit(m) }
+        }
+    }
+}
+
+/// Hands our P to `gp`'s locked M (which will run gp) and waits for a P.
+/// Executed on g0 of an M holding a P, which dequeued gp.
+fn startlockedm(m: &mut M, gp: *mut G) {
+    // SAFETY: we own gp; its lockedm is alive (an M never exits while it has a locked G).
+    let lm = unsafe { &*(*gp).lockedm };
+    let pp = releasep(m);
+    lm.nextp.store(pp, Release);
+    lm.park.wakeup();
+    stopm_until_p(m);
+}
+
+// ---------------------------------------------------------------------------------
+// The g0 halves of yield, park and exit
+
+/// Switches from the current goroutine to g0 and runs `f(gp)` there (Go's mcall).
+/// Executed on a goroutine's stack.
+#[inline(never)]
+pub(crate) unsafe fn mcall(f: McallFn) {
+    let mp = getm();
+    // SAFETY: the caller is on a goroutine, so mp and its curg are valid; the context
+    // is saved in curg.sched_sp before the switch.
+    unsafe {
+        let gp = (*mp).curg();
+        gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast());
+    }
+}
+
+/// Bookkeeping for a G that just switched out: stack depth and canary.
+/// Executed on g0.
+#[inline]
+fn switched_out(g: &mut G) {
+    if g.sched_sp < g.stack_lowest {
+        g.stack_lowest = g.sched_sp;
+    }
+    if !g.stack.canary_ok() {
+        super::signal::report_overflow_and_die(g);
+    }
+}
+
+/// Detaches the current G from its M (Go's dropg).
+#[inline]
+fn dropg(m: &mut M, g: &mut G) {
+    m.curg.store(null_mut(), Relaxed);
+    g.m = null_mut();
+}
+
+/// g0 half of gs_gosched: the G goes behind the other runnable ones.
+/// Go puts it on the global queue; we do that only when the global queue has work
+/// (so the G lines up behind it) and otherwise use the tail of our ring, which gives
+/// the same order without the lock.
+pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
+    let gp: *mut G = arg.cast();
+    let mp = getm();
+    // SAFETY: on g0 of mp, which was running gp.
+    let (m, g) = unsafe { (&mut *mp, &mut *gp) };
+    switched_out(g);
+    let rt = m.rt();
+    g.casgstatus(Gstatus::Running, Gstatus::Runnable);
+    dropg(m, g);
+    // SAFETY: we hold m.p.
+    let pp = unsafe { &*m.p };
+    if rt.runqsize.load(Relaxed) != 0 || !g.lockedm.is_null() {
+        let mut s = rt.lock();
+        rt.globrunqput(&mut s, gp);
+    } else {
+        pp.runq.runqput(gp, false, rt);
+    }
+    // SAFETY: on g0.
+    unsafe { schedule(mp) }
+}
+
+/// Entered from the goexit trampoline when a goroutine's function returns, and from
+/// gs_goexit. Executed on the dying goroutine's stack.
+pub(crate) unsafe extern "C" fn goexit1() -> ! {
+    // SAFETY: on a goroutine.
+    unsafe { mcall(goexit0) };
+    super::throw::fatal("goexit1: dead goroutine resumed")
+}
+
+/// g0 half of a goroutine's end: Dead, onto the free list, then schedule.
+unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
+    let gp: *mut G = arg.cast();
+    let mp = getm();
+    // SAFETY: on g0 of mp, which was running gp.
+    let (m, g) = unsafe { (&mut *mp, &mut *gp) };
+    switched_out(g);
+    let rt = m.rt();
+    g.casgstatus(Gstatus::Running, Gstatus::Dead);
+    dropg(m, g);
+    if m.lockedg == gp {
+        m.lockedg = null_mut();
+    }
+    g.lockedm = null_mut();
+    g.lockcount = 0;
+    g.waitreason.store(null_mut(), Relaxed);
+    let host = core::mem::replace(&mut g.host_m, null_mut());
+    // SAFETY: we hold m.p.
+    gfput(rt, unsafe { &*m.p }, gp);
+    rt.goroutine_ended();
+    if !host.is_null() {
+        // gs_main's goroutine ended: let its thread leave.
+        // SAFETY: the host M is alive until it leaves, which needs this flag.
+        let h = unsafe { &*host };
+        h.main_done.store(true, Release);
+        // Wake it under the lock: a host M frees itself only after taking the lock.
+        let mut s = rt.lock();
+        s.midle.retain(|&x| x != host);
+        h.park.wakeup();
+        drop(s);
+    }
+    // SAFETY: on g0.
+    unsafe { schedule(mp) }
+}
+
+/// Makes a waiting G runnable (Go's ready): into the current P's runnext if called on
+/// an M with a P, else onto the global queue; then wakes an idle P.
+/// The caller must be the single party allowed to ready `gp` (see g.rs).
+/// Can be executed by anyone.
+pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
+    // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
+    let g = unsafe { &*gp };
+    g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+    let mp = getm();
+    // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
+    let pp = if mp.is_null() || unsafe { (*mp).rt } != rt as *const Runtime {
+        null_mut()
+    } else {
+        unsafe { (*mp).p }
+    };
+    if pp.is_null() {
+        let mut s = rt.lock();
+        rt.globrunqput(&mut s, gp);
+    } else {
+        // SAFETY: we hold pp.
+        unsafe { (*pp).runq.runqput(gp, next, rt) };
+    }
+    wakep(rt);
+}
+
+/// True when every goroutine is parked with nothing that could wake it (checked for
+/// GS_CFG_CHECKDEAD): every P idle, no G runnable, running or in a blocking call.
+/// Checked twice, 1 ms apart, so that a G caught between two states is not taken for
+/// a deadlock.
+pub(crate) fn checkdead(rt: &Runtime) -> bool {
+    let once = || {
+        if rt.ngoroutines.load(Acquire) == 0
+            || rt.runqsize.load(Acquire) != 0
+            || rt.npidle.load(SeqCst) as usize != rt.allp.len()
+        {
+            return false;
+        }
+        let mut live = false;
+        rt.allgs.for_each(|g| {
+            if matches!(g.status(), Gstatus::Runnable | Gstatus::Running | Gstatus::Syscall) {
+                live = true;
+            }
+        });
+        !live
+    };
+    if !once() {
+        return false;
+    }
+    super::time::thread_sleep(1_000_000);
+    once()
+}
+
+// ---------------------------------------------------------------------------------
+// Entry points for the calling thread (used by the C API)
+
+/// Where the caller runs.
+pub(crate) enum Caller {
+    /// On goroutine `g`'s stack, on M `m`.
+    Goroutine(*mut M, *mut G),
+    /// On an M's g0 (e.g. inside an unlockf callback).
+    G0(*mut M),
+    /// A thread that is not an M.
+    Foreign,
+}
+
+#[inline]
+pub(crate) fn caller() -> Caller {
+    let mp = getm();
+    if mp.is_null() {
+        return Caller::Foreign;
+    }
+    // SAFETY: mp is this thread's M.
+    let gp = unsafe { (*mp).curg() };
+    if gp.is_null() {
+        Caller::G0(mp)
+    } else {
+        Caller::Goroutine(mp, gp)
+    }
+}
+
+/// gs_go / gs_go_with.
+pub(crate) fn go(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void, opts: &GoOpts) -> Result<u64> {
+    let mp = getm();
+    if mp.is_null() {
+        let fg = super::sched::enter_foreign()?;
+        return newproc(fg.rt(), null_mut(), f, arg, opts);
+    }
+    // SAFETY: mp is this thread's M; its runtime outlives it.
+    let rt = unsafe { (*mp).rt() };
+    if !rt.running() {
+        return Err(Error::Shutdown);
+    }
+    newproc(rt, mp, f, arg, opts)
+}
+
+/// gs_gosched on a goroutine.
+#[inline(never)]
+pub(crate) fn gosched() {
+    // SAFETY: the caller checked that it runs on a goroutine.
+    unsafe { mcall(gosched_m) };
+}
+
+/// gs_goexit on a goroutine.
+pub(crate) fn goexit() -> ! {
+    // SAFETY: the caller checked that it runs on a goroutine.
+    unsafe { goexit1() }
+}
+
+/// gs_lock_os_thread on goroutine `gp` running on `mp`.
+pub(crate) fn lock_os_thread(mp: *mut M, gp: *mut G) {
+    // SAFETY: gp runs on mp: both are ours.
+    unsafe {
+        (*gp).lockcount += 1;
+        (*gp).lockedm = mp;
+        (*mp).lockedg = gp;
+    }
+}
+
+/// gs_unlock_os_thread on goroutine `gp` running on `mp`. Unlocking an unlocked G does
+/// nothing, as in Go.
+pub(crate) fn unlock_os_thread(mp: *mut M, gp: *mut G) {
+    // SAFETY: gp runs on mp: both are ours.
+    unsafe {
+        if (*gp).lockcount == 0 {
+            return;
+        }
+        (*gp).lockcount -= 1;
+        if (*gp).lockcount == 0 {
+            (*gp).lockedm = null_mut();
+            (*mp).lockedg = null_mut();
+        }
+    }
+}
+
+/// gs_main: the calling (foreign) thread becomes an M and runs `f(arg)` as a goroutine
+/// until it returns; other goroutines keep running.
+pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+    match super::sched::init(super::sched::resolve_config(0, 0, 0, 0)?) {
+        Ok(()) | Err(Error::Already) => {}
+        Err(e) => return Err(e),
+    }
+    let fg = super::sched::enter_foreign()?;
+    let rt = fg.rt();
+    let mp = M::new(rt, rt.mnext.fetch_add(1, Relaxed), true);
+    {
+        let mut s = rt.lock();
+        if !rt.running() {
+            drop(s);
+            // SAFETY: nobody else knows mp.
+            drop(unsafe { Box::from_raw(mp) });
+            return Err(Error::Shutdown);
+        }
+        s.allm.push(mp);
+        rt.nm_alive.fetch_add(1, AcqRel);
+    }
+    let opts = GoOpts { host_m: mp, ..GoOpts::DEFAULT };
+    if let Err(e) = newproc(rt, null_mut(), f, arg, &opts) {
+        rt.lock().allm.retain(|&x| x != mp);
+        // SAFETY: mp never ran; it was only on allm, which we just left.
+        drop(unsafe { Box::from_raw(mp) });
+        m_left(rt);
+        return Err(e);
+    }
+    mstart_common(mp);
+    // Back on this thread's own stack: the M has left the scheduler.
+    // SAFETY: mp is this thread's M and no longer schedules.
+    let done = unsafe {
+        super::signal::mexit_signal_stack(&mut *mp);
+        (*mp).main_done.load(Acquire)
+    };
+    setm(null_mut());
+    {
+        let mut s = rt.lock();
+        if rt.running() {
+            s.allm.retain(|&x| x != mp);
+            drop(s);
+            // SAFETY: removed from allm under the lock; goexit0 wakes a host M only
+            // under that lock, so nobody references mp any more.
+            drop(unsafe { Box::from_raw(mp) });
+        }
+        // Else shutdown frees it with the other Ms.
+    }
+    m_left(rt);
+    drop(fg);
+    if done {
+        Ok(())
+    } else {
+        Err(Error::Shutdown)
+    }
+}

@@ -1,0 +1,429 @@
+//! Run queues: the per-P lock-free ring (Go's `runq`) and the intrusive `GQueue`
+//! used by the global run queue and the free lists.
+//!
+//! # The P's ring
+//!
+//! `LOCAL_RUNQ_LEN` slots, indexed by free-running u32 `head` and `tail`.
+//! - Only the owner P writes `tail` (`runqput`), and takes from `head` (`runqget`)
+//!   with a CAS, because stealers also advance `head`.
+//! - Any P may steal (`runqgrab`): it reads a batch of slots, then CASes `head` past
+//!   them; if the CAS fails the batch is discarded and retried.
+//! - `runnext` holds a G readied by the running G; it runs next and inherits the time
+//!   slice. The owner swaps it; stealers take it only with a CAS (and only when the
+//!   victim seems stuck, see `runqgrab`).
+//! A slot is written by the owner before the release-store of `tail` that publishes
+//! it, and read by a stealer only between its acquire-load of `tail` and its CAS of
+//! `head`; the owner cannot overwrite it before that CAS, since the ring is full.
+
+use super::g::G;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
+
+/// Slots of a P's ring. Go uses 256.
+pub(crate) const LOCAL_RUNQ_LEN: usize = 256;
+
+/// A FIFO of Gs linked through `schedlink`. Not synchronized: the owner (a P, or the
+/// holder of `sched.lock`) has exclusive access.
+pub(crate) struct GQueue {
+    pub(crate) head: *mut G,
+    pub(crate) tail: *mut G,
+    pub(crate) len: usize,
+}
+
+// SAFETY: a GQueue is only reached through its owner (a lock or a P).
+unsafe impl Send for GQueue {}
+
+impl GQueue {
+    pub(crate) const fn new() -> GQueue {
+        GQueue { head: null_mut(), tail: null_mut(), len: 0 }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Appends `gp`.
+    ///
+    /// # Safety
+    /// `gp` is a valid G owned by the caller and on no other queue.
+    pub(crate) unsafe fn push_back(&mut self, gp: *mut G) {
+        // SAFETY: the caller owns gp; tail (if any) is on this queue, which we own.
+        unsafe {
+            (*gp).schedlink = null_mut();
+            if self.tail.is_null() {
+                self.head = gp;
+            } else {
+                (*self.tail).schedlink = gp;
+            }
+        }
+        self.tail = gp;
+        self.len += 1;
+    }
+
+    /// Prepends `gp`.
+    ///
+    /// # Safety
+    /// As `push_back`.
+    pub(crate) unsafe fn push_front(&mut self, gp: *mut G) {
+        // SAFETY: the caller owns gp.
+        unsafe { (*gp).schedlink = self.head };
+        self.head = gp;
+        if self.tail.is_null() {
+            self.tail = gp;
+        }
+        self.len += 1;
+    }
+
+    /// Removes and returns the first G, or null.
+    pub(crate) fn pop(&mut self) -> *mut G {
+        let gp = self.head;
+        if !gp.is_null() {
+            // SAFETY: Gs on this queue are valid and owned by the queue's owner.
+            unsafe {
+                self.head = (*gp).schedlink;
+                (*gp).schedlink = null_mut();
+            }
+            if self.head.is_null() {
+                self.tail = null_mut();
+            }
+            self.len -= 1;
+        }
+        gp
+    }
+}
+
+/// The ring and `runnext` of one P.
+pub(crate) struct LocalRunq {
+    head: AtomicU32,
+    tail: AtomicU32,
+    slots: [AtomicPtr<G>; LOCAL_RUNQ_LEN],
+    runnext: AtomicPtr<G>,
+}
+
+/// Where `runqput` sends half of a full ring (the global queue in the scheduler).
+pub(crate) trait Overflow {
+    /// Takes a batch of Gs linked through `schedlink`, `n` long.
+    fn push_batch(&self, batch: GQueue);
+}
+
+impl LocalRunq {
+    pub(crate) fn new() -> LocalRunq {
+        LocalRunq {
+            head: AtomicU32::new(0),
+            tail: AtomicU32::new(0),
+            slots: [const { AtomicPtr::new(null_mut()) }; LOCAL_RUNQ_LEN],
+            runnext: AtomicPtr::new(null_mut()),
+        }
+    }
+
+    /// True if the ring and runnext are empty (a racy snapshot for other Ps).
+    /// Can be executed by any P.
+    pub(crate) fn is_empty(&self) -> bool {
+        // Read head, tail, runnext, then tail again, so that a G moved from runnext to
+        // the ring in between is not missed (Go's runqempty).
+        loop {
+            let head = self.head.load(Acquire);
+            let tail = self.tail.load(Acquire);
+            let runnext = self.runnext.load(Acquire);
+            if tail == self.tail.load(Acquire) {
+                return head == tail && runnext.is_null();
+            }
+        }
+    }
+
+    /// Number of Gs in the ring plus runnext (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        let head = self.head.load(Acquire);
+        let tail = self.tail.load(Acquire);
+        let n = tail.wrapping_sub(head) as usize;
+        n.min(LOCAL_RUNQ_LEN) + usize::from(!self.runnext.load(Acquire).is_null())
+    }
+
+    /// Puts `gp` on the queue: into `runnext` if `next` (kicking the old runnext to the
+    /// tail), else at the tail. A full ring sends half of itself plus the G to
+    /// `overflow` (`runqputslow`).
+    ///
+    /// Executed only by the owner P.
+    pub(crate) fn runqput(&self, mut gp: *mut G, next: bool, overflow: &dyn Overflow) {
+        if next {
+            let old = self.runnext.swap(gp, AcqRel);
+            if old.is_null() {
+                return;
+            }
+            gp = old; // kick the old runnext to the regular queue
+        }
+        loop {
+            let head = self.head.load(Acquire); // load-acquire, synchronize with stealers
+            let tail = self.tail.load(Relaxed); // only the owner writes tail
+            if tail.wrapping_sub(head) < LOCAL_RUNQ_LEN as u32 {
+                self.slots[tail as usize % LOCAL_RUNQ_LEN].store(gp, Relaxed);
+                self.tail.store(tail.wrapping_add(1), Release); // store-release, makes the slot available
+                return;
+            }
+            if self.runqputslow(gp, head, tail, overflow) {
+                return;
+            }
+            // The ring is no longer full (a stealer took some); try again.
+        }
+    }
+
+    /// Moves half of the full ring and `gp` to `overflow` in one batch.
+    /// Executed only by the owner P.
+    fn runqputslow(&self, gp: *mut G, head: u32, tail: u32, overflow: &dyn Overflow) -> bool {
+        let n = tail.wrapping_sub(head) / 2;
+        debug_assert_eq!(n as usize, LOCAL_RUNQ_LEN / 2, "runqputslow: queue is not full");
+        let mut batch: [*mut G; LOCAL_RUNQ_LEN / 2 + 1] = [null_mut(); LOCAL_RUNQ_LEN / 2 + 1];
+        for (i, b) in batch.iter_mut().enumerate().take(n as usize) {
+            *b = self.slots[head.wrapping_add(i as u32) as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+        }
+        if self.head.compare_exchange(head, head.wrapping_add(n), AcqRel, Relaxed).is_err() {
+            return false; // cas-release, commits consume
+        }
+        batch[n as usize] = gp;
+        let mut q = GQueue::new();
+        for &g in batch.iter().take(n as usize + 1) {
+            // SAFETY: the CAS gave us exclusive ownership of these Gs; gp is ours.
+            unsafe { q.push_back(g) };
+        }
+        overflow.push_batch(q);
+        true
+    }
+
+    /// Takes a G: runnext first, then the head of the ring. The bool is true when the
+    /// G came from runnext and so inherits the current time slice.
+    /// Executed only by the owner P.
+    #[inline]
+    pub(crate) fn runqget(&self) -> (*mut G, bool) {
+        let next = self.runnext.load(Relaxed);
+        // Only the owner may set runnext non-null, so a CAS is enough to take it.
+        if !next.is_null()
+            && self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_ok()
+        {
+            return (next, true);
+        }
+        loop {
+            let head = self.head.load(Acquire); // load-acquire, synchronize with other consumers
+            let tail = self.tail.load(Relaxed);
+            if tail == head {
+                return (null_mut(), false);
+            }
+            let gp = self.slots[head as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+            if self.head.compare_exchange(head, head.wrapping_add(1), AcqRel, Relaxed).is_ok() {
+                return (gp, false); // cas-release, commits consume
+            }
+        }
+    }
+
+    /// Takes every G (for handing a P's work to the global queue at shutdown).
+    /// Executed only by the owner P, or by anyone once no M owns the P.
+    pub(crate) fn drain(&self, out: &mut GQueue) {
+        loop {
+            let (gp, _) = self.runqget();
+            if gp.is_null() {
+                return;
+            }
+            // SAFETY: runqget transferred ownership of gp to us.
+            unsafe { out.push_back(gp) };
+        }
+    }
+
+    /// Grabs half of this (victim) queue into `batch`, starting at `batch_head`;
+    /// returns how many. `steal_runnext` allows taking the victim's runnext when its
+    /// ring is empty.
+    /// Can be executed by any P.
+    pub(crate) fn runqgrab(
+        &self,
+        batch: &LocalRunq,
+        batch_head: u32,
+        steal_runnext: bool,
+    ) -> u32 {
+        loop {
+            let head = self.head.load(Acquire); // load-acquire, synchronize with other consumers
+            let tail = self.tail.load(Acquire); // load-acquire, synchronize with the producer
+            let mut n = tail.wrapping_sub(head);
+            n -= n / 2;
+            if n == 0 {
+                if steal_runnext {
+                    let next = self.runnext.load(Acquire);
+                    if !next.is_null() {
+                        // The victim is probably about to run its runnext itself (it was
+                        // readied by the G now finishing). Go sleeps 3us first so that a
+                        // ping-pong pair is not split across Ps on every round.
+                        super::time::thread_sleep(3_000);
+                        if self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_err() {
+                            continue;
+                        }
+                        batch.slots[batch_head as usize % LOCAL_RUNQ_LEN].store(next, Relaxed);
+                        return 1;
+                    }
+                }
+                return 0;
+            }
+            if n > (LOCAL_RUNQ_LEN / 2) as u32 {
+                continue; // read inconsistent head and tail
+            }
+            for i in 0..n {
+                let g = self.slots[head.wrapping_add(i) as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+                batch.slots[batch_head.wrapping_add(i) as usize % LOCAL_RUNQ_LEN].store(g, Relaxed);
+            }
+            if self.head.compare_exchange(head, head.wrapping_add(n), AcqRel, Relaxed).is_ok() {
+                return n; // cas-release, commits consume
+            }
+        }
+    }
+
+    /// Steals half of `victim`'s Gs into this queue and returns one of them to run.
+    /// Executed only by the owner P (of `self`).
+    pub(crate) fn runqsteal(&self, victim: &LocalRunq, steal_runnext: bool) -> *mut G {
+        let t = self.tail.load(Relaxed);
+        let mut n = victim.runqgrab(self, t, steal_runnext);
+        if n == 0 {
+            return null_mut();
+        }
+        n -= 1;
+        let gp = self.slots[t.wrapping_add(n) as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+        if n == 0 {
+            return gp;
+        }
+        let h = self.head.load(Acquire); // load-acquire, synchronize with consumers
+        debug_assert!(t.wrapping_sub(h).wrapping_add(n) < LOCAL_RUNQ_LEN as u32, "runqsteal: runq overflow");
+        self.tail.store(t.wrapping_add(n), Release); // store-release, makes the Gs available
+        gp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::g::G;
+    use std::cell::RefCell;
+
+    struct VecOverflow(RefCell<Vec<*mut G>>);
+    impl Overflow for VecOverflow {
+        fn push_batch(&self, mut batch: GQueue) {
+            loop {
+                let g = batch.pop();
+                if g.is_null() {
+                    break;
+                }
+                self.0.borrow_mut().push(g);
+            }
+        }
+    }
+
+    fn gs(n: usize) -> Vec<*mut G> {
+        (0..n).map(|i| G::new_boxed(i as u32)).collect()
+    }
+
+    #[test]
+    fn runqput_full_moves_half_to_global() {
+        let q = LocalRunq::new();
+        let ov = VecOverflow(RefCell::new(Vec::new()));
+        let all = gs(LOCAL_RUNQ_LEN + 1);
+        for &g in &all {
+            q.runqput(g, false, &ov);
+        }
+        assert_eq!(ov.0.borrow().len(), LOCAL_RUNQ_LEN / 2 + 1);
+        assert_eq!(q.len(), LOCAL_RUNQ_LEN / 2);
+        // The batch is the oldest half, in order, then the new G.
+        assert_eq!(ov.0.borrow()[0], all[0]);
+        assert_eq!(*ov.0.borrow().last().unwrap(), all[LOCAL_RUNQ_LEN]);
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let (g, _) = q.runqget();
+            if g.is_null() {
+                break;
+            }
+            assert!(seen.insert(g as usize));
+        }
+        for g in ov.0.borrow().iter() {
+            assert!(seen.insert(*g as usize));
+        }
+        assert_eq!(seen.len(), all.len());
+    }
+
+    #[test]
+    fn runnext_is_taken_first_and_kicks_old_one_to_tail() {
+        let q = LocalRunq::new();
+        let ov = VecOverflow(RefCell::new(Vec::new()));
+        let g = gs(3);
+        q.runqput(g[0], false, &ov);
+        q.runqput(g[1], true, &ov);
+        q.runqput(g[2], true, &ov);
+        assert_eq!(q.runqget(), (g[2], true));
+        assert_eq!(q.runqget(), (g[0], false));
+        assert_eq!(q.runqget(), (g[1], false));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn steal_takes_half_and_every_g_exactly_once_under_contention() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        use std::sync::Arc;
+        const N: usize = 200_000;
+        let victim = Arc::new(LocalRunq::new());
+        let all: Vec<usize> = gs(N).into_iter().map(|g| g as usize).collect();
+        let done = Arc::new(AtomicBool::new(false));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let victim = victim.clone();
+                let done = done.clone();
+                let taken = taken.clone();
+                std::thread::spawn(move || {
+                    let mine = LocalRunq::new();
+                    let mut got = Vec::new();
+                    loop {
+                        let g = mine.runqsteal(&victim, false);
+                        if !g.is_null() {
+                            got.push(g as usize);
+                            loop {
+                                let (g, _) = mine.runqget();
+                                if g.is_null() {
+                                    break;
+                                }
+                                got.push(g as usize);
+                            }
+                        } else if done.load(Acquire) && victim.is_empty() {
+                            break;
+                        }
+                    }
+                    taken.fetch_add(got.len(), Relaxed);
+                    got
+                })
+            })
+            .collect();
+        let ov = VecOverflow(RefCell::new(Vec::new()));
+        let mut own = Vec::new();
+        for (i, &g) in all.iter().enumerate() {
+            victim.runqput(g as *mut G, false, &ov);
+            if i % 3 == 0 {
+                let (g, _) = victim.runqget();
+                if !g.is_null() {
+                    own.push(g as usize);
+                }
+            }
+        }
+        done.store(true, Release);
+        let mut seen: Vec<usize> = own;
+        seen.extend(ov.0.borrow().iter().map(|&g| g as usize));
+        for t in thieves {
+            seen.extend(t.join().unwrap());
+        }
+        loop {
+            let (g, _) = victim.runqget();
+            if g.is_null() {
+                break;
+            }
+            seen.push(g as usize);
+        }
+        seen.sort_unstable();
+        let mut expect = all.clone();
+        expect.sort_unstable();
+        assert_eq!(seen, expect, "every G must be taken exactly once");
+        for g in all {
+            // SAFETY: made by Box::into_raw in G::new_boxed.
+            drop(unsafe { Box::from_raw(g as *mut G) });
+        }
+    }
+}

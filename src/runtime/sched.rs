@@ -1,0 +1,576 @@
+//! The global scheduler state (Go's `schedt`), the runtime object, and its life cycle:
+//! `init` (Go's schedinit + procresize) and `shutdown`.
+//!
+//! # Spinning and parking
+//!
+//! An M is *spinning* when it holds a P, found no local work and is looking in the
+//! global queue and other Ps' queues. `nmspinning` counts them; at most half of the
+//! busy Ps may spin at once (findrunnable).
+//!
+//!   Submitting work:                       Leaving the spinning state:
+//!    1. put the G on a run queue            1. decrement `nmspinning`
+//!    2. (SeqCst) read npidle, nmspinning    2. (SeqCst fence)
+//!    3. if a P is idle and nobody spins:    3. re-check every run queue and the
+//!       `wakep()` starts a spinning M          global queue before parking
+//!
+//! If both sides skipped their step 3, a runnable G would sit with every M asleep.
+//! A spinning M that finds work calls `resetspinning`, which wakes another spinning M
+//! if it was the last, so that a burst of work fans out to idle Ps one M at a time.
+//!
+//! # Locks and who touches what
+//!
+//! `sched` (Go's sched.lock) guards the global run queue, the idle P and M lists,
+//! the global free lists of dead Gs and the list of all Ms. `npidle`, `nmspinning`
+//! and `runqsize` are atomics written under it (except nmspinning, which spinning Ms
+//! change with atomic adds) and read without it as hints.
+//!
+//! # Life cycle
+//!
+//! `RT` points at the live runtime or is null. Ms reach their runtime through
+//! `M::rt`. Foreign threads reach it through `enter_foreign`, which counts them in
+//! `INFLIGHT`; `shutdown` sets `state`, wakes every M, waits for all of them to leave,
+//! clears `RT`, waits for `INFLIGHT` to drain, and only then frees memory.
+
+use super::g::{AllGs, G};
+use super::m::M;
+use super::note::{futex_wait, futex_wake, Note};
+use super::p::{Pstatus, P};
+use super::runq::{GQueue, Overflow};
+use super::stack::{StackPool, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
+use crate::error::{Error, Result};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use parking_lot::{Mutex, MutexGuard};
+
+pub(crate) const STATE_RUNNING: u32 = 1;
+pub(crate) const STATE_SHUTDOWN: u32 = 2;
+
+/// Default cap on Ms (Go's sched.maxmcount).
+pub(crate) const DEFAULT_MAX_THREADS: u32 = 10_000;
+/// Largest nprocs accepted.
+pub(crate) const MAX_PROCS: u32 = 1024;
+/// `gs_config.flags`: report deadlocks from gs_wait/gs_main.
+pub(crate) const CFG_CHECKDEAD: u32 = 0x1;
+/// How long shutdown waits for Ms still running goroutines before abandoning them.
+const SHUTDOWN_GRACE_NS: i64 = 2_000_000_000;
+
+/// The settings of one runtime, after defaults and environment were applied.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    pub(crate) nprocs: u32,
+    pub(crate) stack_size: usize,
+    pub(crate) max_threads: u32,
+    pub(crate) flags: u32,
+}
+
+/// What `sched.lock` guards.
+pub(crate) struct SchedLocked {
+    /// Global run queue.
+    pub(crate) runq: GQueue,
+    /// Idle Ps.
+    pub(crate) pidle: Vec<*mut P>,
+    /// Idle Ms, asleep on their note.
+    pub(crate) midle: Vec<*mut M>,
+    /// Every M alive (freed at shutdown, or by a host M leaving).
+    pub(crate) allm: Vec<*mut M>,
+    /// Dead Gs with a default-size stack, and without a stack.
+    pub(crate) gfree: GQueue,
+    pub(crate) gfree_nostack: GQueue,
+    /// Thread handles of the Ms and sysmon, joined at shutdown.
+    pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+// SAFETY: the raw pointers are only followed under the rules of the files that own
+// the pointees; SchedLocked itself is only reached through its mutex.
+unsafe impl Send for SchedLocked {}
+
+pub(crate) struct Runtime {
+    pub(crate) sched: Mutex<SchedLocked>,
+    pub(crate) cfg: Config,
+    /// STATE_*; changed under sched.lock, read anywhere.
+    pub(crate) state: AtomicU32,
+    pub(crate) npidle: AtomicU32,
+    pub(crate) nmspinning: AtomicU32,
+    /// Length of the global run queue; written under sched.lock.
+    pub(crate) runqsize: AtomicUsize,
+    pub(crate) allp: Box<[P]>,
+    pub(crate) allgs: AllGs,
+    pub(crate) stacks: StackPool,
+    /// Goroutines alive (not dead).
+    pub(crate) ngoroutines: AtomicU64,
+    /// Bumped (and futex-woken) when ngoroutines drops to 0, and at shutdown.
+    pub(crate) nogo_seq: AtomicU32,
+    /// Threads that are Ms now (workers and gs_main callers).
+    pub(crate) nm_alive: AtomicU32,
+    /// Bumped (and futex-woken) when an M leaves.
+    pub(crate) mexit_seq: AtomicU32,
+    pub(crate) mnext: AtomicU64,
+    pub(crate) spawned_foreign: AtomicU64,
+    /// sysmon sleeps deeply on `sysmon_note` while this is set.
+    pub(crate) sysmon_wait: AtomicBool,
+    pub(crate) sysmon_note: Note,
+    /// Period of schedtrace lines in ms (0: off), from $GS_DEBUG.
+    pub(crate) schedtrace_ms: u64,
+    pub(crate) start_time: i64,
+    /// Kernel tid of the thread that called gs_init.
+    pub(crate) init_tid: i32,
+}
+
+// SAFETY: shared state is atomics or behind sched.lock; P and G follow their files' rules.
+unsafe impl Sync for Runtime {}
+// SAFETY: as above.
+unsafe impl Send for Runtime {}
+
+/// The live runtime, or null.
+pub(crate) static RT: AtomicPtr<Runtime> = AtomicPtr::new(null_mut());
+/// Foreign threads inside the runtime now (see *Life cycle*).
+static INFLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Held by gs_init and gs_shutdown (a flag, not a lock, so fork can reset it).
+static LIFECYCLE_BUSY: AtomicBool = AtomicBool::new(false);
+/// goids are unique for the life of the process, across re-inits (handles rely on it).
+pub(crate) static GOIDGEN: AtomicU64 = AtomicU64::new(1);
+
+impl Runtime {
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SchedLocked> {
+        self.sched.lock()
+    }
+
+    #[inline]
+    pub(crate) fn running(&self) -> bool {
+        self.state.load(Acquire) == STATE_RUNNING
+    }
+
+    /// Puts `gp` on the global run queue. sched.lock must be held: the guard proves it.
+    pub(crate) fn globrunqput(&self, s: &mut SchedLocked, gp: *mut G) {
+        // SAFETY: the caller owns gp and it is on no queue.
+        unsafe { s.runq.push_back(gp) };
+        self.runqsize.store(s.runq.len, Release);
+    }
+
+    /// Puts `gp` at the head of the global run queue. sched.lock must be held.
+    pub(crate) fn globrunqputhead(&self, s: &mut SchedLocked, gp: *mut G) {
+        // SAFETY: the caller owns gp and it is on no queue.
+        unsafe { s.runq.push_front(gp) };
+        self.runqsize.store(s.runq.len, Release);
+    }
+
+    /// Takes a batch from the global queue for `pp`: returns one G and moves up to
+    /// `max - 1` more (0: no limit but a fair share) into pp's ring.
+    /// sched.lock must be held; executed by the owner of `pp`.
+    pub(crate) fn globrunqget(&self, s: &mut SchedLocked, pp: &P, max: usize) -> *mut G {
+        let size = s.runq.len;
+        if size == 0 {
+            return null_mut();
+        }
+        let mut n = (size / self.allp.len() + 1).min(size);
+        if max > 0 {
+            n = n.min(max);
+        }
+        n = n.min(super::runq::LOCAL_RUNQ_LEN / 2);
+        let gp = s.runq.pop();
+        for _ in 1..n {
+            let g = s.runq.pop();
+            pp.runq.runqput(g, false, &NoOverflow);
+        }
+        self.runqsize.store(s.runq.len, Release);
+        gp
+    }
+
+    /// Puts `pp` on the idle list. sched.lock must be held; pp's run queue is empty.
+    pub(crate) fn pidleput(&self, s: &mut SchedLocked, pp: *mut P) {
+        // SAFETY: Ps live as long as the runtime.
+        let p = unsafe { &*pp };
+        debug_assert!(p.runq.is_empty(), "pidleput: P has a non-empty run queue");
+        p.status.store(Pstatus::Idle as u32, Release);
+        s.pidle.push(pp);
+        self.npidle.fetch_add(1, SeqCst);
+    }
+
+    /// Takes an idle P. sched.lock must be held.
+    pub(crate) fn pidleget(&self, s: &mut SchedLocked) -> *mut P {
+        match s.pidle.pop() {
+            Some(pp) => {
+                self.npidle.fetch_sub(1, SeqCst);
+                pp
+            }
+            None => null_mut(),
+        }
+    }
+
+    /// Wakes sysmon if it sleeps deeply (work has appeared).
+    #[inline]
+    pub(crate) fn wake_sysmon(&self) {
+        if self.sysmon_wait.load(SeqCst) && self.sysmon_wait.swap(false, SeqCst) {
+            self.sysmon_note.wakeup();
+        }
+    }
+
+    /// Called when a goroutine ends: wakes gs_wait callers when none is left.
+    pub(crate) fn goroutine_ended(&self) {
+        if self.ngoroutines.fetch_sub(1, AcqRel) == 1 {
+            self.nogo_seq.fetch_add(1, Release);
+            futex_wake(&self.nogo_seq, i32::MAX);
+        }
+    }
+}
+
+/// The ring overflows into the global queue.
+impl Overflow for Runtime {
+    fn push_batch(&self, mut batch: GQueue) {
+        let mut s = self.lock();
+        loop {
+            let g = batch.pop();
+            if g.is_null() {
+                break;
+            }
+            // SAFETY: the batch's Gs were handed to us by runqputslow.
+            unsafe { s.runq.push_back(g) };
+        }
+        self.runqsize.store(s.runq.len, Release);
+    }
+}
+
+/// For refilling a P's ring from the global queue: it never overflows there, since
+/// globrunqget moves at most half a ring into a ring its owner just found empty...
+/// but to be safe a full ring is a broken invariant.
+struct NoOverflow;
+impl Overflow for NoOverflow {
+    fn push_batch(&self, _batch: GQueue) {
+        super::throw::fatal("globrunqget: local run queue overflow");
+    }
+}
+
+/// The number of CPUs this process may use: its affinity mask, capped by a cgroup v2
+/// (`cpu.max`) or v1 (`cfs_quota_us`/`cfs_period_us`) quota, rounded up.
+pub(crate) fn available_cpus() -> u32 {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
+    let mut n = unsafe {
+        let mut set: libc::cpu_set_t = core::mem::zeroed();
+        if libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            libc::CPU_COUNT(&set) as u32
+        } else {
+            0
+        }
+    };
+    if n == 0 {
+        n = std::thread::available_parallelism().map(|v| v.get() as u32).unwrap_or(1);
+    }
+    if let Some(q) = cgroup_quota_cpus() {
+        n = n.min(q.max(1));
+    }
+    n.max(1)
+}
+
+fn cgroup_quota_cpus() -> Option<u32> {
+    // cgroup v2: the process's own cgroup, then the root's.
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|s| {
+        s.lines().find_map(|l| l.strip_prefix("0::").map(|p| p.trim().to_string()))
+    });
+    let mut paths = Vec::new();
+    if let Some(p) = own {
+        paths.push(format!("/sys/fs/cgroup{p}/cpu.max"));
+    }
+    paths.push("/sys/fs/cgroup/cpu.max".to_string());
+    for path in paths {
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            let mut it = s.split_whitespace();
+            let quota = it.next()?;
+            let period: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+            if quota == "max" {
+                return None;
+            }
+            let q: u64 = quota.parse().ok()?;
+            return Some(q.div_ceil(period.max(1)) as u32);
+        }
+    }
+    let q: i64 = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").ok()?.trim().parse().ok()?;
+    let p: i64 = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_period_us").ok()?.trim().parse().ok()?;
+    if q <= 0 || p <= 0 {
+        return None;
+    }
+    Some(((q + p - 1) / p) as u32)
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+/// Applies defaults and the environment to a user's configuration, checking it.
+pub(crate) fn resolve_config(nprocs: u32, stack_size: usize, max_threads: u32, flags: u32) -> Result<Config> {
+    if flags & !CFG_CHECKDEAD != 0 {
+        return Err(Error::Inval);
+    }
+    let nprocs = match nprocs {
+        0 => match env_u64("GS_MAXPROCS") {
+            Some(n) if n > 0 => n.min(MAX_PROCS as u64) as u32,
+            _ => available_cpus().min(MAX_PROCS),
+        },
+        n if n > MAX_PROCS => return Err(Error::Inval),
+        n => n,
+    };
+    let stack_size = match stack_size {
+        0 => match env_u64("GS_STACK_SIZE") {
+            Some(n) if (MIN_STACK_SIZE as u64..=MAX_STACK_SIZE as u64).contains(&n) => n as usize,
+            _ => DEFAULT_STACK_SIZE,
+        },
+        n if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&n) => return Err(Error::Inval),
+        n => n,
+    };
+    let max_threads = if max_threads == 0 { DEFAULT_MAX_THREADS } else { max_threads };
+    Ok(Config { nprocs, stack_size, max_threads, flags })
+}
+
+fn lifecycle_lock() {
+    while LIFECYCLE_BUSY.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+        std::thread::yield_now();
+    }
+}
+
+fn lifecycle_unlock() {
+    LIFECYCLE_BUSY.store(false, Release);
+}
+
+fn parse_schedtrace() -> u64 {
+    let Ok(v) = std::env::var("GS_DEBUG") else { return 0 };
+    v.split(',')
+        .find_map(|kv| kv.trim().strip_prefix("schedtrace="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Creates and publishes a runtime (Go's schedinit + procresize). `Already` if one runs.
+pub(crate) fn init(cfg: Config) -> Result<()> {
+    lifecycle_lock();
+    let r = init_locked(cfg);
+    lifecycle_unlock();
+    r
+}
+
+fn init_locked(cfg: Config) -> Result<()> {
+    if !RT.load(Acquire).is_null() {
+        return Err(Error::Already);
+    }
+    super::signal::install_once();
+    let allp: Box<[P]> = (0..cfg.nprocs).map(P::new).collect();
+    let rt = Box::new(Runtime {
+        sched: Mutex::new(SchedLocked {
+            runq: GQueue::new(),
+            pidle: Vec::with_capacity(cfg.nprocs as usize),
+            midle: Vec::new(),
+            allm: Vec::new(),
+            gfree: GQueue::new(),
+            gfree_nostack: GQueue::new(),
+            threads: Vec::new(),
+        }),
+        cfg,
+        state: AtomicU32::new(STATE_RUNNING),
+        npidle: AtomicU32::new(0),
+        nmspinning: AtomicU32::new(0),
+        runqsize: AtomicUsize::new(0),
+        allp,
+        allgs: AllGs::new(),
+        stacks: StackPool::new(cfg.stack_size),
+        ngoroutines: AtomicU64::new(0),
+        nogo_seq: AtomicU32::new(0),
+        nm_alive: AtomicU32::new(0),
+        mexit_seq: AtomicU32::new(0),
+        mnext: AtomicU64::new(1),
+        spawned_foreign: AtomicU64::new(0),
+        sysmon_wait: AtomicBool::new(false),
+        sysmon_note: Note::new(),
+        schedtrace_ms: parse_schedtrace(),
+        start_time: super::time::nanotime(),
+        // SAFETY: gettid has no preconditions.
+        init_tid: unsafe { libc::gettid() },
+    });
+    let rt: &'static Runtime = Box::leak(rt);
+    {
+        let mut s = rt.lock();
+        // Highest P first, so that pidleget hands out P0 first.
+        for i in (0..rt.allp.len()).rev() {
+            let pp = &rt.allp[i] as *const P as *mut P;
+            rt.pidleput(&mut s, pp);
+        }
+    }
+    let rtp = rt as *const Runtime as usize;
+    let h = std::thread::Builder::new()
+        .name("gosched-sysmon".into())
+        .stack_size(256 << 10)
+        .spawn(move || super::sysmon::sysmon(rtp as *const Runtime));
+    match h {
+        Ok(h) => rt.lock().threads.push(h),
+        Err(_) => {
+            // SAFETY: nothing else knows rt yet.
+            free_runtime(rt as *const Runtime as *mut Runtime);
+            return Err(Error::NoMem);
+        }
+    }
+    RT.store(rt as *const Runtime as *mut Runtime, SeqCst);
+    Ok(())
+}
+
+/// A foreign thread's pass into the runtime: counted in INFLIGHT until dropped.
+pub(crate) struct Foreign {
+    rt: &'static Runtime,
+}
+
+impl Foreign {
+    pub(crate) fn rt(&self) -> &'static Runtime {
+        self.rt
+    }
+}
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        INFLIGHT.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Enters the runtime from a thread that is not an M. `NotInit` if none runs,
+/// `Shutdown` if it is stopping.
+pub(crate) fn enter_foreign() -> Result<Foreign> {
+    INFLIGHT.fetch_add(1, SeqCst);
+    let p = RT.load(SeqCst);
+    if p.is_null() {
+        INFLIGHT.fetch_sub(1, SeqCst);
+        return Err(Error::NotInit);
+    }
+    // SAFETY: RT was non-null after our INFLIGHT increment, so shutdown will not free it
+    // before we leave (see *Life cycle*).
+    let rt = unsafe { &*p };
+    if !rt.running() {
+        INFLIGHT.fetch_sub(1, SeqCst);
+        return Err(Error::Shutdown);
+    }
+    Ok(Foreign { rt })
+}
+
+/// Stops every M and frees the runtime; returns the number of goroutines abandoned.
+pub(crate) fn shutdown() -> Result<u64> {
+    lifecycle_lock();
+    let r = shutdown_locked();
+    lifecycle_unlock();
+    r
+}
+
+fn shutdown_locked() -> Result<u64> {
+    let p = RT.load(SeqCst);
+    if p.is_null() {
+        return Err(Error::NotInit);
+    }
+    // SAFETY: only shutdown frees the runtime, and we hold the life-cycle flag.
+    let rt = unsafe { &*p };
+    {
+        let s = rt.lock();
+        rt.state.store(STATE_SHUTDOWN, SeqCst);
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms in allm are alive.
+            unsafe { (*mp).park.wakeup() };
+        }
+    }
+    rt.sysmon_note.wakeup();
+    rt.nogo_seq.fetch_add(1, Release);
+    futex_wake(&rt.nogo_seq, i32::MAX);
+
+    // Wait for every M to leave the scheduler.
+    let deadline = super::time::nanotime() + SHUTDOWN_GRACE_NS;
+    let all_left = loop {
+        let seq = rt.mexit_seq.load(Acquire);
+        if rt.nm_alive.load(Acquire) == 0 {
+            break true;
+        }
+        let left = deadline - super::time::nanotime();
+        if left <= 0 {
+            break false;
+        }
+        futex_wait(&rt.mexit_seq, seq, left.min(50_000_000));
+    };
+    let abandoned = rt.ngoroutines.load(Acquire);
+    RT.store(null_mut(), SeqCst);
+    while INFLIGHT.load(SeqCst) != 0 {
+        std::thread::yield_now();
+    }
+    if !all_left {
+        let msg = "gosched: gs_shutdown: some threads are still running goroutines; \
+                   their runtime's memory is left allocated\n";
+        // SAFETY: write(2) of a valid buffer.
+        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        return Ok(abandoned);
+    }
+    let threads = core::mem::take(&mut rt.lock().threads);
+    for h in threads {
+        let _ = h.join();
+    }
+    free_runtime(p);
+    Ok(abandoned)
+}
+
+/// Frees a runtime that no thread uses any more.
+fn free_runtime(p: *mut Runtime) {
+    // SAFETY: the caller guarantees that no M, foreign thread or sysmon uses it.
+    let rt = unsafe { Box::from_raw(p) };
+    {
+        let mut s = rt.lock();
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms were made by Box::into_raw in M::new and have all left.
+            drop(unsafe { Box::from_raw(mp) });
+        }
+        s.allm.clear();
+    }
+    rt.allgs.for_each(|g| rt.stacks.free(g.stack));
+    rt.allgs.free_all();
+    rt.stacks.release_all();
+    drop(rt);
+}
+
+/// In a child after fork(): the parent's runtime is not ours; forget it (its memory
+/// is the parent's copy, its threads do not exist here).
+pub(crate) fn forget_after_fork() {
+    RT.store(null_mut(), SeqCst);
+    INFLIGHT.store(0, SeqCst);
+    LIFECYCLE_BUSY.store(false, SeqCst);
+    super::tls::setm(null_mut());
+}
+
+/// Waits (foreign thread) until no goroutine is alive, or `timeout_ns` (< 0: forever).
+pub(crate) fn wait_all(rt: &Runtime, timeout_ns: i64) -> Result<()> {
+    let deadline = if timeout_ns < 0 { i64::MAX } else { super::time::nanotime().saturating_add(timeout_ns) };
+    loop {
+        let seq = rt.nogo_seq.load(Acquire);
+        if rt.ngoroutines.load(Acquire) == 0 {
+            return Ok(());
+        }
+        if !rt.running() {
+            return Err(Error::Shutdown);
+        }
+        if rt.cfg.flags & CFG_CHECKDEAD != 0 && super::proc::checkdead(rt) {
+            return Err(Error::Deadlock);
+        }
+        let now = super::time::nanotime();
+        if now >= deadline {
+            return Err(Error::TimedOut);
+        }
+        let mut wait = deadline - now;
+        if rt.cfg.flags & CFG_CHECKDEAD != 0 {
+            wait = wait.min(10_000_000);
+        }
+        futex_wait(&rt.nogo_seq, seq, wait);
+    }
+}
+
+/// The runtime as seen from the calling thread: its M's, or the published one.
+/// Used by read-only calls that tolerate a stopping runtime.
+pub(crate) fn current_rt_ptr() -> *const Runtime {
+    let mp = super::tls::getm();
+    if !mp.is_null() {
+        // SAFETY: an M's runtime outlives it.
+        return unsafe { (*mp).rt };
+    }
+    RT.load(Acquire)
+}
+
+#[allow(dead_code)]
+pub(crate) fn spawned_total(rt: &Runtime) -> u64 {
+    rt.allp.iter().map(|p| p.spawned.load(Relaxed)).sum::<u64>() + rt.spawned_foreign.load(Relaxed)
+}

@@ -1,0 +1,206 @@
+//! Stack overflow reporting: a SIGSEGV handler on an alternate signal stack.
+//!
+//! A goroutine that runs off the low end of its stack touches the guard page (see
+//! stack.rs). The fault is delivered on the M's alternate signal stack (the faulting
+//! stack has no room). The handler asks the current goroutine's `Stack` whether the
+//! address is its guard; if so it prints `stack overflow` with the goroutine's id and
+//! name and lets the process die of the signal. Any other fault goes to the handler
+//! the program had before (or the default action), so NULL dereferences and the
+//! program's own handlers behave as without gosched.
+//!
+//! Unguarded (canary) stacks are checked at every switch instead
+//! (`report_overflow_and_die`).
+
+use super::g::G;
+use super::m::M;
+use super::tls::getm;
+use core::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::Once;
+
+/// Size of each M's alternate signal stack.
+const SIGSTACK_SIZE: usize = 64 << 10;
+
+static INSTALL: Once = Once::new();
+static mut OLD_SEGV: Option<libc::sigaction> = None;
+static mut OLD_BUS: Option<libc::sigaction> = None;
+static HANDLING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the SIGSEGV/SIGBUS handler and the fork handler, once per process.
+pub(crate) fn install_once() {
+    INSTALL.call_once(|| {
+        // SAFETY: sigaction with a valid handler; the old actions are kept for chaining
+        // before the new one is installed (Once runs this exactly once).
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = segv_handler as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            libc::sigemptyset(&mut sa.sa_mask);
+            let mut old: libc::sigaction = core::mem::zeroed();
+            if libc::sigaction(libc::SIGSEGV, &sa, &mut old) == 0 {
+                OLD_SEGV = Some(old);
+            }
+            let mut old: libc::sigaction = core::mem::zeroed();
+            if libc::sigaction(libc::SIGBUS, &sa, &mut old) == 0 {
+                OLD_BUS = Some(old);
+            }
+            libc::pthread_atfork(None, None, Some(atfork_child));
+        }
+    });
+}
+
+extern "C" fn atfork_child() {
+    super::sched::forget_after_fork();
+}
+
+/// Gives this thread an alternate signal stack (keeping a previous one, if any, in
+/// place for a host thread that had its own).
+///
+/// # Safety
+/// Called on the thread of `m`.
+pub(crate) unsafe fn minit_signal_stack(m: &mut M) {
+    // SAFETY: querying and setting this thread's signal stack with valid stack_t values.
+    unsafe {
+        let mut old: libc::stack_t = core::mem::zeroed();
+        libc::sigaltstack(core::ptr::null(), &mut old);
+        if old.ss_flags & libc::SS_DISABLE == 0 && old.ss_size >= libc::MINSIGSTKSZ {
+            return; // the thread already has one: use it
+        }
+        let base = libc::mmap(
+            core::ptr::null_mut(),
+            SIGSTACK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if base == libc::MAP_FAILED {
+            return;
+        }
+        let st = libc::stack_t { ss_sp: base, ss_flags: 0, ss_size: SIGSTACK_SIZE };
+        if libc::sigaltstack(&st, core::ptr::null_mut()) != 0 {
+            libc::munmap(base, SIGSTACK_SIZE);
+            return;
+        }
+        m.sigstack = (base as usize, SIGSTACK_SIZE);
+        m.old_sigstack = Some(old);
+    }
+}
+
+/// Removes the alternate signal stack that `minit_signal_stack` gave this thread.
+///
+/// # Safety
+/// Called on the thread of `m`, after it left the scheduler.
+pub(crate) unsafe fn mexit_signal_stack(m: &mut M) {
+    let (base, len) = m.sigstack;
+    if base == 0 {
+        return;
+    }
+    // SAFETY: disable (or restore) this thread's signal stack before unmapping ours.
+    unsafe {
+        let old = m.old_sigstack.take();
+        match old {
+            Some(o) if o.ss_flags & libc::SS_DISABLE == 0 => {
+                libc::sigaltstack(&o, core::ptr::null_mut());
+            }
+            _ => {
+                let st = libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+                libc::sigaltstack(&st, core::ptr::null_mut());
+            }
+        }
+        libc::munmap(base as *mut _, len);
+    }
+    m.sigstack = (0, 0);
+}
+
+/// Writes `s` to stderr (async-signal-safe).
+fn write_stderr(s: &[u8]) {
+    // SAFETY: write(2) of a valid buffer.
+    unsafe { libc::write(2, s.as_ptr().cast(), s.len()) };
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits (no allocation).
+fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+fn print_overflow(g: &G) {
+    let mut buf = [0u8; 20];
+    write_stderr(b"gosched: fatal error: stack overflow in goroutine ");
+    write_stderr(fmt_u64(g.goid(), &mut buf));
+    let name = g.name.load(Relaxed);
+    if !name.is_null() {
+        write_stderr(b" \"");
+        // SAFETY: the name is a NUL-terminated string owned by the running G.
+        let s = unsafe { core::ffi::CStr::from_ptr(name) };
+        write_stderr(s.to_bytes());
+        write_stderr(b"\"");
+    }
+    write_stderr(b" (stack ");
+    write_stderr(fmt_u64((g.stack.size() >> 10) as u64, &mut buf));
+    write_stderr(b" KiB)\n");
+}
+
+/// A canary-checked goroutine overwrote the end of its stack: report and abort.
+pub(crate) fn report_overflow_and_die(g: &G) -> ! {
+    print_overflow(g);
+    std::process::abort();
+}
+
+unsafe extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    let mp = getm();
+    if !mp.is_null() && !HANDLING.swap(true, AcqRel) {
+        // SAFETY: mp is this thread's M; curg, if any, is the G running on it.
+        let gp = unsafe { (*mp).curg() };
+        if !gp.is_null() {
+            // SAFETY: a running G's fields are stable while it runs.
+            let g = unsafe { &*gp };
+            if g.stack.is_overflow_addr(addr) {
+                print_overflow(g);
+                // Die of the signal: default action, then return to re-fault.
+                // SAFETY: resetting a signal's disposition.
+                unsafe { libc::signal(sig, libc::SIG_DFL) };
+                return;
+            }
+        }
+        HANDLING.store(false, Release);
+    }
+    // Not ours: chain to the program's previous handler, or the default action.
+    // SAFETY: reading the saved actions, written once before the handler was installed.
+    let old = unsafe {
+        if sig == libc::SIGBUS {
+            (*core::ptr::addr_of!(OLD_BUS)).as_ref().copied()
+        } else {
+            (*core::ptr::addr_of!(OLD_SEGV)).as_ref().copied()
+        }
+    };
+    match old {
+        Some(o) if o.sa_sigaction != libc::SIG_DFL && o.sa_sigaction != libc::SIG_IGN => {
+            if o.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: the previous handler was installed with SA_SIGINFO.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { core::mem::transmute(o.sa_sigaction) };
+                f(sig, info, ctx);
+            } else {
+                // SAFETY: a plain handler.
+                let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(o.sa_sigaction) };
+                f(sig);
+            }
+        }
+        _ => {
+            // SAFETY: restore the default action; returning re-executes the faulting
+            // instruction, which now kills the process with the right signal.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+}

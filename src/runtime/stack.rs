@@ -1,0 +1,300 @@
+//! Goroutine stacks: lazily committed mappings with a guard page below each.
+//!
+//! C code keeps pointers into its stack, so stacks never move or grow (DESIGN.md,
+//! trap 2). A stack is a range of virtual memory that the kernel commits page by page
+//! as it is touched; RSS is the pages used, not the size.
+//!
+//! Stacks of the runtime's default size are carved from *slabs* of `SLAB_STACKS`
+//! stacks, one mapping each, and are never unmapped before shutdown: a dead G keeps
+//! its stack on the free lists (`gfput`), so spawning costs no system call. Stacks of
+//! other sizes get a mapping of their own and are unmapped when their G dies.
+//!
+//! # Guard pages and the mapping budget
+//!
+//! The lowest page of every stack is its guard. In order of preference:
+//! - `Madvise`: `madvise(MADV_GUARD_INSTALL)` (Linux 6.13+) makes the page fault
+//!   without splitting the mapping, so a slab stays one mapping however many guards.
+//! - `Mprotect`: `mprotect(PROT_NONE)` splits the mapping in three, two more of the
+//!   kernel's `vm.max_map_count` (65530 by default) per stack. Used while the budget
+//!   (half of what was left when the runtime started) lasts.
+//! - `Canary`: no guard; a magic word at the stack's low end is checked at every
+//!   switch, and a goroutine that overwrote it is reported as a stack overflow. With
+//!   it 1,000,000 live goroutines work on a default kernel.
+//! `$GS_STACK_GUARD` (`madvise`, `mprotect`, `canary`) picks the first mode to try.
+//!
+//! This file knows nothing of signals: the SIGSEGV handler (`signal.rs`) asks the
+//! current goroutine's `Stack` whether a fault address is its guard.
+
+use crate::error::{Error, Result};
+use core::sync::atomic::{AtomicI64, AtomicU8, Ordering::*};
+use parking_lot::Mutex;
+
+pub(crate) const PAGE: usize = 4096;
+/// Default usable size of a goroutine stack (API.md).
+pub(crate) const DEFAULT_STACK_SIZE: usize = 256 << 10;
+/// Smallest stack accepted from a user: the runtime's own frames plus a little.
+pub(crate) const MIN_STACK_SIZE: usize = 16 << 10;
+/// Largest stack accepted from a user.
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+/// Stacks per slab: 256 x 256 KiB = 64 MiB of address space per mapping.
+const SLAB_STACKS: usize = 256;
+/// Magic word at the low end of a canary-checked stack.
+pub(crate) const STACK_CANARY: u64 = 0x6773_5f73_7461_636b; // "gs_stack"
+/// Pages kept committed when a dead G's stack is reused; deeper pages are given back.
+pub(crate) const STACK_KEEP_BYTES: usize = 32 << 10;
+/// `MADV_GUARD_INSTALL`, Linux 6.13; not yet in every libc.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Guard {
+    Madvise = 0,
+    Mprotect = 1,
+    Canary = 2,
+}
+
+/// A goroutine stack: usable memory is `[lo, hi)`; the guard page is `[lo - PAGE, lo)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stack {
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
+    pub(crate) guard: Guard,
+    /// A mapping of its own (non-default size), unmapped by `free`.
+    pub(crate) own_map: bool,
+}
+
+impl Stack {
+    pub(crate) const EMPTY: Stack = Stack { lo: 0, hi: 0, guard: Guard::Canary, own_map: false };
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.hi == 0
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.hi - self.lo
+    }
+
+    /// True if `addr` lies in this stack's guard page or just below it (a large frame
+    /// can step over the page).
+    pub(crate) fn is_overflow_addr(&self, addr: usize) -> bool {
+        !self.is_empty() && addr < self.lo + 64 && addr + 64 * 1024 >= self.lo
+    }
+
+    /// False if a canary-checked stack's magic word was overwritten.
+    #[inline]
+    pub(crate) fn canary_ok(&self) -> bool {
+        if self.guard != Guard::Canary || self.is_empty() {
+            return true;
+        }
+        // SAFETY: lo is the first usable, mapped word of the stack.
+        unsafe { (self.lo as *const u64).read_volatile() == STACK_CANARY }
+    }
+
+    fn write_canary(&self) {
+        if self.guard == Guard::Canary {
+            // SAFETY: lo is the first usable, mapped word of the stack.
+            unsafe { (self.lo as *mut u64).write_volatile(STACK_CANARY) };
+        }
+    }
+
+    /// Gives back the pages of a dead goroutine's stack below the top
+    /// `STACK_KEEP_BYTES` when it was seen using them (`lowest` is the lowest saved sp).
+    pub(crate) fn release_deep(&self, lowest: usize) {
+        if self.is_empty() || lowest >= self.hi.saturating_sub(STACK_KEEP_BYTES) {
+            return;
+        }
+        let end = self.hi - STACK_KEEP_BYTES;
+        let start = self.lo;
+        if end > start {
+            // SAFETY: [start, end) is part of this stack's mapping and no goroutine runs on
+            // it (the G is dead); MADV_DONTNEED only drops the pages' contents.
+            unsafe { libc::madvise(start as *mut _, end - start, libc::MADV_DONTNEED) };
+            self.write_canary();
+        }
+    }
+}
+
+struct PoolInner {
+    /// Every slab: (base, length).
+    slabs: Vec<(usize, usize)>,
+    /// Next unused stack in the newest slab, and that slab's end.
+    cur: usize,
+    cur_end: usize,
+}
+
+/// The runtime's stack allocator. Its lock is held only while carving a slab.
+pub(crate) struct StackPool {
+    inner: Mutex<PoolInner>,
+    /// Usable bytes of a default stack; a multiple of PAGE.
+    pub(crate) default_size: usize,
+    /// The guard mode tried first; moves down to Mprotect/Canary, never up.
+    mode: AtomicU8,
+    /// Kernel mappings we may still add with guards or own-map stacks.
+    map_budget: AtomicI64,
+}
+
+pub(crate) fn round_page(n: usize) -> usize {
+    (n + PAGE - 1) & !(PAGE - 1)
+}
+
+/// Mappings the kernel still allows this process: `vm.max_map_count` minus the lines
+/// of /proc/self/maps.
+fn maps_left() -> i64 {
+    let max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or(65530);
+    let used = std::fs::read("/proc/self/maps")
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count() as i64)
+        .unwrap_or(1000);
+    max - used
+}
+
+impl StackPool {
+    pub(crate) fn new(default_size: usize) -> StackPool {
+        let mode = match std::env::var("GS_STACK_GUARD").as_deref() {
+            Ok("mprotect") => Guard::Mprotect,
+            Ok("canary") => Guard::Canary,
+            _ => Guard::Madvise,
+        };
+        StackPool {
+            inner: Mutex::new(PoolInner { slabs: Vec::new(), cur: 0, cur_end: 0 }),
+            default_size: round_page(default_size),
+            mode: AtomicU8::new(mode as u8),
+            map_budget: AtomicI64::new(maps_left() / 2),
+        }
+    }
+
+    fn mode(&self) -> Guard {
+        match self.mode.load(Relaxed) {
+            0 => Guard::Madvise,
+            1 => Guard::Mprotect,
+            _ => Guard::Canary,
+        }
+    }
+
+    /// Takes `n` mappings from the budget; false (and nothing taken) if not there.
+    fn take_maps(&self, n: i64) -> bool {
+        let mut cur = self.map_budget.load(Relaxed);
+        loop {
+            if cur < n {
+                return false;
+            }
+            match self.map_budget.compare_exchange_weak(cur, cur - n, Relaxed, Relaxed) {
+                Ok(_) => return true,
+                Err(v) => cur = v,
+            }
+        }
+    }
+
+    /// Makes `[base, base + PAGE)` the guard of a stack that starts at `base + PAGE`,
+    /// in the best mode still available; `extra_maps` is what an mprotect costs.
+    fn install_guard(&self, base: usize, extra_maps: i64) -> Guard {
+        loop {
+            match self.mode() {
+                Guard::Madvise => {
+                    // SAFETY: [base, base+PAGE) is a private anonymous page of ours.
+                    let r = unsafe { libc::madvise(base as *mut _, PAGE, MADV_GUARD_INSTALL) };
+                    if r == 0 {
+                        return Guard::Madvise;
+                    }
+                    self.mode.store(Guard::Mprotect as u8, Relaxed);
+                }
+                Guard::Mprotect => {
+                    if self.take_maps(extra_maps) {
+                        // SAFETY: as above; PROT_NONE on our own page.
+                        let r = unsafe { libc::mprotect(base as *mut _, PAGE, libc::PROT_NONE) };
+                        if r == 0 {
+                            return Guard::Mprotect;
+                        }
+                        self.map_budget.fetch_add(extra_maps, Relaxed);
+                    }
+                    // Budget gone (or the kernel refused): unguarded from now on.
+                    self.mode.store(Guard::Canary as u8, Relaxed);
+                }
+                Guard::Canary => return Guard::Canary,
+            }
+        }
+    }
+
+    fn map(&self, len: usize) -> Result<usize> {
+        if !self.take_maps(1) {
+            return Err(Error::NoMem);
+        }
+        // SAFETY: an anonymous private mapping; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            self.map_budget.fetch_add(1, Relaxed);
+            return Err(Error::NoMem);
+        }
+        Ok(p as usize)
+    }
+
+    /// A stack with `size` usable bytes (0: the default size).
+    pub(crate) fn alloc(&self, size: usize) -> Result<Stack> {
+        let size = if size == 0 { self.default_size } else { round_page(size) };
+        if size == self.default_size {
+            return self.alloc_from_slab();
+        }
+        let base = self.map(size + PAGE)?;
+        let guard = self.install_guard(base, 1);
+        let st = Stack { lo: base + PAGE, hi: base + PAGE + size, guard, own_map: true };
+        st.write_canary();
+        Ok(st)
+    }
+
+    fn alloc_from_slab(&self) -> Result<Stack> {
+        let stride = self.default_size + PAGE;
+        let base = {
+            let mut inner = self.inner.lock();
+            if inner.cur + stride > inner.cur_end {
+                let len = stride * SLAB_STACKS;
+                let b = self.map(len)?;
+                inner.slabs.push((b, len));
+                inner.cur = b;
+                inner.cur_end = b + len;
+            }
+            let b = inner.cur;
+            inner.cur += stride;
+            b
+        };
+        let guard = self.install_guard(base, 2);
+        let st = Stack { lo: base + PAGE, hi: base + stride, guard, own_map: false };
+        st.write_canary();
+        Ok(st)
+    }
+
+    /// Frees a stack of its own mapping; slab stacks stay with their G (see gfput).
+    pub(crate) fn free(&self, st: Stack) {
+        if !st.own_map || st.is_empty() {
+            return;
+        }
+        let base = st.lo - PAGE;
+        // SAFETY: the mapping [base, hi) was made by `alloc` for this stack alone and no
+        // goroutine runs on it any more.
+        unsafe { libc::munmap(base as *mut _, st.hi - base) };
+        let maps = if st.guard == Guard::Mprotect { 2 } else { 1 };
+        self.map_budget.fetch_add(maps, Relaxed);
+    }
+
+    /// Unmaps every slab. Only at shutdown, when no goroutine and no M is left.
+    pub(crate) fn release_all(&self) {
+        let mut inner = self.inner.lock();
+        for &(b, len) in &inner.slabs {
+            // SAFETY: each slab is a mapping of ours that nothing uses any more.
+            unsafe { libc::munmap(b as *mut _, len) };
+        }
+        inner.slabs.clear();
+        inner.cur = 0;
+        inner.cur_end = 0;
+    }
+}

@@ -1,0 +1,106 @@
+//! sysmon: the monitor thread. It has no P and runs no goroutine.
+//!
+//! Every round (20 us, doubling after 50 idle rounds up to 10 ms) it:
+//! - `retake`s: flags the P whose goroutine has run for more than `TIME_SLICE_NS`
+//!   without a scheduling round, so that `gs_should_yield` tells it to yield
+//!   (preemption is cooperative: C code has no stack-check prologue);
+//! - prints a schedtrace line every `$GS_DEBUG=schedtrace=N` ms.
+//! When every P is idle it sleeps deeply on `sysmon_note` until `startm` wakes it, so
+//! an idle runtime uses no CPU.
+
+use super::p::Pstatus;
+use super::sched::Runtime;
+use super::time::{nanotime, thread_sleep};
+use core::sync::atomic::Ordering::*;
+
+/// A goroutine running this long without yielding is asked to yield. Go uses 10 ms.
+pub(crate) const TIME_SLICE_NS: i64 = 10_000_000;
+const SYSMON_MIN_SLEEP_US: i64 = 20;
+const SYSMON_MAX_SLEEP_US: i64 = 10_000;
+/// Idle rounds before the sleep starts doubling. Go uses 50 (1 ms at 20 us).
+const SYSMON_IDLE_ROUNDS: u32 = 50;
+
+pub(crate) fn sysmon(rtp: *const Runtime) {
+    // SAFETY: shutdown joins this thread before freeing the runtime.
+    let rt = unsafe { &*rtp };
+    let mut delay_us = SYSMON_MIN_SLEEP_US;
+    let mut idle = 0u32;
+    let mut last_trace = nanotime();
+    while rt.running() {
+        if idle == 0 {
+            delay_us = SYSMON_MIN_SLEEP_US;
+        } else if idle > SYSMON_IDLE_ROUNDS {
+            delay_us = (delay_us * 2).min(SYSMON_MAX_SLEEP_US);
+        }
+        thread_sleep(delay_us * 1000);
+        let now = nanotime();
+        if rt.npidle.load(SeqCst) as usize == rt.allp.len() {
+            // Every P idle: sleep until work appears (or the next trace line).
+            rt.sysmon_wait.store(true, SeqCst);
+            if rt.npidle.load(SeqCst) as usize == rt.allp.len() && rt.running() {
+                let limit = if rt.schedtrace_ms > 0 {
+                    (last_trace + rt.schedtrace_ms as i64 * 1_000_000 - now).max(0)
+                } else {
+                    -1
+                };
+                rt.sysmon_note.tsleep(limit);
+            }
+            rt.sysmon_wait.store(false, SeqCst);
+            rt.sysmon_note.clear();
+            idle = 0;
+        }
+        if retake(rt, nanotime()) {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        if rt.schedtrace_ms > 0 && nanotime() - last_trace >= rt.schedtrace_ms as i64 * 1_000_000 {
+            last_trace = nanotime();
+            schedtrace(rt);
+        }
+    }
+}
+
+/// Flags Ps whose goroutine overran its time slice. True if it did anything.
+fn retake(rt: &Runtime, now: i64) -> bool {
+    let mut n = false;
+    for pp in rt.allp.iter() {
+        if pp.status() != Pstatus::Running {
+            continue;
+        }
+        let t = pp.schedtick.load(Relaxed);
+        if pp.sysmon_tick.load(Relaxed) != t {
+            pp.sysmon_tick.store(t, Relaxed);
+            pp.sysmon_when.store(now, Relaxed);
+        } else if now - pp.sysmon_when.load(Relaxed) >= TIME_SLICE_NS && !pp.preempt.load(Relaxed) {
+            pp.preempt.store(true, Relaxed);
+            n = true;
+        }
+    }
+    n
+}
+
+/// Prints one line like Go's GODEBUG=schedtrace.
+pub(crate) fn schedtrace(rt: &Runtime) {
+    let st = super::debug::stats(rt);
+    let mut line = format!(
+        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} runqueue={} goroutines={} [",
+        (nanotime() - rt.start_time) / 1_000_000,
+        st.procs,
+        st.idle_procs,
+        st.threads,
+        st.spinning_threads,
+        st.idle_threads,
+        st.global_runq,
+        st.goroutines
+    );
+    for (i, p) in rt.allp.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(&p.runq.len().to_string());
+    }
+    line.push_str("]\n");
+    // SAFETY: write(2) of a valid buffer.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}

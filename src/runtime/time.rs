@@ -1,0 +1,30 @@
+//! Monotonic time.
+
+/// Monotonic nanoseconds (CLOCK_MONOTONIC; vDSO, no syscall).
+#[inline]
+pub(crate) fn nanotime() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+}
+
+/// Sleeps the calling OS thread for `ns` nanoseconds (restarting on EINTR).
+pub(crate) fn thread_sleep(ns: i64) {
+    if ns <= 0 {
+        return;
+    }
+    let mut ts = libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    };
+    loop {
+        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: both timespecs are valid for the call.
+        let r = unsafe { libc::nanosleep(&ts, &mut rem) };
+        if r == 0 {
+            return;
+        }
+        ts = rem;
+    }
+}
