@@ -38,6 +38,16 @@
 #define GS_CFG_CHECKDEAD 1
 
 /*
+ gs_wait_fd events: readable.
+ */
+#define GS_POLLIN 1
+
+/*
+ gs_wait_fd events: writable.
+ */
+#define GS_POLLOUT 4
+
+/*
  Scheduler counters (a snapshot).
  */
 typedef struct gs_stats {
@@ -234,6 +244,45 @@ const char *gs_version(void);
 const char *gs_strerror(int code);
 
 /*
+ Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT). Returns the ready
+ events (> 0), GS_ETIMEDOUT, GS_ECANCELED (gs_close'd meanwhile), GS_EINVAL (bad
+ fd or events), GS_EBUSY (another goroutine already waits on the same fd in the
+ same direction).
+ */
+int gs_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
+
+/*
+ Reads up to n bytes: the count (0 at end of file) or a negative error code
+ (GS_* or -errno).
+ */
+ptrdiff_t gs_read(int fd, void *buf, size_t n);
+
+/*
+ Writes all n bytes (across partial writes) unless an error occurs: n, or a
+ negative error code.
+ */
+ptrdiff_t gs_write(int fd, const void *buf, size_t n);
+
+/*
+ Accepts a connection: the new fd (non-blocking, close-on-exec) or a negative
+ error code. Out of descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms,
+ doubling to 1 s) before returning, so that a retry loop does not spin.
+ */
+int gs_accept(int listen_fd, struct sockaddr *addr, socklen_t *len);
+
+/*
+ Connects fd (made non-blocking) to addr, waiting for the connection: 0 or a
+ negative error code (e.g. -ECONNREFUSED).
+ */
+int gs_connect(int fd, const struct sockaddr *addr, socklen_t len);
+
+/*
+ Wakes goroutines waiting on fd with GS_ECANCELED, then closes it: 0 or a negative
+ error code.
+ */
+int gs_close(int fd);
+
+/*
  Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
  after the goroutine is marked waiting; if it returns false the goroutine resumes
  at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
@@ -242,11 +291,46 @@ const char *gs_strerror(int code);
 int gs_park(gs_unlockf unlockf, void *lock, const char *reason);
 
 /*
+ As gs_park, but gives up after timeout_ns nanoseconds (< 0: never; 0: unlockf
+ runs, then the goroutine resumes at once unless readied meanwhile). Returns 0 when
+ readied (or when unlockf returned false), GS_ETIMEDOUT when the time ran out;
+ exactly one of the two whatever races with gs_ready. GS_EPERM off-goroutine.
+ */
+int gs_park_timeout(gs_unlockf unlockf, void *lock, const char *reason, int64_t timeout_ns);
+
+/*
  Makes a goroutine parked by gs_park runnable. GS_EINVAL if g is NULL, stale, or
  not parked through gs_park (running, runnable, already readied, exited). From a
  goroutine or a foreign thread.
  */
 int gs_ready(struct gs_g *g);
+
+/*
+ About to block in a call the runtime cannot see: the P may be handed to another
+ thread while the call lasts, so other goroutines keep running.
+ */
+void gs_entersyscall(void);
+
+/*
+ Back from the blocking call: continues on this thread once it has a P again.
+ */
+void gs_exitsyscall(void);
+
+/*
+ Known to block long: hands the P to another thread at once.
+ */
+void gs_entersyscallblock(void);
+
+/*
+ Monotonic nanoseconds.
+ */
+int64_t gs_nanotime(void);
+
+/*
+ Sleeps for ns nanoseconds: parks the calling goroutine on a timer (ns <= 0 just
+ yields); off-goroutine, sleeps the thread (nanosleep). Returns 0.
+ */
+int gs_sleep(int64_t ns);
 
 /*
  Saves the caller's context into `*save_sp`, switches to `g0_sp` and calls

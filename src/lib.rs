@@ -16,4 +16,5 @@
 
 mod error;
 pub mod ffi;
+mod netpoll;
 mod runtime;

@@ -12,7 +12,10 @@ use core::ffi::c_int;
 pub mod debug;
 pub mod go;
 pub mod lifecycle;
+pub mod netpoll;
 pub mod park;
+pub mod syscall;
+pub mod time;
 
 /// Runs `$body`; a panic becomes `$on_panic` (after the panic message on stderr).
 macro_rules! ffi_boundary {

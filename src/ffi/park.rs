@@ -33,6 +33,30 @@ pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const
     })
 }
 
+/// As gs_park, but gives up after timeout_ns nanoseconds (< 0: never; 0: unlockf
+/// runs, then the goroutine resumes at once unless readied meanwhile). Returns 0 when
+/// readied (or when unlockf returned false), GS_ETIMEDOUT when the time ran out;
+/// exactly one of the two whatever races with gs_ready. GS_EPERM off-goroutine.
+#[no_mangle]
+pub extern "C" fn gs_park_timeout(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char, timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match proc::caller() {
+            Caller::Goroutine(m, _) => {
+                // SAFETY: as in gs_park.
+                let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };
+                // SAFETY: m is this thread's M.
+                let rt = unsafe { (*m).rt() };
+                if crate::runtime::timer::park_timeout(rt, f, lock, reason, timeout_ns) {
+                    0
+                } else {
+                    Error::TimedOut.to_code()
+                }
+            }
+            _ => Error::Perm.to_code(),
+        }
+    })
+}
+
 /// Makes a goroutine parked by gs_park runnable. GS_EINVAL if g is NULL, stale, or
 /// not parked through gs_park (running, runnable, already readied, exited). From a
 /// goroutine or a foreign thread.

@@ -23,6 +23,9 @@ pub(crate) struct M {
     pub(crate) curg: AtomicPtr<G>,
     /// The P held, or null. This M only.
     pub(crate) p: *mut P,
+    /// The P left in the Syscall state by entersyscall, to take back on exit.
+    /// This M only.
+    pub(crate) oldp: *mut P,
     /// The P to take when woken (set by startm/handoff under sched.lock or before the
     /// wakeup that publishes it).
     pub(crate) nextp: AtomicPtr<P>,
@@ -61,6 +64,7 @@ impl M {
             g0_sp: 0,
             curg: AtomicPtr::new(null_mut()),
             p: null_mut(),
+            oldp: null_mut(),
             nextp: AtomicPtr::new(null_mut()),
             spinning: false,
             park: Note::new(),

@@ -48,6 +48,10 @@ pub(crate) struct P {
     pub(crate) preempt: AtomicBool,
     /// The ring and runnext (see runq.rs for who may touch what).
     pub(crate) runq: LocalRunq,
+    /// Armed timers of this P (see timer.rs). Any M may lock it.
+    pub(crate) timers: parking_lot::Mutex<super::timer::TimerHeap>,
+    /// `when` of the earliest timer, 0 if none. Written under `timers`; read by anyone.
+    pub(crate) timer0_when: AtomicI64,
     /// Owner only; see PLocal.
     local: UnsafeCell<PLocal>,
     /// Statistics; the owner adds, anyone reads.
@@ -78,6 +82,8 @@ impl P {
             syscalltick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             runq: LocalRunq::new(),
+            timers: parking_lot::Mutex::new(super::timer::TimerHeap::new()),
+            timer0_when: AtomicI64::new(0),
             local: UnsafeCell::new(PLocal {
                 gfree: GQueue::new(),
                 goidcache: 0,

@@ -24,6 +24,10 @@ use core::ffi::{c_char, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
 
+/// `G::param` of a user park resumed because its unlockf returned false (the winner
+/// of the park token was park_m itself, not a gs_ready or a timeout).
+pub(crate) const PARAM_RESUMED_AT_ONCE: usize = 2;
+
 /// Parks the calling goroutine. `user` parks (gs_park) are readiable by `gs_ready`
 /// and give `unlockf` the G's handle; internal ones give it the `*mut G`.
 /// Returns when readied, with the G's `param` (for the caller's protocol).
@@ -86,6 +90,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
             if ours {
                 // SAFETY: gp is ours and waiting; m holds a P.
                 unsafe {
+                    if user {
+                        (*gp).param = PARAM_RESUMED_AT_ONCE;
+                    }
                     (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
                     resume_now(mp, gp);
                 }

@@ -11,6 +11,7 @@ use super::context::{gostartcall, gs_gogo, gs_mcall, gs_mstart0, McallFn};
 use super::g::{Gstatus, G};
 use super::m::M;
 use super::p::{Pstatus, P};
+use super::runq::GQueue;
 use super::sched::{Runtime, SchedLocked, GOIDGEN};
 use super::tls::{getm, setm};
 use crate::error::{Error, Result};
@@ -383,7 +384,13 @@ pub(crate) fn handoffp(rt: &Runtime, pp: *mut P) {
         startm(rt, pp, false);
         return;
     }
+    let when = p.timer0_when.load(Acquire);
     rt.pidleput(&mut s, pp);
+    drop(s);
+    if when != 0 {
+        // Its timers must still run: make sure a poller wakes up for them.
+        super::netpoll::wake_netpoller(rt, when);
+    }
 }
 
 /// Parks the calling M until it is given a P (true), or woken to leave (false:
@@ -486,6 +493,7 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
+        checktimers(rt, pp);
         let mut gp = null_mut();
         let mut inherit = false;
         // Fairness: now and then take from the global queue first.
@@ -543,6 +551,7 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
+        checktimers(rt, pp);
         let (gp, inherit) = pp.runq.runqget();
         if !gp.is_null() {
             return (gp, inherit);
@@ -551,6 +560,17 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
             let mut s = rt.lock();
             let gp = rt.globrunqget(&mut s, pp, 0);
             if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // Poll the network without blocking, if some goroutine waits on an fd and no
+        // M is blocked in the poller already.
+        let np = &rt.netpoll;
+        if np.waiters.load(Relaxed) > 0 && np.lastpoll.load(Relaxed) != 0 {
+            let mut list = super::netpoll::netpoll(rt, 0);
+            let gp = list.pop();
+            if !gp.is_null() {
+                injectglist(rt, list);
                 return (gp, false);
             }
         }
@@ -601,7 +621,69 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
                 }
             }
         }
+        // Block in the poller until an fd is ready or the next timer, if there is
+        // anything to wait for and no other M does it.
+        let np = &rt.netpoll;
+        let poll_until = super::timer::timesleepuntil(rt);
+        if (np.waiters.load(SeqCst) > 0 || poll_until != 0) && np.lastpoll.swap(0, SeqCst) != 0 {
+            np.poll_until.store(poll_until, SeqCst);
+            let delay = if poll_until == 0 { -1 } else { (poll_until - super::time::nanotime()).max(0) };
+            m.idle.store(true, Relaxed);
+            let mut list = if m_should_exit(m) { GQueue::new() } else { super::netpoll::netpoll(rt, delay) };
+            m.idle.store(false, Relaxed);
+            np.poll_until.store(0, SeqCst);
+            np.lastpoll.store(super::time::nanotime(), SeqCst);
+            let pp = rt.pidleget(&mut rt.lock());
+            if pp.is_null() {
+                injectglist(rt, list);
+            } else {
+                acquirep(m, pp);
+                let gp = list.pop();
+                if !gp.is_null() {
+                    injectglist(rt, list);
+                    return (gp, false);
+                }
+                continue 'top;
+            }
+        } else if poll_until != 0 {
+            let until = np.poll_until.load(SeqCst);
+            if until == 0 || until > poll_until {
+                np.wake();
+            }
+        }
         stopm_until_p(m);
+    }
+}
+
+/// Runs the expired timers of `pp`. Executed on g0 by the M holding pp.
+#[inline]
+fn checktimers(rt: &Runtime, pp: &P) {
+    let next = pp.timer0_when.load(Relaxed);
+    if next != 0 && next <= super::time::nanotime() {
+        super::timer::runtimers(rt, pp, super::time::nanotime(), false);
+    }
+}
+
+/// Puts a list of runnable Gs on the global queue and starts Ms for idle Ps to run
+/// them (Go's injectglist). Can be executed by anyone.
+pub(crate) fn injectglist(rt: &Runtime, mut list: GQueue) {
+    let n = list.len;
+    if n == 0 {
+        return;
+    }
+    {
+        let mut s = rt.lock();
+        loop {
+            let gp = list.pop();
+            if gp.is_null() {
+                break;
+            }
+            rt.globrunqput(&mut s, gp);
+        }
+    }
+    let idle = rt.npidle.load(SeqCst) as usize;
+    for _ in 0..n.min(idle) {
+        startm(rt, null_mut(), false);
     }
 }
 
@@ -611,16 +693,24 @@ fn stealwork(m: &mut M) -> *mut G {
     // SAFETY: we hold m.p.
     let pp = unsafe { &*m.p };
     let n = rt.allp.len();
-    if n <= 1 {
-        return null_mut();
-    }
+    let now = super::time::nanotime();
     for i in 0..STEAL_TRIES {
         let steal_runnext = i == STEAL_TRIES - 1;
         // SAFETY: we hold pp.
         let start = unsafe { pp.fastrand() } as usize % n;
         for k in 0..n {
             let p2 = &rt.allp[(start + k) % n];
-            if core::ptr::eq(p2, pp) || p2.status() == Pstatus::Idle {
+            if core::ptr::eq(p2, pp) {
+                continue;
+            }
+            // Run the other P's expired timers (its M may be blocked, or it is idle).
+            if super::timer::runtimers(rt, p2, now, true) {
+                let (gp, _) = pp.runq.runqget();
+                if !gp.is_null() {
+                    return gp;
+                }
+            }
+            if p2.status() == Pstatus::Idle {
                 continue;
             }
             let gp = pp.runq.runqsteal(&p2.runq, steal_runnext && p2.status() == Pstatus::Running);
@@ -783,6 +873,7 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
         s.midle.retain(|&x| x != host);
         h.park.wakeup();
         drop(s);
+        rt.netpoll.wake(); // it may be the M blocked in the poller
     }
     // SAFETY: on g0.
     unsafe { schedule(mp) }

@@ -214,19 +214,6 @@ impl LocalRunq {
         }
     }
 
-    /// Takes every G (for handing a P's work to the global queue at shutdown).
-    /// Executed only by the owner P, or by anyone once no M owns the P.
-    pub(crate) fn drain(&self, out: &mut GQueue) {
-        loop {
-            let (gp, _) = self.runqget();
-            if gp.is_null() {
-                return;
-            }
-            // SAFETY: runqget transferred ownership of gp to us.
-            unsafe { out.push_back(gp) };
-        }
-    }
-
     /// Grabs half of this (victim) queue into `batch`, starting at `batch_head`;
     /// returns how many. `steal_runnext` allows taking the victim's runnext when its
     /// ring is empty.

@@ -114,6 +114,10 @@ pub(crate) struct Runtime {
     pub(crate) start_time: i64,
     /// Kernel tid of the thread that called gs_init.
     pub(crate) init_tid: i32,
+    /// Armed timers, all Ps together (for stats).
+    pub(crate) ntimers: AtomicU64,
+    /// The network poller and poll descriptors.
+    pub(crate) netpoll: super::netpoll::Netpoll,
 }
 
 // SAFETY: shared state is atomics or behind sched.lock; P and G follow their files' rules.
@@ -145,13 +149,6 @@ impl Runtime {
     pub(crate) fn globrunqput(&self, s: &mut SchedLocked, gp: *mut G) {
         // SAFETY: the caller owns gp and it is on no queue.
         unsafe { s.runq.push_back(gp) };
-        self.runqsize.store(s.runq.len, Release);
-    }
-
-    /// Puts `gp` at the head of the global run queue. sched.lock must be held.
-    pub(crate) fn globrunqputhead(&self, s: &mut SchedLocked, gp: *mut G) {
-        // SAFETY: the caller owns gp and it is on no queue.
-        unsafe { s.runq.push_front(gp) };
         self.runqsize.store(s.runq.len, Release);
     }
 
@@ -383,6 +380,11 @@ fn init_locked(cfg: Config) -> Result<()> {
         start_time: super::time::nanotime(),
         // SAFETY: gettid has no preconditions.
         init_tid: unsafe { libc::gettid() },
+        ntimers: AtomicU64::new(0),
+        netpoll: match super::netpoll::Netpoll::new() {
+            Ok(n) => n,
+            Err(e) => return Err(e),
+        },
     });
     let rt: &'static Runtime = Box::leak(rt);
     {
@@ -470,6 +472,7 @@ fn shutdown_locked() -> Result<u64> {
         }
     }
     rt.sysmon_note.wakeup();
+    rt.netpoll.wake();
     rt.nogo_seq.fetch_add(1, Release);
     futex_wake(&rt.nogo_seq, i32::MAX);
 

@@ -5,10 +5,13 @@
 //!   without a scheduling round, so that `gs_should_yield` tells it to yield
 //!   (preemption is cooperative: C code has no stack-check prologue);
 //! - prints a schedtrace line every `$GS_DEBUG=schedtrace=N` ms.
+//! - retakes Ps that sit in a blocking call (`gs_entersyscall`) and hands them to
+//!   another M when there is work for them (`handoffp`);
+//! - polls the network if no M has for 10 ms.
 //! When every P is idle it sleeps deeply on `sysmon_note` until `startm` wakes it, so
 //! an idle runtime uses no CPU.
 
-use super::p::Pstatus;
+use super::p::{Pstatus, P};
 use super::sched::Runtime;
 use super::time::{nanotime, thread_sleep};
 use core::sync::atomic::Ordering::*;
@@ -19,6 +22,10 @@ const SYSMON_MIN_SLEEP_US: i64 = 20;
 const SYSMON_MAX_SLEEP_US: i64 = 10_000;
 /// Idle rounds before the sleep starts doubling. Go uses 50 (1 ms at 20 us).
 const SYSMON_IDLE_ROUNDS: u32 = 50;
+/// A P in a blocking call without work is left alone this long. Go uses 10 ms.
+const SYSCALL_RETAKE_IDLE_NS: i64 = 10_000_000;
+/// Poll the network from sysmon if nobody has for this long. Go uses 10 ms.
+const NETPOLL_FORCE_NS: i64 = 10_000_000;
 
 pub(crate) fn sysmon(rtp: *const Runtime) {
     // SAFETY: shutdown joins this thread before freeing the runtime.
@@ -49,6 +56,18 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             rt.sysmon_note.clear();
             idle = 0;
         }
+        // Poll the network if nobody has for a while.
+        let np = &rt.netpoll;
+        let last = np.lastpoll.load(SeqCst);
+        let now = nanotime();
+        if np.waiters.load(Relaxed) > 0 && last != 0 && last + NETPOLL_FORCE_NS < now {
+            let _ = np.lastpoll.compare_exchange(last, now, SeqCst, Relaxed);
+            let list = super::netpoll::netpoll(rt, 0);
+            if list.len > 0 {
+                super::proc::injectglist(rt, list);
+                idle = 0;
+            }
+        }
         if retake(rt, nanotime()) {
             idle = 0;
         } else {
@@ -61,11 +80,40 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
     }
 }
 
-/// Flags Ps whose goroutine overran its time slice. True if it did anything.
+/// Retakes Ps blocked in calls and flags Ps whose goroutine overran its time slice.
+/// True if it did anything.
 fn retake(rt: &Runtime, now: i64) -> bool {
     let mut n = false;
     for pp in rt.allp.iter() {
-        if pp.status() != Pstatus::Running {
+        let status = pp.status();
+        if status == Pstatus::Syscall {
+            // Retake a P that stayed in the same blocking call for a whole sysmon tick.
+            let t = pp.syscalltick.load(Relaxed);
+            if pp.sysmon_syscalltick.load(Relaxed) != t {
+                pp.sysmon_syscalltick.store(t, Relaxed);
+                pp.sysmon_syscallwhen.store(now, Relaxed);
+                continue;
+            }
+            // Not worth a thread switch if the P has no work, others can take new
+            // work, and the call is young (Go's rule).
+            if pp.runq.is_empty()
+                && pp.timer0_when.load(Relaxed) == 0
+                && rt.nmspinning.load(SeqCst) + rt.npidle.load(SeqCst) > 0
+                && pp.sysmon_syscallwhen.load(Relaxed) + SYSCALL_RETAKE_IDLE_NS > now
+            {
+                continue;
+            }
+            if pp
+                .status
+                .compare_exchange(Pstatus::Syscall as u32, Pstatus::Idle as u32, SeqCst, Relaxed)
+                .is_ok()
+            {
+                super::proc::handoffp(rt, pp as *const P as *mut P);
+                n = true;
+            }
+            continue;
+        }
+        if status != Pstatus::Running {
             continue;
         }
         let t = pp.schedtick.load(Relaxed);

@@ -1,0 +1,80 @@
+//! API.md, section Netpoll: gs_wait_fd, gs_read, gs_write, gs_accept, gs_connect,
+//! gs_close. From a goroutine they park it until the fd is ready (epoll); from a
+//! foreign thread they block the thread (poll(2)).
+
+use super::{ffi_boundary, PANIC_CODE};
+use crate::error::Error;
+use crate::runtime::netpoll;
+use core::ffi::{c_int, c_void};
+
+/// gs_wait_fd events: readable.
+pub const GS_POLLIN: u32 = 0x1;
+/// gs_wait_fd events: writable.
+pub const GS_POLLOUT: u32 = 0x4;
+
+const _: () = assert!(GS_POLLIN == netpoll::GS_POLLIN && GS_POLLOUT == netpoll::GS_POLLOUT);
+
+/// Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT). Returns the ready
+/// events (> 0), GS_ETIMEDOUT, GS_ECANCELED (gs_close'd meanwhile), GS_EINVAL (bad
+/// fd or events), GS_EBUSY (another goroutine already waits on the same fd in the
+/// same direction).
+#[no_mangle]
+pub extern "C" fn gs_wait_fd(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match netpoll::wait_fd_any(fd, events, timeout_ns) {
+            Ok(ev) => ev as c_int,
+            Err(e) => e.to_code(),
+        }
+    })
+}
+
+/// Reads up to n bytes: the count (0 at end of file) or a negative error code
+/// (GS_* or -errno).
+#[no_mangle]
+pub extern "C" fn gs_read(fd: c_int, buf: *mut c_void, n: usize) -> isize {
+    ffi_boundary!(PANIC_CODE as isize, {
+        if buf.is_null() && n > 0 {
+            return Error::Inval.to_code() as isize;
+        }
+        netpoll::read(fd, buf.cast(), n) as isize
+    })
+}
+
+/// Writes all n bytes (across partial writes) unless an error occurs: n, or a
+/// negative error code.
+#[no_mangle]
+pub extern "C" fn gs_write(fd: c_int, buf: *const c_void, n: usize) -> isize {
+    ffi_boundary!(PANIC_CODE as isize, {
+        if buf.is_null() && n > 0 {
+            return Error::Inval.to_code() as isize;
+        }
+        netpoll::write(fd, buf.cast(), n) as isize
+    })
+}
+
+/// Accepts a connection: the new fd (non-blocking, close-on-exec) or a negative
+/// error code. Out of descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms,
+/// doubling to 1 s) before returning, so that a retry loop does not spin.
+#[no_mangle]
+pub extern "C" fn gs_accept(listen_fd: c_int, addr: *mut libc::sockaddr, len: *mut libc::socklen_t) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if addr.is_null() != len.is_null() {
+            return Error::Inval.to_code();
+        }
+        netpoll::accept(listen_fd, addr, len) as c_int
+    })
+}
+
+/// Connects fd (made non-blocking) to addr, waiting for the connection: 0 or a
+/// negative error code (e.g. -ECONNREFUSED).
+#[no_mangle]
+pub extern "C" fn gs_connect(fd: c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> c_int {
+    ffi_boundary!(PANIC_CODE, { netpoll::connect(fd, addr, len) as c_int })
+}
+
+/// Wakes goroutines waiting on fd with GS_ECANCELED, then closes it: 0 or a negative
+/// error code.
+#[no_mangle]
+pub extern "C" fn gs_close(fd: c_int) -> c_int {
+    ffi_boundary!(PANIC_CODE, { netpoll::close(fd) as c_int })
+}

@@ -1,0 +1,26 @@
+//! API.md, section Time: gs_nanotime, gs_sleep.
+
+use super::{ffi_boundary, PANIC_CODE};
+use crate::runtime::proc::{self, Caller};
+use crate::runtime::{time, timer};
+use core::ffi::c_int;
+
+/// Monotonic nanoseconds.
+#[no_mangle]
+pub extern "C" fn gs_nanotime() -> i64 {
+    time::nanotime()
+}
+
+/// Sleeps for ns nanoseconds: parks the calling goroutine on a timer (ns <= 0 just
+/// yields); off-goroutine, sleeps the thread (nanosleep). Returns 0.
+#[no_mangle]
+pub extern "C" fn gs_sleep(ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match proc::caller() {
+            // SAFETY: m is this thread's M.
+            Caller::Goroutine(m, _) => timer::sleep(unsafe { (*m).rt() }, ns),
+            _ => time::thread_sleep(ns),
+        }
+        0
+    })
+}

@@ -1,0 +1,682 @@
+//! Poll descriptors and the poller's place in the scheduler (Go's netpoll.go).
+//!
+//! The backend (`crate::netpoll`) only reports ready tokens; this file owns who waits.
+//!
+//! # Poll descriptors
+//!
+//! One `PollDesc` per fd number, allocated on first use and never freed before
+//! shutdown. It is armed in the poller once (edge-triggered, read and write) with the
+//! token `fd << 32 | seq`. `gs_close` bumps `seq`: events carrying an old seq are
+//! stale and ignored, and a waiter that finds `seq` changed returns GS_ECANCELED. So
+//! an fd number reused after `gs_close` never sees the old fd's events.
+//!
+//! Each direction (`rg` for reading, `wg` for writing) holds one of:
+//! - `0`: nothing;
+//! - `PD_READY`: an event arrived and nobody consumed it;
+//! - `PD_WAIT`: a goroutine is about to park;
+//! - a pointer to the `Waiter` in the frame of the parked goroutine.
+//! Transitions: the waiter CASes 0 -> WAIT, then (on g0, parked) WAIT -> &Waiter; an
+//! event CASes WAIT/&Waiter/0 -> READY; `gs_close` and timeouts CAS them to 0. A
+//! goroutine waiting for both directions puts the same Waiter in both; every waker
+//! must win `Waiter::claimed` before readying it, so it is readied exactly once.
+//! One waiter per direction and fd at a time: a second one gets GS_EBUSY.
+
+use super::g::G;
+use super::proc::{caller, Caller};
+use super::runq::GQueue;
+use super::sched::Runtime;
+use super::time::nanotime;
+use super::timer::{addtimer, deltimer, Timer};
+use crate::error::{Error, Result};
+use crate::netpoll::{Poller, EV_READ, EV_WRITE};
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+const PD_READY: usize = 1;
+const PD_WAIT: usize = 2;
+
+/// `gs_wait_fd` event bits (API.md).
+pub(crate) const GS_POLLIN: u32 = 0x1;
+pub(crate) const GS_POLLOUT: u32 = 0x4;
+
+const SEG_SHIFT: usize = 10;
+const SEG_LEN: usize = 1 << SEG_SHIFT;
+const NSEGS: usize = 1 << 11;
+/// Highest fd number the poller handles (2M); larger fds get GS_EINVAL.
+const MAX_FD: usize = SEG_LEN * NSEGS;
+
+pub(crate) struct PollDesc {
+    /// Serializes registration and close.
+    lock: parking_lot::Mutex<()>,
+    seq: AtomicU32,
+    /// Armed in the poller for the current seq (0 no, 1 yes, 2 cannot be polled).
+    armed: AtomicU32,
+    rg: AtomicUsize,
+    wg: AtomicUsize,
+}
+
+/// A parked goroutine waiting on one or two directions of a PollDesc.
+struct Waiter {
+    gp: *mut G,
+    claimed: AtomicBool,
+    /// The goroutine really parked (counted in `Netpoll::waiters`).
+    slept: AtomicBool,
+    rt: *const Runtime,
+}
+
+impl PollDesc {
+    fn new() -> PollDesc {
+        PollDesc {
+            lock: parking_lot::Mutex::new(()),
+            seq: AtomicU32::new(1),
+            armed: AtomicU32::new(0),
+            rg: AtomicUsize::new(0),
+            wg: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The runtime's poller state.
+pub(crate) struct Netpoll {
+    poller: Poller,
+    segs: Box<[AtomicPtr<PollDesc>]>,
+    /// Goroutines parked on fds now.
+    pub(crate) waiters: AtomicU64,
+    /// nanotime of the last poll, or 0 while an M is blocked in `netpoll` (Go's
+    /// sched.lastpoll).
+    pub(crate) lastpoll: AtomicI64,
+    /// When the blocked poller will wake up by itself, 0 if never.
+    pub(crate) poll_until: AtomicI64,
+}
+
+// SAFETY: PollDescs are shared through atomics and their own lock.
+unsafe impl Sync for Netpoll {}
+// SAFETY: as above.
+unsafe impl Send for Netpoll {}
+
+impl Netpoll {
+    pub(crate) fn new() -> Result<Netpoll> {
+        let poller = Poller::new().map_err(|_| Error::NoMem)?;
+        Ok(Netpoll {
+            poller,
+            segs: (0..NSEGS).map(|_| AtomicPtr::new(null_mut())).collect(),
+            waiters: AtomicU64::new(0),
+            lastpoll: AtomicI64::new(nanotime()),
+            poll_until: AtomicI64::new(0),
+        })
+    }
+
+    /// The PollDesc of `fd`, allocating its segment if needed.
+    fn pd(&self, fd: i32) -> Result<&PollDesc> {
+        if fd < 0 || fd as usize >= MAX_FD {
+            return Err(Error::Inval);
+        }
+        let fd = fd as usize;
+        let slot = &self.segs[fd >> SEG_SHIFT];
+        let mut seg = slot.load(Acquire);
+        if seg.is_null() {
+            let fresh: Box<[PollDesc]> = (0..SEG_LEN).map(|_| PollDesc::new()).collect();
+            let fresh = Box::into_raw(fresh) as *mut PollDesc;
+            seg = match slot.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
+                Ok(_) => fresh,
+                Err(won) => {
+                    // SAFETY: never published; rebuild the box to free it.
+                    drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(fresh, SEG_LEN)) });
+                    won
+                }
+            };
+        }
+        // SAFETY: segments are never freed while the runtime lives.
+        Ok(unsafe { &*seg.add(fd & (SEG_LEN - 1)) })
+    }
+
+    /// The PollDesc of `fd` if one was ever allocated.
+    fn pd_existing(&self, fd: i32) -> Option<&PollDesc> {
+        if fd < 0 || fd as usize >= MAX_FD {
+            return None;
+        }
+        let seg = self.segs[fd as usize >> SEG_SHIFT].load(Acquire);
+        if seg.is_null() {
+            return None;
+        }
+        // SAFETY: as in pd().
+        Some(unsafe { &*seg.add(fd as usize & (SEG_LEN - 1)) })
+    }
+
+    /// Arms `fd` in the poller (once per seq) and puts it in non-blocking mode.
+    /// Returns false for an fd that cannot be polled (always ready, e.g. a file).
+    fn arm(&self, fd: i32, pd: &PollDesc) -> Result<bool> {
+        match pd.armed.load(Acquire) {
+            1 => return Ok(true),
+            2 => return Ok(false),
+            _ => {}
+        }
+        let _l = pd.lock.lock();
+        match pd.armed.load(Acquire) {
+            1 => return Ok(true),
+            2 => return Ok(false),
+            _ => {}
+        }
+        set_nonblock(fd)?;
+        let token = ((fd as u64) << 32) | pd.seq.load(Acquire) as u64;
+        match self.poller.open(fd, token) {
+            Ok(()) => {
+                pd.armed.store(1, Release);
+                Ok(true)
+            }
+            Err(libc::EPERM) => {
+                pd.armed.store(2, Release);
+                Ok(false)
+            }
+            Err(libc::EEXIST) => {
+                // Armed by someone who closed the fd behind our back with close(2);
+                // re-arm with the current token.
+                let _ = self.poller.close(fd);
+                match self.poller.open(fd, token) {
+                    Ok(()) => {
+                        pd.armed.store(1, Release);
+                        Ok(true)
+                    }
+                    Err(_) => Err(Error::Inval),
+                }
+            }
+            Err(_) => Err(Error::Inval),
+        }
+    }
+
+    /// Interrupts a blocked poll.
+    pub(crate) fn wake(&self) {
+        self.poller.wake();
+    }
+}
+
+impl Drop for Netpoll {
+    fn drop(&mut self) {
+        for s in self.segs.iter() {
+            let p = s.swap(null_mut(), AcqRel);
+            if !p.is_null() {
+                // SAFETY: made by Box::into_raw of a SEG_LEN boxed slice in pd().
+                drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, SEG_LEN)) });
+            }
+        }
+    }
+}
+
+fn set_nonblock(fd: i32) -> Result<()> {
+    // SAFETY: fcntl on a caller-provided fd; errors are reported, never UB.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl < 0 {
+            return Err(Error::Inval);
+        }
+        if fl & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) < 0 {
+            return Err(Error::Inval);
+        }
+    }
+    Ok(())
+}
+
+/// Takes the waiter out of `slot` (setting READY if `ioready`, else 0) and returns it
+/// if the caller must try to ready it (Go's netpollunblock).
+fn netpollunblock(slot: &AtomicUsize, ioready: bool) -> *const Waiter {
+    loop {
+        let old = slot.load(Acquire);
+        if old == PD_READY {
+            return core::ptr::null();
+        }
+        if old == 0 && !ioready {
+            return core::ptr::null();
+        }
+        let new = if ioready { PD_READY } else { 0 };
+        if slot.compare_exchange(old, new, AcqRel, Acquire).is_ok() {
+            return if old == PD_WAIT || old == 0 { core::ptr::null() } else { old as *const Waiter };
+        }
+    }
+}
+
+/// Wins the right to ready `w`'s goroutine; true if this caller must ready it.
+fn claim(w: *const Waiter) -> bool {
+    // SAFETY: a Waiter in a slot is alive: its goroutine is parked until claimed and
+    // readied, and clears the slots before leaving its frame.
+    !w.is_null() && unsafe { (*w).claimed.compare_exchange(false, true, AcqRel, Relaxed).is_ok() }
+}
+
+/// Readies a claimed waiter's goroutine from any thread.
+fn ready_waiter(w: *const Waiter) {
+    // SAFETY: as in claim; the claim makes us the single waker.
+    unsafe { super::proc::ready(&*(*w).rt, (*w).gp, true) };
+}
+
+/// Polls the backend for `delay_ns` and returns the goroutines it made runnable
+/// (Go's netpoll + netpollready).
+pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
+    let np = &rt.netpoll;
+    let mut evs = Vec::new();
+    np.poller.poll(delay_ns, &mut evs);
+    let mut list = GQueue::new();
+    for (token, mode) in evs {
+        let fd = (token >> 32) as i32;
+        let seq = token as u32;
+        let Some(pd) = np.pd_existing(fd) else { continue };
+        if pd.seq.load(Acquire) != seq {
+            continue; // stale: the fd was closed since
+        }
+        for (bit, slot) in [(EV_READ, &pd.rg), (EV_WRITE, &pd.wg)] {
+            if mode & bit != 0 {
+                let w = netpollunblock(slot, true);
+                if claim(w) {
+                    // SAFETY: claimed: we are the single waker of this parked G.
+                    unsafe {
+                        let gp = (*w).gp;
+                        (*gp).casgstatus(super::g::Gstatus::Waiting, super::g::Gstatus::Runnable);
+                        list.push_back(gp);
+                    }
+                }
+            }
+        }
+    }
+    list
+}
+
+/// A new timer at `when` may be earlier than what the poller sleeps for: wake it, or
+/// an idle P (Go's wakeNetPoller).
+pub(crate) fn wake_netpoller(rt: &Runtime, when: i64) {
+    let np = &rt.netpoll;
+    if np.lastpoll.load(SeqCst) == 0 {
+        let until = np.poll_until.load(SeqCst);
+        if until == 0 || until > when {
+            np.wake();
+        }
+    } else {
+        super::proc::wakep(rt);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Waiting for fds
+
+struct CommitArgs {
+    slots: [*const AtomicUsize; 2],
+    waiter: *const Waiter,
+    timer: *mut Timer,
+    when: i64,
+    rt: *const Runtime,
+}
+
+/// unlockf of wait_fd: publish the Waiter in each WAIT slot; if an event came first,
+/// do not sleep (unless someone already claimed us).
+unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> bool {
+    // SAFETY: a points to CommitArgs in the parking goroutine's frame.
+    let a = unsafe { &*(a as *const CommitArgs) };
+    let mut event_first = false;
+    for &s in a.slots.iter() {
+        if s.is_null() {
+            continue;
+        }
+        // SAFETY: the slots belong to a PollDesc, alive for the runtime's life.
+        let slot = unsafe { &*s };
+        if slot.compare_exchange(PD_WAIT, a.waiter as usize, AcqRel, Acquire).is_err() {
+            event_first = true;
+        }
+    }
+    // SAFETY: the runtime outlives its goroutines.
+    let rt = unsafe { &*a.rt };
+    if event_first {
+        // Resume now, unless a waker already claimed us (it will ready us).
+        return !claim(a.waiter);
+    }
+    rt.netpoll.waiters.fetch_add(1, Relaxed);
+    // SAFETY: the Waiter lives in the parked goroutine's frame.
+    unsafe { (*a.waiter).slept.store(true, Relaxed) };
+    if a.when > 0 {
+        // SAFETY: the timer lives in the parked goroutine's frame until deltimer.
+        unsafe { addtimer(rt, a.timer, a.when, wait_fd_timeout, a.waiter as usize) };
+    }
+    true
+}
+
+/// Timer function of wait_fd: time out the waiter if nobody readied it.
+unsafe fn wait_fd_timeout(arg: usize) {
+    let w = arg as *const Waiter;
+    if claim(w) {
+        ready_waiter(w);
+    }
+}
+
+/// gs_wait_fd from a goroutine: parks until `fd` is ready for `events`, the timeout,
+/// or gs_close. Returns the ready events (GS_POLLIN/GS_POLLOUT).
+pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
+    if events == 0 || events & !(GS_POLLIN | GS_POLLOUT) != 0 {
+        return Err(Error::Inval);
+    }
+    let np = &rt.netpoll;
+    let pd = np.pd(fd)?;
+    if !np.arm(fd, pd)? {
+        return Ok(events); // cannot be polled: always ready
+    }
+    let seq = pd.seq.load(Acquire);
+    let want: [(u32, &AtomicUsize); 2] = [(GS_POLLIN, &pd.rg), (GS_POLLOUT, &pd.wg)];
+    // Phase 1: consume pending events or announce WAIT.
+    let mut ready = 0u32;
+    let mut waiting: [*const AtomicUsize; 2] = [core::ptr::null(); 2];
+    for (i, (bit, slot)) in want.iter().enumerate() {
+        if events & bit == 0 {
+            continue;
+        }
+        loop {
+            let old = slot.load(Acquire);
+            if old == PD_READY {
+                if slot.compare_exchange(PD_READY, 0, AcqRel, Acquire).is_ok() {
+                    ready |= bit;
+                    break;
+                }
+            } else if old == 0 {
+                if slot.compare_exchange(0, PD_WAIT, AcqRel, Acquire).is_ok() {
+                    waiting[i] = *slot;
+                    break;
+                }
+            } else {
+                // Another goroutine waits in this direction.
+                undo_wait(&waiting);
+                return Err(Error::Busy);
+            }
+        }
+    }
+    if ready != 0 || timeout_ns == 0 {
+        undo_wait(&waiting);
+        if ready != 0 {
+            return Ok(ready);
+        }
+        return if pd.seq.load(Acquire) != seq { Err(Error::Canceled) } else { Err(Error::TimedOut) };
+    }
+    let gp = {
+        let mp = super::tls::getm();
+        // SAFETY: on a goroutine.
+        unsafe { (*mp).curg() }
+    };
+    let w = Waiter { gp, claimed: AtomicBool::new(false), slept: AtomicBool::new(false), rt };
+    let mut t = Timer::new();
+    let a = CommitArgs {
+        slots: waiting,
+        waiter: &w,
+        timer: &mut t,
+        when: if timeout_ns < 0 { 0 } else { nanotime().saturating_add(timeout_ns) },
+        rt,
+    };
+    // SAFETY: on a goroutine; w, t and a live in this frame until after deltimer and
+    // until the slots no longer point at w (below).
+    unsafe {
+        super::park::gopark(
+            Some(netpollblockcommit),
+            &a as *const CommitArgs as *mut c_void,
+            c"IO wait".as_ptr(),
+            false,
+        );
+        if a.when > 0 {
+            deltimer(rt, &mut t);
+        }
+    }
+    // Take our Waiter (or a READY that arrived for this fd) out of the slots; leave
+    // alone what belongs to a new fd of the same number (seq changed).
+    let same_fd = pd.seq.load(Acquire) == seq;
+    for (i, (bit, _)) in want.iter().enumerate() {
+        let s = waiting[i];
+        if s.is_null() {
+            continue;
+        }
+        // SAFETY: the slot belongs to pd.
+        let slot = unsafe { &*s };
+        let mine = &w as *const Waiter as usize;
+        if slot.compare_exchange(mine, 0, AcqRel, Acquire).is_ok() {
+            continue;
+        }
+        if same_fd && slot.compare_exchange(PD_READY, 0, AcqRel, Acquire).is_ok() {
+            ready |= bit;
+        } else if same_fd {
+            let _ = slot.compare_exchange(PD_WAIT, 0, AcqRel, Acquire);
+        }
+    }
+    if w.slept.load(Relaxed) {
+        np.waiters.fetch_sub(1, Relaxed);
+    }
+    if pd.seq.load(Acquire) != seq {
+        return Err(Error::Canceled);
+    }
+    if ready != 0 {
+        Ok(ready)
+    } else {
+        Err(Error::TimedOut)
+    }
+}
+
+/// Puts back to 0 the slots we set to WAIT (if still WAIT).
+fn undo_wait(waiting: &[*const AtomicUsize; 2]) {
+    for &s in waiting.iter() {
+        if !s.is_null() {
+            // SAFETY: the slot belongs to a PollDesc.
+            let _ = unsafe { &*s }.compare_exchange(PD_WAIT, 0, AcqRel, Acquire);
+        }
+    }
+}
+
+/// poll(2) for a thread that is not running a goroutine.
+fn poll_thread(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
+    let mut pev: libc::c_short = 0;
+    if events & GS_POLLIN != 0 {
+        pev |= libc::POLLIN;
+    }
+    if events & GS_POLLOUT != 0 {
+        pev |= libc::POLLOUT;
+    }
+    let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
+    loop {
+        let left = deadline.saturating_sub(nanotime());
+        let ms = if timeout_ns < 0 { -1 } else { ((left.max(0) + 999_999) / 1_000_000).min(i32::MAX as i64) as i32 };
+        let mut p = libc::pollfd { fd, events: pev, revents: 0 };
+        // SAFETY: p is a valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            if e == libc::EINTR {
+                continue;
+            }
+            return Err(Error::Inval);
+        }
+        if n == 0 {
+            if nanotime() >= deadline {
+                return Err(Error::TimedOut);
+            }
+            continue;
+        }
+        if p.revents & libc::POLLNVAL != 0 {
+            return Err(Error::Inval);
+        }
+        let mut r = 0;
+        if p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && events & GS_POLLIN != 0 {
+            r |= GS_POLLIN;
+        }
+        if p.revents & (libc::POLLOUT | libc::POLLHUP | libc::POLLERR) != 0 && events & GS_POLLOUT != 0 {
+            r |= GS_POLLOUT;
+        }
+        if r == 0 {
+            r = events;
+        }
+        return Ok(r);
+    }
+}
+
+/// gs_wait_fd from any caller.
+pub(crate) fn wait_fd_any(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
+    if fd < 0 || events == 0 || events & !(GS_POLLIN | GS_POLLOUT) != 0 {
+        return Err(Error::Inval);
+    }
+    match caller() {
+        // SAFETY: m is this thread's M.
+        Caller::Goroutine(m, _) => wait_fd(unsafe { (*m).rt() }, fd, events, timeout_ns),
+        _ => poll_thread(fd, events, timeout_ns),
+    }
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// Runs `op` (a non-blocking system call returning >= 0 or -1 with errno) until it
+/// does not say EAGAIN, waiting for `events` in between. Returns its result or
+/// `-errno` (as i64).
+fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
+    loop {
+        let r = op();
+        if r >= 0 {
+            return r as i64;
+        }
+        let e = last_errno();
+        if e == libc::EINTR {
+            continue;
+        }
+        if e != libc::EAGAIN && e != libc::EWOULDBLOCK {
+            return -(e as i64);
+        }
+        if let Err(err) = wait_fd_any(fd, events, -1) {
+            return err.to_code() as i64;
+        }
+    }
+}
+
+/// Puts `fd` in non-blocking mode when a goroutine will wait on it.
+fn prepare(fd: i32) -> Result<()> {
+    if fd < 0 {
+        return Err(Error::Inval);
+    }
+    if let Caller::Goroutine(m, _) = caller() {
+        // SAFETY: m is this thread's M.
+        let np = unsafe { &(*m).rt().netpoll };
+        let pd = np.pd(fd)?;
+        np.arm(fd, pd)?;
+    }
+    Ok(())
+}
+
+/// gs_read.
+pub(crate) fn read(fd: i32, buf: *mut u8, n: usize) -> i64 {
+    if let Err(e) = prepare(fd) {
+        return e.to_code() as i64;
+    }
+    // SAFETY: the caller passes a buffer of n bytes (API contract).
+    retry_io(fd, GS_POLLIN, || unsafe { libc::read(fd, buf.cast(), n) })
+}
+
+/// gs_write: writes all `n` bytes across partial writes, or fails.
+pub(crate) fn write(fd: i32, buf: *const u8, n: usize) -> i64 {
+    if let Err(e) = prepare(fd) {
+        return e.to_code() as i64;
+    }
+    let mut done = 0usize;
+    while done < n {
+        // SAFETY: [buf+done, buf+n) is within the caller's buffer.
+        let r = retry_io(fd, GS_POLLOUT, || unsafe { libc::write(fd, buf.add(done).cast(), n - done) });
+        if r < 0 {
+            return r;
+        }
+        done += r as usize;
+    }
+    n as i64
+}
+
+/// After accept fails with EMFILE/ENFILE, wait this long (doubling to the max) before
+/// reporting it, so that a retry loop does not spin. Go's http server uses 5 ms..1 s.
+const ACCEPT_BACKOFF_MIN_NS: i64 = 5_000_000;
+const ACCEPT_BACKOFF_MAX_NS: i64 = 1_000_000_000;
+static ACCEPT_BACKOFF: AtomicI64 = AtomicI64::new(0);
+
+/// gs_accept: the new fd is non-blocking and close-on-exec.
+pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen_t) -> i64 {
+    if let Err(e) = prepare(fd) {
+        return e.to_code() as i64;
+    }
+    // SAFETY: addr/len are the caller's (may be NULL, as accept4 allows).
+    let r = retry_io(fd, GS_POLLIN, || unsafe {
+        libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) as isize
+    });
+    if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
+        let b = ACCEPT_BACKOFF.load(Relaxed);
+        let b = if b == 0 { ACCEPT_BACKOFF_MIN_NS } else { (b * 2).min(ACCEPT_BACKOFF_MAX_NS) };
+        ACCEPT_BACKOFF.store(b, Relaxed);
+        sleep_any(b);
+    } else if r >= 0 {
+        ACCEPT_BACKOFF.store(0, Relaxed);
+    }
+    r
+}
+
+/// Sleeps the caller: parks a goroutine, or sleeps the thread.
+pub(crate) fn sleep_any(ns: i64) {
+    match caller() {
+        // SAFETY: m is this thread's M.
+        Caller::Goroutine(m, _) => super::timer::sleep(unsafe { (*m).rt() }, ns),
+        _ => super::time::thread_sleep(ns),
+    }
+}
+
+/// gs_connect: non-blocking connect, wait for writability, then SO_ERROR.
+pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t) -> i64 {
+    if addr.is_null() {
+        return Error::Inval.to_code() as i64;
+    }
+    if let Err(e) = prepare(fd) {
+        return e.to_code() as i64;
+    }
+    // SAFETY: addr/len describe the caller's address.
+    let r = unsafe { libc::connect(fd, addr, len) };
+    if r == 0 {
+        return 0;
+    }
+    let e = last_errno();
+    if e != libc::EINPROGRESS && e != libc::EINTR && e != libc::EAGAIN {
+        return -(e as i64);
+    }
+    if let Err(err) = wait_fd_any(fd, GS_POLLOUT, -1) {
+        return err.to_code() as i64;
+    }
+    let mut soerr: libc::c_int = 0;
+    let mut l = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: valid out-parameters.
+    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut soerr as *mut libc::c_int).cast(), &mut l) } < 0 {
+        return -(last_errno() as i64);
+    }
+    -(soerr as i64)
+}
+
+/// gs_close: wakes the fd's waiters with GS_ECANCELED, disarms it, closes it.
+pub(crate) fn close(fd: i32) -> i64 {
+    if fd < 0 {
+        return Error::Inval.to_code() as i64;
+    }
+    let rtp = super::sched::current_rt_ptr();
+    if !rtp.is_null() {
+        // SAFETY: an M's runtime, or the published one, is alive during this call
+        // (a racing shutdown is the caller's bug, as with any use-after-free).
+        let rt = unsafe { &*rtp };
+        if let Some(pd) = rt.netpoll.pd_existing(fd) {
+            let _l = pd.lock.lock();
+            pd.seq.fetch_add(1, AcqRel);
+            if pd.armed.swap(0, AcqRel) == 1 {
+                rt.netpoll.poller.close(fd);
+            }
+            for slot in [&pd.rg, &pd.wg] {
+                let w = netpollunblock(slot, false);
+                if claim(w) {
+                    ready_waiter(w);
+                }
+                // A pending event belongs to the old fd.
+                let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
+            }
+        }
+    }
+    // SAFETY: closing the caller's fd.
+    if unsafe { libc::close(fd) } < 0 {
+        return -(last_errno() as i64);
+    }
+    0
+}

@@ -1,0 +1,401 @@
+//! Timers: per-P heaps, as Go has since 1.14.
+//!
+//! A `Timer` is embedded by its user (often in a frame on a goroutine's stack) and
+//! lives in the heap of one P while armed. The P's M runs its expired timers in
+//! `schedule`/`findrunnable` (`checktimers`); Ms that steal also run the expired
+//! timers of other Ps, idle ones included, so a timer never waits for a P whose M is
+//! blocked. The M that blocks in netpoll sleeps until the earliest timer of all Ps.
+//!
+//! # Timer states
+//!
+//! - `IDLE`/`DONE`: in no heap. The user owns it and may reuse or drop it.
+//! - `WAITING`: in `heap_p`'s heap, at `idx`. Moved only under that heap's lock.
+//! - `RUNNING`: taken off the heap; its function runs now. `deltimer` waits until it
+//!   is `DONE`, so a user that called `deltimer` may drop the timer afterwards, even
+//!   if the function was running at that moment.
+//!
+//! The function runs on an M's g0 (never under a heap lock) and must not block; it
+//! typically readies a goroutine.
+
+use super::p::P;
+use super::sched::Runtime;
+use super::tls::getm;
+use core::ptr::null;
+use core::sync::atomic::{AtomicU32, Ordering::*};
+
+const IDLE: u32 = 0;
+const WAITING: u32 = 1;
+const RUNNING: u32 = 2;
+const DONE: u32 = 3;
+
+/// A one-shot timer. See *Timer states*.
+pub(crate) struct Timer {
+    when: i64,
+    f: Option<unsafe fn(usize)>,
+    arg: usize,
+    status: AtomicU32,
+    heap_p: *const P,
+    idx: usize,
+}
+
+impl Timer {
+    pub(crate) const fn new() -> Timer {
+        Timer { when: 0, f: None, arg: 0, status: AtomicU32::new(IDLE), heap_p: null(), idx: 0 }
+    }
+}
+
+/// A binary min-heap of armed timers, ordered by `when`. Under the P's `timers` lock.
+pub(crate) struct TimerHeap {
+    v: Vec<*mut Timer>,
+}
+
+// SAFETY: the timers it points to are only touched under the heap's lock or by the
+// thread that took them off the heap (RUNNING).
+unsafe impl Send for TimerHeap {}
+
+impl TimerHeap {
+    pub(crate) const fn new() -> TimerHeap {
+        TimerHeap { v: Vec::new() }
+    }
+
+    fn when(&self, i: usize) -> i64 {
+        // SAFETY: timers in the heap are alive (their users call deltimer before dropping).
+        unsafe { (*self.v[i]).when }
+    }
+
+    fn set(&mut self, i: usize, t: *mut Timer) {
+        self.v[i] = t;
+        // SAFETY: as above.
+        unsafe { (*t).idx = i };
+    }
+
+    fn up(&mut self, mut i: usize) {
+        let t = self.v[i];
+        // SAFETY: as above.
+        let w = unsafe { (*t).when };
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.when(parent) <= w {
+                break;
+            }
+            let pt = self.v[parent];
+            self.set(i, pt);
+            i = parent;
+        }
+        self.set(i, t);
+    }
+
+    fn down(&mut self, mut i: usize) {
+        let n = self.v.len();
+        let t = self.v[i];
+        // SAFETY: as above.
+        let w = unsafe { (*t).when };
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < n && self.when(r) < self.when(l) { r } else { l };
+            if self.when(c) >= w {
+                break;
+            }
+            let ct = self.v[c];
+            self.set(i, ct);
+            i = c;
+        }
+        self.set(i, t);
+    }
+
+    fn push(&mut self, t: *mut Timer) {
+        self.v.push(t);
+        let i = self.v.len() - 1;
+        self.up(i);
+    }
+
+    fn remove(&mut self, i: usize) -> *mut Timer {
+        let t = self.v[i];
+        let last = self.v.pop().expect("TimerHeap::remove: empty heap");
+        if i < self.v.len() {
+            self.set(i, last);
+            self.down(i);
+            // The moved timer may also be earlier than its new parent.
+            // SAFETY: last is in the heap.
+            let j = unsafe { (*last).idx };
+            self.up(j);
+        }
+        t
+    }
+
+    /// `when` of the earliest timer, or 0.
+    fn first_when(&self) -> i64 {
+        if self.v.is_empty() {
+            0
+        } else {
+            self.when(0)
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.v.len()
+    }
+}
+
+/// Arms `t` to run `f(arg)` at `when` (nanotime). `t` must be idle or done, and must
+/// stay valid until it has run or `deltimer` returned.
+/// Can be executed by anyone; the timer goes to the caller's P, else P 0.
+pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe fn(usize), arg: usize) {
+    let mp = getm();
+    // SAFETY: mp is the calling thread's M (if any); its p, if any, is held by it.
+    let pp: *const P = unsafe {
+        if !mp.is_null() && (*mp).rt == rt as *const Runtime && !(*mp).p.is_null() {
+            (*mp).p
+        } else {
+            &rt.allp[0]
+        }
+    };
+    // SAFETY: the caller guarantees t is valid and not armed.
+    unsafe {
+        debug_assert!((*t).status.load(Relaxed) != WAITING, "addtimer: timer already armed");
+        (*t).when = when.max(1);
+        (*t).f = Some(f);
+        (*t).arg = arg;
+        (*t).heap_p = pp;
+    }
+    // SAFETY: Ps live as long as the runtime.
+    let p = unsafe { &*pp };
+    {
+        let mut h = p.timers.lock();
+        // SAFETY: as above.
+        unsafe { (*t).status.store(WAITING, Release) };
+        h.push(t);
+        p.timer0_when.store(h.first_when(), Release);
+    }
+    rt.ntimers.fetch_add(1, Relaxed);
+    super::netpoll::wake_netpoller(rt, when);
+}
+
+/// Disarms `t`. True if it was removed before running. If its function is running
+/// now, waits for it to finish. Afterwards the caller may drop `t`.
+/// Can be executed by anyone.
+pub(crate) unsafe fn deltimer(rt: &Runtime, t: *mut Timer) -> bool {
+    loop {
+        // SAFETY: the caller guarantees t is valid.
+        let st = unsafe { (*t).status.load(Acquire) };
+        match st {
+            WAITING => {
+                // SAFETY: heap_p was written before the release-store of WAITING.
+                let p = unsafe { &*(*t).heap_p };
+                let mut h = p.timers.lock();
+                // SAFETY: under the heap lock, status and idx are stable.
+                unsafe {
+                    if (*t).status.load(Acquire) == WAITING {
+                        let i = (*t).idx;
+                        h.remove(i);
+                        (*t).status.store(DONE, Release);
+                        p.timer0_when.store(h.first_when(), Release);
+                        drop(h);
+                        rt.ntimers.fetch_sub(1, Relaxed);
+                        return true;
+                    }
+                }
+            }
+            RUNNING => std::thread::yield_now(),
+            _ => return false,
+        }
+    }
+}
+
+/// Runs the expired timers of `pp` at `now`. With `try_only`, gives up if another M
+/// holds the heap. Returns true if it ran any.
+/// Executed on g0 (the timers' functions may ready goroutines).
+pub(crate) fn runtimers(rt: &Runtime, pp: &P, now: i64, try_only: bool) -> bool {
+    let next = pp.timer0_when.load(Acquire);
+    if next == 0 || next > now {
+        return false;
+    }
+    let mut h = if try_only {
+        match pp.timers.try_lock() {
+            Some(h) => h,
+            None => return false,
+        }
+    } else {
+        pp.timers.lock()
+    };
+    let mut ran = false;
+    loop {
+        if h.len() == 0 || h.first_when() > now {
+            break;
+        }
+        let t = h.remove(0);
+        pp.timer0_when.store(h.first_when(), Release);
+        // SAFETY: t was in the heap, so it is alive; RUNNING makes deltimer wait for us.
+        let (f, arg) = unsafe {
+            (*t).status.store(RUNNING, Release);
+            ((*t).f, (*t).arg)
+        };
+        drop(h);
+        rt.ntimers.fetch_sub(1, Relaxed);
+        if let Some(f) = f {
+            // SAFETY: the function's contract is its user's; it runs once.
+            unsafe { f(arg) };
+        }
+        // SAFETY: still RUNNING, so still alive; after DONE we never touch it again.
+        unsafe { (*t).status.store(DONE, Release) };
+        ran = true;
+        h = pp.timers.lock();
+    }
+    ran
+}
+
+/// The earliest `when` over all Ps' timers, or 0 if there are none.
+pub(crate) fn timesleepuntil(rt: &Runtime) -> i64 {
+    let mut next = 0i64;
+    for p in rt.allp.iter() {
+        let w = p.timer0_when.load(Acquire);
+        if w != 0 && (next == 0 || w < next) {
+            next = w;
+        }
+    }
+    next
+}
+
+// ---------------------------------------------------------------------------------
+// Sleeping and parking with a timeout
+
+/// Timer function that readies the goroutine `arg` sleeping in `sleep`.
+unsafe fn sleep_fire(arg: usize) {
+    let gp = arg as *mut super::g::G;
+    let mp = getm();
+    // SAFETY: timers run on an M's g0; the sleeping G was parked by `sleep` and only
+    // this timer wakes it.
+    unsafe { super::proc::ready((*mp).rt(), gp, true) };
+}
+
+struct SleepArgs {
+    rt: *const Runtime,
+    t: *mut Timer,
+    when: i64,
+}
+
+/// unlockf of `sleep`: arms the timer once the G is parked, so it cannot fire early.
+unsafe extern "C" fn sleep_commit(gp: *mut core::ffi::c_void, a: *mut core::ffi::c_void) -> bool {
+    // SAFETY: a points to the SleepArgs in the sleeping goroutine's frame.
+    unsafe {
+        let a = &*(a as *const SleepArgs);
+        addtimer(&*a.rt, a.t, a.when, sleep_fire, gp as usize);
+    }
+    true
+}
+
+/// Parks the calling goroutine for `ns` nanoseconds (gs_sleep). Executed on a goroutine.
+pub(crate) fn sleep(rt: &Runtime, ns: i64) {
+    if ns <= 0 {
+        super::proc::gosched();
+        return;
+    }
+    let mut t = Timer::new();
+    let mut a = SleepArgs { rt, t: &mut t, when: super::time::nanotime().saturating_add(ns) };
+    // SAFETY: on a goroutine; `a` and `t` live in this frame until the timer has run
+    // (the only way this G wakes up).
+    unsafe {
+        super::park::gopark(
+            Some(sleep_commit),
+            (&mut a as *mut SleepArgs).cast(),
+            c"sleep".as_ptr(),
+            false,
+        );
+    }
+}
+
+/// `G::param` of a goroutine woken by its timeout.
+pub(crate) const PARAM_TIMEDOUT: usize = 1;
+
+struct ParkTimeoutArgs {
+    rt: *const Runtime,
+    t: *mut Timer,
+    when: i64,
+    user_unlockf: Option<super::g::UnlockFn>,
+    user_lock: *mut core::ffi::c_void,
+    gp: *mut super::g::G,
+    /// Set by the commit when the deadline had passed before the G could sleep.
+    expired: bool,
+}
+
+/// Timer function of `park_timeout`: wins the park token, or does nothing.
+unsafe fn park_timeout_fire(arg: usize) {
+    let a = arg as *const ParkTimeoutArgs;
+    // SAFETY: the args live in the parked goroutine's frame; it calls deltimer (which
+    // waits for us) before leaving that frame.
+    unsafe {
+        let gp = (*a).gp;
+        let goid = (*gp).goid();
+        if (*gp).park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok() {
+            (*gp).param = PARAM_TIMEDOUT;
+            super::proc::ready(&*(*a).rt, gp, true);
+        }
+    }
+}
+
+/// unlockf of `park_timeout`: the user's unlockf, then the timer.
+unsafe extern "C" fn park_timeout_commit(h: *mut core::ffi::c_void, a: *mut core::ffi::c_void) -> bool {
+    // SAFETY: a points to the ParkTimeoutArgs in the parking goroutine's frame.
+    unsafe {
+        let a = &mut *(a as *mut ParkTimeoutArgs);
+        if let Some(f) = a.user_unlockf {
+            if !f(h, a.user_lock) {
+                return false;
+            }
+        }
+        if a.when <= super::time::nanotime() {
+            // Timeout 0 (or already due): give up at once, unless readied meanwhile
+            // (park_m decides with the park token).
+            a.expired = true;
+            return false;
+        }
+        addtimer(&*a.rt, a.t, a.when, park_timeout_fire, a as *const ParkTimeoutArgs as usize);
+    }
+    true
+}
+
+/// gs_park_timeout: like gs_park, but gives up after `timeout_ns` (< 0: never).
+/// Returns true if readied, false if timed out. Executed on a goroutine.
+pub(crate) fn park_timeout(
+    rt: &Runtime,
+    unlockf: Option<super::g::UnlockFn>,
+    lock: *mut core::ffi::c_void,
+    reason: *const core::ffi::c_char,
+    timeout_ns: i64,
+) -> bool {
+    if timeout_ns < 0 {
+        // SAFETY: on a goroutine.
+        unsafe { super::park::gopark(unlockf, lock, reason, true) };
+        return true;
+    }
+    let mut t = Timer::new();
+    let gp = {
+        let mp = getm();
+        // SAFETY: on a goroutine.
+        unsafe { (*mp).curg() }
+    };
+    let mut a = ParkTimeoutArgs {
+        rt,
+        t: &mut t,
+        when: super::time::nanotime().saturating_add(timeout_ns),
+        user_unlockf: unlockf,
+        user_lock: lock,
+        gp,
+        expired: false,
+    };
+    // SAFETY: on a goroutine; `a` and `t` outlive the park (deltimer below).
+    let param = unsafe {
+        super::park::gopark(Some(park_timeout_commit), (&mut a as *mut ParkTimeoutArgs).cast(), reason, true)
+    };
+    // SAFETY: t is ours; deltimer waits out a running timer function.
+    unsafe { deltimer(rt, &mut t) };
+    match param {
+        PARAM_TIMEDOUT => false,
+        super::park::PARAM_RESUMED_AT_ONCE => !a.expired,
+        _ => true,
+    }
+}
