@@ -167,6 +167,15 @@ int64_t gs_go(gs_fn fn_, void *arg);
 int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
 
 /*
+ Host thread only (the thread that called gs_init; else GS_EPERM): runs ready
+ GS_GO_HOST goroutines on this thread until none is ready or the budget is spent,
+ then returns how many goroutine steps ran (>= 0). A step lasts until the goroutine
+ parks, yields or ends; no step starts after the budget, so the call never blocks
+ longer than the budget plus one step. A game calls it once per frame.
+ */
+int gs_run_for(int64_t budget_ns);
+
+/*
  Yields the processor. 0 on a goroutine; off-goroutine, GS_EPERM after
  sched_yield().
  */

@@ -31,7 +31,7 @@ pub struct gs_go_opts {
 pub const GS_GO_HOST: u32 = 0x1;
 
 /// The flags gs_go_with accepts.
-const GO_FLAGS_SUPPORTED: u32 = 0;
+const GO_FLAGS_SUPPORTED: u32 = GS_GO_HOST;
 
 /// Starts fn(arg) as a goroutine. Returns its id (> 0), GS_EINVAL for a NULL fn,
 /// GS_ENOMEM, GS_ENOTINIT, GS_ESHUTDOWN. From a goroutine or a foreign thread.
@@ -68,6 +68,28 @@ pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *con
         match proc::go(f, arg, &o) {
             Ok(id) => id as i64,
             Err(e) => e.to_code() as i64,
+        }
+    })
+}
+
+/// Host thread only (the thread that called gs_init; else GS_EPERM): runs ready
+/// GS_GO_HOST goroutines on this thread until none is ready or the budget is spent,
+/// then returns how many goroutine steps ran (>= 0). A step lasts until the goroutine
+/// parks, yields or ends; no step starts after the budget, so the call never blocks
+/// longer than the budget plus one step. A game calls it once per frame.
+#[no_mangle]
+pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if !matches!(proc::caller(), Caller::Foreign) {
+            return Error::Perm.to_code();
+        }
+        let fg = match crate::runtime::sched::enter_foreign() {
+            Ok(f) => f,
+            Err(e) => return e.to_code(),
+        };
+        match crate::runtime::host::run_for(fg.rt(), budget_ns) {
+            Ok(n) => n.min(c_int::MAX as u64) as c_int,
+            Err(e) => e.to_code(),
         }
     })
 }
@@ -159,3 +181,5 @@ pub extern "C" fn gs_should_yield() -> bool {
         _ => false,
     }
 }
+
+const _: () = assert!(GS_GO_HOST == crate::runtime::g::GFLAG_HOST);

@@ -50,6 +50,9 @@ pub(crate) fn stats(rt: &Runtime) -> Stats {
         st.steals_total += p.steals.load(Relaxed);
     }
     st.spawned_total += rt.spawned_foreign.load(Relaxed);
+    st.switches_total += rt.host_switches.load(Relaxed);
+    st.timers = rt.ntimers.load(Relaxed);
+    st.netpoll_waiters = rt.netpoll.waiters.load(Relaxed);
     st
 }
 
@@ -59,9 +62,28 @@ pub(crate) fn dump(rt: &Runtime) -> String {
     let now = super::time::nanotime();
     let st = stats(rt);
     let mut out = format!(
-        "gosched: {} goroutines, {} procs ({} idle), {} threads\n\n",
+        "gosched: {} goroutines, {} procs ({} idle), {} threads\n",
         st.goroutines, st.procs, st.idle_procs, st.threads
     );
+    for p in rt.allp.iter() {
+        out.push_str(&format!("P{} {:?} runq={}\n", p.id, p.status(), p.runq.len()));
+    }
+    {
+        let s = rt.lock();
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms in allm are alive while the lock is held.
+            let m = unsafe { &*mp };
+            let state = if m.in_syscall.load(Relaxed) {
+                "in a blocking call"
+            } else if m.idle.load(Relaxed) {
+                "idle"
+            } else {
+                "running"
+            };
+            out.push_str(&format!("M{} tid={} {}\n", m.id, m.tid.load(Relaxed), state));
+        }
+    }
+    out.push('\n');
     rt.allgs.for_each(|g| {
         let status = g.status();
         if matches!(status, Gstatus::Dead | Gstatus::Idle) {

@@ -49,6 +49,11 @@ pub(crate) struct M {
     pub(crate) idle: AtomicBool,
     /// In a blocking call (gs_entersyscall), for stats.
     pub(crate) in_syscall: AtomicBool,
+    /// The M of gs_run_for (see host.rs): runs host goroutines only, has no P.
+    pub(crate) host_runner: bool,
+    /// End of the current gs_run_for budget, and steps run in it. Host runner only.
+    pub(crate) host_deadline: i64,
+    pub(crate) host_steps: u64,
 }
 
 // SAFETY: an M is shared between threads only through the fields documented above.
@@ -76,6 +81,9 @@ impl M {
             old_sigstack: None,
             idle: AtomicBool::new(false),
             in_syscall: AtomicBool::new(false),
+            host_runner: false,
+            host_deadline: 0,
+            host_steps: 0,
         }))
     }
 

@@ -22,6 +22,7 @@
 pub(crate) mod context;
 pub(crate) mod debug;
 pub(crate) mod g;
+pub(crate) mod host;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod note;

@@ -269,8 +269,12 @@ pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
                     // SAFETY: claimed: we are the single waker of this parked G.
                     unsafe {
                         let gp = (*w).gp;
-                        (*gp).casgstatus(super::g::Gstatus::Waiting, super::g::Gstatus::Runnable);
-                        list.push_back(gp);
+                        if (*gp).flags & super::g::GFLAG_HOST != 0 {
+                            super::proc::ready(rt, gp, false);
+                        } else {
+                            (*gp).casgstatus(super::g::Gstatus::Waiting, super::g::Gstatus::Runnable);
+                            list.push_back(gp);
+                        }
                     }
                 }
             }

@@ -8,7 +8,7 @@
 //! parking*, *Locks*).
 
 use super::context::{gostartcall, gs_gogo, gs_mcall, gs_mstart0, McallFn};
-use super::g::{Gstatus, G};
+use super::g::{Gstatus, G, GFLAG_HOST};
 use super::m::M;
 use super::p::{Pstatus, P};
 use super::runq::GQueue;
@@ -90,6 +90,10 @@ pub(crate) fn newproc(
     g.stack_lowest = g.sched_sp;
     g.status.store(Gstatus::Runnable as u32, Release);
     rt.ngoroutines.fetch_add(1, AcqRel);
+    if g.flags & GFLAG_HOST != 0 {
+        super::host::hostrunqput(rt, gp);
+        return Ok(goid);
+    }
     if pp.is_null() {
         rt.spawned_foreign.fetch_add(1, Relaxed);
         let mut s = rt.lock();
@@ -155,9 +159,10 @@ fn gfget(rt: &Runtime, pp: *mut P, size: usize) -> Result<*mut G> {
 }
 
 /// Puts a dead G on pp's free list (keeping a default-size stack with it, after giving
-/// back pages it used deep down), or a stackless one on the global list.
+/// back pages it used deep down), or on a global list (stackless, or no P: the host
+/// runner).
 /// Executed by the owner of `pp` on g0.
-fn gfput(rt: &Runtime, pp: &P, gp: *mut G) {
+fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
     // SAFETY: gp is dead and ours (goexit0).
     let g = unsafe { &mut *gp };
     g.set_name(core::ptr::null());
@@ -171,8 +176,14 @@ fn gfput(rt: &Runtime, pp: &P, gp: *mut G) {
     }
     g.stack.release_deep(g.stack_lowest);
     g.stack_lowest = usize::MAX;
+    if pp.is_null() {
+        let mut s = rt.lock();
+        // SAFETY: gp is dead and on no list.
+        unsafe { s.gfree.push_back(gp) };
+        return;
+    }
     // SAFETY: we hold pp.
-    let l = unsafe { pp.local() };
+    let l = unsafe { (*pp).local() };
     // SAFETY: gp is dead and on no list.
     unsafe { l.gfree.push_front(gp) };
     if l.gfree.len >= GFREE_LOCAL_MAX {
@@ -479,6 +490,10 @@ unsafe fn mexit(m: &mut M) -> ! {
 pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
     // SAFETY: mp is this thread's M; we are on its g0.
     let m = unsafe { &mut *mp };
+    if m.host_runner {
+        // SAFETY: on the host runner's g0.
+        unsafe { super::host::host_schedule(m) }
+    }
     let rt = m.rt();
     if !m.lockedg.is_null() {
         stoplockedm(m);
@@ -525,16 +540,22 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
 /// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
 /// Executed on g0 of an M holding a P; never returns.
 pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
-    // SAFETY: we hold m.p and own gp.
-    let (pp, g) = unsafe { (&*m.p, &mut *gp) };
+    // SAFETY: we own gp.
+    let g = unsafe { &mut *gp };
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);
-    if !inherit {
-        pp.schedtick.store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed);
-        pp.preempt.store(false, Relaxed);
+    if !m.p.is_null() {
+        // SAFETY: we hold m.p.
+        let pp = unsafe { &*m.p };
+        if !inherit {
+            pp.schedtick.store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed);
+            pp.preempt.store(false, Relaxed);
+        }
+        pp.switches.store(pp.switches.load(Relaxed) + 1, Relaxed);
+    } else {
+        m.rt().host_switches.fetch_add(1, Relaxed);
     }
-    pp.switches.store(pp.switches.load(Relaxed) + 1, Relaxed);
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
     unsafe { gs_gogo(g.sched_sp) }
 }
@@ -823,6 +844,11 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
     let rt = m.rt();
     g.casgstatus(Gstatus::Running, Gstatus::Runnable);
     dropg(m, g);
+    if g.flags & GFLAG_HOST != 0 {
+        super::host::hostrunqput(rt, gp);
+        // SAFETY: on g0.
+        unsafe { schedule(mp) }
+    }
     // SAFETY: we hold m.p.
     let pp = unsafe { &*m.p };
     if rt.runqsize.load(Relaxed) != 0 || !g.lockedm.is_null() {
@@ -860,8 +886,7 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.lockcount = 0;
     g.waitreason.store(null_mut(), Relaxed);
     let host = core::mem::replace(&mut g.host_m, null_mut());
-    // SAFETY: we hold m.p.
-    gfput(rt, unsafe { &*m.p }, gp);
+    gfput(rt, m.p, gp);
     rt.goroutine_ended();
     if !host.is_null() {
         // gs_main's goroutine ended: let its thread leave.
@@ -887,6 +912,10 @@ pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+    if g.flags & GFLAG_HOST != 0 {
+        super::host::hostrunqput(rt, gp);
+        return;
+    }
     let mp = getm();
     // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
     let pp = if mp.is_null() || unsafe { (*mp).rt } != rt as *const Runtime {

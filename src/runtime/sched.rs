@@ -78,6 +78,10 @@ pub(crate) struct SchedLocked {
     pub(crate) gfree_nostack: GQueue,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
     pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
+    /// Runnable host goroutines (see host.rs).
+    pub(crate) hostq: GQueue,
+    /// The M that gs_run_for uses, made on first use.
+    pub(crate) host_runner: *mut M,
 }
 
 // SAFETY: the raw pointers are only followed under the rules of the files that own
@@ -114,6 +118,10 @@ pub(crate) struct Runtime {
     pub(crate) start_time: i64,
     /// Kernel tid of the thread that called gs_init.
     pub(crate) init_tid: i32,
+    /// Length of `hostq`; written under sched.lock.
+    pub(crate) hostq_len: AtomicUsize,
+    /// Goroutine switches made by the host runner (it has no P to count them).
+    pub(crate) host_switches: AtomicU64,
     /// Armed timers, all Ps together (for stats).
     pub(crate) ntimers: AtomicU64,
     /// The network poller and poll descriptors.
@@ -359,6 +367,8 @@ fn init_locked(cfg: Config) -> Result<()> {
             gfree: GQueue::new(),
             gfree_nostack: GQueue::new(),
             threads: Vec::new(),
+            hostq: GQueue::new(),
+            host_runner: null_mut(),
         }),
         cfg,
         state: AtomicU32::new(STATE_RUNNING),
@@ -381,6 +391,8 @@ fn init_locked(cfg: Config) -> Result<()> {
         // SAFETY: gettid has no preconditions.
         init_tid: unsafe { libc::gettid() },
         ntimers: AtomicU64::new(0),
+        hostq_len: AtomicUsize::new(0),
+        host_switches: AtomicU64::new(0),
         netpoll: match super::netpoll::Netpoll::new() {
             Ok(n) => n,
             Err(e) => return Err(e),
