@@ -56,7 +56,7 @@ gs_mcall:
     movq %rsi, %rsp
     movq %rcx, %rdi
     callq *%rdx
-    ud2                         // fn returned: a broken invariant, trap loudly
+    ud2    # fn returned: a broken invariant, trap loudly
     .cfi_endproc
     .size gs_mcall, .-gs_mcall
 
