@@ -134,11 +134,6 @@ typedef struct gs_config {
  */
 typedef bool (*gs_unlockf)(struct gs_g *g, void *lock);
 
-/*
- A function run on g0 by `mcall`; never returns.
- */
-typedef void (*McallFn)(void*);
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -340,38 +335,6 @@ int64_t gs_nanotime(void);
  yields); off-goroutine, sleeps the thread (nanosleep). Returns 0.
  */
 int gs_sleep(int64_t ns);
-
-/*
- Saves the caller's context into `*save_sp`, switches to `g0_sp` and calls
- `f(arg)` there. Returns when something `gs_gogo`s the saved context.
- */
-extern void gs_mcall(size_t *save_sp, size_t g0_sp, McallFn f, void *arg);
-
-/*
- Resumes the context saved at `sp`.
- */
-extern void gs_gogo(size_t sp);
-
-/*
- Saves into `*save_sp` and resumes `to_sp`.
- */
-extern void gs_ctx_swap(size_t *save_sp, size_t to_sp);
-
-/*
- Saves the caller's context, stores g0's fixed sp into `*g0_sp`, calls `f(arg)`.
- Returns when something `gs_gogo(*g0_sp)`s.
- */
-extern void gs_mstart0(size_t *g0_sp, McallFn f, void *arg);
-
-/*
- The first code of every goroutine (see the assembly).
- */
-extern void gs_gostart(void);
-
-/*
- A minimal switch without FP control state: the benchmark's baseline.
- */
-extern void gs_bench_min_swap(size_t *save_sp, size_t to_sp);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,6 +14,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[doc(hidden)]
+pub mod bench_support;
 mod error;
 pub mod ffi;
 mod netpoll;

@@ -59,7 +59,7 @@ pub(crate) fn stats(rt: &Runtime) -> Stats {
 /// Writes a goroutine dump like Go's on SIGQUIT: one block per live goroutine with
 /// id, name, state, wait reason and how long it has waited.
 pub(crate) fn dump(rt: &Runtime) -> String {
-    let now = super::time::nanotime();
+    let now = super::time::coarsetime();
     let st = stats(rt);
     let mut out = format!(
         "gosched: {} goroutines, {} procs ({} idle), {} threads\n",

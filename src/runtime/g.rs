@@ -118,8 +118,9 @@ pub(crate) struct G {
     pub(crate) waitsince: AtomicU64,
     /// Value handed over by the waker (e.g. timed out or not). Owner only.
     pub(crate) param: usize,
-    /// Function and argument of the goroutine (for dumps).
+    /// Function and argument of the goroutine; `sched_sp == 0` until it first runs.
     pub(crate) startfn: usize,
+    pub(crate) startarg: usize,
     /// Name given in gs_go_with, NUL-terminated; null if none. Freed when the G is reused.
     pub(crate) name: AtomicPtr<c_char>,
     /// For the main goroutine of `gs_main`: the M that waits for it to end.
@@ -156,6 +157,7 @@ impl G {
             waitsince: AtomicU64::new(0),
             param: 0,
             startfn: 0,
+            startarg: 0,
             name: AtomicPtr::new(null_mut()),
             host_m: null_mut(),
             preempt: AtomicBool::new(false),

@@ -27,6 +27,8 @@ pub(crate) enum Pstatus {
 /// Dead Gs kept by a P, with their stacks (Go's `p.gFree`). Owner only.
 pub(crate) struct PLocal {
     pub(crate) gfree: GQueue,
+    /// Free default-size stacks (Go's mcache stackcache).
+    pub(crate) stackcache: Vec<super::stack::Stack>,
     /// goids handed to this P in a batch (Go's goidcache / goidcacheend).
     pub(crate) goidcache: u64,
     pub(crate) goidcacheend: u64,
@@ -86,6 +88,7 @@ impl P {
             timer0_when: AtomicI64::new(0),
             local: UnsafeCell::new(PLocal {
                 gfree: GQueue::new(),
+                stackcache: Vec::new(),
                 goidcache: 0,
                 goidcacheend: 0,
                 fastrand: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(id) + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),

@@ -50,7 +50,7 @@ pub(crate) unsafe fn gopark(
         g.park_user = user;
         g.param = 0;
         g.waitreason.store(reason as *mut c_char, Relaxed);
-        g.waitsince.store(super::time::nanotime() as u64, Relaxed);
+        g.waitsince.store(super::time::coarsetime() as u64, Relaxed);
         mcall(park_m);
         // Resumed, possibly on another M: re-read nothing from before the switch.
         (*gp).param

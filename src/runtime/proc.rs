@@ -60,7 +60,34 @@ pub(crate) fn newproc(
 ) -> Result<u64> {
     // SAFETY: mp, if non-null, is the calling thread's M; its p is ours.
     let pp: *mut P = if mp.is_null() { null_mut() } else { unsafe { (*mp).p } };
-    let gp = gfget(rt, pp, opts.stack_size)?;
+    // Every live goroutine will need a stack: make sure the slabs can give one now,
+    // so that running out is an error here rather than a crash when it first runs.
+    let alive = rt.ngoroutines.fetch_add(1, AcqRel) + 1;
+    if let Err(e) = rt.stacks.reserve(alive as usize) {
+        rt.goroutine_ended();
+        return Err(e);
+    }
+    let own_stack = if opts.stack_size != 0 && super::stack::round_page(opts.stack_size) != rt.stacks.default_size {
+        match rt.stacks.alloc(opts.stack_size) {
+            Ok(st) => Some(st),
+            Err(e) => {
+                rt.goroutine_ended();
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let gp = match gfget(rt, pp) {
+        Ok(g) => g,
+        Err(e) => {
+            if let Some(st) = own_stack {
+                rt.stacks.free(st);
+            }
+            rt.goroutine_ended();
+            return Err(e);
+        }
+    };
     // SAFETY: gfget gave us a dead G nobody else references; we own it until runqput.
     let g = unsafe { &mut *gp };
     let goid = if pp.is_null() {
@@ -80,16 +107,17 @@ pub(crate) fn newproc(
     g.flags = opts.flags;
     g.set_name(opts.name);
     g.startfn = f as usize;
+    g.startarg = arg as usize;
     g.host_m = opts.host_m;
     g.lockedm = null_mut();
     g.lockcount = 0;
     g.park_token.store(0, Relaxed);
     g.waitreason.store(null_mut(), Relaxed);
-    // SAFETY: the stack is ours and unused; hi is page-aligned hence 16-byte aligned.
-    g.sched_sp = unsafe { gostartcall(g.stack.hi, f, arg, goexit1) };
-    g.stack_lowest = g.sched_sp;
+    g.sched_sp = 0; // laid out by gstart when it first runs
+    if let Some(st) = own_stack {
+        g.stack = st;
+    }
     g.status.store(Gstatus::Runnable as u32, Release);
-    rt.ngoroutines.fetch_add(1, AcqRel);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
         return Ok(goid);
@@ -108,78 +136,61 @@ pub(crate) fn newproc(
     Ok(goid)
 }
 
-/// Takes a dead G with a stack of `size` bytes (0: default) from pp's free list, the
-/// global one, or allocates one (Go's gfget + malg).
-fn gfget(rt: &Runtime, pp: *mut P, size: usize) -> Result<*mut G> {
-    let default = size == 0 || super::stack::round_page(size) == rt.stacks.default_size;
-    if default {
-        if !pp.is_null() {
-            // SAFETY: we hold pp.
-            let l = unsafe { (*pp).local() };
-            if l.gfree.is_empty() {
-                let mut s = rt.lock();
-                while l.gfree.len < GFREE_BATCH {
-                    let g = s.gfree.pop();
-                    if g.is_null() {
-                        break;
-                    }
-                    // SAFETY: Gs on the global free list are dead and owned by it.
-                    unsafe { l.gfree.push_back(g) };
+/// Takes a dead G (without a stack) from pp's free list, the global one, or allocates
+/// one (Go's gfget + malg). Executed by the owner of `pp`, or by anyone if `pp` is null.
+fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
+    if !pp.is_null() {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if l.gfree.is_empty() && rt.gfree_len.load(Relaxed) != 0 {
+            let mut s = rt.lock();
+            while l.gfree.len < GFREE_BATCH {
+                let g = s.gfree.pop();
+                if g.is_null() {
+                    break;
                 }
+                // SAFETY: Gs on the global free list are dead and owned by it.
+                unsafe { l.gfree.push_back(g) };
             }
-            let g = l.gfree.pop();
-            if !g.is_null() {
-                return Ok(g);
-            }
-        } else {
-            let g = rt.lock().gfree.pop();
-            if !g.is_null() {
-                return Ok(g);
-            }
+            rt.gfree_len.store(s.gfree.len, Relaxed);
+        }
+        let g = l.gfree.pop();
+        if !g.is_null() {
+            return Ok(g);
+        }
+    } else if rt.gfree_len.load(Relaxed) != 0 {
+        let mut s = rt.lock();
+        let g = s.gfree.pop();
+        rt.gfree_len.store(s.gfree.len, Relaxed);
+        if !g.is_null() {
+            return Ok(g);
         }
     }
-    // A new stack for a G without one (a reused stackless G, or a fresh G).
-    let stack = rt.stacks.alloc(size)?;
-    let mut gp = rt.lock().gfree_nostack.pop();
-    if gp.is_null() {
-        gp = match rt.allgs.alloc() {
-            Some(g) => g,
-            None => {
-                rt.stacks.free(stack);
-                return Err(Error::NoMem);
-            }
-        };
-    }
-    // SAFETY: gp is ours (fresh or taken off a free list).
-    unsafe {
-        (*gp).stack = stack;
-        (*gp).stack_lowest = usize::MAX;
-    }
-    Ok(gp)
+    rt.allgs.alloc().ok_or(Error::NoMem)
 }
 
-/// Puts a dead G on pp's free list (keeping a default-size stack with it, after giving
-/// back pages it used deep down), or on a global list (stackless, or no P: the host
-/// runner).
+/// Puts a dead G on pp's free list and its stack in pp's stack cache (after giving
+/// back pages it used deep down); stacks of their own mapping are unmapped. Without
+/// a P (the host runner), both go to the global lists.
 /// Executed by the owner of `pp` on g0.
 fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
     // SAFETY: gp is dead and ours (goexit0).
     let g = unsafe { &mut *gp };
     g.set_name(core::ptr::null());
-    if g.stack.own_map {
-        rt.stacks.free(g.stack);
-        g.stack = super::stack::Stack::EMPTY;
-        let mut s = rt.lock();
-        // SAFETY: gp is dead and on no list.
-        unsafe { s.gfree_nostack.push_back(gp) };
-        return;
+    let st = core::mem::replace(&mut g.stack, super::stack::Stack::EMPTY);
+    g.sched_sp = 0;
+    if st.own_map {
+        rt.stacks.free(st);
+    } else if !st.is_empty() {
+        st.release_deep(g.stack_lowest);
+        stackfree(rt, pp, st);
     }
-    g.stack.release_deep(g.stack_lowest);
     g.stack_lowest = usize::MAX;
     if pp.is_null() {
         let mut s = rt.lock();
         // SAFETY: gp is dead and on no list.
         unsafe { s.gfree.push_back(gp) };
+        rt.gfree_len.store(s.gfree.len, Relaxed);
         return;
     }
     // SAFETY: we hold pp.
@@ -193,7 +204,78 @@ fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
             // SAFETY: moved from our list to the global one.
             unsafe { s.gfree.push_back(g) };
         }
+        rt.gfree_len.store(s.gfree.len, Relaxed);
     }
+}
+
+/// A default-size stack: from pp's cache, the global cache, or a slab.
+/// Executed by the owner of `pp` (or anyone if null), on g0.
+fn stackalloc(rt: &Runtime, pp: *mut P) -> super::stack::Stack {
+    if !pp.is_null() {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if let Some(st) = l.stackcache.pop() {
+            return st;
+        }
+        if rt.stackfree_len.load(Relaxed) != 0 {
+            let mut s = rt.lock();
+            let n = s.stackfree.len().min(GFREE_BATCH);
+            let at = s.stackfree.len() - n;
+            l.stackcache.extend(s.stackfree.drain(at..));
+            rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+            if let Some(st) = l.stackcache.pop() {
+                return st;
+            }
+        }
+    } else if rt.stackfree_len.load(Relaxed) != 0 {
+        let mut s = rt.lock();
+        let st = s.stackfree.pop();
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+        if let Some(st) = st {
+            return st;
+        }
+    }
+    match rt.stacks.alloc(0) {
+        Ok(st) => st,
+        Err(_) => super::throw::fatal("stackalloc: out of memory for a goroutine stack"),
+    }
+}
+
+/// Returns a default-size stack to pp's cache (half of a full cache goes global).
+fn stackfree(rt: &Runtime, pp: *mut P, st: super::stack::Stack) {
+    if pp.is_null() {
+        let mut s = rt.lock();
+        s.stackfree.push(st);
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+        return;
+    }
+    // SAFETY: we hold pp.
+    let l = unsafe { (*pp).local() };
+    l.stackcache.push(st);
+    if l.stackcache.len() >= GFREE_LOCAL_MAX {
+        let mut s = rt.lock();
+        let at = l.stackcache.len() - GFREE_BATCH;
+        s.stackfree.extend(l.stackcache.drain(at..));
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+    }
+}
+
+/// Gives a G that never ran its stack and first frame (Go allocates it in newproc;
+/// we wait until the G first runs, so that a goroutine that finishes before the next
+/// one starts hands its stack, still committed, to the next).
+/// Executed on g0 by the M about to run gp.
+#[inline]
+fn gstart(m: &M, g: &mut G) {
+    if g.stack.is_empty() {
+        g.stack = stackalloc(m.rt(), m.p);
+    }
+    // SAFETY: the stack is ours and unused; hi is page-aligned hence 16-byte aligned.
+    // The entry function was checked non-NULL by the C API.
+    unsafe {
+        let f: unsafe extern "C" fn(*mut c_void) = core::mem::transmute(g.startfn);
+        g.sched_sp = gostartcall(g.stack.hi, f, g.startarg as *mut c_void, goexit1);
+    }
+    g.stack_lowest = g.sched_sp;
 }
 
 // ---------------------------------------------------------------------------------
@@ -542,6 +624,9 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
 pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     // SAFETY: we own gp.
     let g = unsafe { &mut *gp };
+    if g.sched_sp == 0 {
+        gstart(m, g);
+    }
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);

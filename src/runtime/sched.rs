@@ -73,9 +73,9 @@ pub(crate) struct SchedLocked {
     pub(crate) midle: Vec<*mut M>,
     /// Every M alive (freed at shutdown, or by a host M leaving).
     pub(crate) allm: Vec<*mut M>,
-    /// Dead Gs with a default-size stack, and without a stack.
+    /// Dead Gs (without stacks), and free default-size stacks.
     pub(crate) gfree: GQueue,
-    pub(crate) gfree_nostack: GQueue,
+    pub(crate) stackfree: Vec<super::stack::Stack>,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
     pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
     /// Runnable host goroutines (see host.rs).
@@ -118,6 +118,9 @@ pub(crate) struct Runtime {
     pub(crate) start_time: i64,
     /// Kernel tid of the thread that called gs_init.
     pub(crate) init_tid: i32,
+    /// Lengths of `gfree` and `stackfree`; written under sched.lock.
+    pub(crate) gfree_len: AtomicUsize,
+    pub(crate) stackfree_len: AtomicUsize,
     /// Length of `hostq`; written under sched.lock.
     pub(crate) hostq_len: AtomicUsize,
     /// Goroutine switches made by the host runner (it has no P to count them).
@@ -365,7 +368,7 @@ fn init_locked(cfg: Config) -> Result<()> {
             midle: Vec::new(),
             allm: Vec::new(),
             gfree: GQueue::new(),
-            gfree_nostack: GQueue::new(),
+            stackfree: Vec::new(),
             threads: Vec::new(),
             hostq: GQueue::new(),
             host_runner: null_mut(),
@@ -392,6 +395,8 @@ fn init_locked(cfg: Config) -> Result<()> {
         init_tid: unsafe { libc::gettid() },
         ntimers: AtomicU64::new(0),
         hostq_len: AtomicUsize::new(0),
+        gfree_len: AtomicUsize::new(0),
+        stackfree_len: AtomicUsize::new(0),
         host_switches: AtomicU64::new(0),
         netpoll: match super::netpoll::Netpoll::new() {
             Ok(n) => n,

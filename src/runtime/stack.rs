@@ -115,8 +115,10 @@ impl Stack {
 }
 
 struct PoolInner {
-    /// Every slab: (base, length).
+    /// Every slab: (base, length), in carving order.
     slabs: Vec<(usize, usize)>,
+    /// Index of the slab stacks are carved from now.
+    carve: usize,
     /// Next unused stack in the newest slab, and that slab's end.
     cur: usize,
     cur_end: usize,
@@ -131,6 +133,8 @@ pub(crate) struct StackPool {
     mode: AtomicU8,
     /// Kernel mappings we may still add with guards or own-map stacks.
     map_budget: AtomicI64,
+    /// Default-size stacks the mapped slabs hold, carved or not.
+    capacity: core::sync::atomic::AtomicUsize,
 }
 
 pub(crate) fn round_page(n: usize) -> usize {
@@ -158,10 +162,11 @@ impl StackPool {
             _ => Guard::Madvise,
         };
         StackPool {
-            inner: Mutex::new(PoolInner { slabs: Vec::new(), cur: 0, cur_end: 0 }),
+            inner: Mutex::new(PoolInner { slabs: Vec::new(), carve: 0, cur: 0, cur_end: 0 }),
             default_size: round_page(default_size),
             mode: AtomicU8::new(mode as u8),
             map_budget: AtomicI64::new(maps_left() / 2),
+            capacity: core::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -252,16 +257,54 @@ impl StackPool {
         Ok(st)
     }
 
+    /// Makes sure the slabs hold at least `n` default-size stacks, mapping more if
+    /// needed. `NoMem` if the kernel refuses.
+    #[inline]
+    pub(crate) fn reserve(&self, n: usize) -> Result<()> {
+        if n <= self.capacity.load(Relaxed) {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock();
+        while self.capacity.load(Relaxed) < n {
+            self.new_slab(&mut inner)?;
+        }
+        Ok(())
+    }
+
+    /// Maps a new slab, queued after the others for carving. Pool lock held.
+    fn new_slab(&self, inner: &mut PoolInner) -> Result<()> {
+        let stride = self.default_size + PAGE;
+        let len = stride * SLAB_STACKS;
+        let b = self.map(len)?;
+        inner.slabs.push((b, len));
+        if inner.cur_end == 0 {
+            inner.carve = inner.slabs.len() - 1;
+            inner.cur = b;
+            inner.cur_end = b + len;
+        }
+        self.capacity.fetch_add(SLAB_STACKS, Relaxed);
+        Ok(())
+    }
+
     fn alloc_from_slab(&self) -> Result<Stack> {
         let stride = self.default_size + PAGE;
         let base = {
             let mut inner = self.inner.lock();
-            if inner.cur + stride > inner.cur_end {
-                let len = stride * SLAB_STACKS;
-                let b = self.map(len)?;
-                inner.slabs.push((b, len));
-                inner.cur = b;
-                inner.cur_end = b + len;
+            while inner.cur + stride > inner.cur_end {
+                if inner.cur_end != 0 && inner.carve + 1 < inner.slabs.len() {
+                    inner.carve += 1;
+                    let (b, len) = inner.slabs[inner.carve];
+                    inner.cur = b;
+                    inner.cur_end = b + len;
+                } else {
+                    inner.cur_end = 0;
+                    self.new_slab(&mut inner)?;
+                    let last = inner.slabs.len() - 1;
+                    let (b, len) = inner.slabs[last];
+                    inner.carve = last;
+                    inner.cur = b;
+                    inner.cur_end = b + len;
+                }
             }
             let b = inner.cur;
             inner.cur += stride;
@@ -294,7 +337,9 @@ impl StackPool {
             unsafe { libc::munmap(b as *mut _, len) };
         }
         inner.slabs.clear();
+        inner.carve = 0;
         inner.cur = 0;
         inner.cur_end = 0;
+        self.capacity.store(0, Relaxed);
     }
 }

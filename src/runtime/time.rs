@@ -28,3 +28,13 @@ pub(crate) fn thread_sleep(ns: i64) {
         ts = rem;
     }
 }
+
+/// Coarse monotonic nanoseconds (CLOCK_MONOTONIC_COARSE: a few ms resolution, cheaper
+/// than `nanotime`). For bookkeeping that only dumps read, such as wait durations.
+#[inline]
+pub(crate) fn coarsetime() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+}
