@@ -100,8 +100,8 @@ pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
 pub extern "C" fn gs_gosched() -> c_int {
     ffi_boundary!(PANIC_CODE, {
         match proc::caller() {
-            Caller::Goroutine(..) => {
-                proc::gosched();
+            Caller::Goroutine(m, _) => {
+                proc::gosched_on(m);
                 0
             }
             _ => {

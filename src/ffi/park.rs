@@ -19,12 +19,12 @@ pub type gs_unlockf = Option<unsafe extern "C" fn(g: *mut gs_g, lock: *mut c_voi
 pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char) -> c_int {
     ffi_boundary!(PANIC_CODE, {
         match proc::caller() {
-            Caller::Goroutine(..) => {
-                // SAFETY: on a goroutine; gs_unlockf and UnlockFn have the same ABI
+            Caller::Goroutine(m, _) => {
+                // SAFETY: on a goroutine of m; gs_unlockf and UnlockFn have the same ABI
                 // (a gs_g* is passed as a pointer-sized handle).
                 unsafe {
                     let f: Option<crate::runtime::g::UnlockFn> = core::mem::transmute(unlockf);
-                    park::gopark(f, lock, reason, true);
+                    park::gopark_m(m, f, lock, reason, true);
                 }
                 0
             }
@@ -68,7 +68,7 @@ pub extern "C" fn gs_ready(g: *mut gs_g) -> c_int {
         }
         match proc::caller() {
             Caller::Foreign => match sched::enter_foreign() {
-                Ok(fg) => code(park::ready_handle(fg.rt(), g as usize)),
+                Ok(fg) => code(park::ready_handle(fg.rt(), core::ptr::null_mut(), g as usize)),
                 Err(e) => e.to_code(),
             },
             Caller::Goroutine(m, _) | Caller::G0(m) => {
@@ -77,7 +77,7 @@ pub extern "C" fn gs_ready(g: *mut gs_g) -> c_int {
                 if !rt.running() {
                     return Error::Shutdown.to_code();
                 }
-                code(park::ready_handle(rt, g as usize))
+                code(park::ready_handle(rt, m, g as usize))
             }
         }
     })

@@ -16,7 +16,7 @@
 //!   an old goid and never matches.
 
 use super::g::{Gstatus, UnlockFn, G};
-use super::proc::{execute, mcall, ready, schedule};
+use super::proc::{execute, schedule};
 use super::sched::Runtime;
 use super::tls::getm;
 use crate::error::{Error, Result};
@@ -39,7 +39,20 @@ pub(crate) unsafe fn gopark(
     reason: *const c_char,
     user: bool,
 ) -> usize {
-    let mp = getm();
+    // SAFETY: forwarded contract.
+    unsafe { gopark_m(getm(), unlockf, lock, reason, user) }
+}
+
+/// `gopark` for a caller that already read its M (`mp`: the calling thread's M,
+/// running a goroutine).
+#[inline(never)]
+pub(crate) unsafe fn gopark_m(
+    mp: *mut super::m::M,
+    unlockf: Option<UnlockFn>,
+    lock: *mut c_void,
+    reason: *const c_char,
+    user: bool,
+) -> usize {
     // SAFETY: on a goroutine: mp and its curg are valid until we switch.
     let gp = unsafe { (*mp).curg() };
     // SAFETY: we are gp, the owner of these fields.
@@ -51,7 +64,7 @@ pub(crate) unsafe fn gopark(
         g.param = 0;
         g.waitreason.store(reason as *mut c_char, Relaxed);
         g.waitsince.store(super::time::coarsetime() as u64, Relaxed);
-        mcall(park_m);
+        super::proc::mcall_m(mp, park_m);
         // Resumed, possibly on another M: re-read nothing from before the switch.
         (*gp).param
     }
@@ -60,7 +73,8 @@ pub(crate) unsafe fn gopark(
 /// g0 half of gopark.
 unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     let gp: *mut G = arg.cast();
-    let mp = getm();
+    // SAFETY: gp was running on its M, recorded in g.m until we drop it below.
+    let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
     if g.sched_sp < g.stack_lowest {
@@ -113,7 +127,7 @@ unsafe fn resume_now(mp: *mut super::m::M, gp: *mut G) -> ! {
 /// gs_ready: readies a G parked by `gs_park`, named by its handle.
 /// `Inval` for a stale handle or a G that is not parked through gs_park.
 /// Can be executed by anyone.
-pub(crate) fn ready_handle(rt: &Runtime, h: usize) -> Result<()> {
+pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Result<()> {
     let gp = rt.allgs.from_handle(h);
     if gp.is_null() {
         return Err(Error::Inval);
@@ -124,6 +138,6 @@ pub(crate) fn ready_handle(rt: &Runtime, h: usize) -> Result<()> {
     if g.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_err() {
         return Err(Error::Inval);
     }
-    ready(rt, gp, true);
+    super::proc::ready_m(rt, mp, gp, true);
     Ok(())
 }

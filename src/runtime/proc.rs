@@ -888,8 +888,15 @@ fn startlockedm(m: &mut M, gp: *mut G) {
 /// Executed on a goroutine's stack.
 #[inline(never)]
 pub(crate) unsafe fn mcall(f: McallFn) {
-    let mp = getm();
-    // SAFETY: the caller is on a goroutine, so mp and its curg are valid; the context
+    // SAFETY: forwarded contract.
+    unsafe { mcall_m(getm(), f) }
+}
+
+/// `mcall` for a caller that already read its M (one thread-local read less).
+/// `mp` must be the calling thread's M, running a goroutine.
+#[inline(never)]
+pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
+    // SAFETY: the caller is on a goroutine of mp, so its curg is valid; the context
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
@@ -922,7 +929,8 @@ fn dropg(m: &mut M, g: &mut G) {
 /// the same order without the lock.
 pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
     let gp: *mut G = arg.cast();
-    let mp = getm();
+    // SAFETY: gp was running on its M, recorded in g.m until dropg.
+    let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
     switched_out(g);
@@ -957,7 +965,8 @@ pub(crate) unsafe extern "C" fn goexit1() -> ! {
 /// g0 half of a goroutine's end: Dead, onto the free list, then schedule.
 unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     let gp: *mut G = arg.cast();
-    let mp = getm();
+    // SAFETY: gp was running on its M, recorded in g.m until dropg.
+    let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
     switched_out(g);
@@ -994,6 +1003,13 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
 /// The caller must be the single party allowed to ready `gp` (see g.rs).
 /// Can be executed by anyone.
 pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
+    ready_m(rt, getm(), gp, next)
+}
+
+/// `ready` for a caller that already read its M (`mp`: the calling thread's M, or
+/// null on a foreign thread).
+#[inline]
+pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
@@ -1001,7 +1017,6 @@ pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
         super::host::hostrunqput(rt, gp);
         return;
     }
-    let mp = getm();
     // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
     let pp = if mp.is_null() || unsafe { (*mp).rt } != rt as *const Runtime {
         null_mut()
@@ -1093,6 +1108,13 @@ pub(crate) fn go(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void, opts: &
 pub(crate) fn gosched() {
     // SAFETY: the caller checked that it runs on a goroutine.
     unsafe { mcall(gosched_m) };
+}
+
+/// gs_gosched on a goroutine of `mp` (the caller read its M already).
+#[inline(never)]
+pub(crate) fn gosched_on(mp: *mut M) {
+    // SAFETY: the caller runs a goroutine on mp.
+    unsafe { mcall_m(mp, gosched_m) };
 }
 
 /// gs_goexit on a goroutine.

@@ -1,0 +1,262 @@
+//! select over channels (Go's selectgo).
+//!
+//! 1. Poll order: the cases with a channel, in a uniformly random permutation (Go's
+//!    pollorder), so that among ready cases each is chosen with equal probability.
+//! 2. Lock order: the same cases sorted by channel address (Go's lockorder); every
+//!    select and every single-channel operation then takes channel locks in one
+//!    global order, so two selects cannot deadlock. A channel named twice is
+//!    locked once.
+//! 3. Pass 1, all locked: the first ready case in poll order fires.
+//! 4. Pass 2 (nothing ready, may block): one claimed sudog per case, queued on each
+//!    channel in lock order; the party blocks. The first waker to win the party's
+//!    claim fires its case; the others skip the party's sudogs.
+//! 5. Pass 3, all locked again: the party takes its remaining sudogs off the queues.
+//!
+//! A send case on a closed channel is ready and fires with result GS_ECLOSED (Go
+//! panics); a receive case on a closed, drained channel fires with GS_ECLOSED and a
+//! zeroed buffer.
+
+use super::chan::{Chan, Poll};
+use super::sudog::{acquire, release, Sudog};
+use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke, NEVER};
+use super::{cheaprandn, ObjLock};
+use crate::error::{Error, Result};
+use core::ffi::{c_int, c_void};
+use core::ptr::null_mut;
+
+/// `Case::op`: send `*elem`.
+pub(crate) const OP_SEND: c_int = 1;
+/// `Case::op`: receive into `elem`.
+pub(crate) const OP_RECV: c_int = 2;
+/// Most cases in one select (Go's limit).
+pub(crate) const MAX_CASES: usize = 1 << 16;
+/// Up to this many cases, the select's bookkeeping stays on the stack.
+const SMALL: usize = 8;
+
+/// One case, laid out as `gs_select_case`.
+#[repr(C)]
+pub(crate) struct Case {
+    pub(crate) chan: *mut Chan,
+    pub(crate) op: c_int,
+    pub(crate) elem: *mut c_void,
+    pub(crate) result: c_int,
+}
+
+/// A slice of `n` items: on the stack when small, else on the heap.
+struct Scratch<T: Copy, const N: usize> {
+    small: [T; N],
+    big: Vec<T>,
+    n: usize,
+}
+
+impl<T: Copy, const N: usize> Scratch<T, N> {
+    fn new(fill: T, n: usize) -> Self {
+        let big = if n > N { vec![fill; n] } else { Vec::new() };
+        Scratch { small: [fill; N], big, n }
+    }
+    fn get(&mut self) -> &mut [T] {
+        if self.n > N {
+            &mut self.big[..]
+        } else {
+            &mut self.small[..self.n]
+        }
+    }
+}
+
+/// Locks the channels' locks in order.
+fn sellock(locks: &[*const ObjLock]) {
+    for &l in locks {
+        // SAFETY: the channels outlive the select.
+        unsafe { (*l).lock() };
+    }
+}
+
+/// Unlocks them in reverse order.
+/// # Safety
+/// They are held.
+unsafe fn selunlock(locks: &[*const ObjLock]) {
+    for &l in locks.iter().rev() {
+        // SAFETY: the caller's contract.
+        unsafe { (*l).unlock() };
+    }
+}
+
+/// Blocks until the timeout with nothing to wait for (a select with no channel):
+/// `Again` for a poll, `TimedOut`, or (timeout < 0) forever, as Go's `select {}`.
+fn block_no_cases(timeout: i64) -> Result<usize> {
+    if timeout == 0 {
+        return Err(Error::Again);
+    }
+    let mut ctx = Ctx::new();
+    ctx.may_block()?;
+    let w = Waiter::new(&ctx);
+    // SAFETY: may_block succeeded; the party has no sudogs and holds no lock.
+    let r = unsafe { block(&ctx, &w, &[], deadline(timeout), c"select (no cases)") };
+    match r {
+        Woke::Shutdown => Err(Error::Shutdown),
+        _ => Err(Error::TimedOut),
+    }
+}
+
+/// gs_select: runs the first ready case (chosen at random among the ready ones), or
+/// blocks on all of them. Returns the index of the case that fired, with its
+/// `result` set; `Again` (poll), `TimedOut`, `Inval` (bad op, NULL elem with a
+/// non-zero elem_size), `Perm` (would block on g0), `Shutdown`.
+/// # Safety
+/// `cases` points to `n` cases whose channels and buffers stay valid during the call.
+pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<usize> {
+    if n > MAX_CASES {
+        return Err(Error::Inval);
+    }
+    let cases: &mut [Case] = if n == 0 {
+        &mut []
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(cases, n) }
+    };
+    // 1. Check the cases and shuffle them (inside-out Fisher-Yates).
+    let mut pollbuf = Scratch::<u32, SMALL>::new(0, n);
+    let pollorder = pollbuf.get();
+    let mut norder = 0usize;
+    for (i, cs) in cases.iter().enumerate() {
+        if cs.chan.is_null() {
+            continue;
+        }
+        if cs.op != OP_SEND && cs.op != OP_RECV {
+            return Err(Error::Inval);
+        }
+        // SAFETY: a non-NULL channel is valid (caller's contract).
+        if cs.elem.is_null() && unsafe { (*cs.chan).esz } != 0 {
+            return Err(Error::Inval);
+        }
+        let j = cheaprandn(norder as u32 + 1) as usize;
+        pollorder[norder] = pollorder[j];
+        pollorder[j] = i as u32;
+        norder += 1;
+    }
+    if norder == 0 {
+        return block_no_cases(timeout);
+    }
+    let pollorder = &pollorder[..norder];
+    // 2. Lock order: by channel address; each lock once.
+    let mut lockbuf = Scratch::<u32, SMALL>::new(0, norder);
+    let lockorder = lockbuf.get();
+    lockorder.copy_from_slice(pollorder);
+    lockorder.sort_unstable_by_key(|&i| cases[i as usize].chan as usize);
+    let mut locksbuf = Scratch::<*const ObjLock, SMALL>::new(core::ptr::null(), norder);
+    let locks_all = locksbuf.get();
+    let mut nlocks = 0;
+    for &i in lockorder.iter() {
+        // SAFETY: non-NULL channels are valid.
+        let l: *const ObjLock = unsafe { &(*cases[i as usize].chan).lock };
+        if nlocks == 0 || locks_all[nlocks - 1] != l {
+            locks_all[nlocks] = l;
+            nlocks += 1;
+        }
+    }
+    let locks = &locks_all[..nlocks];
+
+    let mut ctx = Ctx::new();
+    sellock(locks);
+    // 3. Pass 1: the first ready case in poll order.
+    for &i in pollorder {
+        let cs = &mut cases[i as usize];
+        // SAFETY: locked; the buffer has esz bytes (checked above).
+        let c = unsafe { &*cs.chan };
+        let r = unsafe {
+            if cs.op == OP_RECV {
+                c.recv_locked(&mut ctx, cs.elem.cast())
+            } else {
+                c.send_locked(&mut ctx, cs.elem.cast())
+            }
+        };
+        let sg: *mut Sudog = match r {
+            Poll::Blocked => continue,
+            Poll::Done(sg) => {
+                cs.result = 0;
+                sg
+            }
+            Poll::Closed => {
+                cs.result = Error::Closed.to_code();
+                null_mut()
+            }
+        };
+        // SAFETY: locked; sg (if any) was dequeued and claimed by us.
+        unsafe {
+            selunlock(locks);
+            if !sg.is_null() {
+                wake(sg, true);
+            }
+        }
+        return Ok(i as usize);
+    }
+    if timeout == 0 {
+        // SAFETY: locked.
+        unsafe { selunlock(locks) };
+        return Err(Error::Again);
+    }
+    if let Err(e) = ctx.may_block() {
+        // SAFETY: locked.
+        unsafe { selunlock(locks) };
+        return Err(e);
+    }
+    // 4. Pass 2: a claimed sudog on every channel, in lock order.
+    let w = Waiter::new(&ctx);
+    let mut sgbuf = Scratch::<*mut Sudog, SMALL>::new(null_mut(), norder);
+    let sgs = sgbuf.get();
+    for (k, &i) in lockorder.iter().enumerate() {
+        let cs = &cases[i as usize];
+        let sg = acquire();
+        // SAFETY: sg is ours; the channel is locked.
+        unsafe {
+            w.init_sudog(sg, cs.elem.cast(), true);
+            (*sg).idx = i as usize;
+            let c = &*cs.chan;
+            if cs.op == OP_RECV {
+                c.recvq.push_back(sg);
+            } else {
+                c.sendq.push_back(sg);
+            }
+        }
+        sgs[k] = sg;
+    }
+    let dl = deadline(timeout);
+    // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
+    let woke = unsafe { block(&ctx, &w, locks, dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
+    // 5. Pass 3: off every queue we are still on.
+    sellock(locks);
+    for (k, &i) in lockorder.iter().enumerate() {
+        let sg = sgs[k];
+        let cs = &cases[i as usize];
+        // SAFETY: locked; sg is ours.
+        unsafe {
+            if (*sg).queued {
+                let c = &*cs.chan;
+                if cs.op == OP_RECV {
+                    c.recvq.remove(sg);
+                } else {
+                    c.sendq.remove(sg);
+                }
+            }
+        }
+    }
+    // SAFETY: locked.
+    unsafe { selunlock(locks) };
+    let res = match woke {
+        Woke::Fired => {
+            let sg = w.fired.load(core::sync::atomic::Ordering::Relaxed);
+            // SAFETY: the waker wrote its result into sg before waking us.
+            let (i, ok) = unsafe { ((*sg).idx, (*sg).success) };
+            cases[i].result = if ok { 0 } else { Error::Closed.to_code() };
+            Ok(i)
+        }
+        Woke::TimedOut => Err(Error::TimedOut),
+        Woke::Shutdown => Err(Error::Shutdown),
+    };
+    for &sg in sgs.iter() {
+        // SAFETY: off every queue; nobody else refers to it.
+        unsafe { release(sg) };
+    }
+    drop(ctx);
+    res
+}

@@ -1,0 +1,322 @@
+//! The calling party (`Ctx`), the blocked party (`Waiter`), and the two primitives
+//! every object is built on: `block` (sleep until claimed, timed out or shut down)
+//! and `wake`.
+//!
+//! # A Waiter
+//!
+//! Lives in the frame of the blocking call, on the party's stack, from before its
+//! sudogs are queued until after they are all off the queues. Fields:
+//! - `done`: 0 while open; the first to CAS it to 1 owns the wakeup (only for claimed
+//!   sudogs, see *Claims* in mod.rs). Any thread.
+//! - `fired`: the sudog that woke the party; null if its timeout or shutdown did.
+//!   Written by the waker before the wakeup, read by the party after it.
+//! - `g`, `rt`: a goroutine party. Written at creation.
+//! - `word`: a thread party's futex word (parker.rs).
+//! - `reg_prev`/`reg_next`: registry links, under the registry's lock.
+//! - `timer`: a goroutine's timeout; armed on g0 once the G is parked, disarmed by the
+//!   party (`deltimer`, which waits out a running callback) before the frame ends.
+
+use super::parker;
+use super::sudog::{current_gen, Sudog};
+use super::ObjLock;
+use crate::error::{Error, Result};
+use crate::runtime::g::G;
+use crate::runtime::proc::{self, Caller};
+use crate::runtime::sched::{self, Foreign, Runtime};
+use crate::runtime::timer::{addtimer, deltimer, Timer};
+use crate::runtime::{park, time};
+use core::cell::{Cell, UnsafeCell};
+use core::ffi::{c_void, CStr};
+use core::ptr::{null, null_mut};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
+
+/// Where the caller of an object's operation runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// On a goroutine: blocking parks it.
+    Goroutine,
+    /// On an M's g0 (an unlockf, a timer function): must not block.
+    G0,
+    /// A thread that is not an M: blocking sleeps the thread.
+    Foreign,
+}
+
+/// The calling party of one operation. For a foreign thread it holds the runtime's
+/// foreign pass, taken lazily the first time the operation needs the runtime (to
+/// ready a goroutine, or to block where shutdown can reach it).
+pub(crate) struct Ctx {
+    pub(crate) kind: Kind,
+    /// M callers: the M's runtime. Foreign: the entered runtime, or null.
+    pub(crate) rt: *const Runtime,
+    _guard: Option<Foreign>,
+    /// Foreign: the result of entering, once tried.
+    entered: Option<Result<()>>,
+}
+
+impl Ctx {
+    #[inline]
+    pub(crate) fn new() -> Ctx {
+        match proc::caller() {
+            // SAFETY: m is this thread's M; its runtime outlives it.
+            Caller::Goroutine(m, _) => Ctx { kind: Kind::Goroutine, rt: unsafe { (*m).rt }, _guard: None, entered: None },
+            // SAFETY: as above.
+            Caller::G0(m) => Ctx { kind: Kind::G0, rt: unsafe { (*m).rt }, _guard: None, entered: None },
+            Caller::Foreign => Ctx { kind: Kind::Foreign, rt: null(), _guard: None, entered: None },
+        }
+    }
+
+    /// Foreign thread: enters the runtime once. `NotInit` or `Shutdown` if it cannot.
+    fn enter(&mut self) -> Result<()> {
+        if let Some(r) = self.entered {
+            return r;
+        }
+        let r = match sched::enter_foreign() {
+            Ok(fg) => {
+                self.rt = fg.rt();
+                self._guard = Some(fg);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        self.entered = Some(r);
+        r
+    }
+
+    /// True if the goroutine of `sg` belongs to our live runtime, so we may follow its
+    /// waiter and ready it. False for a stale sudog (see *Stale sudogs* in sudog.rs)
+    /// and, for a foreign caller, when the runtime is stopping (the G is abandoned).
+    pub(crate) fn goroutine_live(&mut self, sg: &Sudog) -> bool {
+        if self.kind == Kind::Foreign && self.enter().is_err() {
+            return false;
+        }
+        sg.gen == current_gen() && sg.rt == self.rt
+    }
+
+    /// Checks that the caller may block here: `Perm` on g0; for a foreign thread,
+    /// enters the runtime if one runs (so that its shutdown can wake us) and gives
+    /// `Shutdown` if it is stopping. Without a runtime a foreign thread blocks as a
+    /// plain thread.
+    pub(crate) fn may_block(&mut self) -> Result<()> {
+        match self.kind {
+            Kind::Goroutine => Ok(()),
+            Kind::G0 => Err(Error::Perm),
+            Kind::Foreign => match self.enter() {
+                Ok(()) | Err(Error::NotInit) => Ok(()),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// True on a goroutine (of a runtime with more than one P, for mutex spinning).
+    #[inline]
+    pub(crate) fn is_goroutine(&self) -> bool {
+        self.kind == Kind::Goroutine
+    }
+}
+
+/// A blocked party. See *A Waiter*.
+pub(crate) struct Waiter {
+    pub(crate) done: AtomicU32,
+    pub(crate) fired: AtomicPtr<Sudog>,
+    pub(crate) g: *mut G,
+    pub(crate) rt: *const Runtime,
+    pub(crate) word: AtomicU32,
+    pub(crate) reg_prev: Cell<*const Waiter>,
+    pub(crate) reg_next: Cell<*const Waiter>,
+    timer: UnsafeCell<Timer>,
+}
+
+impl Waiter {
+    /// A waiter for the calling party (which may block: see `Ctx::may_block`).
+    pub(crate) fn new(ctx: &Ctx) -> Waiter {
+        let g = if ctx.kind == Kind::Goroutine {
+            let mp = crate::runtime::tls::getm();
+            // SAFETY: on a goroutine, mp is this thread's M and curg is us.
+            unsafe { (*mp).curg() }
+        } else {
+            null_mut()
+        };
+        Waiter {
+            done: AtomicU32::new(0),
+            fired: AtomicPtr::new(null_mut()),
+            g,
+            rt: ctx.rt,
+            word: AtomicU32::new(0),
+            reg_prev: Cell::new(null()),
+            reg_next: Cell::new(null()),
+            timer: UnsafeCell::new(Timer::new()),
+        }
+    }
+
+    /// Fills in `sg` as one of this party's sudogs. `claim`: the waker must win
+    /// `done` first; always so for threads (shutdown may race with the waker).
+    /// # Safety
+    /// `sg` is ours (freshly acquired).
+    #[inline]
+    pub(crate) unsafe fn init_sudog(&self, sg: *mut Sudog, elem: *mut u8, claim: bool) {
+        let goroutine = !self.g.is_null();
+        // SAFETY: the caller's contract.
+        unsafe {
+            (*sg).waiter = self;
+            (*sg).elem = elem;
+            (*sg).goroutine = goroutine;
+            (*sg).claim = claim || !goroutine;
+            (*sg).gen = current_gen();
+            (*sg).rt = self.rt;
+        }
+    }
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Woke {
+    /// A waker claimed the party: `Waiter::fired` names the sudog.
+    Fired,
+    /// The deadline passed first (the party won its own claim).
+    TimedOut,
+    /// The runtime is shutting down (foreign threads only).
+    Shutdown,
+}
+
+/// No deadline.
+pub(crate) const NEVER: i64 = i64::MAX;
+
+/// The deadline of a timeout (> 0), saturating: huge timeouts never wrap around.
+#[inline]
+pub(crate) fn deadline(timeout_ns: i64) -> i64 {
+    if timeout_ns < 0 {
+        NEVER
+    } else {
+        time::nanotime().saturating_add(timeout_ns)
+    }
+}
+
+/// Arguments of `commit_m`, in the parking goroutine's frame.
+struct Commit {
+    locks: *const *const ObjLock,
+    nlocks: usize,
+    rt: *const Runtime,
+    timer: *mut Timer,
+    when: i64,
+    waiter: *const Waiter,
+}
+
+/// unlockf of a goroutine's `block`: arms the timeout, then releases the objects'
+/// locks in reverse lock order. Runs on g0 with the G marked waiting.
+unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
+    // SAFETY: arg is the Commit in the parked goroutine's frame. That frame stays
+    // alive until the party has retaken every lock we still hold: it must lock them
+    // all again (in ascending order) before it leaves the blocking call, and we
+    // release the lowest last, so nothing of it is touched after the last unlock.
+    unsafe {
+        let a = &*(arg as *const Commit);
+        if a.when != NEVER {
+            addtimer(&*a.rt, a.timer, a.when, timeout_fire, a.waiter as usize);
+        }
+        let (locks, n) = (a.locks, a.nlocks);
+        let mut i = n;
+        while i > 0 {
+            i -= 1;
+            (**locks.add(i)).unlock();
+        }
+    }
+    true
+}
+
+/// Timer function of a goroutine's timeout: claims the party, or does nothing.
+/// Runs on an M's g0.
+unsafe fn timeout_fire(arg: usize) {
+    let w = arg as *const Waiter;
+    // SAFETY: the waiter stays alive until its party's deltimer returned, which waits
+    // for this function to finish.
+    unsafe {
+        if (*w).done.compare_exchange(0, 1, AcqRel, Relaxed).is_ok() {
+            proc::ready(&*(*w).rt, (*w).g, true);
+        }
+    }
+}
+
+/// Blocks the calling party until a waker claims it, `deadline` (nanotime; `NEVER`)
+/// passes, or (foreign threads) the runtime shuts down. `locks` are the objects'
+/// locks, held, in lock order (no duplicates); they are released once the party is
+/// committed to sleep, and are not held on return. The party's sudogs are queued.
+/// With a finite deadline (or on a foreign thread) they must be claimed sudogs.
+/// # Safety
+/// `ctx.may_block()` succeeded; `w` is the party's waiter and its sudogs are queued
+/// under `locks`.
+pub(crate) unsafe fn block(ctx: &Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64, reason: &'static CStr) -> Woke {
+    if ctx.kind == Kind::Goroutine {
+        let mut a = Commit {
+            locks: locks.as_ptr(),
+            nlocks: locks.len(),
+            rt: w.rt,
+            timer: w.timer.get(),
+            when: deadline,
+            waiter: w,
+        };
+        // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
+        unsafe {
+            park::gopark(Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
+        }
+        // Resumed, maybe on another M: nothing from before the park is reused.
+        if deadline != NEVER {
+            // SAFETY: the timer is ours; deltimer waits out a running timeout_fire.
+            unsafe { deltimer(&*w.rt, w.timer.get()) };
+        }
+        return if w.fired.load(Relaxed).is_null() { Woke::TimedOut } else { Woke::Fired };
+    }
+    // A foreign thread.
+    let registered = !ctx.rt.is_null();
+    if registered {
+        parker::register(w);
+        // SAFETY: ctx holds the foreign pass, so the runtime is alive.
+        if unsafe { !(*ctx.rt).running() } {
+            w.word.fetch_or(parker::SHUTDOWN, Relaxed);
+        }
+    }
+    for &l in locks.iter().rev() {
+        // SAFETY: the caller holds them.
+        unsafe { (*l).unlock() };
+    }
+    let mut lost = false;
+    let r = loop {
+        let v = w.word.load(Acquire); // load-acquire, synchronize with the waker's notify
+        if v & parker::NOTIFIED != 0 {
+            break Woke::Fired;
+        }
+        let now = if deadline == NEVER { 0 } else { time::nanotime() };
+        if !lost && (v & parker::SHUTDOWN != 0 || (deadline != NEVER && now >= deadline)) {
+            if w.done.compare_exchange(0, 1, AcqRel, Acquire).is_ok() {
+                break if v & parker::SHUTDOWN != 0 { Woke::Shutdown } else { Woke::TimedOut };
+            }
+            // A waker won: its notify is on the way.
+            lost = true;
+        }
+        let ns = if lost || deadline == NEVER { -1 } else { deadline - now };
+        parker::wait(&w.word, v, ns);
+    };
+    if registered {
+        parker::unregister(w);
+    }
+    r
+}
+
+/// Wakes the party of `sg`, which the caller dequeued and claimed (`WaitQ::dequeue`),
+/// after writing its result into it. Call it after releasing the object's lock.
+/// `next`: a goroutine goes to the current P's runnext (a hand-off), else to its tail.
+/// # Safety
+/// `sg` was dequeued by the caller and is live; nobody else will wake its party.
+#[inline]
+pub(crate) unsafe fn wake(sg: *mut Sudog, next: bool) {
+    // SAFETY: the caller's contract: the party waits for exactly this wakeup, so its
+    // waiter is alive until it.
+    unsafe {
+        let w = (*sg).waiter;
+        (*w).fired.store(sg, Relaxed);
+        if (*sg).goroutine {
+            proc::ready(&*(*sg).rt, (*w).g, next);
+        } else {
+            parker::notify(&(*w).word, parker::NOTIFIED);
+        }
+    }
+}
