@@ -51,7 +51,16 @@ pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
         if !matches!(proc::caller(), proc::Caller::Foreign) {
             return Error::Perm.to_code();
         }
-        code(proc::main(f, arg))
+        let r = proc::main(f, arg);
+        if r == Err(Error::Deadlock) {
+            let rtp = sched::RT.load(core::sync::atomic::Ordering::Acquire);
+            if !rtp.is_null() {
+                // SAFETY: best effort: the runtime is alive unless shut down concurrently.
+                let d = crate::runtime::debug::dump(unsafe { &*rtp });
+                eprint!("gosched: all goroutines are asleep - deadlock!\n\n{d}");
+            }
+        }
+        code(r)
     })
 }
 

@@ -531,7 +531,7 @@ pub(crate) fn stopm_until_p(m: &mut M) {
 
 #[inline]
 fn m_should_exit(m: &M) -> bool {
-    !m.rt().running() || (m.is_host && m.main_done.load(Acquire))
+    !m.rt().running() || (m.is_host && (m.main_done.load(Acquire) || m.rt().deadlock.load(Acquire)))
 }
 
 /// Leaves the scheduler: gives the P away and returns from gs_mstart0 on this thread.
@@ -1041,6 +1041,9 @@ pub(crate) fn checkdead(rt: &Runtime) -> bool {
     let once = || {
         if rt.ngoroutines.load(Acquire) == 0
             || rt.runqsize.load(Acquire) != 0
+            || rt.hostq_len.load(Acquire) != 0
+            || rt.ntimers.load(Acquire) != 0
+            || rt.netpoll.waiters.load(Acquire) != 0
             || rt.npidle.load(SeqCst) as usize != rt.allp.len()
         {
             return false;
@@ -1185,6 +1188,7 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
         super::signal::mexit_signal_stack(&mut *mp);
         (*mp).main_done.load(Acquire)
     };
+    let deadlock = !done && rt.deadlock.load(Acquire);
     setm(null_mut());
     {
         let mut s = rt.lock();
@@ -1201,6 +1205,8 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
     drop(fg);
     if done {
         Ok(())
+    } else if deadlock {
+        Err(Error::Deadlock)
     } else {
         Err(Error::Shutdown)
     }

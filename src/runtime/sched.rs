@@ -121,6 +121,9 @@ pub(crate) struct Runtime {
     /// Lengths of `gfree` and `stackfree`; written under sched.lock.
     pub(crate) gfree_len: AtomicUsize,
     pub(crate) stackfree_len: AtomicUsize,
+    /// Set (with GS_CFG_CHECKDEAD) once every goroutine is parked with nothing that
+    /// could wake it; gs_wait and gs_main then return GS_EDEADLK.
+    pub(crate) deadlock: AtomicBool,
     /// Length of `hostq`; written under sched.lock.
     pub(crate) hostq_len: AtomicUsize,
     /// Goroutine switches made by the host runner (it has no P to count them).
@@ -395,6 +398,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         init_tid: unsafe { libc::gettid() },
         ntimers: AtomicU64::new(0),
         hostq_len: AtomicUsize::new(0),
+        deadlock: AtomicBool::new(false),
         gfree_len: AtomicUsize::new(0),
         stackfree_len: AtomicUsize::new(0),
         host_switches: AtomicU64::new(0),
@@ -553,6 +557,27 @@ pub(crate) fn forget_after_fork() {
     super::tls::setm(null_mut());
 }
 
+/// Declares a deadlock (GS_CFG_CHECKDEAD): wakes gs_wait callers and gs_main threads,
+/// which return GS_EDEADLK. Called by sysmon.
+pub(crate) fn report_deadlock(rt: &Runtime) {
+    if rt.deadlock.swap(true, AcqRel) {
+        return;
+    }
+    rt.nogo_seq.fetch_add(1, Release);
+    futex_wake(&rt.nogo_seq, i32::MAX);
+    let s = rt.lock();
+    for &mp in s.allm.iter() {
+        // SAFETY: Ms in allm are alive while the lock is held.
+        unsafe {
+            if (*mp).is_host {
+                (*mp).park.wakeup();
+            }
+        }
+    }
+    drop(s);
+    rt.netpoll.wake();
+}
+
 /// Waits (foreign thread) until no goroutine is alive, or `timeout_ns` (< 0: forever).
 pub(crate) fn wait_all(rt: &Runtime, timeout_ns: i64) -> Result<()> {
     let deadline = if timeout_ns < 0 { i64::MAX } else { super::time::nanotime().saturating_add(timeout_ns) };
@@ -564,18 +589,14 @@ pub(crate) fn wait_all(rt: &Runtime, timeout_ns: i64) -> Result<()> {
         if !rt.running() {
             return Err(Error::Shutdown);
         }
-        if rt.cfg.flags & CFG_CHECKDEAD != 0 && super::proc::checkdead(rt) {
+        if rt.deadlock.load(Acquire) {
             return Err(Error::Deadlock);
         }
         let now = super::time::nanotime();
         if now >= deadline {
             return Err(Error::TimedOut);
         }
-        let mut wait = deadline - now;
-        if rt.cfg.flags & CFG_CHECKDEAD != 0 {
-            wait = wait.min(10_000_000);
-        }
-        futex_wait(&rt.nogo_seq, seq, wait);
+        futex_wait(&rt.nogo_seq, seq, deadline - now);
     }
 }
 

@@ -42,6 +42,12 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
         thread_sleep(delay_us * 1000);
         let now = nanotime();
         if rt.npidle.load(SeqCst) as usize == rt.allp.len() {
+            if rt.cfg.flags & super::sched::CFG_CHECKDEAD != 0
+                && !rt.deadlock.load(Relaxed)
+                && super::proc::checkdead(rt)
+            {
+                super::sched::report_deadlock(rt);
+            }
             // Every P idle: sleep until work appears (or the next trace line).
             rt.sysmon_wait.store(true, SeqCst);
             if rt.npidle.load(SeqCst) as usize == rt.allp.len() && rt.running() {
