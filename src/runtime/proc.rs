@@ -29,6 +29,8 @@ const GFREE_LOCAL_MAX: usize = 64;
 const GFREE_BATCH: usize = 32;
 /// goids taken from the global generator at once by a P. Go uses 16.
 const GOID_BATCH: u64 = 16;
+/// Timer slack of worker threads (the kernel's default is 50 us).
+const TIMER_SLACK_NS: libc::c_ulong = 1_000;
 /// Stack of a worker M's OS thread, where g0 (the scheduler and unlockf callbacks) runs.
 const G0_STACK_SIZE: usize = 512 << 10;
 
@@ -401,6 +403,11 @@ pub(crate) fn mstart_common(mp: *mut M) {
     // SAFETY: mp is this thread's M.
     unsafe {
         (*mp).tid.store(libc::gettid(), Relaxed);
+        if !(*mp).is_host {
+            // Timers fire from epoll/futex waits on this thread: the kernel's default
+            // slack of 50 us would make every sleep that much late.
+            libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
+        }
         super::signal::minit_signal_stack(&mut *mp);
         gs_mstart0(&mut (*mp).g0_sp, mstart1, mp.cast());
     }
