@@ -248,7 +248,24 @@ run_one() {
 # Both runs go through run_one so their lines land in $RAW; summarize.py keys
 # tcp_echo rows by server= and server_procs= (add its target to TARGETS there).
 tcp_echo_hook() {
-    SKIP[tcp_echo]="not wired yet: needs the gosched echo server (hook in benches/run.sh)"
+    # The gosched echo server and Go's, both driven by Go's client (benches/tcp_echo.sh).
+    if [ "$GO_OK" != 1 ]; then
+        SKIP[tcp_echo]="needs Go for the peers' echo client"
+        return
+    fi
+    local q="" out rep
+    [ "$QUICK" = 1 ] && q="--quick"
+    for rep in $(seq 1 "$REPS"); do
+        say "-- tcp_echo rep $rep/$REPS"
+        if ! out="$(flock "$LOCK" timeout -k 5 900 bash "$ROOT/benches/tcp_echo.sh" --no-lock $q \
+                2>"$LOGDIR/tcp_echo-$rep.stderr")"; then
+            echo "# FAIL workload=tcp_echo rep=$rep" >> "$RAW"
+            printf '  tcp_echo FAIL; stderr: %s\n' "target/bench-logs/tcp_echo-$rep.stderr" >&2
+            FAILED=1
+        fi
+        printf '%s\n' "$out" | grep '^workload=' >> "$RAW" || true
+        printf '%s\n' "$out" | grep '^workload=' | sed 's/^/  /' || true
+    done
 }
 
 for w in $WORKLOADS; do

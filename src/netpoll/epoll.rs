@@ -54,6 +54,20 @@ impl Poller {
         Ok(())
     }
 
+    /// Renews the registration of an armed fd (re-reports present readiness).
+    /// `Err(ENOENT)` if the kernel does not know the fd (it was closed and reused).
+    pub(crate) fn modify(&self, fd: i32, token: u64) -> Result<(), i32> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: token,
+        };
+        // SAFETY: ev is a valid epoll_event.
+        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) } < 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
     pub(crate) fn close(&self, fd: i32) {
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: ev is valid (ignored by DEL on modern kernels).

@@ -9,6 +9,8 @@
 //! - `open(fd, token)` — arm `fd` once, edge-triggered, for reading and writing;
 //!   events for it carry `token`. `Err(errno)` if the fd cannot be polled (EPERM:
 //!   a regular file, always ready).
+//! - `modify(fd, token)` — renew an armed fd's registration (reporting readiness
+//!   already there); `Err(ENOENT)` if the kernel forgot it (closed with close(2)).
 //! - `close(fd)` — disarm `fd` (before the fd is closed).
 //! - `poll(delay_ns, out)` — wait for events: `< 0` blocks, `0` does not, `> 0` waits
 //!   at most `delay_ns`; appends `(token, EV_READ | EV_WRITE)` pairs to `out`.

@@ -185,6 +185,18 @@ impl Netpoll {
         }
     }
 
+    /// Renews `fd`'s registration with the current token (ADD if the kernel forgot it
+    /// because the fd was closed behind our back).
+    fn rearm(&self, fd: i32, pd: &PollDesc) -> Result<()> {
+        let _l = pd.lock.lock();
+        let token = ((fd as u64) << 32) | pd.seq.load(Acquire) as u64;
+        match self.poller.modify(fd, token) {
+            Ok(()) => Ok(()),
+            Err(libc::ENOENT) => self.poller.open(fd, token).map_err(|_| Error::Inval),
+            Err(_) => Err(Error::Inval),
+        }
+    }
+
     /// Interrupts a blocked poll.
     pub(crate) fn wake(&self) {
         self.poller.wake();
@@ -394,6 +406,13 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         }
         return if pd.seq.load(Acquire) != seq { Err(Error::Canceled) } else { Err(Error::TimedOut) };
     }
+    // The fd may have been closed with close(2) and its number reused since we armed
+    // it: the kernel then dropped the registration. Re-arm (MOD, or ADD if gone), which
+    // also reports readiness that is already there.
+    if let Err(e) = np.rearm(fd, pd) {
+        undo_wait(&waiting);
+        return Err(e);
+    }
     let gp = {
         let mp = super::tls::getm();
         // SAFETY: on a goroutine.
@@ -510,15 +529,41 @@ fn poll_thread(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
     }
 }
 
-/// gs_wait_fd from any caller.
+/// gs_wait_fd from any caller. On a goroutine, readiness reported by the poller is
+/// confirmed with poll(2), so that a notification left over from data that was read
+/// meanwhile does not count: the answer is the fd's state, as poll(2) would give.
 pub(crate) fn wait_fd_any(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
     if fd < 0 || events == 0 || events & !(GS_POLLIN | GS_POLLOUT) != 0 {
         return Err(Error::Inval);
     }
+    let rt = match caller() {
+        // SAFETY: m is this thread's M.
+        Caller::Goroutine(m, _) => unsafe { (*m).rt() },
+        _ => return poll_thread(fd, events, timeout_ns),
+    };
+    let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
+    loop {
+        match poll_thread(fd, events, 0) {
+            Ok(ev) => return Ok(ev),
+            Err(Error::TimedOut) => {}
+            Err(e) => return Err(e),
+        }
+        let left = if timeout_ns < 0 { -1 } else { deadline.saturating_sub(nanotime()) };
+        if timeout_ns >= 0 && left <= 0 {
+            return Err(Error::TimedOut);
+        }
+        // Any answer but an error is re-checked by poll(2) above.
+        wait_fd(rt, fd, events, left)?;
+    }
+}
+
+/// Waits without confirming readiness: for gs_read and friends, which retry their
+/// system call anyway.
+fn wait_fd_io(fd: i32, events: u32) -> Result<u32> {
     match caller() {
         // SAFETY: m is this thread's M.
-        Caller::Goroutine(m, _) => wait_fd(unsafe { (*m).rt() }, fd, events, timeout_ns),
-        _ => poll_thread(fd, events, timeout_ns),
+        Caller::Goroutine(m, _) => wait_fd(unsafe { (*m).rt() }, fd, events, -1),
+        _ => poll_thread(fd, events, -1),
     }
 }
 
@@ -542,7 +587,7 @@ fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
         if e != libc::EAGAIN && e != libc::EWOULDBLOCK {
             return -(e as i64);
         }
-        if let Err(err) = wait_fd_any(fd, events, -1) {
+        if let Err(err) = wait_fd_io(fd, events) {
             return err.to_code() as i64;
         }
     }
@@ -640,7 +685,7 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     if e != libc::EINPROGRESS && e != libc::EINTR && e != libc::EAGAIN {
         return -(e as i64);
     }
-    if let Err(err) = wait_fd_any(fd, GS_POLLOUT, -1) {
+    if let Err(err) = wait_fd_io(fd, GS_POLLOUT) {
         return err.to_code() as i64;
     }
     let mut soerr: libc::c_int = 0;

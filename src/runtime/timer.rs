@@ -296,8 +296,8 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
     }
     let mut t = Timer::new();
     let mut a = SleepArgs { rt, t: &mut t, when: super::time::nanotime().saturating_add(ns) };
-    // SAFETY: on a goroutine; `a` and `t` live in this frame until the timer has run
-    // (the only way this G wakes up).
+    // SAFETY: on a goroutine; `a` and `t` live in this frame until the timer's
+    // function has returned: deltimer waits for it (it readies us before it is done).
     unsafe {
         super::park::gopark(
             Some(sleep_commit),
@@ -305,6 +305,7 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
             c"sleep".as_ptr(),
             false,
         );
+        deltimer(rt, &mut t);
     }
 }
 
