@@ -31,6 +31,36 @@
 
     .text
 
+// SAVE_CONTEXT: push the callee-saved registers and the FP control words, leaving
+// rsp at the saved context (layout above).
+.macro SAVE_CONTEXT
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+.endm
+
+// RESUME_CONTEXT: with rsp at a saved context, restore it and jump to its resume
+// address. The caller-saved rcx carries the address.
+.macro RESUME_CONTEXT
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    popq %rcx
+    jmpq *%rcx
+.endm
+
 // void gs_mcall(uintptr_t *save_sp, uintptr_t g0_sp, void (*fn)(void *), void *gp)
 // On entry: rdi = save_sp, rsi = g0_sp, rdx = fn, rcx = gp.
 // Saves the caller's context (layout above) and stores its sp into *save_sp,
@@ -43,15 +73,7 @@
     .p2align 4
 gs_mcall:
     .cfi_startproc
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    SAVE_CONTEXT
     movq %rsp, (%rdi)
     movq %rsi, %rsp
     movq %rcx, %rdi
@@ -69,17 +91,7 @@ gs_mcall:
 gs_gogo:
     .cfi_startproc
     movq %rdi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
-    popq %rcx
-    jmpq *%rcx
+    RESUME_CONTEXT
     .cfi_endproc
     .size gs_gogo, .-gs_gogo
 
@@ -94,28 +106,10 @@ gs_gogo:
     .p2align 4
 gs_ctx_swap:
     .cfi_startproc
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    SAVE_CONTEXT
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
-    popq %rcx
-    jmpq *%rcx
+    RESUME_CONTEXT
     .cfi_endproc
     .size gs_ctx_swap, .-gs_ctx_swap
 
@@ -132,15 +126,7 @@ gs_ctx_swap:
     .p2align 4
 gs_mstart0:
     .cfi_startproc
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    SAVE_CONTEXT
     movq %rsp, (%rdi)
     movq %rdx, %rdi
     callq *%rsi

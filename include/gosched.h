@@ -26,6 +26,16 @@
 
 
 /*
+ gs_select_case.op: send *elem.
+ */
+#define GS_SEND 1
+
+/*
+ gs_select_case.op: receive into elem.
+ */
+#define GS_RECV 2
+
+/*
  gs_go_opts.flags: run this goroutine only on the host thread (see gs_run_for).
  */
 #define GS_GO_HOST 1
@@ -46,6 +56,53 @@
  gs_wait_fd events: writable.
  */
 #define GS_POLLOUT 4
+
+/*
+ Opaque channel handle (gs_chan_new).
+ */
+typedef struct gs_chan gs_chan;
+
+/*
+ Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
+ names nobody, even after its memory is reused. (Not `repr(C)`, so that the header
+ declares it opaque: C code never looks inside.)
+ */
+typedef struct gs_g gs_g;
+
+/*
+ Opaque mutex handle (Go's sync.Mutex).
+ */
+typedef struct gs_mutex gs_mutex;
+
+/*
+ Opaque wait group handle (Go's sync.WaitGroup).
+ */
+typedef struct gs_waitgroup gs_waitgroup;
+
+/*
+ One case of gs_select.
+ */
+typedef struct gs_select_case {
+  /*
+   The channel; NULL: the case is never chosen (Go's nil channel) and is not
+   checked further.
+   */
+  struct gs_chan *chan;
+  /*
+   GS_SEND or GS_RECV.
+   */
+  int op;
+  /*
+   Value to send / buffer to receive into (elem_size bytes; may be NULL only when
+   elem_size is 0).
+   */
+  void *elem;
+  /*
+   Set by gs_select for the chosen case: 0, or GS_ECLOSED (a receive on a closed,
+   drained channel, with elem zeroed; or a send on a closed channel).
+   */
+  int result;
+} gs_select_case;
 
 /*
  Scheduler counters (a snapshot).
@@ -98,14 +155,6 @@ typedef struct gs_go_opts {
 } gs_go_opts;
 
 /*
- Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
- names nobody, even after its memory is reused.
- */
-typedef struct gs_g {
-  uint8_t _private[0];
-} gs_g;
-
-/*
  Runtime configuration for gs_init. Zero fields take their defaults.
  */
 typedef struct gs_config {
@@ -137,6 +186,95 @@ typedef bool (*gs_unlockf)(struct gs_g *g, void *lock);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Creates a channel of elements of elem_size bytes (0 allowed: a signal channel)
+ with room for capacity buffered elements (0: unbuffered, every send waits for a
+ receiver). Returns NULL if elem_size exceeds 64 KiB (Go's limit), if
+ elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out. Works
+ without a runtime: a channel is plain memory.
+ */
+struct gs_chan *gs_chan_new(size_t elem_size, size_t capacity);
+
+/*
+ Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
+ in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
+ GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or elem is NULL with a
+ non-zero elem_size, GS_EPERM if it would block on the scheduler's stack (inside an
+ unlockf), GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+ Without a runtime a foreign thread blocks as a plain thread.
+ */
+int gs_chan_send(struct gs_chan *c, const void *elem);
+
+/*
+ Receives one element into out (elem_size bytes), blocking until one is available.
+ Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
+ zeroed, Go's zero value). Other errors as gs_chan_send.
+ */
+int gs_chan_recv(struct gs_chan *c, void *out);
+
+/*
+ gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
+ full. Works anywhere, including inside an unlockf.
+ */
+int gs_chan_try_send(struct gs_chan *c, const void *elem);
+
+/*
+ gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
+ closed). Works anywhere, including inside an unlockf.
+ */
+int gs_chan_try_recv(struct gs_chan *c, void *out);
+
+/*
+ gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
+ timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
+ GS_ETIMEDOUT, as every timed call does when its time is up.
+ */
+int gs_chan_send_timeout(struct gs_chan *c, const void *elem, int64_t timeout_ns);
+
+/*
+ gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
+ timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
+ GS_ETIMEDOUT.
+ */
+int gs_chan_recv_timeout(struct gs_chan *c, void *out, int64_t timeout_ns);
+
+/*
+ Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
+ blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
+ closed, GS_EINVAL for NULL. Never blocks; works anywhere.
+ */
+int gs_chan_close(struct gs_chan *c);
+
+/*
+ Number of buffered elements (0 for NULL).
+ */
+size_t gs_chan_len(const struct gs_chan *c);
+
+/*
+ Buffer capacity given to gs_chan_new (0 for NULL).
+ */
+size_t gs_chan_cap(const struct gs_chan *c);
+
+/*
+ Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
+ blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
+ were abandoned blocked on c by gs_shutdown do not count.
+ */
+int gs_chan_free(struct gs_chan *c);
+
+/*
+ Go's select over n cases: runs one ready case, chosen uniformly at random among
+ the ready ones, else waits for the first to become ready. Returns the index of
+ the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
+ timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
+ n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
+ case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
+ GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
+ channel are never chosen; with none left, gs_select waits for the timeout, and
+ forever if timeout_ns < 0 (Go's empty select).
+ */
+int gs_select(struct gs_select_case *cases, size_t n, int64_t timeout_ns);
 
 /*
  Fills *out with a snapshot of the scheduler's counters. GS_EINVAL for NULL,
@@ -308,6 +446,70 @@ int gs_park_timeout(gs_unlockf unlockf, void *lock, const char *reason, int64_t 
  goroutine or a foreign thread.
  */
 int gs_ready(struct gs_g *g);
+
+/*
+ Creates a wait group with a counter of 0 (NULL if memory runs out). Works without
+ a runtime.
+ */
+struct gs_waitgroup *gs_waitgroup_new(void);
+
+/*
+ Adds delta (which may be negative) to the counter; when it reaches 0, every
+ waiter is released. Returns 0; GS_EINVAL if the counter would go negative (or
+ overflow), leaving it unchanged, or for NULL. Never blocks.
+ */
+int gs_waitgroup_add(struct gs_waitgroup *wg, int64_t delta);
+
+/*
+ gs_waitgroup_add(wg, -1).
+ */
+int gs_waitgroup_done(struct gs_waitgroup *wg);
+
+/*
+ Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
+ blocks a foreign thread. Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block
+ inside an unlockf; GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+ */
+int gs_waitgroup_wait(struct gs_waitgroup *wg);
+
+/*
+ Frees the wait group. Returns 0, GS_EBUSY (and frees nothing) while someone waits
+ on it, GS_EINVAL for NULL.
+ */
+int gs_waitgroup_free(struct gs_waitgroup *wg);
+
+/*
+ Creates an unlocked mutex (NULL if memory runs out). Works without a runtime.
+ */
+struct gs_mutex *gs_mutex_new(void);
+
+/*
+ Locks m, blocking while it is held: a single atomic operation when it is free;
+ otherwise a goroutine spins briefly (with more than one P) and then parks, a
+ foreign thread blocks. Fair under contention: no waiter waits more than about
+ 1 ms behind newcomers (Go's starvation mode). Returns 0; GS_EINVAL for NULL;
+ GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN (foreign thread) when
+ gs_shutdown runs meanwhile. Not recursive: locking a mutex one holds deadlocks.
+ */
+int gs_mutex_lock(struct gs_mutex *m);
+
+/*
+ Locks m if it is free: 0, or GS_EAGAIN if it is held. Never blocks.
+ */
+int gs_mutex_trylock(struct gs_mutex *m);
+
+/*
+ Unlocks m, waking a waiter if there is one. Any goroutine or thread may unlock a
+ mutex another one locked (as in Go). Returns 0; GS_EPERM if m is not locked (the
+ mutex is unchanged); GS_EINVAL for NULL. Never blocks.
+ */
+int gs_mutex_unlock(struct gs_mutex *m);
+
+/*
+ Frees m. Returns 0, GS_EBUSY (and frees nothing) while it is locked or waited
+ on, GS_EINVAL for NULL.
+ */
+int gs_mutex_free(struct gs_mutex *m);
 
 /*
  About to block in a call the runtime cannot see: the P may be handed to another

@@ -20,3 +20,4 @@ mod error;
 pub mod ffi;
 mod netpoll;
 mod runtime;
+mod sync;

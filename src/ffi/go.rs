@@ -9,8 +9,8 @@ use crate::runtime::stack::{MAX_STACK_SIZE, MIN_STACK_SIZE};
 use core::ffi::{c_char, c_int};
 
 /// Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
-/// names nobody, even after its memory is reused.
-#[repr(C)]
+/// names nobody, even after its memory is reused. (Not `repr(C)`, so that the header
+/// declares it opaque: C code never looks inside.)
 pub struct gs_g {
     _private: [u8; 0],
 }

@@ -5,15 +5,20 @@
 //! into the core, and the mapping of the core's `Error` to a `GS_E*` code.
 
 #![allow(non_camel_case_types)]
+// The exports take raw pointers from C and dereference them after checking for NULL:
+// that is the C API's contract (API.md), so they are safe Rust functions on purpose.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use crate::error::{Error, Result};
 use core::ffi::c_int;
 
+pub mod chan;
 pub mod debug;
 pub mod go;
 pub mod lifecycle;
 pub mod netpoll;
 pub mod park;
+pub mod sync;
 pub mod syscall;
 pub mod time;
 

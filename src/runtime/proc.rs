@@ -1025,10 +1025,12 @@ pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
         return;
     }
     // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
-    let pp = if mp.is_null() || unsafe { (*mp).rt } != rt as *const Runtime {
-        null_mut()
-    } else {
-        unsafe { (*mp).p }
+    let pp = unsafe {
+        if mp.is_null() || (*mp).rt != rt as *const Runtime {
+            null_mut()
+        } else {
+            (*mp).p
+        }
     };
     if pp.is_null() {
         let mut s = rt.lock();

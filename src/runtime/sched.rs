@@ -492,6 +492,8 @@ fn shutdown_locked() -> Result<u64> {
             unsafe { (*mp).park.wakeup() };
         }
     }
+    // Foreign threads blocked in channels, mutexes and wait groups return GS_ESHUTDOWN.
+    crate::sync::wake_foreign_waiters();
     rt.sysmon_note.wakeup();
     rt.netpoll.wake();
     rt.nogo_seq.fetch_add(1, Release);
@@ -511,6 +513,8 @@ fn shutdown_locked() -> Result<u64> {
         futex_wait(&rt.mexit_seq, seq, left.min(50_000_000));
     };
     let abandoned = rt.ngoroutines.load(Acquire);
+    // Goroutines still blocked in sync objects are abandoned: their sudogs go stale.
+    crate::sync::runtime_stopped();
     RT.store(null_mut(), SeqCst);
     while INFLIGHT.load(SeqCst) != 0 {
         std::thread::yield_now();

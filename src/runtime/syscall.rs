@@ -44,12 +44,12 @@ pub(crate) fn entersyscallblock(mp: *mut M, gp: *mut G) {
     let m = unsafe { &mut *mp };
     let pp = m.oldp;
     // SAFETY: Ps live as long as the runtime.
-    if !pp.is_null()
-        && unsafe { &*pp }
-            .status
+    let p = (!pp.is_null()).then(|| unsafe { &*pp });
+    if p.is_some_and(|p| {
+        p.status
             .compare_exchange(Pstatus::Syscall as u32, Pstatus::Idle as u32, SeqCst, Relaxed)
             .is_ok()
-    {
+    }) {
         m.oldp = null_mut();
         handoffp(m.rt(), pp);
     }

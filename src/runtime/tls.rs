@@ -19,7 +19,11 @@ thread_local! {
 }
 
 /// The M of the calling thread, or null on a foreign thread.
-#[inline(always)]
+///
+/// Never inlined: the compiler assumes a function runs on one thread and may reuse a
+/// thread-local's address computed before a switch; a call to this function computes
+/// it afresh every time (a switch is an opaque call, so two calls are never merged).
+#[inline(never)]
 pub(crate) fn getm() -> *mut M {
     CUR_M.with(|c| c.get())
 }

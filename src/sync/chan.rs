@@ -26,7 +26,8 @@
 //! under `lock` or before the wakeup of the party that reads it; the fast path's
 //! `closed` load is an acquire of close's release store.
 
-use super::sudog::{acquire, release, Sudog, WaitQ};
+use super::registry::{self, ObjHead, ObjKind};
+use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke};
 use super::ObjLock;
 use crate::error::{Error, Result};
@@ -43,7 +44,10 @@ pub(crate) const MAX_BUF_SIZE: usize = 1 << 40;
 const CHAN_ALIGN: usize = 16;
 
 /// A channel. See *A channel*.
+#[repr(C)]
 pub(crate) struct Chan {
+    /// Registry links (registry.rs); first, so that the registry can find the kind.
+    head: ObjHead,
     pub(crate) lock: ObjLock,
     closed: AtomicBool,
     qcount: AtomicUsize,
@@ -92,6 +96,7 @@ fn layout(bufsize: usize) -> Option<Layout> {
 
 impl Chan {
     /// Allocates a channel (Go's makechan). Null on bad sizes or no memory.
+    /// Can be executed by anyone, with or without a runtime.
     pub(crate) fn new(esz: usize, cap: usize) -> *mut Chan {
         if esz > MAX_ELEM_SIZE {
             return null_mut();
@@ -115,6 +120,7 @@ impl Chan {
         // SAFETY: p is a fresh allocation for a Chan.
         unsafe {
             p.write(Chan {
+                head: ObjHead::new(ObjKind::Chan),
                 lock: ObjLock::new(),
                 closed: AtomicBool::new(false),
                 qcount: AtomicUsize::new(0),
@@ -125,12 +131,14 @@ impl Chan {
                 recvx: UnsafeCell::new(0),
                 recvq: WaitQ::new(),
                 sendq: WaitQ::new(),
-            })
-        };
+            });
+            registry::register(p as *const ObjHead);
+        }
         p
     }
 
     /// Frees `c` unless a party (goroutine or thread) is blocked on it: `Busy`.
+    /// Can be executed by anyone.
     /// # Safety
     /// `c` came from `new` and no operation on it is in progress or follows.
     pub(crate) unsafe fn free(c: *mut Chan) -> Result<()> {
@@ -146,9 +154,24 @@ impl Chan {
             return Err(Error::Busy);
         }
         let l = layout(ch.esz * ch.cap).expect("Chan::free: layout was valid at new");
-        // SAFETY: allocated in `new` with this layout; nobody uses it any more.
-        unsafe { std::alloc::dealloc(c as *mut u8, l) };
+        // SAFETY: registered in `new`; allocated there with this layout; nobody uses
+        // it any more.
+        unsafe {
+            registry::unregister(c as *const ObjHead);
+            std::alloc::dealloc(c as *mut u8, l);
+        }
         Ok(())
+    }
+
+    /// Takes abandoned goroutines off the queues (gs_shutdown; see registry.rs).
+    /// Executed by gs_shutdown once no M runs goroutines; takes `lock`.
+    pub(crate) fn purge_goroutines(&self) -> usize {
+        self.lock.lock();
+        // SAFETY: locked; no M runs goroutines any more.
+        let n = unsafe { self.recvq.purge_goroutines() + self.sendq.purge_goroutines() };
+        // SAFETY: locked.
+        unsafe { self.lock.unlock() };
+        n
     }
 
     #[inline]
@@ -192,7 +215,8 @@ impl Chan {
         }
     }
 
-    /// Tries to send `*ep` without blocking. `lock` must be held.
+    /// Tries to send `*ep` without blocking.
+    /// Can be executed by anyone; `lock` must be held.
     /// # Safety
     /// `ep` points to esz readable bytes (or esz is 0).
     pub(crate) unsafe fn send_locked(&self, ctx: &mut Ctx, ep: *const u8) -> Poll {
@@ -223,7 +247,8 @@ impl Chan {
         Poll::Blocked
     }
 
-    /// Tries to receive into `ep` without blocking. `lock` must be held.
+    /// Tries to receive into `ep` without blocking.
+    /// Can be executed by anyone; `lock` must be held.
     /// # Safety
     /// `ep` points to esz writable bytes (or esz is 0).
     pub(crate) unsafe fn recv_locked(&self, ctx: &mut Ctx, ep: *mut u8) -> Poll {
@@ -270,18 +295,19 @@ impl Chan {
 
     /// Releases the lock and wakes `sg` (if any): the end of a successful attempt.
     #[inline]
-    unsafe fn unlock_and_wake(&self, sg: *mut Sudog) {
+    unsafe fn unlock_and_wake(&self, ctx: &Ctx, sg: *mut Sudog) {
         // SAFETY: the caller holds the lock; sg was dequeued and claimed by it.
         unsafe {
             self.lock.unlock();
             if !sg.is_null() {
-                wake(sg, true);
+                wake(ctx, sg, true);
             }
         }
     }
 
     /// Queues a sudog for the calling party on `q` and blocks (the slow half of send
-    /// and recv). `lock` is held on entry, not on return.
+    /// and recv).
+    /// Executed by the blocking party; `lock` is held on entry, not on return.
     #[inline(never)]
     unsafe fn block_on(&self, mut ctx: Ctx, q: &WaitQ, ep: *mut u8, timeout: i64, reason: &'static core::ffi::CStr) -> Result<()> {
         if let Err(e) = ctx.may_block() {
@@ -290,15 +316,16 @@ impl Chan {
             return Err(e);
         }
         let w = Waiter::new(&ctx);
-        let sg = acquire();
-        // SAFETY: sg is ours; the lock is held while it is queued; `w` outlives the
-        // wait (block returns only when nobody will touch it again, and we take sg
-        // off the queue below if it is still there).
+        let mut sgv = Sudog::EMPTY;
+        let sg: *mut Sudog = &mut sgv;
+        // SAFETY: sg is ours and queued under the lock; `w` and `sgv` outlive the wait
+        // (block returns only when no waker will touch them again, and we take sg off
+        // the queue below if it is still there).
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);
-            let r = block(&ctx, &w, &[&self.lock as *const ObjLock], deadline(timeout), reason);
-            let res = match r {
+            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], deadline(timeout), reason);
+            match r {
                 Woke::Fired => {
                     if (*sg).success {
                         Ok(())
@@ -314,10 +341,7 @@ impl Chan {
                     self.lock.unlock();
                     Err(if r == Woke::TimedOut { Error::TimedOut } else { Error::Shutdown })
                 }
-            };
-            release(sg);
-            drop(ctx);
-            res
+            }
         }
     }
 }
@@ -326,6 +350,7 @@ impl Chan {
 /// (`Again`), > 0 gives up after that many ns (`TimedOut`). `Closed` if `c` is or
 /// gets closed; `Perm` if it would block on g0; `Shutdown` for a foreign thread when
 /// the runtime stops.
+/// Can be executed by anyone (a goroutine, g0, a foreign thread).
 /// # Safety
 /// `ep` points to esz readable bytes (or esz is 0) until the call returns.
 pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
@@ -339,7 +364,7 @@ pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
     match unsafe { c.send_locked(&mut ctx, ep) } {
         Poll::Done(sg) => {
             // SAFETY: locked; sg (if any) is ours to wake.
-            unsafe { c.unlock_and_wake(sg) };
+            unsafe { c.unlock_and_wake(&ctx, sg) };
             Ok(())
         }
         Poll::Closed => {
@@ -359,6 +384,7 @@ pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
 
 /// Receives from `c` into `ep` (Go's chanrecv). `Closed` once `c` is closed and
 /// drained, with `ep` zeroed (Go's zero value). Timeouts and errors as `send`.
+/// Can be executed by anyone.
 /// # Safety
 /// `ep` points to esz writable bytes (or esz is 0) until the call returns.
 pub(crate) unsafe fn recv(c: &Chan, ep: *mut u8, timeout: i64) -> Result<()> {
@@ -379,7 +405,7 @@ pub(crate) unsafe fn recv(c: &Chan, ep: *mut u8, timeout: i64) -> Result<()> {
     match unsafe { c.recv_locked(&mut ctx, ep) } {
         Poll::Done(sg) => {
             // SAFETY: locked; sg (if any) is ours to wake.
-            unsafe { c.unlock_and_wake(sg) };
+            unsafe { c.unlock_and_wake(&ctx, sg) };
             Ok(())
         }
         Poll::Closed => {
@@ -400,6 +426,7 @@ pub(crate) unsafe fn recv(c: &Chan, ep: *mut u8, timeout: i64) -> Result<()> {
 /// Closes `c` (Go's closechan): every blocked receiver gets `Closed` with a zeroed
 /// buffer, every blocked sender `Closed`. Buffered values stay receivable.
 /// `Already` if it was closed.
+/// Can be executed by anyone; never blocks.
 pub(crate) fn close(c: &Chan) -> Result<()> {
     let mut ctx = Ctx::new();
     c.lock.lock();
@@ -439,7 +466,7 @@ pub(crate) fn close(c: &Chan) -> Result<()> {
         // SAFETY: each is ours to wake; read the link first (the party reuses it).
         unsafe {
             let next = (*head).next;
-            wake(head, false);
+            wake(&ctx, head, false);
             head = next;
         }
     }

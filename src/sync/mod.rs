@@ -27,6 +27,14 @@
 //! skip the sudog. A party woken by its timeout (or shutdown) removes its sudogs from
 //! the queues itself, under the objects' locks.
 //!
+//! # Thread-locals
+//!
+//! An operation reads its M once (`Ctx::new`) and passes it along (`gopark_m`,
+//! `ready_m`). Once a goroutine has blocked it may run on another M, and the compiler
+//! may keep a thread-local's address computed before the switch for later reads in
+//! the same function, even across a call that is not inlined. So every later read
+//! goes through a helper that is not inlined (`waiter::curm`; see tls.rs).
+//!
 //! # Layers and life cycle
 //!
 //! `ffi/chan.rs` and `ffi/sync.rs` call down into this module; it calls down into the
@@ -34,11 +42,13 @@
 //! they can be created and used without a runtime (foreign threads then simply block
 //! as threads). Two hooks are called by `gs_shutdown`: `wake_foreign_waiters` (foreign
 //! threads blocked in an object return GS_ESHUTDOWN) and `runtime_stopped` (goroutines
-//! left blocked in objects are abandoned: their sudogs become *stale*, see sudog.rs).
+//! left blocked in objects are abandoned: their sudogs are taken off the queues, see
+//! *Abandoned goroutines* in sudog.rs).
 
 pub(crate) mod chan;
 pub(crate) mod mutex;
 pub(crate) mod parker;
+pub(crate) mod registry;
 pub(crate) mod select;
 pub(crate) mod sudog;
 pub(crate) mod waiter;
@@ -75,10 +85,11 @@ pub(crate) fn wake_foreign_waiters() {
     parker::shutdown_wake_all();
 }
 
-/// Called by gs_shutdown after every M left: goroutines still blocked in objects are
-/// abandoned; their sudogs become stale and are skipped from now on.
+/// Called by gs_shutdown after every M left, before the goroutines' stacks are freed:
+/// goroutines still blocked in objects are abandoned; their sudogs are taken off the
+/// objects' queues (see *Abandoned goroutines* in sudog.rs).
 pub(crate) fn runtime_stopped() {
-    sudog::bump_gen();
+    registry::purge_goroutines();
 }
 
 /// A fast per-thread random number (wyrand), for select's poll order.

@@ -62,6 +62,7 @@ unsafe impl Sync for Reg {}
 static REGISTRY: Reg = Reg(parking_lot::Mutex::new(Registry { head: null() }));
 
 /// Adds `w` (a foreign thread's waiter, on its stack) to the registry.
+/// Executed by the waiting foreign thread, before it checks `rt.running()`.
 pub(crate) fn register(w: &Waiter) {
     let mut r = REGISTRY.0.lock();
     w.reg_prev.set(null());
@@ -90,7 +91,8 @@ pub(crate) fn unregister(w: &Waiter) {
     }
 }
 
-/// Sets SHUTDOWN on every registered waiter (gs_shutdown).
+/// Sets SHUTDOWN on every registered waiter.
+/// Executed by gs_shutdown after it marked the runtime stopping.
 pub(crate) fn shutdown_wake_all() {
     let r = REGISTRY.0.lock();
     let mut w = r.head;
@@ -102,5 +104,21 @@ pub(crate) fn shutdown_wake_all() {
             notify(&(*w).word, SHUTDOWN);
             w = next;
         }
+    }
+}
+
+/// fork(): see registry.rs. Holds the registry across the fork.
+pub(crate) fn lock_for_fork() {
+    core::mem::forget(REGISTRY.0.lock());
+}
+
+/// fork(): releases the registry; in the child, forgets the parent's waiters.
+pub(crate) fn unlock_after_fork(child: bool) {
+    // SAFETY: lock_for_fork took it on this thread and forgot the guard.
+    unsafe {
+        if child {
+            (*REGISTRY.0.data_ptr()).head = null();
+        }
+        REGISTRY.0.force_unlock();
     }
 }

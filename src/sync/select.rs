@@ -17,7 +17,7 @@
 //! zeroed buffer.
 
 use super::chan::{Chan, Poll};
-use super::sudog::{acquire, release, Sudog};
+use super::sudog::Sudog;
 use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke, NEVER};
 use super::{cheaprandn, ObjLock};
 use crate::error::{Error, Result};
@@ -91,7 +91,7 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
     ctx.may_block()?;
     let w = Waiter::new(&ctx);
     // SAFETY: may_block succeeded; the party has no sudogs and holds no lock.
-    let r = unsafe { block(&ctx, &w, &[], deadline(timeout), c"select (no cases)") };
+    let r = unsafe { block(&mut ctx, &w, &[], deadline(timeout), c"select (no cases)") };
     match r {
         Woke::Shutdown => Err(Error::Shutdown),
         _ => Err(Error::TimedOut),
@@ -102,6 +102,7 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
 /// blocks on all of them. Returns the index of the case that fired, with its
 /// `result` set; `Again` (poll), `TimedOut`, `Inval` (bad op, NULL elem with a
 /// non-zero elem_size), `Perm` (would block on g0), `Shutdown`.
+/// Can be executed by anyone (g0 only to poll).
 /// # Safety
 /// `cases` points to `n` cases whose channels and buffers stay valid during the call.
 pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<usize> {
@@ -161,8 +162,9 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     // 3. Pass 1: the first ready case in poll order.
     for &i in pollorder {
         let cs = &mut cases[i as usize];
-        // SAFETY: locked; the buffer has esz bytes (checked above).
+        // SAFETY: a non-NULL channel is valid (caller's contract).
         let c = unsafe { &*cs.chan };
+        // SAFETY: c is locked; the buffer has esz bytes (checked above).
         let r = unsafe {
             if cs.op == OP_RECV {
                 c.recv_locked(&mut ctx, cs.elem.cast())
@@ -185,7 +187,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         unsafe {
             selunlock(locks);
             if !sg.is_null() {
-                wake(sg, true);
+                wake(&ctx, sg, true);
             }
         }
         return Ok(i as usize);
@@ -200,15 +202,22 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         unsafe { selunlock(locks) };
         return Err(e);
     }
-    // 4. Pass 2: a claimed sudog on every channel, in lock order.
+    // 4. Pass 2: a claimed sudog on every channel, in lock order. They live in this
+    // frame (or in a vector it owns) until pass 3 took them off every queue.
     let w = Waiter::new(&ctx);
-    let mut sgbuf = Scratch::<*mut Sudog, SMALL>::new(null_mut(), norder);
-    let sgs = sgbuf.get();
+    let mut small = [Sudog::EMPTY; SMALL];
+    let mut big: Vec<Sudog> = Vec::new();
+    let sgs: *mut Sudog = if norder <= SMALL {
+        small.as_mut_ptr()
+    } else {
+        big.resize_with(norder, || Sudog::EMPTY);
+        big.as_mut_ptr()
+    };
     for (k, &i) in lockorder.iter().enumerate() {
         let cs = &cases[i as usize];
-        let sg = acquire();
-        // SAFETY: sg is ours; the channel is locked.
+        // SAFETY: k < norder sudogs; the channel is locked.
         unsafe {
+            let sg = sgs.add(k);
             w.init_sudog(sg, cs.elem.cast(), true);
             (*sg).idx = i as usize;
             let c = &*cs.chan;
@@ -218,18 +227,17 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
                 c.sendq.push_back(sg);
             }
         }
-        sgs[k] = sg;
     }
     let dl = deadline(timeout);
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
-    let woke = unsafe { block(&ctx, &w, locks, dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
+    let woke = unsafe { block(&mut ctx, &w, locks, dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
     // 5. Pass 3: off every queue we are still on.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {
-        let sg = sgs[k];
         let cs = &cases[i as usize];
         // SAFETY: locked; sg is ours.
         unsafe {
+            let sg = sgs.add(k);
             if (*sg).queued {
                 let c = &*cs.chan;
                 if cs.op == OP_RECV {
@@ -253,10 +261,6 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         Woke::TimedOut => Err(Error::TimedOut),
         Woke::Shutdown => Err(Error::Shutdown),
     };
-    for &sg in sgs.iter() {
-        // SAFETY: off every queue; nobody else refers to it.
-        unsafe { release(sg) };
-    }
     drop(ctx);
     res
 }

@@ -5,48 +5,32 @@
 //! A G and the objects it waits on are many-to-many: in a select one party waits on
 //! several channels at once, and one channel has many waiters. So a waiting party is
 //! not linked into a queue itself; one `Sudog` per (party, object) is. All sudogs of
-//! one party point to its `Waiter` (waiter.rs), which lives on the party's stack.
+//! one party point to its `Waiter` (waiter.rs). Both live in the frame of the blocking
+//! call, on the party's own stack (a select with many cases keeps its sudogs in a
+//! vector owned by that frame): no allocation per operation.
 //!
 //! # Ownership of a sudog
 //!
-//! - Free: in the calling thread's cache or the central pool (`acquire`/`release`).
 //! - Owned by its party while it fills it in, then **queued**: its links (`next`,
 //!   `prev`, `queued`) belong to the object's lock. `elem`, `success`, `ticket` are
 //!   written by the party before it enqueues and by the single waker that dequeued it
 //!   (under the lock, or after it, before the wakeup); the party reads them after it
 //!   woke up. The wakeup (ready, or the futex word) orders these accesses.
-//! - Back to its party, which releases it to the pool after it woke up and removed
-//!   it from any queue it is still on.
+//! - Back to its party once it woke up and took the sudog off any queue it is still
+//!   on; only then may the frame end.
 //!
-//! # Stale sudogs
+//! # Abandoned goroutines
 //!
-//! Sudog memory is never freed (like Go's, it comes from a pool), but a goroutine
-//! waiter's `Waiter` and `elem` live on the goroutine's stack, which gs_shutdown frees.
-//! `gen` records the runtime generation at enqueue time; `runtime_stopped` bumps
-//! `GEN` after every M left. A goroutine sudog of an older generation is *stale*: it is
-//! unlinked and never followed (its memory stays in no pool: a few bytes leak per
-//! goroutine abandoned while blocked). Foreign threads' sudogs are never stale: the
-//! threads are woken at shutdown and remove their sudogs themselves.
+//! gs_shutdown abandons goroutines, and frees their stacks, with their sudogs still
+//! queued. So every object is registered (registry.rs), and once the Ms have left,
+//! shutdown takes every goroutine's sudog off every queue (`purge`), while the stacks
+//! still exist. Foreign threads' sudogs stay: those threads are woken and leave by
+//! themselves.
 
 use super::waiter::{Ctx, Waiter};
 use crate::runtime::sched::Runtime;
-use core::cell::Cell;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
-
-/// Runtime generation: bumped by gs_shutdown once the Ms have left (`runtime_stopped`).
-static GEN: AtomicU64 = AtomicU64::new(1);
-
-/// The current runtime generation. SeqCst: pairs with the store of `RT` that follows
-/// the bump in gs_shutdown, so a thread that saw no runtime sees the new generation.
-#[inline]
-pub(crate) fn current_gen() -> u64 {
-    GEN.load(SeqCst)
-}
-
-pub(crate) fn bump_gen() {
-    GEN.fetch_add(1, SeqCst);
-}
+use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// A party waiting on one object. See *Ownership of a sudog*.
 pub(crate) struct Sudog {
@@ -55,7 +39,7 @@ pub(crate) struct Sudog {
     pub(crate) prev: *mut Sudog,
     /// On a queue now; under the object's lock.
     pub(crate) queued: bool,
-    /// The party; followed only if the sudog is not stale.
+    /// The party.
     pub(crate) waiter: *const Waiter,
     /// Channel ops: the value to send, or where to receive (null when elem_size is 0).
     pub(crate) elem: *mut u8,
@@ -71,13 +55,12 @@ pub(crate) struct Sudog {
     pub(crate) ticket: bool,
     /// Mutex: when the party started waiting (nanotime).
     pub(crate) waitstart: i64,
-    /// Goroutine sudogs: generation and runtime at enqueue time (see *Stale sudogs*).
-    pub(crate) gen: u64,
+    /// Goroutine sudogs: the goroutine's runtime.
     pub(crate) rt: *const Runtime,
 }
 
 impl Sudog {
-    const EMPTY: Sudog = Sudog {
+    pub(crate) const EMPTY: Sudog = Sudog {
         next: null_mut(),
         prev: null_mut(),
         queued: false,
@@ -89,7 +72,6 @@ impl Sudog {
         success: false,
         ticket: false,
         waitstart: 0,
-        gen: 0,
         rt: core::ptr::null(),
     };
 }
@@ -156,7 +138,7 @@ impl WaitQ {
         self.first.store(sg, Relaxed);
     }
 
-    /// Takes the first sudog, or null. It may be stale or claimed by someone else:
+    /// Takes the first sudog, or null. Its party may be claimed by someone else:
     /// most callers want `dequeue`.
     /// # Safety
     /// The object's lock is held.
@@ -194,8 +176,9 @@ impl WaitQ {
     }
 
     /// Takes the first sudog whose party we may wake, and wins its claim (Go's
-    /// waitq.dequeue). Stale sudogs and those whose claim another waker or the
-    /// party's timeout won are unlinked and skipped. Null if none is left.
+    /// waitq.dequeue). Sudogs whose claim another waker or the party's timeout won,
+    /// and goroutines we may not wake (see `Ctx::goroutine_live`), are unlinked and
+    /// skipped. Null if none is left.
     /// # Safety
     /// The object's lock is held.
     pub(crate) unsafe fn dequeue(&self, ctx: &mut Ctx) -> *mut Sudog {
@@ -205,8 +188,7 @@ impl WaitQ {
             if sg.is_null() {
                 return sg;
             }
-            // SAFETY: sudog memory is never freed; the waiter is followed only for a
-            // live sudog (goroutine_live checks the generation first).
+            // SAFETY: a queued sudog and its waiter are alive (see *Ownership*).
             unsafe {
                 if (*sg).goroutine && !ctx.goroutine_live(&*sg) {
                     continue;
@@ -219,7 +201,7 @@ impl WaitQ {
         }
     }
 
-    /// True if a party that is not stale waits here (for the objects' `free`).
+    /// True if a party waits here that we could wake (for the objects' `free`).
     /// # Safety
     /// The object's lock is held.
     pub(crate) unsafe fn has_live(&self, ctx: &mut Ctx) -> bool {
@@ -235,134 +217,25 @@ impl WaitQ {
         }
         false
     }
-}
-
-// ---------------------------------------------------------------------------------
-// The pool: a cache per thread, and a central list
-
-/// Sudogs a thread keeps; above, half go to the central list. Go keeps 128 per P.
-const CACHE_MAX: usize = 128;
-/// Moved between a cache and the central list at once; also the allocation batch.
-const BATCH: usize = 32;
-
-/// A list of free sudogs, linked through `next`.
-struct FreeList {
-    head: *mut Sudog,
-    len: usize,
-}
-
-impl FreeList {
-    fn push(&mut self, sg: *mut Sudog) {
-        // SAFETY: sg is free and ours.
-        unsafe { (*sg).next = self.head };
-        self.head = sg;
-        self.len += 1;
-    }
-
-    fn pop(&mut self) -> *mut Sudog {
-        let sg = self.head;
-        if !sg.is_null() {
-            // SAFETY: free sudogs on the list are valid.
-            self.head = unsafe { (*sg).next };
-            self.len -= 1;
-        }
-        sg
-    }
-}
-
-struct Central(parking_lot::Mutex<FreeList>);
-// SAFETY: the list is only touched under the mutex; free sudogs belong to it.
-unsafe impl Sync for Central {}
-
-static CENTRAL: Central = Central(parking_lot::Mutex::new(FreeList { head: null_mut(), len: 0 }));
-
-/// A thread's cache. Given back to the central list when the thread exits.
-struct Cache(Cell<FreeList>);
-
-impl Drop for Cache {
-    fn drop(&mut self) {
-        let mut l = self.0.replace(FreeList { head: null_mut(), len: 0 });
-        let mut c = CENTRAL.0.lock();
-        loop {
-            let sg = l.pop();
-            if sg.is_null() {
-                break;
-            }
-            c.push(sg);
-        }
-    }
-}
-
-thread_local! {
-    static CACHE: Cache = const { Cache(Cell::new(FreeList { head: null_mut(), len: 0 })) };
-}
-
-/// Fills `l` with a batch from the central list, or freshly allocated sudogs.
-fn refill(l: &mut FreeList) {
-    {
-        let mut c = CENTRAL.0.lock();
-        while l.len < BATCH {
-            let sg = c.pop();
-            if sg.is_null() {
-                break;
-            }
-            l.push(sg);
-        }
-    }
-    while l.len < BATCH {
-        l.push(Box::into_raw(Box::new(Sudog::EMPTY)));
-    }
-}
-
-/// A clean sudog (Go's acquireSudog). Never null (allocation failure aborts, as for
-/// any Rust allocation). Not inlined: the cache is per thread (see tls.rs).
-#[inline(never)]
-pub(crate) fn acquire() -> *mut Sudog {
-    let sg = CACHE
-        .try_with(|c| {
-            let mut l = c.0.replace(FreeList { head: null_mut(), len: 0 });
-            if l.len == 0 {
-                refill(&mut l);
-            }
-            let sg = l.pop();
-            c.0.set(l);
-            sg
-        })
-        .unwrap_or_else(|_| {
-            // The thread is exiting (its cache is gone): use the central list.
-            let sg = CENTRAL.0.lock().pop();
-            if sg.is_null() {
-                Box::into_raw(Box::new(Sudog::EMPTY))
-            } else {
-                sg
-            }
-        });
-    // SAFETY: sg is free and now ours.
-    unsafe { *sg = Sudog::EMPTY };
-    sg
-}
-
-/// Gives `sg` back (Go's releaseSudog). Not inlined, as `acquire`.
-/// # Safety
-/// `sg` came from `acquire`, is on no queue, and nobody will touch it any more.
-#[inline(never)]
-pub(crate) unsafe fn release(sg: *mut Sudog) {
-    // SAFETY: the caller's contract.
-    debug_assert!(unsafe { !(*sg).queued }, "release: sudog still queued");
-    let r = CACHE.try_with(|c| {
-        let mut l = c.0.replace(FreeList { head: null_mut(), len: 0 });
-        l.push(sg);
-        if l.len > CACHE_MAX {
-            let mut cen = CENTRAL.0.lock();
-            while l.len > CACHE_MAX / 2 {
-                let s = l.pop();
-                cen.push(s);
+    /// Takes every goroutine's sudog off the queue (gs_shutdown abandons them); returns
+    /// how many. The parties are not woken.
+    /// # Safety
+    /// The object's lock is held; no M runs goroutines of the runtime any more.
+    pub(crate) unsafe fn purge_goroutines(&self) -> usize {
+        let mut n = 0;
+        let mut sg = self.first.load(Relaxed);
+        while !sg.is_null() {
+            // SAFETY: queued sudogs are valid (the stacks are still mapped).
+            unsafe {
+                let next = (*sg).next;
+                if (*sg).goroutine {
+                    self.remove(sg);
+                    n += 1;
+                }
+                sg = next;
             }
         }
-        c.0.set(l);
-    });
-    if r.is_err() {
-        CENTRAL.0.lock().push(sg);
+        n
     }
 }
 
@@ -370,8 +243,8 @@ pub(crate) unsafe fn release(sg: *mut Sudog) {
 mod tests {
     use super::*;
 
-    fn mk() -> Vec<*mut Sudog> {
-        (0..5).map(|_| acquire()).collect()
+    fn mk(store: &mut [Sudog; 5]) -> Vec<*mut Sudog> {
+        store.iter_mut().map(|s| s as *mut Sudog).collect()
     }
 
     fn order(q: &WaitQ) -> Vec<*mut Sudog> {
@@ -387,7 +260,8 @@ mod tests {
 
     #[test]
     fn waitq_is_fifo_and_push_front_goes_first() {
-        let s = mk();
+        let mut store = [Sudog::EMPTY; 5];
+        let s = mk(&mut store);
         let q = WaitQ::new();
         // SAFETY: single-threaded test; the sudogs are ours.
         unsafe {
@@ -403,15 +277,13 @@ mod tests {
             assert_eq!(q.pop_front(), s[3]);
             assert!(q.pop_front().is_null());
             assert!(q.is_empty());
-            for &x in &s {
-                release(x);
-            }
         }
     }
 
     #[test]
     fn waitq_remove_from_middle_head_and_tail_keeps_links() {
-        let s = mk();
+        let mut store = [Sudog::EMPTY; 5];
+        let s = mk(&mut store);
         let q = WaitQ::new();
         // SAFETY: single-threaded test; the sudogs are ours.
         unsafe {
@@ -431,38 +303,6 @@ mod tests {
             q.remove(s[0]);
             assert!(q.is_empty());
             assert!(q.last.load(Relaxed).is_null());
-            for &x in &s {
-                release(x);
-            }
-        }
-    }
-
-    #[test]
-    fn pool_recycles_and_hands_out_clean_sudogs() {
-        let a = acquire();
-        // SAFETY: a is ours.
-        unsafe {
-            (*a).success = true;
-            (*a).idx = 7;
-            release(a);
-        }
-        let b = acquire();
-        assert_eq!(a, b, "the thread cache is LIFO");
-        // SAFETY: b is ours.
-        unsafe {
-            assert!(!(*b).success);
-            assert_eq!((*b).idx, 0);
-            release(b);
-        }
-        // Many at once: all distinct, and the cache overflows into the central list.
-        let v: Vec<_> = (0..CACHE_MAX * 3).map(|_| acquire()).collect();
-        let mut d = v.clone();
-        d.sort();
-        d.dedup();
-        assert_eq!(d.len(), v.len());
-        for x in v {
-            // SAFETY: ours, on no queue.
-            unsafe { release(x) };
         }
     }
 }

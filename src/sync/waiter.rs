@@ -17,10 +17,11 @@
 //!   party (`deltimer`, which waits out a running callback) before the frame ends.
 
 use super::parker;
-use super::sudog::{current_gen, Sudog};
+use super::sudog::Sudog;
 use super::ObjLock;
 use crate::error::{Error, Result};
 use crate::runtime::g::G;
+use crate::runtime::m::M;
 use crate::runtime::proc::{self, Caller};
 use crate::runtime::sched::{self, Foreign, Runtime};
 use crate::runtime::timer::{addtimer, deltimer, Timer};
@@ -46,6 +47,10 @@ pub(crate) enum Kind {
 /// ready a goroutine, or to block where shutdown can reach it).
 pub(crate) struct Ctx {
     pub(crate) kind: Kind,
+    /// The calling thread's M (null on a foreign thread), read once so that the fast
+    /// paths read no thread-local again. Valid until the party blocks: `block`
+    /// clears it, since a goroutine may resume on another M (see tls.rs).
+    m: *mut M,
     /// M callers: the M's runtime. Foreign: the entered runtime, or null.
     pub(crate) rt: *const Runtime,
     _guard: Option<Foreign>,
@@ -57,11 +62,23 @@ impl Ctx {
     #[inline]
     pub(crate) fn new() -> Ctx {
         match proc::caller() {
-            // SAFETY: m is this thread's M; its runtime outlives it.
-            Caller::Goroutine(m, _) => Ctx { kind: Kind::Goroutine, rt: unsafe { (*m).rt }, _guard: None, entered: None },
+            Caller::Goroutine(m, _) => {
+                // SAFETY: m is this thread's M; its runtime outlives it.
+                Ctx { kind: Kind::Goroutine, m, rt: unsafe { (*m).rt }, _guard: None, entered: None }
+            }
             // SAFETY: as above.
-            Caller::G0(m) => Ctx { kind: Kind::G0, rt: unsafe { (*m).rt }, _guard: None, entered: None },
-            Caller::Foreign => Ctx { kind: Kind::Foreign, rt: null(), _guard: None, entered: None },
+            Caller::G0(m) => Ctx { kind: Kind::G0, m, rt: unsafe { (*m).rt }, _guard: None, entered: None },
+            Caller::Foreign => Ctx { kind: Kind::Foreign, m: null_mut(), rt: null(), _guard: None, entered: None },
+        }
+    }
+
+    /// The calling thread's M (null on a foreign thread).
+    #[inline]
+    fn m(&self) -> *mut M {
+        if self.m.is_null() && self.kind != Kind::Foreign {
+            curm()
+        } else {
+            self.m
         }
     }
 
@@ -82,14 +99,14 @@ impl Ctx {
         r
     }
 
-    /// True if the goroutine of `sg` belongs to our live runtime, so we may follow its
-    /// waiter and ready it. False for a stale sudog (see *Stale sudogs* in sudog.rs)
-    /// and, for a foreign caller, when the runtime is stopping (the G is abandoned).
+    /// True if we may ready the goroutine of `sg`: it belongs to our runtime, which
+    /// stays alive while we do (an M's, or the one our foreign pass holds). A foreign
+    /// caller finds none while the runtime stops: that goroutine is being abandoned.
     pub(crate) fn goroutine_live(&mut self, sg: &Sudog) -> bool {
         if self.kind == Kind::Foreign && self.enter().is_err() {
             return false;
         }
-        sg.gen == current_gen() && sg.rt == self.rt
+        sg.rt == self.rt
     }
 
     /// Checks that the caller may block here: `Perm` on g0; for a foreign thread,
@@ -129,12 +146,10 @@ pub(crate) struct Waiter {
 impl Waiter {
     /// A waiter for the calling party (which may block: see `Ctx::may_block`).
     pub(crate) fn new(ctx: &Ctx) -> Waiter {
-        let g = if ctx.kind == Kind::Goroutine {
-            let mp = crate::runtime::tls::getm();
-            // SAFETY: on a goroutine, mp is this thread's M and curg is us.
-            unsafe { (*mp).curg() }
-        } else {
-            null_mut()
+        let g = match ctx.kind {
+            // SAFETY: ctx.m() is this thread's M, running us.
+            Kind::Goroutine => unsafe { (*ctx.m()).curg() },
+            _ => null_mut(),
         };
         Waiter {
             done: AtomicU32::new(0),
@@ -151,7 +166,7 @@ impl Waiter {
     /// Fills in `sg` as one of this party's sudogs. `claim`: the waker must win
     /// `done` first; always so for threads (shutdown may race with the waker).
     /// # Safety
-    /// `sg` is ours (freshly acquired).
+    /// `sg` is ours (a fresh `Sudog::EMPTY` in the blocking frame).
     #[inline]
     pub(crate) unsafe fn init_sudog(&self, sg: *mut Sudog, elem: *mut u8, claim: bool) {
         let goroutine = !self.g.is_null();
@@ -161,10 +176,22 @@ impl Waiter {
             (*sg).elem = elem;
             (*sg).goroutine = goroutine;
             (*sg).claim = claim || !goroutine;
-            (*sg).gen = current_gen();
             (*sg).rt = self.rt;
         }
     }
+}
+
+/// The calling thread's M. Not inlined: a caller that parked and resumed on another
+/// M must not reuse a thread-local address computed before (see tls.rs).
+#[inline(never)]
+fn curm() -> *mut M {
+    crate::runtime::tls::getm()
+}
+
+/// The P of the calling goroutine's M (see `Ctx::m`).
+pub(crate) fn curp(ctx: &Ctx) -> *mut crate::runtime::p::P {
+    // SAFETY: on a goroutine, ctx.m() is this thread's M; only it writes its p.
+    unsafe { (*ctx.m()).p }
 }
 
 /// How a wait ended.
@@ -202,18 +229,21 @@ struct Commit {
 }
 
 /// unlockf of a goroutine's `block`: arms the timeout, then releases the objects'
-/// locks in reverse lock order. Runs on g0 with the G marked waiting.
+/// locks in reverse lock order.
+/// Executed on g0 of the parking goroutine's M, with the G marked waiting.
 unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
     // SAFETY: arg is the Commit in the parked goroutine's frame. That frame stays
     // alive until the party has retaken every lock we still hold: it must lock them
     // all again (in ascending order) before it leaves the blocking call, and we
     // release the lowest last, so nothing of it is touched after the last unlock.
+    // Without locks, the timer may wake the party as soon as it is armed: everything
+    // is read before.
     unsafe {
         let a = &*(arg as *const Commit);
+        let (locks, n) = (a.locks, a.nlocks);
         if a.when != NEVER {
             addtimer(&*a.rt, a.timer, a.when, timeout_fire, a.waiter as usize);
         }
-        let (locks, n) = (a.locks, a.nlocks);
         let mut i = n;
         while i > 0 {
             i -= 1;
@@ -224,7 +254,7 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
 }
 
 /// Timer function of a goroutine's timeout: claims the party, or does nothing.
-/// Runs on an M's g0.
+/// Executed on an M's g0 (runtimers), never under a heap lock.
 unsafe fn timeout_fire(arg: usize) {
     let w = arg as *const Waiter;
     // SAFETY: the waiter stays alive until its party's deltimer returned, which waits
@@ -241,11 +271,14 @@ unsafe fn timeout_fire(arg: usize) {
 /// locks, held, in lock order (no duplicates); they are released once the party is
 /// committed to sleep, and are not held on return. The party's sudogs are queued.
 /// With a finite deadline (or on a foreign thread) they must be claimed sudogs.
+/// Executed by the blocking party: a goroutine or a foreign thread.
 /// # Safety
 /// `ctx.may_block()` succeeded; `w` is the party's waiter and its sudogs are queued
 /// under `locks`.
-pub(crate) unsafe fn block(ctx: &Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64, reason: &'static CStr) -> Woke {
+pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64, reason: &'static CStr) -> Woke {
     if ctx.kind == Kind::Goroutine {
+        let mp = ctx.m();
+        ctx.m = null_mut(); // we may resume on another M
         let mut a = Commit {
             locks: locks.as_ptr(),
             nlocks: locks.len(),
@@ -256,7 +289,7 @@ pub(crate) unsafe fn block(ctx: &Ctx, w: &Waiter, locks: &[*const ObjLock], dead
         };
         // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
         unsafe {
-            park::gopark(Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
+            park::gopark_m(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
         }
         // Resumed, maybe on another M: nothing from before the park is reused.
         if deadline != NEVER {
@@ -304,17 +337,18 @@ pub(crate) unsafe fn block(ctx: &Ctx, w: &Waiter, locks: &[*const ObjLock], dead
 /// Wakes the party of `sg`, which the caller dequeued and claimed (`WaitQ::dequeue`),
 /// after writing its result into it. Call it after releasing the object's lock.
 /// `next`: a goroutine goes to the current P's runnext (a hand-off), else to its tail.
+/// Can be executed by anyone holding `sg`'s claim, after releasing the object's lock.
 /// # Safety
 /// `sg` was dequeued by the caller and is live; nobody else will wake its party.
 #[inline]
-pub(crate) unsafe fn wake(sg: *mut Sudog, next: bool) {
+pub(crate) unsafe fn wake(ctx: &Ctx, sg: *mut Sudog, next: bool) {
     // SAFETY: the caller's contract: the party waits for exactly this wakeup, so its
-    // waiter is alive until it.
+    // waiter is alive until it; a goroutine's runtime is ours (goroutine_live).
     unsafe {
         let w = (*sg).waiter;
         (*w).fired.store(sg, Relaxed);
         if (*sg).goroutine {
-            proc::ready(&*(*sg).rt, (*w).g, next);
+            proc::ready_m(&*(*sg).rt, ctx.m(), (*w).g, next);
         } else {
             parker::notify(&(*w).word, parker::NOTIFIED);
         }

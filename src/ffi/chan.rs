@@ -1,0 +1,241 @@
+//! API.md, section Channels, select, wait groups, mutexes: gs_chan_*, gs_select.
+//!
+//! Channels are plain memory: gs_chan_new works without a runtime, and so does every
+//! operation; a foreign thread that blocks without a runtime blocks as a plain thread.
+
+use super::{code, ffi_boundary, PANIC_CODE};
+use crate::error::Error;
+use crate::sync::chan::{self, Chan};
+use crate::sync::select::{self, Case};
+use core::ffi::{c_int, c_void};
+
+/// Opaque channel handle (gs_chan_new).
+pub struct gs_chan {
+    _private: [u8; 0],
+}
+
+/// gs_select_case.op: send *elem.
+pub const GS_SEND: c_int = 1;
+/// gs_select_case.op: receive into elem.
+pub const GS_RECV: c_int = 2;
+
+const _: () = assert!(GS_SEND == select::OP_SEND && GS_RECV == select::OP_RECV);
+
+/// One case of gs_select.
+#[repr(C)]
+pub struct gs_select_case {
+    /// The channel; NULL: the case is never chosen (Go's nil channel) and is not
+    /// checked further.
+    pub chan: *mut gs_chan,
+    /// GS_SEND or GS_RECV.
+    pub op: c_int,
+    /// Value to send / buffer to receive into (elem_size bytes; may be NULL only when
+    /// elem_size is 0).
+    pub elem: *mut c_void,
+    /// Set by gs_select for the chosen case: 0, or GS_ECLOSED (a receive on a closed,
+    /// drained channel, with elem zeroed; or a send on a closed channel).
+    pub result: c_int,
+}
+
+const _: () = assert!(core::mem::size_of::<gs_select_case>() == core::mem::size_of::<Case>());
+const _: () = assert!(core::mem::offset_of!(gs_select_case, chan) == core::mem::offset_of!(Case, chan));
+const _: () = assert!(core::mem::offset_of!(gs_select_case, op) == core::mem::offset_of!(Case, op));
+const _: () = assert!(core::mem::offset_of!(gs_select_case, elem) == core::mem::offset_of!(Case, elem));
+const _: () = assert!(core::mem::offset_of!(gs_select_case, result) == core::mem::offset_of!(Case, result));
+
+/// The channel behind a handle, or GS_EINVAL for NULL.
+#[inline]
+fn chan_ref<'a>(c: *const gs_chan) -> Result<&'a Chan, c_int> {
+    if c.is_null() {
+        return Err(Error::Inval.to_code());
+    }
+    // SAFETY: a non-NULL handle came from gs_chan_new and was not freed (API contract).
+    Ok(unsafe { &*(c as *const Chan) })
+}
+
+/// The channel behind a handle, if the handle and the element pointer are usable
+/// (elem may be NULL only when elem_size is 0).
+#[inline]
+fn check<'a>(c: *const gs_chan, elem: *const c_void) -> Result<&'a Chan, c_int> {
+    let ch = chan_ref(c)?;
+    if elem.is_null() && ch.esz != 0 {
+        return Err(Error::Inval.to_code());
+    }
+    Ok(ch)
+}
+
+/// A timed call whose time is up reports `TimedOut`, also when it was 0 (a poll).
+#[inline]
+fn timed(r: crate::error::Result<()>) -> crate::error::Result<()> {
+    match r {
+        Err(Error::Again) => Err(Error::TimedOut),
+        r => r,
+    }
+}
+
+/// Creates a channel of elements of elem_size bytes (0 allowed: a signal channel)
+/// with room for capacity buffered elements (0: unbuffered, every send waits for a
+/// receiver). Returns NULL if elem_size exceeds 64 KiB (Go's limit), if
+/// elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out. Works
+/// without a runtime: a channel is plain memory.
+#[no_mangle]
+pub extern "C" fn gs_chan_new(elem_size: usize, capacity: usize) -> *mut gs_chan {
+    ffi_boundary!(core::ptr::null_mut(), { Chan::new(elem_size, capacity) as *mut gs_chan })
+}
+
+/// Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
+/// in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
+/// GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or elem is NULL with a
+/// non-zero elem_size, GS_EPERM if it would block on the scheduler's stack (inside an
+/// unlockf), GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+/// Without a runtime a foreign thread blocks as a plain thread.
+#[no_mangle]
+pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, elem) {
+            // SAFETY: elem has elem_size bytes (API contract).
+            Ok(ch) => code(unsafe { chan::send(ch, elem.cast(), -1) }),
+            Err(e) => e,
+        }
+    })
+}
+
+/// Receives one element into out (elem_size bytes), blocking until one is available.
+/// Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
+/// zeroed, Go's zero value). Other errors as gs_chan_send.
+#[no_mangle]
+pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, out) {
+            // SAFETY: out has elem_size bytes (API contract).
+            Ok(ch) => code(unsafe { chan::recv(ch, out.cast(), -1) }),
+            Err(e) => e,
+        }
+    })
+}
+
+/// gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
+/// full. Works anywhere, including inside an unlockf.
+#[no_mangle]
+pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, elem) {
+            // SAFETY: elem has elem_size bytes (API contract).
+            Ok(ch) => code(unsafe { chan::send(ch, elem.cast(), 0) }),
+            Err(e) => e,
+        }
+    })
+}
+
+/// gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
+/// closed). Works anywhere, including inside an unlockf.
+#[no_mangle]
+pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, out) {
+            // SAFETY: out has elem_size bytes (API contract).
+            Ok(ch) => code(unsafe { chan::recv(ch, out.cast(), 0) }),
+            Err(e) => e,
+        }
+    })
+}
+
+/// gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
+/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
+/// GS_ETIMEDOUT, as every timed call does when its time is up.
+#[no_mangle]
+pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, elem) {
+            // SAFETY: elem has elem_size bytes (API contract).
+            Ok(ch) => code(timed(unsafe { chan::send(ch, elem.cast(), timeout_ns) })),
+            Err(e) => e,
+        }
+    })
+}
+
+/// gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
+/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
+/// GS_ETIMEDOUT.
+#[no_mangle]
+pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match check(c, out) {
+            // SAFETY: out has elem_size bytes (API contract).
+            Ok(ch) => code(timed(unsafe { chan::recv(ch, out.cast(), timeout_ns) })),
+            Err(e) => e,
+        }
+    })
+}
+
+/// Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
+/// blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
+/// closed, GS_EINVAL for NULL. Never blocks; works anywhere.
+#[no_mangle]
+pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        match chan_ref(c) {
+            Ok(ch) => code(chan::close(ch)),
+            Err(e) => e,
+        }
+    })
+}
+
+/// Number of buffered elements (0 for NULL).
+#[no_mangle]
+pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
+    ffi_boundary!(0, {
+        match chan_ref(c) {
+            Ok(ch) => ch.len(),
+            Err(_) => 0,
+        }
+    })
+}
+
+/// Buffer capacity given to gs_chan_new (0 for NULL).
+#[no_mangle]
+pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
+    ffi_boundary!(0, {
+        match chan_ref(c) {
+            Ok(ch) => ch.cap,
+            Err(_) => 0,
+        }
+    })
+}
+
+/// Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
+/// blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
+/// were abandoned blocked on c by gs_shutdown do not count.
+#[no_mangle]
+pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if c.is_null() {
+            return Error::Inval.to_code();
+        }
+        // SAFETY: a handle from gs_chan_new, not freed yet (API contract).
+        code(unsafe { Chan::free(c as *mut Chan) })
+    })
+}
+
+/// Go's select over n cases: runs one ready case, chosen uniformly at random among
+/// the ready ones, else waits for the first to become ready. Returns the index of
+/// the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
+/// timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
+/// n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
+/// case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
+/// channel are never chosen; with none left, gs_select waits for the timeout, and
+/// forever if timeout_ns < 0 (Go's empty select).
+#[no_mangle]
+pub extern "C" fn gs_select(cases: *mut gs_select_case, n: usize, timeout_ns: i64) -> c_int {
+    ffi_boundary!(PANIC_CODE, {
+        if cases.is_null() && n > 0 {
+            return Error::Inval.to_code();
+        }
+        // SAFETY: cases points to n gs_select_case (API contract), laid out as Case.
+        match unsafe { select::select(cases.cast::<Case>(), n, timeout_ns) } {
+            Ok(i) => i as c_int,
+            Err(e) => e.to_code(),
+        }
+    })
+}

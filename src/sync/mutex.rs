@@ -1,0 +1,445 @@
+//! Mutexes (Go's sync.Mutex): a single CAS when uncontended, brief spinning on a
+//! goroutine, then parking; normal mode lets newcomers barge, starvation mode hands
+//! the lock to the longest waiter.
+//!
+//! # State word
+//!
+//! - `LOCKED`: held. Set by a CAS of a locker, or kept set by an unlock that hands
+//!   the lock to a waiter (starvation mode).
+//! - `WOKEN`: some party is awake and competing (a spinner that announced itself,
+//!   or a waiter an unlock just woke), so an unlock need not wake another. Cleared by
+//!   that party's next CAS (it takes the lock, or parks again).
+//! - `STARVING`: starvation mode: unlock hands the lock to the head of the queue and
+//!   newcomers queue behind it. A waiter sets it when it waited more than
+//!   `STARVATION_NS` and has to park again. Implies `LOCKED`.
+//! - `PARKED`: the queue may be non-empty. Changed only under the queue's lock.
+//!
+//! # Modes (Go's)
+//!
+//! Normal: waiters queue FIFO, but a woken waiter competes with newly arriving
+//! lockers, which have the advantage of running already; a waiter that loses goes to
+//! the front of the queue. Once one has waited more than 1 ms it switches the mutex to
+//! starvation mode: unlock then hands ownership directly to the queue's head. The
+//! mode ends when the waiter that gets the lock waited less than 1 ms, or was the
+//! last one.
+//!
+//! Unlock of an unlocked mutex is refused (`Perm`) without changing the state. A
+//! mutex may be unlocked by another party than the one that locked it, as in Go.
+
+use super::registry::{self, ObjHead, ObjKind};
+use super::sudog::{Sudog, WaitQ};
+use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
+use super::ObjLock;
+use crate::error::{Error, Result};
+use crate::runtime::time::nanotime;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU32, Ordering::*};
+
+const LOCKED: u32 = 1;
+const WOKEN: u32 = 2;
+const STARVING: u32 = 4;
+const PARKED: u32 = 8;
+
+/// A waiter that waited longer than this switches the mutex to starvation mode.
+/// Go's starvationThresholdNs.
+const STARVATION_NS: i64 = 1_000_000;
+/// Spin rounds before parking, and pause instructions per round. Go: 4 and 30.
+const ACTIVE_SPIN: u32 = 4;
+const ACTIVE_SPIN_CNT: u32 = 30;
+
+#[repr(C)]
+pub(crate) struct Mutex {
+    /// Registry links (registry.rs); first.
+    head: ObjHead,
+    state: AtomicU32,
+    /// Guards `q` and the `PARKED` bit.
+    lock: ObjLock,
+    q: WaitQ,
+}
+
+/// May the calling party spin (Go's canSpin)? Only a goroutine, a few rounds, when
+/// there are other Ps and some of them are running (the holder may be on one), and
+/// nothing else is waiting to run on ours.
+fn can_spin(ctx: &Ctx, iter: u32) -> bool {
+    if iter >= ACTIVE_SPIN || !ctx.is_goroutine() {
+        return false;
+    }
+    // SAFETY: a goroutine's runtime outlives it.
+    let rt = unsafe { &*ctx.rt };
+    let np = rt.allp.len() as u32;
+    if np <= 1 || np <= rt.npidle.load(Relaxed) + rt.nmspinning.load(Relaxed) + 1 {
+        return false;
+    }
+    let pp = super::waiter::curp(ctx);
+    // SAFETY: on a goroutine, our M holds pp (if any).
+    pp.is_null() || unsafe { (*pp).runq.is_empty() }
+}
+
+#[inline]
+fn do_spin() {
+    for _ in 0..ACTIVE_SPIN_CNT {
+        core::hint::spin_loop();
+    }
+}
+
+impl Mutex {
+    pub(crate) fn new() -> *mut Mutex {
+        let m = Box::into_raw(Box::new(Mutex {
+            head: ObjHead::new(ObjKind::Mutex),
+            state: AtomicU32::new(0),
+            lock: ObjLock::new(),
+            q: WaitQ::new(),
+        }));
+        // SAFETY: a fresh object at a fixed address until free.
+        unsafe { registry::register(m as *const ObjHead) };
+        m
+    }
+
+    /// Takes abandoned goroutines off the queue (gs_shutdown; see registry.rs). A
+    /// mutex an abandoned goroutine holds stays locked.
+    /// Executed by gs_shutdown once no M runs goroutines; takes the queue lock.
+    pub(crate) fn purge_goroutines(&self) -> usize {
+        self.lock.lock();
+        // SAFETY: locked; no M runs goroutines any more.
+        let n = unsafe { self.q.purge_goroutines() };
+        self.fix_parked_locked();
+        // SAFETY: locked.
+        unsafe { self.lock.unlock() };
+        n
+    }
+
+    /// Frees `m` unless it is locked or waited on: `Busy`.
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `m` came from `new`; no operation on it is in progress or follows.
+    pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
+        let mut ctx = Ctx::new();
+        // SAFETY: the caller's contract.
+        let mu = unsafe { &*m };
+        mu.lock.lock();
+        // SAFETY: locked.
+        let busy = mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || unsafe { mu.q.has_live(&mut ctx) };
+        // SAFETY: locked.
+        unsafe { mu.lock.unlock() };
+        if busy {
+            return Err(Error::Busy);
+        }
+        // SAFETY: registered and made by Box::into_raw in `new`; unused from now on.
+        unsafe {
+            registry::unregister(m as *const ObjHead);
+            drop(Box::from_raw(m));
+        }
+        Ok(())
+    }
+
+    /// Locks (Go's Lock). `Perm` if it would block on g0; `Shutdown` for a foreign
+    /// thread when the runtime stops.
+    /// Can be executed by anyone (g0 only if it need not wait).
+    #[inline]
+    pub(crate) fn lock(&self) -> Result<()> {
+        if self.state.compare_exchange(0, LOCKED, Acquire, Relaxed).is_ok() {
+            return Ok(());
+        }
+        self.lock_slow()
+    }
+
+    /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter).
+    /// Can be executed by anyone; never blocks.
+    pub(crate) fn trylock(&self) -> Result<()> {
+        let s = self.state.load(Relaxed);
+        if s & (LOCKED | STARVING) != 0 {
+            return Err(Error::Again);
+        }
+        match self.state.compare_exchange(s, s | LOCKED, Acquire, Relaxed) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::Again),
+        }
+    }
+
+    #[inline(never)]
+    fn lock_slow(&self) -> Result<()> {
+        let mut ctx = Ctx::new();
+        let mut spins = 0u32;
+        let mut awoke = false; // we own the WOKEN bit
+        let mut starving = false;
+        let mut waitstart = 0i64;
+        let mut s = self.state.load(Relaxed);
+        loop {
+            // Free: take it (barging is allowed, as STARVING implies LOCKED).
+            if s & LOCKED == 0 {
+                let new = if awoke { (s | LOCKED) & !WOKEN } else { s | LOCKED };
+                match self.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
+                    Ok(_) => return Ok(()),
+                    Err(v) => {
+                        s = v;
+                        continue;
+                    }
+                }
+            }
+            // Held in normal mode: spin a little, announcing ourselves so that an
+            // unlock does not wake a parked waiter for nothing.
+            if s & STARVING == 0 && can_spin(&ctx, spins) {
+                if !awoke
+                    && s & (WOKEN | PARKED) == PARKED
+                    && self.state.compare_exchange(s, s | WOKEN, Relaxed, Relaxed).is_ok()
+                {
+                    awoke = true;
+                }
+                do_spin();
+                spins += 1;
+                s = self.state.load(Relaxed);
+                continue;
+            }
+            // Park. On g0 or when the runtime stops (foreign), give up instead; we can
+            // only get here with `awoke` false then (see may_block: it fails before
+            // the first park or never).
+            if let Err(e) = ctx.may_block() {
+                debug_assert!(!awoke, "Mutex::lock_slow: giving up while owning WOKEN");
+                return Err(e);
+            }
+            self.lock.lock();
+            s = self.state.load(Relaxed);
+            let parked = loop {
+                if s & LOCKED == 0 {
+                    break false;
+                }
+                let mut new = s | PARKED;
+                if awoke {
+                    new &= !WOKEN;
+                }
+                if starving {
+                    new |= STARVING;
+                }
+                match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
+                    Ok(_) => break true,
+                    Err(v) => s = v,
+                }
+            };
+            if !parked {
+                // Released meanwhile: try again to take it.
+                // SAFETY: locked.
+                unsafe { self.lock.unlock() };
+                continue;
+            }
+            let w = Waiter::new(&ctx);
+            let mut sgv = Sudog::EMPTY;
+            let sg: *mut Sudog = &mut sgv;
+            // SAFETY: sg is ours and queued under the queue lock; `w` and `sgv` outlive
+            // the wait.
+            let r = unsafe {
+                w.init_sudog(sg, null_mut(), false);
+                (*sg).waitstart = if waitstart == 0 { nanotime() } else { waitstart };
+                if waitstart == 0 {
+                    waitstart = (*sg).waitstart;
+                    self.q.push_back(sg);
+                } else {
+                    // Woken before and lost to a newcomer: first in line now.
+                    self.q.push_front(sg);
+                }
+                block(&mut ctx, &w, &[&self.lock as *const ObjLock], NEVER, c"sync.Mutex.Lock")
+            };
+            match r {
+                Woke::Fired => {
+                    // SAFETY: the waker wrote ticket before waking us; sg is ours again.
+                    if unsafe { (*sg).ticket } {
+                        return Ok(()); // starvation mode: the unlock gave it to us
+                    }
+                    awoke = true; // the unlock set WOKEN for us
+                }
+                _ => {
+                    // Shutdown (foreign threads): leave the queue.
+                    self.lock.lock();
+                    // SAFETY: locked; sg is ours.
+                    unsafe {
+                        if (*sg).queued {
+                            self.q.remove(sg);
+                        }
+                        self.fix_parked_locked();
+                        self.lock.unlock();
+                    }
+                    return Err(Error::Shutdown);
+                }
+            }
+            starving = starving || nanotime() - waitstart > STARVATION_NS;
+            spins = 0;
+            s = self.state.load(Relaxed);
+        }
+    }
+
+    /// Clears PARKED (and STARVING, which needs a waiter) once the queue is empty.
+    /// Can be executed by anyone; the queue lock must be held.
+    fn fix_parked_locked(&self) {
+        if !self.q.is_empty() {
+            return;
+        }
+        let mut s = self.state.load(Relaxed);
+        while s & (PARKED | STARVING) != 0 {
+            match self.state.compare_exchange_weak(s, s & !(PARKED | STARVING), Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(v) => s = v,
+            }
+        }
+    }
+
+    /// Unlocks (Go's Unlock). `Perm` if it is not locked; the state is then unchanged.
+    /// Can be executed by anyone (not only the party that locked); never blocks.
+    #[inline]
+    pub(crate) fn unlock(&self) -> Result<()> {
+        if self.state.compare_exchange(LOCKED, 0, Release, Relaxed).is_ok() {
+            return Ok(());
+        }
+        self.unlock_slow()
+    }
+
+    #[inline(never)]
+    fn unlock_slow(&self) -> Result<()> {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            if s & LOCKED == 0 {
+                return Err(Error::Perm);
+            }
+            if s & STARVING != 0 {
+                return self.handoff();
+            }
+            // Normal mode: release; wake one waiter unless nobody is parked or
+            // someone is awake already.
+            let wake_one = s & (PARKED | WOKEN) == PARKED;
+            let new = if wake_one { (s & !LOCKED) | WOKEN } else { s & !LOCKED };
+            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+                Ok(_) => break,
+                Err(v) => s = v,
+            }
+        }
+        if s & (PARKED | WOKEN) == PARKED {
+            self.wake_one();
+        }
+        Ok(())
+    }
+
+    /// Normal mode: wakes the queue's head to compete for the lock (we set WOKEN).
+    /// Executed by an unlocking party; takes the queue lock.
+    fn wake_one(&self) {
+        let mut ctx = Ctx::new();
+        self.lock.lock();
+        // SAFETY: locked.
+        let sg = unsafe { self.q.dequeue(&mut ctx) };
+        self.fix_parked_locked();
+        if sg.is_null() {
+            // Nobody to wake after all: give the WOKEN bit back.
+            self.state.fetch_and(!WOKEN, Relaxed);
+        }
+        // SAFETY: locked.
+        unsafe { self.lock.unlock() };
+        if !sg.is_null() {
+            // SAFETY: dequeued and claimed by us.
+            unsafe { wake(&ctx, sg, true) };
+        }
+    }
+
+    /// Starvation mode: hands the lock (LOCKED stays set) to the queue's head.
+    /// Executed by an unlocking party; takes the queue lock.
+    fn handoff(&self) -> Result<()> {
+        let mut ctx = Ctx::new();
+        self.lock.lock();
+        let mut s = self.state.load(Relaxed);
+        if s & STARVING == 0 {
+            // The last waiter left (shutdown) and took the mode with it, or another
+            // unlock (a misuse) released it: start over.
+            // SAFETY: locked.
+            unsafe { self.lock.unlock() };
+            return self.unlock_slow();
+        }
+        // SAFETY: locked.
+        let sg = unsafe { self.q.dequeue(&mut ctx) };
+        if sg.is_null() {
+            // Nobody to hand it to: leave starvation mode and release.
+            loop {
+                let new = s & !(LOCKED | STARVING | PARKED);
+                match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+                    Ok(_) => break,
+                    Err(v) => s = v,
+                }
+            }
+            // SAFETY: locked.
+            unsafe { self.lock.unlock() };
+            return Ok(());
+        }
+        // SAFETY: dequeued and claimed by us.
+        let short_wait = unsafe {
+            (*sg).ticket = true;
+            nanotime() - (*sg).waitstart < STARVATION_NS
+        };
+        let last = self.q.is_empty();
+        loop {
+            let mut new = s;
+            if last {
+                new &= !(PARKED | STARVING);
+            } else if short_wait {
+                new &= !STARVING;
+            }
+            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+                Ok(_) => break,
+                Err(v) => s = v,
+            }
+        }
+        // SAFETY: locked.
+        unsafe { self.lock.unlock() };
+        // SAFETY: dequeued and claimed by us.
+        unsafe { wake(&ctx, sg, true) };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlock_of_unlocked_is_refused_without_change() {
+        let m = Mutex::new();
+        // SAFETY: ours until freed.
+        let mu = unsafe { &*m };
+        assert_eq!(mu.unlock(), Err(Error::Perm));
+        assert_eq!(mu.state.load(Relaxed), 0);
+        mu.lock().unwrap();
+        assert_eq!(mu.trylock(), Err(Error::Again));
+        // SAFETY: still ours.
+        assert_eq!(unsafe { Mutex::free(m) }, Err(Error::Busy));
+        mu.unlock().unwrap();
+        assert_eq!(mu.unlock(), Err(Error::Perm));
+        mu.trylock().unwrap();
+        mu.unlock().unwrap();
+        // SAFETY: unused from now on.
+        unsafe { Mutex::free(m).unwrap() };
+    }
+
+    #[test]
+    fn threads_exclude_each_other() {
+        let m = Mutex::new() as usize;
+        static mut COUNTER: u64 = 0;
+        let ts: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    // SAFETY: freed after the joins.
+                    let mu = unsafe { &*(m as *const Mutex) };
+                    for _ in 0..20_000 {
+                        mu.lock().unwrap();
+                        // SAFETY: under the mutex.
+                        unsafe { COUNTER += 1 };
+                        mu.unlock().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        // SAFETY: all threads joined.
+        assert_eq!(unsafe { COUNTER }, 80_000);
+        // SAFETY: unused from now on.
+        let mu = unsafe { &*(m as *const Mutex) };
+        assert_eq!(mu.state.load(Relaxed), 0, "no bit is left behind");
+        // SAFETY: unused from now on.
+        unsafe { Mutex::free(m as *mut Mutex).unwrap() };
+    }
+}
