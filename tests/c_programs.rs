@@ -1,0 +1,534 @@
+//! Compiles the C programs of `tests/c/` and `examples-c/` against the library and
+//! runs them, each as its own test so that `cargo test` names the behaviour.
+//!
+//! # Conventions for a C test
+//!
+//! - A C test is a program that exits 0 when every check passed. It prints what it
+//!   checked on stdout; a failed check prints `file:line: what` on stderr and exits 1
+//!   (see `tests/c/common.h`). The harness shows both streams when a program fails.
+//! - A test that needs a crashing process (a stack overflow) forks a child, and checks
+//!   the child's signal and stderr itself (`run_child` in `common.h`).
+//! - A test that needs several `nprocs` loops over them itself: `gs_init` with
+//!   `cfg.nprocs`, work, `gs_wait`, `gs_shutdown`, repeat.
+//! - Every `tests/c/*.c` must be listed in `c_tests!` below (the test
+//!   `every_c_test_is_registered` fails otherwise), except files named `chan_*`,
+//!   `sync_*`, `net_*`, `timer_*` and `host_*`: each of those prefixes is one test
+//!   (`group_chan`, ...) that compiles and runs every matching file and reports every
+//!   failure.
+//! - Every `examples-c/*.c` is compiled; `hello.c` has its own test, and
+//!   `examples_run` runs the others with no arguments (they must exit 0), except
+//!   servers and clients (`*server*`, `*client*`), which are only compiled.
+//!
+//! Programs are compiled with `gcc -std=c11 -O2 -g -Wall -Wextra -Werror -pthread` and
+//! linked against a private copy (see `lib_dir`) of the `libgosched.so` that cargo
+//! built for this test run, with an rpath to it; `static_link` links one program
+//! against `libgosched.a` instead. Binaries go to `<target>/c-tests/`. Each run has a
+//! time limit; on expiry its whole process group is killed and the test fails. `$CC`
+//! picks the compiler (default `gcc`).
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Time limit of a program unless its registration says otherwise.
+const DEFAULT_TIMEOUT_S: u64 = 120;
+/// Prefixes of the C tests of channels and sync objects, netpoll, timers and the host
+/// thread; each prefix is one test, `group_<prefix>`, so those files need no entry here.
+const GROUP_PREFIXES: &[&str] = &["chan_", "sync_", "net_", "timer_", "host_"];
+/// Examples that need a partner process: compiled, not run.
+const COMPILE_ONLY_EXAMPLE_WORDS: &[&str] = &["server", "client"];
+/// The examples with a test of their own.
+const REGISTERED_EXAMPLES: &[&str] = &["examples-c/hello.c"];
+
+macro_rules! c_tests {
+    ($($name:ident: $path:literal, $timeout_s:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                run_c_test($path, $timeout_s);
+            }
+        )*
+        /// Every `tests/c/*.c` with a test of its own.
+        const REGISTERED: &[&str] = &[$($path),*];
+    };
+}
+
+c_tests! {
+    api_before_init: "tests/c/api_before_init.c", DEFAULT_TIMEOUT_S;
+    api_errors: "tests/c/api_errors.c", DEFAULT_TIMEOUT_S;
+    init_race: "tests/c/init_race.c", DEFAULT_TIMEOUT_S;
+    shutdown_cycles: "tests/c/shutdown_cycles.c", DEFAULT_TIMEOUT_S;
+    shutdown_race: "tests/c/shutdown_race.c", DEFAULT_TIMEOUT_S;
+    spawn_million: "tests/c/spawn_million.c", 300;
+    park_ready_pingpong: "tests/c/park_ready_pingpong.c", DEFAULT_TIMEOUT_S;
+    park_ready_foreign: "tests/c/park_ready_foreign.c", DEFAULT_TIMEOUT_S;
+    park_unlockf_false: "tests/c/park_unlockf_false.c", DEFAULT_TIMEOUT_S;
+    park_handoff: "tests/c/park_handoff.c", DEFAULT_TIMEOUT_S;
+    ready_runtime_parked: "tests/c/ready_runtime_parked.c", DEFAULT_TIMEOUT_S;
+    park_100k: "tests/c/park_100k.c", DEFAULT_TIMEOUT_S;
+    park_million: "tests/c/park_million.c", 600;
+    fpu_registers: "tests/c/fpu_registers.c", DEFAULT_TIMEOUT_S;
+    lock_os_thread: "tests/c/lock_os_thread.c", DEFAULT_TIMEOUT_S;
+    gosched_fairness: "tests/c/gosched_fairness.c", DEFAULT_TIMEOUT_S;
+    stack_overflow: "tests/c/stack_overflow.c", DEFAULT_TIMEOUT_S;
+    idle_cpu: "tests/c/idle_cpu.c", DEFAULT_TIMEOUT_S;
+    stats_dump: "tests/c/stats_dump.c", DEFAULT_TIMEOUT_S;
+    should_yield: "tests/c/should_yield.c", DEFAULT_TIMEOUT_S;
+    goexit: "tests/c/goexit.c", DEFAULT_TIMEOUT_S;
+    gs_main: "tests/c/gs_main.c", DEFAULT_TIMEOUT_S;
+    gs_wait_timeout: "tests/c/gs_wait_timeout.c", DEFAULT_TIMEOUT_S;
+    fork_reinit: "tests/c/fork_reinit.c", DEFAULT_TIMEOUT_S;
+}
+
+#[test]
+fn example_hello() {
+    run_c_test("examples-c/hello.c", DEFAULT_TIMEOUT_S);
+}
+
+#[test]
+fn group_chan() {
+    run_group("chan_");
+}
+
+#[test]
+fn group_sync() {
+    run_group("sync_");
+}
+
+#[test]
+fn group_net() {
+    run_group("net_");
+}
+
+#[test]
+fn group_timer() {
+    run_group("timer_");
+}
+
+#[test]
+fn group_host() {
+    run_group("host_");
+}
+
+/// The same C test linked against `libgosched.a`: static linking works, and the
+/// binary does not ask for the shared library.
+#[test]
+fn static_link() {
+    let bin =
+        compile(Path::new("tests/c/api_errors.c"), Link::Static).unwrap_or_else(|e| panic!("{e}"));
+    let image = std::fs::read(&bin).expect("read the static binary");
+    assert!(
+        !image
+            .windows(b"libgosched.so".len())
+            .any(|w| w == b"libgosched.so"),
+        "{} links libgosched.so dynamically",
+        bin.display()
+    );
+    if let Err(e) = run(&bin, Duration::from_secs(DEFAULT_TIMEOUT_S)) {
+        panic!("tests/c/api_errors.c (static): {e}");
+    }
+}
+
+/// No C test is forgotten: each `tests/c/*.c` is registered above or belongs to a
+/// group, and each registered file exists.
+#[test]
+fn every_c_test_is_registered() {
+    let mut missing = Vec::new();
+    for path in c_files("tests/c") {
+        let rel = relative(&path);
+        let stem = path.file_stem().and_then(OsStr::to_str).unwrap_or_default();
+        let grouped = GROUP_PREFIXES.iter().any(|p| stem.starts_with(p));
+        if !grouped && !REGISTERED.contains(&rel.as_str()) {
+            missing.push(rel);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "C tests not registered in tests/c_programs.rs (add them to c_tests!): {missing:?}"
+    );
+    for rel in REGISTERED.iter().chain(REGISTERED_EXAMPLES) {
+        assert!(
+            repo().join(rel).is_file(),
+            "{rel} is registered but does not exist"
+        );
+    }
+}
+
+/// Every example compiles; those that need no partner run and exit 0.
+#[test]
+fn examples_run() {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for path in c_files("examples-c") {
+        let rel = relative(&path);
+        let bin = match compile(Path::new(&rel), Link::Shared) {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push(format!("{rel}: {e}"));
+                continue;
+            }
+        };
+        let stem = path.file_stem().and_then(OsStr::to_str).unwrap_or_default();
+        if REGISTERED_EXAMPLES.contains(&rel.as_str())
+            || COMPILE_ONLY_EXAMPLE_WORDS.iter().any(|w| stem.contains(w))
+        {
+            continue;
+        }
+        ran += 1;
+        if let Err(e) = run(&bin, Duration::from_secs(DEFAULT_TIMEOUT_S)) {
+            failures.push(format!("{rel}: {e}"));
+        }
+    }
+    println!("examples: {ran} run besides the registered ones");
+    assert!(
+        failures.is_empty(),
+        "{} example(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `path` relative to the repository, with `/` separators.
+fn relative(path: &Path) -> String {
+    path.strip_prefix(repo())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// The `.c` files of a directory of the repository, sorted.
+fn c_files(dir: &str) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(repo().join(dir)) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension() == Some(OsStr::new("c")) && p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `<target>/<profile>`: this test binary lives in its `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Where cargo put the library this test run was built with, built if missing.
+///
+/// `cargo test` builds the library (all its crate types) into `<profile>/deps/` and
+/// does not always copy it up to `<profile>/` (only `cargo build` does), so the newer
+/// of the two is the one.
+fn built_lib_dir() -> PathBuf {
+    let profile = profile_dir();
+    let mtime = |d: &Path| {
+        let so = std::fs::metadata(d.join("libgosched.so"))
+            .and_then(|m| m.modified())
+            .ok();
+        so.filter(|_| d.join("libgosched.a").is_file())
+    };
+    let deps = profile.join("deps");
+    match (mtime(&deps), mtime(&profile)) {
+        (Some(d), Some(p)) => return if d >= p { deps } else { profile },
+        (Some(_), None) => return deps,
+        (None, Some(_)) => return profile,
+        (None, None) => {}
+    }
+    let target = profile.parent().expect("<target>");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo())
+        .args(["build", "--lib"])
+        .env("CARGO_TARGET_DIR", target);
+    if profile.file_name() == Some(OsStr::new("release")) {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().expect("run cargo build");
+    assert!(st.success(), "cargo build of the library failed");
+    assert!(
+        profile.join("libgosched.so").is_file(),
+        "no libgosched.so in {}",
+        profile.display()
+    );
+    profile
+}
+
+/// Copies `from` to `to` whole: retries while a concurrent build rewrites `from`.
+fn copy_whole(from: &Path, to: &Path, magic: &[u8]) {
+    for _ in 0..50 {
+        let before = std::fs::metadata(from)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        if let Ok(bytes) = std::fs::read(from) {
+            let after = std::fs::metadata(from)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok()));
+            if before == after
+                && bytes.starts_with(magic)
+                && before.map(|b| b.0) == Some(bytes.len() as u64)
+            {
+                let tmp = to.with_extension("tmp");
+                std::fs::write(&tmp, &bytes).expect("write the library copy");
+                std::fs::rename(&tmp, to).expect("rename the library copy");
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "{} kept changing (or is not a library); is a build running?",
+        from.display()
+    );
+}
+
+/// A private copy of `libgosched.so` and `libgosched.a` for this test process, in
+/// `<target>/c-tests/lib-<pid>/`: builds running at the same time in the same target
+/// directory cannot swap the library under a running test. Copies left by processes
+/// that are gone are removed, except the newest (its binaries stay runnable by hand).
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let src = built_lib_dir();
+        let base = out_dir();
+        let dir = base.join(format!("lib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the library copy's directory");
+        copy_whole(
+            &src.join("libgosched.so"),
+            &dir.join("libgosched.so"),
+            b"\x7fELF",
+        );
+        copy_whole(
+            &src.join("libgosched.a"),
+            &dir.join("libgosched.a"),
+            b"!<arch>",
+        );
+        let mut stale: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&base)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let pid: u32 = name.strip_prefix("lib-")?.parse().ok()?;
+                let alive = Path::new(&format!("/proc/{pid}")).exists();
+                let t = e.metadata().and_then(|m| m.modified()).ok()?;
+                (!alive).then(|| (t, e.path()))
+            })
+            .collect();
+        stale.sort();
+        stale.pop();
+        for (_, p) in stale {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        dir
+    })
+}
+
+/// `<target>/c-tests`, where the C binaries go.
+fn out_dir() -> PathBuf {
+    let dir = profile_dir().parent().expect("<target>").join("c-tests");
+    std::fs::create_dir_all(&dir).expect("create <target>/c-tests");
+    dir
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    Shared,
+    Static,
+}
+
+/// Compiles `src` (relative to the repository) into `<target>/c-tests/`.
+fn compile(src: &Path, link: Link) -> Result<PathBuf, String> {
+    let lib = lib_dir();
+    let stem = src
+        .file_stem()
+        .and_then(OsStr::to_str)
+        .expect("a file name");
+    let prefix = if src.starts_with("examples-c") {
+        "example-"
+    } else {
+        ""
+    };
+    let suffix = if link == Link::Static { "-static" } else { "" };
+    let bin = out_dir().join(format!("{prefix}{stem}{suffix}"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
+    let mut cmd = Command::new(&cc);
+    cmd.current_dir(repo())
+        .args([
+            "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
+        ])
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg("-o")
+        .arg(&bin)
+        .arg(repo().join(src));
+    match link {
+        Link::Shared => {
+            cmd.arg("-L")
+                .arg(lib)
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
+                .arg("-lgosched");
+        }
+        Link::Static => {
+            // What rustc reports as the staticlib's native dependencies on Linux.
+            cmd.arg(lib.join("libgosched.a")).args([
+                "-lgcc_s",
+                "-lutil",
+                "-lrt",
+                "-lpthread",
+                "-ldl",
+                "-lc",
+            ]);
+        }
+    }
+    cmd.arg("-lm");
+    let out = cmd.output().map_err(|e| format!("cannot run {cc}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "compiling {} failed:\n{}{}",
+            src.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(bin)
+}
+
+/// Keeps the last `max` bytes of a program's output for a report.
+fn tail(bytes: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    if s.len() <= max {
+        return s.into_owned();
+    }
+    let mut cut = s.len() - max;
+    while !s.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("[... {cut} bytes cut ...]\n{}", &s[cut..])
+}
+
+/// Runs `bin` in its own process group with a time limit. Ok(stdout) if it exited 0.
+fn run(bin: &Path, timeout: Duration) -> Result<String, String> {
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .current_dir(repo())
+        // cargo points LD_LIBRARY_PATH at <profile>/, which the dynamic linker searches
+        // before the binary's runpath: it could load a stale copy of the library.
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let pid = child.id() as libc::pid_t;
+    let reader = |mut s: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = s.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("stdout")));
+    let err = reader(Box::new(child.stderr.take().expect("stderr")));
+    let mut timed_out = false;
+    loop {
+        // Wait without reaping, so that the group can be killed while its id is
+        // still ours (a reaped pid may be reused).
+        // SAFETY: waitid on our own child with a zeroed siginfo to fill.
+        let exited = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+            );
+            r == 0 && info.si_pid() == pid
+        };
+        if exited {
+            break;
+        }
+        if start.elapsed() > timeout {
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Whatever the program left behind (forked children) goes with it.
+    // SAFETY: kill(2) of our child's process group; the child is not reaped yet.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    let elapsed = start.elapsed();
+    if !timed_out && status.success() {
+        let s = String::from_utf8_lossy(&stdout).into_owned();
+        print!("{s}");
+        println!("{}: ok in {:.2} s", bin.display(), elapsed.as_secs_f64());
+        return Ok(s);
+    }
+    let what = if timed_out {
+        format!("timed out after {} s and was killed", timeout.as_secs())
+    } else {
+        format!("failed: {status} after {:.2} s", elapsed.as_secs_f64())
+    };
+    Err(format!(
+        "{} {what}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        bin.display(),
+        tail(&stdout, 16 << 10),
+        tail(&stderr, 16 << 10)
+    ))
+}
+
+/// Compiles and runs one registered program; panics with its output on failure.
+fn run_c_test(rel: &str, timeout_s: u64) {
+    let bin = compile(Path::new(rel), Link::Shared).unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = run(&bin, Duration::from_secs(timeout_s)) {
+        panic!("{rel}: {e}");
+    }
+}
+
+/// Compiles and runs every `tests/c/<prefix>*.c`; reports every failure at the end.
+fn run_group(prefix: &str) {
+    let files: Vec<PathBuf> = c_files("tests/c")
+        .into_iter()
+        .filter(|p| {
+            p.file_stem()
+                .and_then(OsStr::to_str)
+                .is_some_and(|s| s.starts_with(prefix))
+        })
+        .collect();
+    if files.is_empty() {
+        println!("no tests/c/{prefix}*.c yet");
+        return;
+    }
+    let mut failures = Vec::new();
+    for path in &files {
+        let rel = relative(path);
+        let result = compile(Path::new(&rel), Link::Shared)
+            .and_then(|bin| run(&bin, Duration::from_secs(DEFAULT_TIMEOUT_S)));
+        if let Err(e) = result {
+            failures.push(format!("{rel}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} tests/c/{prefix}*.c failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
