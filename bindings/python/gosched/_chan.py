@@ -1,0 +1,225 @@
+"""Channels of Python objects, and select.
+
+A ``gs_chan`` copies fixed-size elements. Each ``Chan`` is a C channel of 8-byte keys
+plus a dict ``key -> object`` of the values in flight: the sender stores the object
+under a fresh key, then sends the key; the receiver pops the object with the key it
+got. The dict holds the only reference the channel needs while the value travels (no
+pickling, no copy, ``recv()`` returns the very object sent). A failed or abandoned send
+removes its key again. Dropping the channel drops the values still buffered in it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import byref, c_uint64
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+
+from . import _lib, _pystate
+from ._errors import Closed, InvalidArgument, OutOfMemory
+from ._runtime import check, keys, to_ns
+
+_try_send = _lib.gs_chan_try_send
+_try_recv = _lib.gs_chan_try_recv
+_send = _lib.gs_chan_send
+_recv = _lib.gs_chan_recv
+_send_t = _lib.gs_chan_send_timeout
+_recv_t = _lib.gs_chan_recv_timeout
+_call = _pystate.call
+_EAGAIN = _lib.GS_EAGAIN
+_ECLOSED = _lib.GS_ECLOSED
+
+
+class _ClosedMarker:
+    """The value ``select`` gives for a receive case whose channel is closed and
+    drained."""
+
+    _instance: Optional["_ClosedMarker"] = None
+
+    def __new__(cls) -> "_ClosedMarker":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "gosched.CLOSED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+CLOSED = _ClosedMarker()
+
+
+class Chan:
+    """A channel carrying any Python objects, like Go's ``make(chan T, capacity)``.
+
+    Every method works from the main thread, Python threads and goroutines: on a
+    goroutine a blocking call parks the goroutine only; on a thread it blocks the thread
+    with the GIL released.
+    """
+
+    __slots__ = ("_h", "_vals", "_cap", "__weakref__")
+
+    def __init__(self, capacity: int = 0) -> None:
+        if not isinstance(capacity, int) or capacity < 0:
+            raise InvalidArgument(f"Chan: capacity must be an int >= 0, not {capacity!r}", _lib.GS_EINVAL)
+        self._vals: Dict[int, Any] = {}
+        self._cap = capacity
+        h = _lib.gs_chan_new(8, capacity)
+        if not h:
+            raise OutOfMemory(f"gs_chan_new(8, {capacity}) failed", _lib.GS_ENOMEM)
+        self._h = h
+
+    def send(self, obj: Any, timeout: Optional[float] = None) -> None:
+        """Sends ``obj``, waiting for room (or a receiver) for up to ``timeout`` seconds
+        (None: forever). Raises ``Closed`` if the channel is closed, ``Timeout``."""
+        h = self._h
+        key = next(keys)
+        vals = self._vals
+        vals[key] = obj
+        cell = c_uint64(key)
+        p = byref(cell)
+        rc = _try_send(h, p)
+        if rc == _EAGAIN:
+            rc = _call(_send, h, p) if timeout is None else _call(_send_t, h, p, to_ns(timeout))
+        if rc != 0:
+            vals.pop(key, None)
+            check(rc, "Chan.send")
+
+    def recv(self, timeout: Optional[float] = None) -> Any:
+        """Receives a value, waiting up to ``timeout`` seconds (None: forever). Raises
+        ``Closed`` once the channel is closed and drained, ``Timeout``."""
+        h = self._h
+        cell = c_uint64()
+        p = byref(cell)
+        rc = _try_recv(h, p)
+        if rc == _EAGAIN:
+            rc = _call(_recv, h, p) if timeout is None else _call(_recv_t, h, p, to_ns(timeout))
+        if rc != 0:
+            check(rc, "Chan.recv")
+        return self._vals.pop(cell.value)
+
+    def try_send(self, obj: Any) -> bool:
+        """Sends without blocking: True if sent, False if it would block. Raises
+        ``Closed`` if the channel is closed."""
+        key = next(keys)
+        vals = self._vals
+        vals[key] = obj
+        cell = c_uint64(key)
+        rc = _try_send(self._h, byref(cell))
+        if rc == 0:
+            return True
+        vals.pop(key, None)
+        if rc == _EAGAIN:
+            return False
+        check(rc, "Chan.try_send")
+        return False
+
+    def try_recv(self) -> Tuple[bool, Any]:
+        """Receives without blocking: ``(True, value)``, or ``(False, None)`` if nothing
+        is ready. Raises ``Closed`` once the channel is closed and drained."""
+        cell = c_uint64()
+        rc = _try_recv(self._h, byref(cell))
+        if rc == 0:
+            return True, self._vals.pop(cell.value)
+        if rc == _EAGAIN:
+            return False, None
+        check(rc, "Chan.try_recv")
+        return False, None
+
+    def close(self) -> None:
+        """Closes the channel: receivers drain what is buffered, then get ``Closed``;
+        senders get ``Closed``. Raises ``AlreadyDone`` if it was closed already."""
+        check(_lib.gs_chan_close(self._h), "Chan.close")
+
+    @property
+    def cap(self) -> int:
+        """The capacity given at creation."""
+        return self._cap
+
+    def __len__(self) -> int:
+        """Values buffered now."""
+        return int(_lib.gs_chan_len(self._h))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Receives until the channel is closed and drained (Go's ``for v := range ch``)."""
+        while True:
+            try:
+                yield self.recv()
+            except Closed:
+                return
+
+    def __repr__(self) -> str:
+        return f"<gosched.Chan cap={self._cap} len={len(self) if getattr(self, '_h', None) else '?'}>"
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", None)
+        if h:
+            self._h = None
+            try:
+                # GS_EBUSY (someone is still blocked on it, e.g. a goroutine abandoned by
+                # shutdown) leaves the C channel allocated; nothing else can be done.
+                _lib.gs_chan_free(h)
+            except Exception:
+                pass
+
+
+def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) -> Tuple[int, Any]:
+    """Waits until one of the cases can proceed and performs it (Go's ``select``).
+
+    ``cases`` is a sequence of ``(chan, "recv")`` and ``(chan, "send", obj)``; a case
+    whose chan is None is never chosen. Returns ``(index, value)``: ``value`` is the
+    object received, ``gosched.CLOSED`` for a receive on a closed and drained channel,
+    None for a send. ``timeout``: None waits forever; 0 polls and raises ``WouldBlock``
+    if no case is ready; otherwise ``Timeout`` after that many seconds. A send case
+    chosen on a closed channel raises ``Closed`` (Go panics there).
+    """
+    n = len(cases)
+    arr = (_lib.gs_select_case * n)()
+    cells = (c_uint64 * max(n, 1))()
+    base = ctypes.addressof(cells)
+    sends = []
+    ops = []
+    for i, case in enumerate(cases):
+        if len(case) < 2:
+            raise InvalidArgument(f"select: case {i} must be (chan, 'recv') or (chan, 'send', obj)", _lib.GS_EINVAL)
+        ch, op = case[0], case[1]
+        if op == "recv" and len(case) == 2:
+            arr[i].op = _lib.GS_RECV
+        elif op == "send" and len(case) == 3:
+            arr[i].op = _lib.GS_SEND
+        else:
+            raise InvalidArgument(f"select: case {i} must be (chan, 'recv') or (chan, 'send', obj)", _lib.GS_EINVAL)
+        ops.append(op)
+        if ch is None:
+            continue
+        if not isinstance(ch, Chan):
+            raise InvalidArgument(f"select: case {i}: {ch!r} is not a gosched.Chan", _lib.GS_EINVAL)
+        arr[i].chan = ch._h
+        arr[i].elem = base + 8 * i
+        if op == "send":
+            key = next(keys)
+            ch._vals[key] = case[2]
+            cells[i] = key
+            sends.append((i, ch, key))
+    try:
+        rc = _call(_lib.gs_select, arr, n, to_ns(timeout))
+    except BaseException:
+        for i, ch, key in sends:
+            ch._vals.pop(key, None)
+        raise
+    for i, ch, key in sends:
+        if i != rc or arr[i].result != 0:
+            ch._vals.pop(key, None)
+    check(rc, "select")
+    res = arr[rc].result
+    if ops[rc] == "recv":
+        if res == 0:
+            return rc, cases[rc][0]._vals.pop(cells[rc])
+        if res == _ECLOSED:
+            return rc, CLOSED
+        check(res, "select")
+        return rc, None
+    if res != 0:
+        check(res, f"select: send case {rc}")
+    return rc, None

@@ -1,0 +1,342 @@
+"""Finding libgosched and declaring its C functions for ctypes.
+
+This is the only module that names C functions: every ``argtypes``/``restype`` of the
+package is declared in ``_FUNCTIONS`` below. The rest of the package calls the module
+attributes this file creates (``_lib.gs_chan_send(...)``).
+
+Two handles are opened on the same library:
+
+- ``ctypes.CDLL``, for calls that may block or switch goroutines (``blocking=True``):
+  ctypes releases the GIL for the duration of the call, so other Python threads and
+  goroutines keep running while this one waits.
+- ``ctypes.PyDLL``, for short calls that never block (``blocking=False``): the GIL is
+  kept, which saves a release/re-acquire per call. None of these calls waits for
+  anything that needs the GIL.
+
+A function missing from the library (a library built from older sources) becomes a
+stub that raises ``gosched.Unsupported`` naming it; ``has(name)`` tells them apart.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_ssize_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Callable, Dict, List, Optional, Tuple
+
+from ._errors import Unsupported
+
+LIBRARY_ENV = "GOSCHED_LIBRARY"
+LIBRARY_NAME = "libgosched.dylib" if sys.platform == "darwin" else "libgosched.so"
+
+# ---------------------------------------------------------------------------------------
+# Error codes (API.md, Conventions): negative errno values.
+
+GS_EINVAL = -errno.EINVAL
+GS_ENOMEM = -errno.ENOMEM
+GS_EAGAIN = -errno.EAGAIN
+GS_ETIMEDOUT = -errno.ETIMEDOUT
+GS_EALREADY = -errno.EALREADY
+GS_EPERM = -errno.EPERM
+GS_ENOTINIT = -errno.ENXIO
+GS_ESHUTDOWN = -errno.ESHUTDOWN
+GS_ECLOSED = -errno.EPIPE
+GS_ECANCELED = -errno.ECANCELED
+GS_EDEADLK = -errno.EDEADLK
+GS_EBUSY = -errno.EBUSY
+
+GS_GO_HOST = 0x1
+GS_CFG_CHECKDEAD = 0x1
+GS_SEND = 1
+GS_RECV = 2
+GS_POLLIN = 0x1
+GS_POLLOUT = 0x4
+
+# ---------------------------------------------------------------------------------------
+# Structures (include/gosched.h)
+
+
+class gs_config(Structure):
+    _fields_ = [
+        ("nprocs", c_uint32),
+        ("stack_size", c_size_t),
+        ("max_threads", c_uint32),
+        ("flags", c_uint32),
+    ]
+
+
+class gs_go_opts(Structure):
+    _fields_ = [
+        ("stack_size", c_size_t),
+        ("name", c_char_p),
+        ("flags", c_uint32),
+    ]
+
+
+#: The public fields of gs_stats, in order (API.md, Introspection).
+STATS_FIELDS: List[Tuple[str, type]] = [
+    ("goroutines", c_uint64),
+    ("runnable", c_uint64),
+    ("waiting", c_uint64),
+    ("in_syscall", c_uint64),
+    ("procs", c_uint32),
+    ("idle_procs", c_uint32),
+    ("threads", c_uint32),
+    ("idle_threads", c_uint32),
+    ("spinning_threads", c_uint32),
+    ("global_runq", c_uint64),
+    ("spawned_total", c_uint64),
+    ("switches_total", c_uint64),
+    ("steals_total", c_uint64),
+    ("netpoll_waiters", c_uint64),
+    ("timers", c_uint64),
+]
+
+
+class gs_stats(Structure):
+    # API.md allows fields to be added at the end; the spare room keeps a newer
+    # library from writing past this buffer.
+    _fields_ = STATS_FIELDS + [("_spare", c_uint64 * 64)]
+
+
+class gs_select_case(Structure):
+    _fields_ = [
+        ("chan", c_void_p),
+        ("op", c_int),
+        ("elem", c_void_p),
+        ("result", c_int),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The functions: name -> (restype, argtypes, blocking)
+
+_P = c_void_p  # every opaque handle (gs_chan *, gs_g *, ...) travels as a void pointer
+
+_FUNCTIONS: Dict[str, Tuple[object, list, bool]] = {
+    # Lifecycle
+    "gs_init": (c_int, [POINTER(gs_config)], True),
+    "gs_wait": (c_int, [c_int64], True),
+    "gs_shutdown": (c_int, [], True),
+    "gs_version": (c_char_p, [], False),
+    "gs_strerror": (c_char_p, [c_int], False),
+    # Goroutines (the function pointer is passed as an address)
+    "gs_go": (c_int64, [_P, _P], False),
+    "gs_go_with": (c_int64, [_P, _P, POINTER(gs_go_opts)], False),
+    "gs_gosched": (c_int, [], True),
+    "gs_self": (_P, [], False),
+    "gs_goid": (c_int64, [], False),
+    "gs_lock_os_thread": (c_int, [], False),
+    "gs_unlock_os_thread": (c_int, [], False),
+    "gs_should_yield": (c_bool, [], False),
+    # Park and ready
+    "gs_park": (c_int, [_P, _P, c_char_p], True),
+    "gs_park_timeout": (c_int, [_P, _P, c_char_p, c_int64], True),
+    "gs_ready": (c_int, [_P], False),
+    # Host thread
+    "gs_run_for": (c_int, [c_int64], True),
+    # Time
+    "gs_nanotime": (c_int64, [], False),
+    "gs_sleep": (c_int, [c_int64], True),
+    # Blocking calls
+    "gs_entersyscall": (None, [], False),
+    "gs_exitsyscall": (None, [], True),
+    "gs_entersyscallblock": (None, [], False),
+    # Netpoll
+    "gs_wait_fd": (c_int, [c_int, c_uint32, c_int64], True),
+    "gs_read": (c_ssize_t, [c_int, _P, c_size_t], True),
+    "gs_write": (c_ssize_t, [c_int, _P, c_size_t], True),
+    "gs_close": (c_int, [c_int], True),
+    # Channels
+    "gs_chan_new": (_P, [c_size_t, c_size_t], False),
+    "gs_chan_send": (c_int, [_P, _P], True),
+    "gs_chan_recv": (c_int, [_P, _P], True),
+    "gs_chan_try_send": (c_int, [_P, _P], False),
+    "gs_chan_try_recv": (c_int, [_P, _P], False),
+    "gs_chan_send_timeout": (c_int, [_P, _P, c_int64], True),
+    "gs_chan_recv_timeout": (c_int, [_P, _P, c_int64], True),
+    "gs_chan_close": (c_int, [_P], False),
+    "gs_chan_len": (c_size_t, [_P], False),
+    "gs_chan_cap": (c_size_t, [_P], False),
+    "gs_chan_free": (c_int, [_P], False),
+    "gs_select": (c_int, [POINTER(gs_select_case), c_size_t, c_int64], True),
+    # Wait groups
+    "gs_waitgroup_new": (_P, [], False),
+    "gs_waitgroup_add": (c_int, [_P, c_int64], False),
+    "gs_waitgroup_done": (c_int, [_P], False),
+    "gs_waitgroup_wait": (c_int, [_P], True),
+    "gs_waitgroup_free": (c_int, [_P], False),
+    # Mutexes
+    "gs_mutex_new": (_P, [], False),
+    "gs_mutex_lock": (c_int, [_P], True),
+    "gs_mutex_trylock": (c_int, [_P], False),
+    "gs_mutex_unlock": (c_int, [_P], False),
+    "gs_mutex_free": (c_int, [_P], False),
+    # Introspection
+    "gs_stats_get": (c_int, [POINTER(gs_stats)], False),
+    "gs_dump": (c_int, [c_int], True),
+}
+
+#: Names of the functions that may block or switch goroutines.
+BLOCKING = frozenset(n for n, (_, _, b) in _FUNCTIONS.items() if b)
+
+# ---------------------------------------------------------------------------------------
+# Finding the library
+
+
+class LibraryNotFoundError(ImportError):
+    """libgosched could not be found in any of the places the package looks."""
+
+
+def _ancestors(start: str) -> List[str]:
+    out = []
+    d = os.path.abspath(start)
+    while True:
+        out.append(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            return out
+        d = parent
+
+
+def _cargo_candidates(starts: List[str]) -> List[str]:
+    """``<project>/target/release/libgosched.so`` for every cargo project (a directory
+    with a Cargo.toml) above the given directories, nearest first; and
+    ``$CARGO_TARGET_DIR/release`` if that is set."""
+    out: List[str] = []
+    ctd = os.environ.get("CARGO_TARGET_DIR")
+    if ctd:
+        out.append(os.path.join(os.path.abspath(ctd), "release", LIBRARY_NAME))
+    for start in starts:
+        for d in _ancestors(start):
+            if os.path.isfile(os.path.join(d, "Cargo.toml")):
+                p = os.path.join(d, "target", "release", LIBRARY_NAME)
+                if p not in out:
+                    out.append(p)
+    return out
+
+
+def find_library() -> str:
+    """The path of the libgosched shared library this package uses.
+
+    Looks, in order: (1) at ``$GOSCHED_LIBRARY``; (2) next to this package
+    (``gosched/libgosched.so``); (3) in the cargo target directory of the project: the
+    ``target/release/`` of the nearest directory with a ``Cargo.toml`` above this
+    package's files, then above the current working directory (``$CARGO_TARGET_DIR``
+    first if it is set). Raises ``LibraryNotFoundError`` naming all three.
+    """
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        if os.path.isfile(env):
+            return env
+        raise LibraryNotFoundError(
+            f"gosched: ${LIBRARY_ENV} is set to {env!r}, which is not a file"
+        )
+    here = os.path.dirname(os.path.abspath(__file__))
+    beside = os.path.join(here, LIBRARY_NAME)
+    if os.path.isfile(beside):
+        return beside
+    cargo = _cargo_candidates([here, os.getcwd()])
+    for p in cargo:
+        if os.path.isfile(p):
+            return p
+    looked = "\n".join(f"      {p}" for p in cargo) or "      (no Cargo.toml above them)"
+    raise LibraryNotFoundError(
+        f"gosched: cannot find {LIBRARY_NAME}. Looked in:\n"
+        f"  1. ${LIBRARY_ENV} (not set)\n"
+        f"  2. next to the package: {beside}\n"
+        f"  3. the cargo target directory (target/release/) of a project above the package "
+        f"({here}) or above the current directory ({os.getcwd()}):\n{looked}\n"
+        f"Build it with `cargo build --release`, or set ${LIBRARY_ENV} to its path."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+
+PATH = find_library()
+_cdll = ctypes.CDLL(PATH)
+_pydll = ctypes.PyDLL(PATH)
+
+_present: Dict[str, bool] = {}
+
+
+def _missing(name: str) -> Callable[..., object]:
+    def stub(*_args: object) -> object:
+        raise Unsupported(f"{PATH} has no {name}(): it was built from older sources")
+
+    stub.__name__ = name
+    return stub
+
+
+def _declare() -> None:
+    mod = sys.modules[__name__]
+    for name, (restype, argtypes, blocking) in _FUNCTIONS.items():
+        handle = _cdll if blocking else _pydll
+        try:
+            f = getattr(handle, name)
+        except AttributeError:
+            _present[name] = False
+            setattr(mod, name, _missing(name))
+            continue
+        f.restype = restype
+        f.argtypes = argtypes
+        _present[name] = True
+        setattr(mod, name, f)
+
+
+_declare()
+
+
+def has(name: str) -> bool:
+    """True if the loaded library exports the C function ``name``."""
+    return _present.get(name, False)
+
+
+def strerror(code: int) -> str:
+    """gs_strerror(code) as a str."""
+    s = gs_strerror(code)  # type: ignore[name-defined]  # noqa: F821
+    return s.decode("utf-8", "replace") if s else f"error {code}"
+
+
+def version() -> str:
+    v = gs_version()  # type: ignore[name-defined]  # noqa: F821
+    return v.decode() if v else "?"
+
+
+# ---------------------------------------------------------------------------------------
+# The C library and the interpreter, for the thread-state switching in _pystate.py.
+
+_libc = ctypes.PyDLL(None)
+pthread_getspecific = _libc.pthread_getspecific
+pthread_getspecific.restype = c_void_p
+pthread_getspecific.argtypes = [c_uint32]
+pthread_setspecific = _libc.pthread_setspecific
+pthread_setspecific.restype = c_int
+pthread_setspecific.argtypes = [c_uint32, c_void_p]
+
+pythonapi: Optional[ctypes.PyDLL] = getattr(ctypes, "pythonapi", None)
+if pythonapi is not None:
+    PyThreadState_Get = pythonapi.PyThreadState_Get
+    PyThreadState_Get.restype = c_void_p
+    PyThreadState_Get.argtypes = []
+    PyGILState_GetThisThreadState = pythonapi.PyGILState_GetThisThreadState
+    PyGILState_GetThisThreadState.restype = c_void_p
+    PyGILState_GetThisThreadState.argtypes = []
+
+#: The type of a goroutine entry function, void (*)(void *).
+GS_FN = ctypes.CFUNCTYPE(None, c_void_p)
