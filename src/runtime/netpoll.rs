@@ -20,6 +20,17 @@
 //! goroutine waiting for both directions puts the same Waiter in both; every waker
 //! must win `Waiter::claimed` before readying it, so it is readied exactly once.
 //! One waiter per direction and fd at a time: a second one gets GS_EBUSY.
+//!
+//! # Fds closed behind our back
+//!
+//! An fd should be closed with `gs_close`. One closed with close(2) loses its epoll
+//! registration in the kernel while its PollDesc still says armed; a new file that
+//! gets the same number would then never report readiness. Two defences: a number
+//! returned by `gs_accept`, or given to `gs_connect`, is a new file, so its PollDesc
+//! is reset at once (`forget`); and sysmon renews, once a second, the registration of every fd on which
+//! a goroutine is parked (`revalidate_waiters`), so any other such wait is late by at
+//! most about a second instead of hanging. Renewing on every park would cost a system
+//! call per wait (about a fifth of an echo server's throughput).
 
 use super::g::G;
 use super::proc::{caller, Caller};
@@ -194,6 +205,26 @@ impl Netpoll {
             Ok(()) => Ok(()),
             Err(libc::ENOENT) => self.poller.open(fd, token).map_err(|_| Error::Inval),
             Err(_) => Err(Error::Inval),
+        }
+    }
+
+    /// Resets the PollDesc of a number that now names a new file (the old one was
+    /// closed without gs_close): any old registration died with the old file.
+    fn forget(&self, fd: i32) {
+        if let Some(pd) = self.pd_existing(fd) {
+            if pd.armed.load(Acquire) == 0 {
+                return;
+            }
+            let _l = pd.lock.lock();
+            pd.seq.fetch_add(1, AcqRel);
+            pd.armed.store(0, Release);
+            for slot in [&pd.rg, &pd.wg] {
+                let w = netpollunblock(slot, false);
+                if claim(w) {
+                    ready_waiter(w);
+                }
+                let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
+            }
         }
     }
 
@@ -405,13 +436,6 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
             return Ok(ready);
         }
         return if pd.seq.load(Acquire) != seq { Err(Error::Canceled) } else { Err(Error::TimedOut) };
-    }
-    // The fd may have been closed with close(2) and its number reused since we armed
-    // it: the kernel then dropped the registration. Re-arm (MOD, or ADD if gone), which
-    // also reports readiness that is already there.
-    if let Err(e) = np.rearm(fd, pd) {
-        undo_wait(&waiting);
-        return Err(e);
     }
     let gp = {
         let mp = super::tls::getm();
@@ -648,6 +672,13 @@ pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen
     let r = retry_io(fd, GS_POLLIN, || unsafe {
         libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) as isize
     });
+    if r >= 0 {
+        let rtp = super::sched::current_rt_ptr();
+        if !rtp.is_null() {
+            // SAFETY: the caller's runtime is alive during its call.
+            unsafe { (*rtp).netpoll.forget(r as i32) };
+        }
+    }
     if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
         let b = ACCEPT_BACKOFF.load(Relaxed);
         let b = if b == 0 { ACCEPT_BACKOFF_MIN_NS } else { (b * 2).min(ACCEPT_BACKOFF_MAX_NS) };
@@ -673,6 +704,13 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     if addr.is_null() {
         return Error::Inval.to_code() as i64;
     }
+    // A socket being connected is a new file: whatever its number's PollDesc says
+    // belongs to an older file closed with close(2).
+    let rtp = super::sched::current_rt_ptr();
+    if !rtp.is_null() && fd >= 0 {
+        // SAFETY: the caller's runtime is alive during its call.
+        unsafe { (*rtp).netpoll.forget(fd) };
+    }
     if let Err(e) = prepare(fd) {
         return e.to_code() as i64;
     }
@@ -695,6 +733,26 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
         return -(last_errno() as i64);
     }
     -(soerr as i64)
+}
+
+/// Renews the registration of every fd a goroutine is parked on (see *Fds closed
+/// behind our back*). Called by sysmon about once a second while there are waiters.
+pub(crate) fn revalidate_waiters(rt: &Runtime) {
+    let np = &rt.netpoll;
+    for (si, s) in np.segs.iter().enumerate() {
+        let seg = s.load(Acquire);
+        if seg.is_null() {
+            continue;
+        }
+        for i in 0..SEG_LEN {
+            // SAFETY: segments are never freed while the runtime lives.
+            let pd = unsafe { &*seg.add(i) };
+            let parked = |v: usize| v > PD_WAIT;
+            if pd.armed.load(Relaxed) == 1 && (parked(pd.rg.load(Relaxed)) || parked(pd.wg.load(Relaxed))) {
+                let _ = np.rearm(((si << SEG_SHIFT) | i) as i32, pd);
+            }
+        }
+    }
 }
 
 /// gs_close: wakes the fd's waiters with GS_ECANCELED, disarms it, closes it.

@@ -24,6 +24,8 @@ const SYSMON_MAX_SLEEP_US: i64 = 10_000;
 const SYSMON_IDLE_ROUNDS: u32 = 50;
 /// A P in a blocking call without work is left alone this long. Go uses 10 ms.
 const SYSCALL_RETAKE_IDLE_NS: i64 = 10_000_000;
+/// How often fd registrations of parked waiters are renewed (see netpoll.rs).
+const REVALIDATE_NS: i64 = 1_000_000_000;
 /// Poll the network from sysmon if nobody has for this long. Go uses 10 ms.
 const NETPOLL_FORCE_NS: i64 = 10_000_000;
 
@@ -33,6 +35,7 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
     let mut delay_us = SYSMON_MIN_SLEEP_US;
     let mut idle = 0u32;
     let mut last_trace = nanotime();
+    let mut last_revalidate = nanotime();
     while rt.running() {
         if idle == 0 {
             delay_us = SYSMON_MIN_SLEEP_US;
@@ -51,11 +54,15 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             // Every P idle: sleep until work appears (or the next trace line).
             rt.sysmon_wait.store(true, SeqCst);
             if rt.npidle.load(SeqCst) as usize == rt.allp.len() && rt.running() {
-                let limit = if rt.schedtrace_ms > 0 {
+                let mut limit = if rt.schedtrace_ms > 0 {
                     (last_trace + rt.schedtrace_ms as i64 * 1_000_000 - now).max(0)
                 } else {
                     -1
                 };
+                if rt.netpoll.waiters.load(Relaxed) > 0 {
+                    // Wake once a second to renew fd registrations (see netpoll.rs).
+                    limit = if limit < 0 { REVALIDATE_NS } else { limit.min(REVALIDATE_NS) };
+                }
                 rt.sysmon_note.tsleep(limit);
             }
             rt.sysmon_wait.store(false, SeqCst);
@@ -73,6 +80,10 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
                 super::proc::injectglist(rt, list);
                 idle = 0;
             }
+        }
+        if np.waiters.load(Relaxed) > 0 && nanotime() - last_revalidate >= REVALIDATE_NS {
+            last_revalidate = nanotime();
+            super::netpoll::revalidate_waiters(rt);
         }
         if retake(rt, nanotime()) {
             idle = 0;
