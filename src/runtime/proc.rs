@@ -772,8 +772,11 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
 #[inline]
 fn checktimers(rt: &Runtime, pp: &P) {
     let next = pp.timer0_when.load(Relaxed);
-    if next != 0 && next <= super::time::nanotime() {
-        super::timer::runtimers(rt, pp, super::time::nanotime(), false);
+    if next != 0 {
+        let now = super::time::nanotime();
+        if next <= now {
+            super::timer::runtimers(rt, pp, now, false);
+        }
     }
 }
 

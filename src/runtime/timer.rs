@@ -44,84 +44,89 @@ impl Timer {
     }
 }
 
-/// A binary min-heap of armed timers, ordered by `when`. Under the P's `timers` lock.
+/// A 4-ary min-heap of armed timers, ordered by `when`. Under the P's `timers` lock.
+/// Each entry keeps its timer's `when` beside the pointer, so that sifting compares
+/// contiguous memory instead of chasing timers spread over goroutine stacks (Go's
+/// timer heap does the same since 1.23); only the moved timer's `idx` is written.
 pub(crate) struct TimerHeap {
-    v: Vec<*mut Timer>,
+    v: Vec<(i64, *mut Timer)>,
 }
 
 // SAFETY: the timers it points to are only touched under the heap's lock or by the
 // thread that took them off the heap (RUNNING).
 unsafe impl Send for TimerHeap {}
 
+/// Children per node. Go uses 4: shallower than binary, and the children of a node
+/// share a cache line.
+const HEAP_ARITY: usize = 4;
+
 impl TimerHeap {
     pub(crate) const fn new() -> TimerHeap {
         TimerHeap { v: Vec::new() }
     }
 
-    fn when(&self, i: usize) -> i64 {
+    #[inline]
+    fn set(&mut self, i: usize, e: (i64, *mut Timer)) {
+        self.v[i] = e;
         // SAFETY: timers in the heap are alive (their users call deltimer before dropping).
-        unsafe { (*self.v[i]).when }
-    }
-
-    fn set(&mut self, i: usize, t: *mut Timer) {
-        self.v[i] = t;
-        // SAFETY: as above.
-        unsafe { (*t).idx = i };
+        unsafe { (*e.1).idx = i };
     }
 
     fn up(&mut self, mut i: usize) {
-        let t = self.v[i];
-        // SAFETY: as above.
-        let w = unsafe { (*t).when };
+        let e = self.v[i];
         while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.when(parent) <= w {
+            let parent = (i - 1) / HEAP_ARITY;
+            if self.v[parent].0 <= e.0 {
                 break;
             }
-            let pt = self.v[parent];
-            self.set(i, pt);
+            let pe = self.v[parent];
+            self.set(i, pe);
             i = parent;
         }
-        self.set(i, t);
+        self.set(i, e);
     }
 
     fn down(&mut self, mut i: usize) {
         let n = self.v.len();
-        let t = self.v[i];
-        // SAFETY: as above.
-        let w = unsafe { (*t).when };
+        let e = self.v[i];
         loop {
-            let l = 2 * i + 1;
-            if l >= n {
+            let first = HEAP_ARITY * i + 1;
+            if first >= n {
                 break;
             }
-            let r = l + 1;
-            let c = if r < n && self.when(r) < self.when(l) { r } else { l };
-            if self.when(c) >= w {
+            let mut c = first;
+            for k in first + 1..(first + HEAP_ARITY).min(n) {
+                if self.v[k].0 < self.v[c].0 {
+                    c = k;
+                }
+            }
+            if self.v[c].0 >= e.0 {
                 break;
             }
-            let ct = self.v[c];
-            self.set(i, ct);
+            let ce = self.v[c];
+            self.set(i, ce);
             i = c;
         }
-        self.set(i, t);
+        self.set(i, e);
     }
 
     fn push(&mut self, t: *mut Timer) {
-        self.v.push(t);
+        // SAFETY: the caller arms a live timer whose `when` is set.
+        let w = unsafe { (*t).when };
+        self.v.push((w, t));
         let i = self.v.len() - 1;
         self.up(i);
     }
 
     fn remove(&mut self, i: usize) -> *mut Timer {
-        let t = self.v[i];
+        let t = self.v[i].1;
         let last = self.v.pop().expect("TimerHeap::remove: empty heap");
         if i < self.v.len() {
             self.set(i, last);
             self.down(i);
             // The moved timer may also be earlier than its new parent.
             // SAFETY: last is in the heap.
-            let j = unsafe { (*last).idx };
+            let j = unsafe { (*last.1).idx };
             self.up(j);
         }
         t
@@ -129,11 +134,7 @@ impl TimerHeap {
 
     /// `when` of the earliest timer, or 0.
     fn first_when(&self) -> i64 {
-        if self.v.is_empty() {
-            0
-        } else {
-            self.when(0)
-        }
+        self.v.first().map_or(0, |e| e.0)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -398,5 +399,45 @@ pub(crate) fn park_timeout(
         PARAM_TIMEDOUT => false,
         super::park::PARAM_RESUMED_AT_ONCE => !a.expired,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_pops_in_order_and_removes_from_the_middle() {
+        let mut ts: Vec<Timer> = (0..1000).map(|_| Timer::new()).collect();
+        let mut h = TimerHeap::new();
+        let mut x: u64 = 12345;
+        for t in ts.iter_mut() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            t.when = (x >> 33) as i64 + 1;
+            h.push(t);
+        }
+        // Remove every third timer through its idx, as deltimer does.
+        let mut removed = std::collections::HashSet::new();
+        for (k, t) in ts.iter_mut().enumerate() {
+            if k % 3 == 0 {
+                let p: *mut Timer = t;
+                let got = h.remove(t.idx);
+                assert_eq!(got, p, "idx must track the timer's position");
+                removed.insert(p as usize);
+            }
+        }
+        let mut last = 0;
+        let mut n = 0;
+        while h.len() > 0 {
+            let w = h.first_when();
+            let t = h.remove(0);
+            // SAFETY: t points into ts.
+            assert_eq!(unsafe { (*t).when }, w);
+            assert!(w >= last, "heap order broken");
+            assert!(!removed.contains(&(t as usize)));
+            last = w;
+            n += 1;
+        }
+        assert_eq!(n, 1000 - removed.len());
     }
 }
