@@ -323,8 +323,8 @@ pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
         }
         return;
     }
-    let nmp = s.midle.pop();
-    match nmp {
+    let nmp = rt.mget(&mut s);
+    match (!nmp.is_null()).then_some(nmp) {
         Some(nmp) => {
             drop(s);
             // SAFETY: an idle M sleeps on its note; until woken, we own its handoff fields.
@@ -504,7 +504,7 @@ pub(crate) fn stopm(m: &mut M) -> bool {
         if m_should_exit(m) {
             return false;
         }
-        s.midle.push(m);
+        rt.mput(&mut s, m);
         m.idle.store(true, Relaxed);
     }
     m.park.sleep();

@@ -198,6 +198,16 @@ impl Runtime {
         self.npidle.fetch_add(1, SeqCst);
     }
 
+    /// Puts `mp` on the idle M list. sched.lock must be held.
+    pub(crate) fn mput(&self, s: &mut SchedLocked, mp: *mut M) {
+        s.midle.push(mp);
+    }
+
+    /// Takes an idle M, or null. sched.lock must be held.
+    pub(crate) fn mget(&self, s: &mut SchedLocked) -> *mut M {
+        s.midle.pop().unwrap_or(null_mut())
+    }
+
     /// Takes an idle P. sched.lock must be held.
     pub(crate) fn pidleget(&self, s: &mut SchedLocked) -> *mut P {
         match s.pidle.pop() {
@@ -350,6 +360,12 @@ fn parse_schedtrace() -> u64 {
         .unwrap_or(0)
 }
 
+/// Makes the runtime's `nprocs` Ps (Go's procresize, at start-up only: gosched does
+/// not change GOMAXPROCS while running).
+fn procresize(nprocs: u32) -> Box<[P]> {
+    (0..nprocs).map(P::new).collect()
+}
+
 /// Creates and publishes a runtime (Go's schedinit + procresize). `Already` if one runs.
 pub(crate) fn init(cfg: Config) -> Result<()> {
     lifecycle_lock();
@@ -363,7 +379,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         return Err(Error::Already);
     }
     super::signal::install_once();
-    let allp: Box<[P]> = (0..cfg.nprocs).map(P::new).collect();
+    let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {
             runq: GQueue::new(),
@@ -410,7 +426,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     let rt: &'static Runtime = Box::leak(rt);
     {
         let mut s = rt.lock();
-        // Highest P first, so that pidleget hands out P0 first.
+        // Every P starts idle; highest first, so that pidleget hands out P0 first.
         for i in (0..rt.allp.len()).rev() {
             let pp = &rt.allp[i] as *const P as *mut P;
             rt.pidleput(&mut s, pp);
