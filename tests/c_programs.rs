@@ -39,7 +39,6 @@ const DEFAULT_TIMEOUT_S: u64 = 120;
 /// Prefixes of the C tests of channels and sync objects, netpoll, timers and the host
 /// thread; each prefix is one test, `group_<prefix>`, so those files need no entry here.
 const GROUP_PREFIXES: &[&str] = &["chan_", "sync_", "net_", "timer_", "host_"];
-/// Examples that need a partner process: compiled, not run.
 /// Examples that are only compiled. The echo server and client run self-tests when
 /// given no arguments, so none is excluded now; the list stays for programs that
 /// need arguments.
@@ -68,6 +67,7 @@ c_tests! {
     shutdown_race: "tests/c/shutdown_race.c", DEFAULT_TIMEOUT_S;
     spawn_million: "tests/c/spawn_million.c", 300;
     park_ready_pingpong: "tests/c/park_ready_pingpong.c", DEFAULT_TIMEOUT_S;
+    stack_release: "tests/c/stack_release.c", DEFAULT_TIMEOUT_S;
     park_ready_foreign: "tests/c/park_ready_foreign.c", DEFAULT_TIMEOUT_S;
     park_unlockf_false: "tests/c/park_unlockf_false.c", DEFAULT_TIMEOUT_S;
     park_handoff: "tests/c/park_handoff.c", DEFAULT_TIMEOUT_S;
