@@ -74,6 +74,7 @@ c_tests! {
     ready_runtime_parked: "tests/c/ready_runtime_parked.c", DEFAULT_TIMEOUT_S;
     park_100k: "tests/c/park_100k.c", DEFAULT_TIMEOUT_S;
     park_million: "tests/c/park_million.c", 600;
+    park_million_mprotect: "tests/c/park_million_mprotect.c", 600;
     fpu_registers: "tests/c/fpu_registers.c", DEFAULT_TIMEOUT_S;
     lock_os_thread: "tests/c/lock_os_thread.c", DEFAULT_TIMEOUT_S;
     gosched_fairness: "tests/c/gosched_fairness.c", DEFAULT_TIMEOUT_S;

@@ -15,8 +15,9 @@
 //! - `Madvise`: `madvise(MADV_GUARD_INSTALL)` (Linux 6.13+) makes the page fault
 //!   without splitting the mapping, so a slab stays one mapping however many guards.
 //! - `Mprotect`: `mprotect(PROT_NONE)` splits the mapping in three, two more of the
-//!   kernel's `vm.max_map_count` (65530 by default) per stack. Used while the budget
-//!   (half of what was left when the runtime started) lasts.
+//!   kernel's `vm.max_map_count` (65530 by default) per stack. Used while the guard
+//!   budget (half of what was left when the runtime started) lasts; the other half
+//!   stays for slabs and the program.
 //! - `Canary`: no guard; a magic word at the stack's low end is checked at every
 //!   switch, and a goroutine that overwrote it is reported as a stack overflow. With
 //!   it 1,000,000 live goroutines work on a default kernel.
@@ -222,10 +223,10 @@ impl StackPool {
         }
     }
 
+    /// Maps `len` bytes. Mappings themselves are not taken from the guard budget
+    /// (which is only half of what the kernel allowed at start), so that the other
+    /// half stays for slabs: a slab holds 256 stacks, a million stacks need 3,907.
     fn map(&self, len: usize) -> Result<usize> {
-        if !self.take_maps(1) {
-            return Err(Error::NoMem);
-        }
         // SAFETY: an anonymous private mapping; no existing memory is affected.
         let p = unsafe {
             libc::mmap(
@@ -238,7 +239,6 @@ impl StackPool {
             )
         };
         if p == libc::MAP_FAILED {
-            self.map_budget.fetch_add(1, Relaxed);
             return Err(Error::NoMem);
         }
         Ok(p as usize)
@@ -325,8 +325,9 @@ impl StackPool {
         // SAFETY: the mapping [base, hi) was made by `alloc` for this stack alone and no
         // goroutine runs on it any more.
         unsafe { libc::munmap(base as *mut _, st.hi - base) };
-        let maps = if st.guard == Guard::Mprotect { 2 } else { 1 };
-        self.map_budget.fetch_add(maps, Relaxed);
+        if st.guard == Guard::Mprotect {
+            self.map_budget.fetch_add(1, Relaxed);
+        }
     }
 
     /// Unmaps every slab. Only at shutdown, when no goroutine and no M is left.
