@@ -29,14 +29,9 @@
 
     .text
 
-// void gs_mcall(uintptr_t *save_sp, uintptr_t g0_sp, void (*fn)(void *), void *gp)
-// On entry: x0 = save_sp, x1 = g0_sp, x2 = fn, x3 = gp. Never returns directly.
-    .globl gs_mcall
-    .hidden gs_mcall
-    .type gs_mcall,%function
-    .p2align 4
-gs_mcall:
-    .cfi_startproc
+// SAVE_CONTEXT: reserve a context frame below sp and store the callee-saved
+// registers and FPCR in it (layout above); sp then points at the saved context.
+.macro SAVE_CONTEXT
     sub  sp, sp, #176
     stp  x19, x20, [sp, #0]
     stp  x21, x22, [sp, #16]
@@ -50,6 +45,17 @@ gs_mcall:
     stp  d14, d15, [sp, #144]
     mrs  x9, fpcr
     str  x9, [sp, #160]
+.endm
+
+// void gs_mcall(uintptr_t *save_sp, uintptr_t g0_sp, void (*fn)(void *), void *gp)
+// On entry: x0 = save_sp, x1 = g0_sp, x2 = fn, x3 = gp. Never returns directly.
+    .globl gs_mcall
+    .hidden gs_mcall
+    .type gs_mcall,%function
+    .p2align 4
+gs_mcall:
+    .cfi_startproc
+    SAVE_CONTEXT
     mov  x9, sp
     str  x9, [x0]
     mov  sp, x1
@@ -93,19 +99,7 @@ gs_gogo:
     .p2align 4
 gs_ctx_swap:
     .cfi_startproc
-    sub  sp, sp, #176
-    stp  x19, x20, [sp, #0]
-    stp  x21, x22, [sp, #16]
-    stp  x23, x24, [sp, #32]
-    stp  x25, x26, [sp, #48]
-    stp  x27, x28, [sp, #64]
-    stp  x29, x30, [sp, #80]
-    stp  d8,  d9,  [sp, #96]
-    stp  d10, d11, [sp, #112]
-    stp  d12, d13, [sp, #128]
-    stp  d14, d15, [sp, #144]
-    mrs  x9, fpcr
-    str  x9, [sp, #160]
+    SAVE_CONTEXT
     mov  x9, sp
     str  x9, [x0]
     mov  x0, x1
@@ -123,19 +117,7 @@ gs_ctx_swap:
     .p2align 4
 gs_mstart0:
     .cfi_startproc
-    sub  sp, sp, #176
-    stp  x19, x20, [sp, #0]
-    stp  x21, x22, [sp, #16]
-    stp  x23, x24, [sp, #32]
-    stp  x25, x26, [sp, #48]
-    stp  x27, x28, [sp, #64]
-    stp  x29, x30, [sp, #80]
-    stp  d8,  d9,  [sp, #96]
-    stp  d10, d11, [sp, #112]
-    stp  d12, d13, [sp, #128]
-    stp  d14, d15, [sp, #144]
-    mrs  x9, fpcr
-    str  x9, [sp, #160]
+    SAVE_CONTEXT
     mov  x9, sp
     str  x9, [x0]
     mov  x0, x2
