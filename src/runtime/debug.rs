@@ -104,8 +104,8 @@ pub(crate) fn dump(rt: &Runtime) -> String {
                 unsafe { core::ffi::CStr::from_ptr(r) }.to_string_lossy().into_owned()
             };
             let since = g.waitsince.load(Relaxed) as i64;
-            let mins = ((now - since).max(0) / 60_000_000_000) as i64;
-            let ms = ((now - since).max(0) / 1_000_000) as i64;
+            let mins = (now - since).max(0) / 60_000_000_000;
+            let ms = (now - since).max(0) / 1_000_000;
             out.push_str(&format!(", {reason}, {ms} ms"));
             if mins > 0 {
                 out.push_str(&format!(" ({mins} minutes)"));

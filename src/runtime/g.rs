@@ -298,7 +298,7 @@ impl AllGs {
     }
 
     /// The G a handle names if the handle is current (not stale), else null.
-    pub(crate) fn from_handle(&self, h: usize) -> *mut G {
+    pub(crate) fn lookup_handle(&self, h: usize) -> *mut G {
         let slot = h & ((1 << SLOT_BITS) - 1);
         let goid = (h >> SLOT_BITS) as u64;
         if goid == 0 {

@@ -15,6 +15,7 @@
 //! - `PD_READY`: an event arrived and nobody consumed it;
 //! - `PD_WAIT`: a goroutine is about to park;
 //! - a pointer to the `Waiter` in the frame of the parked goroutine.
+//!
 //! Transitions: the waiter CASes 0 -> WAIT, then (on g0, parked) WAIT -> &Waiter; an
 //! event CASes WAIT/&Waiter/0 -> READY; `gs_close` and timeouts CAS them to 0. A
 //! goroutine waiting for both directions puts the same Waiter in both; every waker
@@ -183,7 +184,7 @@ impl Netpoll {
             Err(libc::EEXIST) => {
                 // Armed by someone who closed the fd behind our back with close(2);
                 // re-arm with the current token.
-                let _ = self.poller.close(fd);
+                self.poller.close(fd);
                 match self.poller.open(fd, token) {
                     Ok(()) => {
                         pd.armed.store(1, Release);

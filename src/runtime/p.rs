@@ -7,6 +7,7 @@
 //! - `Syscall`: its M is in a blocking call; sysmon (or the M itself, on return) may
 //!   take it with a CAS of the status to Idle/Running (`retake`, `exitsyscall`).
 //! - `Stopped`: at shutdown.
+//!
 //! Fields marked "owner only" are touched only by the M that holds the P.
 
 use super::m::M;

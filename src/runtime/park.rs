@@ -128,7 +128,7 @@ unsafe fn resume_now(mp: *mut super::m::M, gp: *mut G) -> ! {
 /// `Inval` for a stale handle or a G that is not parked through gs_park.
 /// Can be executed by anyone.
 pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Result<()> {
-    let gp = rt.allgs.from_handle(h);
+    let gp = rt.allgs.lookup_handle(h);
     if gp.is_null() {
         return Err(Error::Inval);
     }

@@ -1029,7 +1029,7 @@ pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     }
     // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
     let pp = unsafe {
-        if mp.is_null() || (*mp).rt != rt as *const Runtime {
+        if mp.is_null() || !std::ptr::eq((*mp).rt, rt) {
             null_mut()
         } else {
             (*mp).p

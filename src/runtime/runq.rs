@@ -11,6 +11,7 @@
 //! - `runnext` holds a G readied by the running G; it runs next and inherits the time
 //!   slice. The owner swaps it; stealers take it only with a CAS (and only when the
 //!   victim seems stuck, see `runqgrab`).
+//!
 //! A slot is written by the owner before the release-store of `tail` that publishes
 //! it, and read by a stealer only between its acquire-load of `tail` and its CAS of
 //! `head`; the owner cannot overwrite it before that CAS, since the ring is full.

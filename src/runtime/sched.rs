@@ -418,10 +418,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         gfree_len: AtomicUsize::new(0),
         stackfree_len: AtomicUsize::new(0),
         host_switches: AtomicU64::new(0),
-        netpoll: match super::netpoll::Netpoll::new() {
-            Ok(n) => n,
-            Err(e) => return Err(e),
-        },
+        netpoll: super::netpoll::Netpoll::new()?,
     });
     let rt: &'static Runtime = Box::leak(rt);
     {

@@ -21,6 +21,7 @@
 //! - `Canary`: no guard; a magic word at the stack's low end is checked at every
 //!   switch, and a goroutine that overwrote it is reported as a stack overflow. With
 //!   it 1,000,000 live goroutines work on a default kernel.
+//!
 //! `$GS_STACK_GUARD` (`madvise`, `mprotect`, `canary`) picks the first mode to try.
 //!
 //! This file knows nothing of signals: the SIGSEGV handler (`signal.rs`) asks the

@@ -8,6 +8,7 @@
 //! - retakes Ps that sit in a blocking call (`gs_entersyscall`) and hands them to
 //!   another M when there is work for them (`handoffp`);
 //! - polls the network if no M has for 10 ms.
+//!
 //! When every P is idle it sleeps deeply on `sysmon_note` until `startm` wakes it, so
 //! an idle runtime uses no CPU.
 

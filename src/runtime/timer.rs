@@ -149,7 +149,7 @@ pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe 
     let mp = getm();
     // SAFETY: mp is the calling thread's M (if any); its p, if any, is held by it.
     let pp: *const P = unsafe {
-        if !mp.is_null() && (*mp).rt == rt as *const Runtime && !(*mp).p.is_null() {
+        if !mp.is_null() && std::ptr::eq((*mp).rt, rt) && !(*mp).p.is_null() {
             (*mp).p
         } else {
             &rt.allp[0]
