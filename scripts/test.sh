@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Optional tools: the AArch64 assembler checks asm/aarch64.S, clang++ compiles the C++
-# binding a second time. Install them when we can (root with apt); the tests that need
+# Optional tools: the AArch64 assembler, cross compiler and qemu check and run
+# asm/aarch64.S; clang++ compiles the C++ binding a second time. Install them when we can (root with apt); the tests that need
 # them say "SKIPPED" otherwise.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=()
     command -v aarch64-linux-gnu-as >/dev/null 2>&1 || missing+=(binutils-aarch64-linux-gnu)
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu)
+    command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
     command -v clang++ >/dev/null 2>&1 || missing+=(clang)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing optional test tools: ${missing[*]}"
