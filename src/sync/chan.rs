@@ -346,6 +346,43 @@ impl Chan {
     }
 }
 
+impl Chan {
+    /// The common end of send and recv: acts on what the attempt under the lock gave
+    /// (wake the partner, report closed, give up a poll, or block on `q`).
+    /// # Safety
+    /// The channel is locked by the caller; `ep` stays valid until the call returns.
+    #[inline(always)]
+    unsafe fn settle(
+        &self,
+        ctx: Ctx,
+        poll: Poll,
+        q: &WaitQ,
+        ep: *mut u8,
+        timeout: i64,
+        reason: &'static core::ffi::CStr,
+    ) -> Result<()> {
+        match poll {
+            Poll::Done(sg) => {
+                // SAFETY: locked; sg (if any) is ours to wake.
+                unsafe { self.unlock_and_wake(&ctx, sg) };
+                Ok(())
+            }
+            Poll::Closed => {
+                // SAFETY: locked.
+                unsafe { self.lock.unlock() };
+                Err(Error::Closed)
+            }
+            Poll::Blocked if timeout == 0 => {
+                // SAFETY: locked.
+                unsafe { self.lock.unlock() };
+                Err(Error::Again)
+            }
+            // SAFETY: locked; the caller keeps ep valid while we wait.
+            Poll::Blocked => unsafe { self.block_on(ctx, q, ep, timeout, reason) },
+        }
+    }
+}
+
 /// Sends `*ep` on `c` (Go's chansend). `timeout`: < 0 blocks until done, 0 polls
 /// (`Again`), > 0 gives up after that many ns (`TimedOut`). `Closed` if `c` is or
 /// gets closed; `Perm` if it would block on g0; `Shutdown` for a foreign thread when
@@ -361,25 +398,9 @@ pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
     let mut ctx = Ctx::new();
     c.lock.lock();
     // SAFETY: locked; the caller's contract for ep.
-    match unsafe { c.send_locked(&mut ctx, ep) } {
-        Poll::Done(sg) => {
-            // SAFETY: locked; sg (if any) is ours to wake.
-            unsafe { c.unlock_and_wake(&ctx, sg) };
-            Ok(())
-        }
-        Poll::Closed => {
-            // SAFETY: locked.
-            unsafe { c.lock.unlock() };
-            Err(Error::Closed)
-        }
-        Poll::Blocked if timeout == 0 => {
-            // SAFETY: locked.
-            unsafe { c.lock.unlock() };
-            Err(Error::Again)
-        }
-        // SAFETY: locked; ep stays valid while we wait.
-        Poll::Blocked => unsafe { c.block_on(ctx, &c.sendq, ep as *mut u8, timeout, c"chan send") },
-    }
+    let poll = unsafe { c.send_locked(&mut ctx, ep) };
+    // SAFETY: locked; ep stays valid while we wait.
+    unsafe { c.settle(ctx, poll, &c.sendq, ep as *mut u8, timeout, c"chan send") }
 }
 
 /// Receives from `c` into `ep` (Go's chanrecv). `Closed` once `c` is closed and
@@ -402,25 +423,9 @@ pub(crate) unsafe fn recv(c: &Chan, ep: *mut u8, timeout: i64) -> Result<()> {
     let mut ctx = Ctx::new();
     c.lock.lock();
     // SAFETY: locked; the caller's contract for ep.
-    match unsafe { c.recv_locked(&mut ctx, ep) } {
-        Poll::Done(sg) => {
-            // SAFETY: locked; sg (if any) is ours to wake.
-            unsafe { c.unlock_and_wake(&ctx, sg) };
-            Ok(())
-        }
-        Poll::Closed => {
-            // SAFETY: locked.
-            unsafe { c.lock.unlock() };
-            Err(Error::Closed)
-        }
-        Poll::Blocked if timeout == 0 => {
-            // SAFETY: locked.
-            unsafe { c.lock.unlock() };
-            Err(Error::Again)
-        }
-        // SAFETY: locked; ep stays valid while we wait.
-        Poll::Blocked => unsafe { c.block_on(ctx, &c.recvq, ep, timeout, c"chan receive") },
-    }
+    let poll = unsafe { c.recv_locked(&mut ctx, ep) };
+    // SAFETY: locked; ep stays valid while we wait.
+    unsafe { c.settle(ctx, poll, &c.recvq, ep, timeout, c"chan receive") }
 }
 
 /// Closes `c` (Go's closechan): every blocked receiver gets `Closed` with a zeroed
