@@ -344,9 +344,7 @@ impl Chan {
             }
         }
     }
-}
 
-impl Chan {
     /// The common end of send and recv: acts on what the attempt under the lock gave
     /// (wake the partner, report closed, give up a poll, or block on `q`).
     /// # Safety
