@@ -326,12 +326,23 @@ pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
     let nmp = rt.mget(&mut s);
     match (!nmp.is_null()).then_some(nmp) {
         Some(nmp) => {
-            drop(s);
+            // Hand over the P under sched.lock: an M woken for another reason (shutdown,
+            // its gs_main goroutine ended) looks for it under the lock too, so the P is
+            // never left behind in an M that leaves.
             // SAFETY: an idle M sleeps on its note; until woken, we own its handoff fields.
             unsafe {
                 (*nmp).spinning = spinning;
                 (*nmp).nextp.store(pp, Release);
-                (*nmp).park.wakeup();
+                if (*nmp).is_host {
+                    // A host M frees itself (gs_main returning) after taking the lock:
+                    // wake it before we let go of the lock.
+                    (*nmp).park.wakeup();
+                    drop(s);
+                } else {
+                    drop(s);
+                    // Worker Ms live until shutdown, which waits for us (see sched.rs).
+                    (*nmp).park.wakeup();
+                }
             }
         }
         None => {
@@ -510,13 +521,18 @@ pub(crate) fn stopm(m: &mut M) -> bool {
     m.park.sleep();
     m.park.clear();
     m.idle.store(false, Relaxed);
-    let pp = m.nextp.swap(null_mut(), Acquire);
+    let mut pp = m.nextp.swap(null_mut(), Acquire);
     if pp.is_null() {
-        // Woken without a P: make sure we are off the idle list.
+        // Woken without a P (shutdown, or our gs_main goroutine ended): under the lock,
+        // either startm already gave us one (take it) or we are still on the idle list
+        // (leave it, so that nobody gives us one any more).
         let mut s = rt.lock();
-        let me = m as *mut M;
-        s.midle.retain(|&x| x != me);
-        return false;
+        pp = m.nextp.swap(null_mut(), Acquire);
+        if pp.is_null() {
+            let me = m as *mut M;
+            s.midle.retain(|&x| x != me);
+            return false;
+        }
     }
     acquirep(m, pp);
     true
