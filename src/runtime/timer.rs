@@ -67,19 +67,30 @@ impl TimerHeap {
 
     #[inline]
     fn set(&mut self, i: usize, e: (i64, *mut Timer)) {
-        self.v[i] = e;
+        debug_assert!(i < self.v.len());
+        // SAFETY: every caller passes an index below the length (they come from the
+        // sift loops, which check it).
+        unsafe { *self.v.get_unchecked_mut(i) = e };
         // SAFETY: timers in the heap are alive (their users call deltimer before dropping).
         unsafe { (*e.1).idx = i };
+    }
+
+    #[inline]
+    fn when(&self, i: usize) -> i64 {
+        debug_assert!(i < self.v.len());
+        // SAFETY: as in `set`.
+        unsafe { self.v.get_unchecked(i).0 }
     }
 
     fn up(&mut self, mut i: usize) {
         let e = self.v[i];
         while i > 0 {
             let parent = (i - 1) / HEAP_ARITY;
-            if self.v[parent].0 <= e.0 {
+            if self.when(parent) <= e.0 {
                 break;
             }
-            let pe = self.v[parent];
+            // SAFETY: parent < i < len.
+            let pe = unsafe { *self.v.get_unchecked(parent) };
             self.set(i, pe);
             i = parent;
         }
@@ -94,16 +105,30 @@ impl TimerHeap {
             if first >= n {
                 break;
             }
-            let mut c = first;
-            for k in first + 1..(first + HEAP_ARITY).min(n) {
-                if self.v[k].0 < self.v[c].0 {
-                    c = k;
+            let (mut c, mut cw) = (first, self.when(first));
+            if first + HEAP_ARITY <= n {
+                // All four children exist (the common case): compare them pairwise.
+                let (a, aw) = if self.when(first + 1) < cw { (first + 1, self.when(first + 1)) } else { (c, cw) };
+                let (b, bw) = if self.when(first + 3) < self.when(first + 2) {
+                    (first + 3, self.when(first + 3))
+                } else {
+                    (first + 2, self.when(first + 2))
+                };
+                (c, cw) = if bw < aw { (b, bw) } else { (a, aw) };
+            } else {
+                for k in first + 1..n {
+                    let w = self.when(k);
+                    if w < cw {
+                        c = k;
+                        cw = w;
+                    }
                 }
             }
-            if self.v[c].0 >= e.0 {
+            if cw >= e.0 {
                 break;
             }
-            let ce = self.v[c];
+            // SAFETY: c < n.
+            let ce = unsafe { *self.v.get_unchecked(c) };
             self.set(i, ce);
             i = c;
         }
@@ -133,6 +158,7 @@ impl TimerHeap {
     }
 
     /// `when` of the earliest timer, or 0.
+    #[inline]
     fn first_when(&self) -> i64 {
         self.v.first().map_or(0, |e| e.0)
     }
