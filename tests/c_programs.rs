@@ -426,8 +426,13 @@ fn tail(bytes: &[u8], max: usize) -> String {
 
 /// Runs `bin` in its own process group with a time limit. Ok(stdout) if it exited 0.
 fn run(bin: &Path, timeout: Duration) -> Result<String, String> {
+    run_command(Command::new(bin), bin, timeout)
+}
+
+/// Runs `cmd` (which runs `bin`, directly or under a tool) as `run` does.
+fn run_command(mut cmd: Command, bin: &Path, timeout: Duration) -> Result<String, String> {
     let start = Instant::now();
-    let mut child = Command::new(bin)
+    let mut child = cmd
         .current_dir(repo())
         // cargo points LD_LIBRARY_PATH at <profile>/, which the dynamic linker searches
         // before the binary's runpath: it could load a stale copy of the library.
@@ -496,6 +501,24 @@ fn run(bin: &Path, timeout: Duration) -> Result<String, String> {
         tail(&stdout, 16 << 10),
         tail(&stderr, 16 << 10)
     ))
+}
+
+/// Small programs run under Valgrind's memcheck (goroutine stacks are registered with
+/// Valgrind, so switches are not taken for stack overflows): no error may be reported.
+#[test]
+fn valgrind_memcheck_finds_no_error() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIPPED: valgrind is not installed");
+        return;
+    }
+    for rel in ["tests/valgrind/mix.c"] {
+        let bin = compile(Path::new(rel), Link::Shared).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = Command::new("valgrind");
+        cmd.args(["--error-exitcode=9", "--quiet"]).arg(&bin);
+        if let Err(e) = run_command(cmd, &bin, Duration::from_secs(600)) {
+            panic!("{rel} under valgrind: {e}");
+        }
+    }
 }
 
 /// Compiles and runs one registered program; panics with its output on failure.

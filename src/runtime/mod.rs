@@ -39,3 +39,4 @@ pub(crate) mod throw;
 pub(crate) mod timer;
 pub(crate) mod time;
 pub(crate) mod tls;
+pub(crate) mod valgrind;

@@ -255,6 +255,7 @@ impl StackPool {
         let guard = self.install_guard(base, 1);
         let st = Stack { lo: base + PAGE, hi: base + PAGE + size, guard, own_map: true };
         st.write_canary();
+        super::valgrind::stack_register(st.lo, st.hi);
         Ok(st)
     }
 
@@ -314,6 +315,7 @@ impl StackPool {
         let guard = self.install_guard(base, 2);
         let st = Stack { lo: base + PAGE, hi: base + stride, guard, own_map: false };
         st.write_canary();
+        super::valgrind::stack_register(st.lo, st.hi);
         Ok(st)
     }
 
