@@ -26,7 +26,6 @@ extern "C" {
     /// Resumes the context saved at `sp`.
     pub(crate) fn gs_gogo(sp: usize) -> !;
     /// Saves into `*save_sp` and resumes `to_sp`.
-    #[allow(dead_code)] // used by the switch benchmark
     pub(crate) fn gs_ctx_swap(save_sp: *mut usize, to_sp: usize);
     /// Saves the caller's context, stores g0's fixed sp into `*g0_sp`, calls `f(arg)`.
     /// Returns when something `gs_gogo(*g0_sp)`s.
@@ -34,7 +33,6 @@ extern "C" {
     /// The first code of every goroutine (see the assembly).
     fn gs_gostart();
     /// A minimal switch without FP control state: the benchmark's baseline.
-    #[allow(dead_code)] // used by the switch benchmark
     pub(crate) fn gs_bench_min_swap(save_sp: *mut usize, to_sp: usize);
 }
 

@@ -627,8 +627,3 @@ pub(crate) fn current_rt_ptr() -> *const Runtime {
     }
     RT.load(Acquire)
 }
-
-#[allow(dead_code)]
-pub(crate) fn spawned_total(rt: &Runtime) -> u64 {
-    rt.allp.iter().map(|p| p.spawned.load(Relaxed)).sum::<u64>() + rt.spawned_foreign.load(Relaxed)
-}
