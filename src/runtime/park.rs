@@ -21,7 +21,6 @@ use super::sched::Runtime;
 use super::tls::getm;
 use crate::error::{Error, Result};
 use core::ffi::{c_char, c_void};
-use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
 
 /// `G::param` of a user park resumed because its unlockf returned false (the winner
@@ -77,15 +76,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
-    if g.sched_sp < g.stack_lowest {
-        g.stack_lowest = g.sched_sp;
-    }
-    if !g.stack.canary_ok() {
-        super::signal::report_overflow_and_die(g);
-    }
+    super::proc::switched_out(g);
     g.casgstatus(Gstatus::Running, Gstatus::Waiting);
-    m.curg.store(null_mut(), Relaxed);
-    g.m = null_mut();
+    super::proc::dropg(m, g);
     let goid = g.goid();
     let user = g.park_user;
     let unlockf = g.park_unlockf.take();

@@ -933,7 +933,7 @@ pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
 /// Bookkeeping for a G that just switched out: stack depth and canary.
 /// Executed on g0.
 #[inline]
-fn switched_out(g: &mut G) {
+pub(crate) fn switched_out(g: &mut G) {
     if g.sched_sp < g.stack_lowest {
         g.stack_lowest = g.sched_sp;
     }
@@ -944,7 +944,7 @@ fn switched_out(g: &mut G) {
 
 /// Detaches the current G from its M (Go's dropg).
 #[inline]
-fn dropg(m: &mut M, g: &mut G) {
+pub(crate) fn dropg(m: &mut M, g: &mut G) {
     m.curg.store(null_mut(), Relaxed);
     g.m = null_mut();
 }
