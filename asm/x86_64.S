@@ -187,5 +187,18 @@ gs_bench_min_swap:
     jmpq *%rcx
     .size gs_bench_min_swap, .-gs_bench_min_swap
 
+// The current M of each OS thread (src/runtime/tls.rs), a thread-local of the
+// initial-exec model: read with one %fs-relative load, without __tls_get_addr. It
+// is 8 bytes, well within the static TLS space that the dynamic loader keeps for
+// libraries loaded with dlopen.
+    .section .tbss,"awT",@nobits
+    .globl gs_tls_m
+    .hidden gs_tls_m
+    .type gs_tls_m,@object
+    .size gs_tls_m, 8
+    .p2align 3
+gs_tls_m:
+    .zero 8
+
     .section .note.GNU-stack,"",@progbits
     .text

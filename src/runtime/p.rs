@@ -76,7 +76,8 @@ unsafe impl Sync for P {}
 unsafe impl Send for P {}
 
 impl P {
-    pub(crate) fn new(id: u32) -> P {
+    /// P `id` of a runtime with `nprocs` Ps.
+    pub(crate) fn new(id: u32, nprocs: u32) -> P {
         P {
             id,
             status: AtomicU32::new(Pstatus::Idle as u32),
@@ -84,7 +85,7 @@ impl P {
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
-            runq: LocalRunq::new(),
+            runq: LocalRunq::new(nprocs > 1),
             timers: parking_lot::Mutex::new(super::timer::TimerHeap::new()),
             timer0_when: AtomicI64::new(0),
             local: UnsafeCell::new(PLocal {

@@ -44,7 +44,7 @@ pub(crate) unsafe fn gopark(
 
 /// `gopark` for a caller that already read its M (`mp`: the calling thread's M,
 /// running a goroutine).
-#[inline(never)]
+#[inline(always)]
 pub(crate) unsafe fn gopark_m(
     mp: *mut super::m::M,
     unlockf: Option<UnlockFn>,
@@ -62,7 +62,7 @@ pub(crate) unsafe fn gopark_m(
         g.park_user = user;
         g.param = 0;
         g.waitreason.store(reason as *mut c_char, Relaxed);
-        g.waitsince.store(super::time::coarsetime() as u64, Relaxed);
+        g.waitsince.store(super::time::coarse_now() as u64, Relaxed);
         super::proc::mcall_m(mp, park_m);
         // Resumed, possibly on another M: re-read nothing from before the switch.
         (*gp).param

@@ -767,6 +767,7 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
                 injectglist(rt, list);
             } else {
                 acquirep(m, pp);
+                rt.wake_sysmon(); // every P was idle: sysmon may sleep deeply
                 let gp = list.pop();
                 if !gp.is_null() {
                     injectglist(rt, list);
@@ -920,7 +921,7 @@ pub(crate) unsafe fn mcall(f: McallFn) {
 
 /// `mcall` for a caller that already read its M (one thread-local read less).
 /// `mp` must be the calling thread's M, running a goroutine.
-#[inline(never)]
+#[inline(always)]
 pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
     // SAFETY: the caller is on a goroutine of mp, so its curg is valid; the context
     // is saved in curg.sched_sp before the switch.

@@ -9,8 +9,13 @@
 //! - Any P may steal (`runqgrab`): it reads a batch of slots, then CASes `head` past
 //!   them; if the CAS fails the batch is discarded and retried.
 //! - `runnext` holds a G readied by the running G; it runs next and inherits the time
-//!   slice. The owner swaps it; stealers take it only with a CAS (and only when the
-//!   victim seems stuck, see `runqgrab`).
+//!   slice. Only the owner makes it non-null; stealers take it only with a CAS (and
+//!   only when the victim seems stuck, see `runqgrab`). So an owner that finds it
+//!   null may simply store a G there, and must swap or CAS only to replace or take a
+//!   non-null one.
+//! - A ring that nobody can steal from (`stealable` false: the runtime has a single
+//!   P, and stealing needs a P of one's own) is used with plain loads and stores: its
+//!   owner is the only party that touches it.
 //!
 //! A slot is written by the owner before the release-store of `tail` that publishes
 //! it, and read by a stealer only between its acquire-load of `tail` and its CAS of
@@ -99,6 +104,8 @@ pub(crate) struct LocalRunq {
     tail: AtomicU32,
     slots: [AtomicPtr<G>; LOCAL_RUNQ_LEN],
     runnext: AtomicPtr<G>,
+    /// Other Ps may steal from this queue (see *The P's ring*). Constant.
+    stealable: bool,
 }
 
 /// Where `runqput` sends half of a full ring (the global queue in the scheduler).
@@ -108,12 +115,14 @@ pub(crate) trait Overflow {
 }
 
 impl LocalRunq {
-    pub(crate) fn new() -> LocalRunq {
+    /// An empty queue; `stealable` when other Ps exist that may steal from it.
+    pub(crate) fn new(stealable: bool) -> LocalRunq {
         LocalRunq {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
             slots: [const { AtomicPtr::new(null_mut()) }; LOCAL_RUNQ_LEN],
             runnext: AtomicPtr::new(null_mut()),
+            stealable,
         }
     }
 
@@ -147,9 +156,20 @@ impl LocalRunq {
     /// Executed only by the owner P.
     pub(crate) fn runqput(&self, mut gp: *mut G, next: bool, overflow: &dyn Overflow) {
         if next {
-            let old = self.runnext.swap(gp, AcqRel);
+            let old = self.runnext.load(Relaxed);
             if old.is_null() {
+                // Nobody but us makes it non-null: no race (store-release, publishes gp).
+                self.runnext.store(gp, Release);
                 return;
+            }
+            let old = if self.stealable {
+                self.runnext.swap(gp, AcqRel)
+            } else {
+                self.runnext.store(gp, Release);
+                old
+            };
+            if old.is_null() {
+                return; // a stealer took the old one meanwhile
             }
             gp = old; // kick the old runnext to the regular queue
         }
@@ -196,6 +216,19 @@ impl LocalRunq {
     #[inline]
     pub(crate) fn runqget(&self) -> (*mut G, bool) {
         let next = self.runnext.load(Relaxed);
+        if !self.stealable {
+            if !next.is_null() {
+                self.runnext.store(null_mut(), Relaxed);
+                return (next, true);
+            }
+            let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+            if tail == head {
+                return (null_mut(), false);
+            }
+            let gp = self.slots[head as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+            self.head.store(head.wrapping_add(1), Release); // store-release for is_empty readers
+            return (gp, false);
+        }
         // Only the owner may set runnext non-null, so a CAS is enough to take it.
         if !next.is_null()
             && self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_ok()
@@ -305,7 +338,12 @@ mod tests {
 
     #[test]
     fn runqput_full_moves_half_to_global() {
-        let q = LocalRunq::new();
+        runqput_full_moves_half_to_global_in(true);
+        runqput_full_moves_half_to_global_in(false);
+    }
+
+    fn runqput_full_moves_half_to_global_in(stealable: bool) {
+        let q = LocalRunq::new(stealable);
         let ov = VecOverflow(RefCell::new(Vec::new()));
         let all = gs(LOCAL_RUNQ_LEN + 1);
         for &g in &all {
@@ -332,7 +370,12 @@ mod tests {
 
     #[test]
     fn runnext_is_taken_first_and_kicks_old_one_to_tail() {
-        let q = LocalRunq::new();
+        runnext_is_taken_first_and_kicks_old_one_to_tail_in(true);
+        runnext_is_taken_first_and_kicks_old_one_to_tail_in(false);
+    }
+
+    fn runnext_is_taken_first_and_kicks_old_one_to_tail_in(stealable: bool) {
+        let q = LocalRunq::new(stealable);
         let ov = VecOverflow(RefCell::new(Vec::new()));
         let g = gs(3);
         q.runqput(g[0], false, &ov);
@@ -349,7 +392,7 @@ mod tests {
         use std::sync::atomic::{AtomicBool, AtomicUsize};
         use std::sync::Arc;
         const N: usize = 200_000;
-        let victim = Arc::new(LocalRunq::new());
+        let victim = Arc::new(LocalRunq::new(true));
         let all: Vec<usize> = gs(N).into_iter().map(|g| g as usize).collect();
         let done = Arc::new(AtomicBool::new(false));
         let taken = Arc::new(AtomicUsize::new(0));
@@ -359,7 +402,7 @@ mod tests {
                 let done = done.clone();
                 let taken = taken.clone();
                 std::thread::spawn(move || {
-                    let mine = LocalRunq::new();
+                    let mine = LocalRunq::new(true);
                     let mut got = Vec::new();
                     loop {
                         let g = mine.runqsteal(&victim, false);

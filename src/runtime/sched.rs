@@ -223,6 +223,7 @@ impl Runtime {
     #[inline]
     pub(crate) fn wake_sysmon(&self) {
         if self.sysmon_wait.load(SeqCst) && self.sysmon_wait.swap(false, SeqCst) {
+            super::time::coarse_tick(); // sysmon's clock is stale after a deep sleep
             self.sysmon_note.wakeup();
         }
     }
@@ -363,7 +364,7 @@ fn parse_schedtrace() -> u64 {
 /// Makes the runtime's `nprocs` Ps (Go's procresize, at start-up only: gosched does
 /// not change GOMAXPROCS while running).
 fn procresize(nprocs: u32) -> Box<[P]> {
-    (0..nprocs).map(P::new).collect()
+    (0..nprocs).map(|id| P::new(id, nprocs)).collect()
 }
 
 /// Creates and publishes a runtime (Go's schedinit + procresize). `Already` if one runs.
@@ -379,6 +380,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         return Err(Error::Already);
     }
     super::signal::install_once();
+    super::time::coarse_tick();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {

@@ -7,7 +7,8 @@
 //! - prints a schedtrace line every `$GS_DEBUG=schedtrace=N` ms.
 //! - retakes Ps that sit in a blocking call (`gs_entersyscall`) and hands them to
 //!   another M when there is work for them (`handoffp`);
-//! - polls the network if no M has for 10 ms.
+//! - polls the network if no M has for 10 ms;
+//! - refreshes the coarse clock of `time::coarse_now`.
 //!
 //! When every P is idle it sleeps deeply on `sysmon_note` until `startm` wakes it, so
 //! an idle runtime uses no CPU.
@@ -44,6 +45,7 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             delay_us = (delay_us * 2).min(SYSMON_MAX_SLEEP_US);
         }
         thread_sleep(delay_us * 1000);
+        super::time::coarse_tick();
         let now = nanotime();
         if rt.npidle.load(SeqCst) as usize == rt.allp.len() {
             if rt.cfg.flags & super::sched::CFG_CHECKDEAD != 0
@@ -68,6 +70,7 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             }
             rt.sysmon_wait.store(false, SeqCst);
             rt.sysmon_note.clear();
+            super::time::coarse_tick();
             idle = 0;
         }
         // Poll the network if nobody has for a while.

@@ -1,5 +1,10 @@
 //! Monotonic time.
 
+use core::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+/// `coarsetime` as of the last `coarse_tick`.
+static COARSE_NOW: AtomicI64 = AtomicI64::new(0);
+
 /// Monotonic nanoseconds (CLOCK_MONOTONIC; vDSO, no syscall).
 #[inline]
 pub(crate) fn nanotime() -> i64 {
@@ -37,4 +42,17 @@ pub(crate) fn coarsetime() -> i64 {
     // SAFETY: ts is a valid, writable timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// A recent `coarsetime`, without reading the clock: sysmon refreshes it every round
+/// (at most 10 ms apart while any P runs), and so does whoever wakes it from its deep
+/// sleep. For timestamps of parked goroutines (`G::waitsince`), which only dumps read.
+#[inline]
+pub(crate) fn coarse_now() -> i64 {
+    COARSE_NOW.load(Relaxed)
+}
+
+/// Refreshes `coarse_now`.
+pub(crate) fn coarse_tick() {
+    COARSE_NOW.store(coarsetime(), Relaxed);
 }

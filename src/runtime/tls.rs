@@ -3,32 +3,69 @@
 //! # Thread-locals move
 //!
 //! A goroutine may resume on another M after any switch (`mcall`). The value read from
-//! `CUR_M` belongs to the thread, not the goroutine, so code running on a goroutine's
-//! stack must read it again after every call that can switch, never keep the M (or
-//! the TLS address) across one. Functions that switch are `#[inline(never)]` so that
-//! the compiler cannot keep a thread-local's address cached in a register across them.
+//! the thread-local belongs to the thread, not the goroutine, so code running on a
+//! goroutine's stack must read it again after every call that can switch, never keep
+//! the M (or the thread-local's address) across one.
+//!
+//! On x86-64 the thread-local is `gs_tls_m`, defined in the assembly with the
+//! initial-exec model, and read and written here by inline assembly: one load
+//! relative to `%fs`, inlined everywhere, and never cached by the compiler (the asm is
+//! neither `pure` nor `nomem`, so every call reads afresh). Elsewhere it is a Rust
+//! thread-local, read by a function that is never inlined so that the compiler cannot
+//! reuse an address computed before a switch.
 //! Code on g0 never moves: g0 belongs to its M.
 
 use super::m::M;
-use core::cell::Cell;
-use core::ptr::null_mut;
 
+/// The M of the calling thread, or null on a foreign thread.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn getm() -> *mut M {
+    let mp: *mut M;
+    // SAFETY: gs_tls_m is an 8-byte thread-local of this library (asm/x86_64.S); the
+    // GOTTPOFF slot holds its offset from the thread pointer in %fs.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_m@GOTTPOFF(%rip), {mp}",
+            "movq %fs:({mp}), {mp}",
+            mp = out(reg) mp,
+            options(att_syntax, nostack, preserves_flags, readonly),
+        );
+    }
+    mp
+}
+
+/// Binds `mp` to the calling thread (null unbinds).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn setm(mp: *mut M) {
+    // SAFETY: as in getm; the slot is this thread's own.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_m@GOTTPOFF(%rip), {off}",
+            "movq {mp}, %fs:({off})",
+            off = out(reg) _,
+            mp = in(reg) mp,
+            options(att_syntax, nostack, preserves_flags),
+        );
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
 thread_local! {
     /// The M running on this thread; null on foreign threads.
-    static CUR_M: Cell<*mut M> = const { Cell::new(null_mut()) };
+    static CUR_M: core::cell::Cell<*mut M> = const { core::cell::Cell::new(core::ptr::null_mut()) };
 }
 
 /// The M of the calling thread, or null on a foreign thread.
-///
-/// Never inlined: the compiler assumes a function runs on one thread and may reuse a
-/// thread-local's address computed before a switch; a call to this function computes
-/// it afresh every time (a switch is an opaque call, so two calls are never merged).
+#[cfg(not(target_arch = "x86_64"))]
 #[inline(never)]
 pub(crate) fn getm() -> *mut M {
     CUR_M.with(|c| c.get())
 }
 
 /// Binds `mp` to the calling thread (null unbinds).
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 pub(crate) fn setm(mp: *mut M) {
     CUR_M.with(|c| c.set(mp));

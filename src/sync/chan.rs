@@ -308,7 +308,8 @@ impl Chan {
     /// Queues a sudog for the calling party on `q` and blocks (the slow half of send
     /// and recv).
     /// Executed by the blocking party; `lock` is held on entry, not on return.
-    #[inline(never)]
+    /// Inlined, as `block` is (see there).
+    #[inline(always)]
     unsafe fn block_on(&self, mut ctx: Ctx, q: &WaitQ, ep: *mut u8, timeout: i64, reason: &'static core::ffi::CStr) -> Result<()> {
         if let Err(e) = ctx.may_block() {
             // SAFETY: held.
@@ -388,6 +389,7 @@ impl Chan {
 /// Can be executed by anyone (a goroutine, g0, a foreign thread).
 /// # Safety
 /// `ep` points to esz readable bytes (or esz is 0) until the call returns.
+#[inline(always)]
 pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
     // Fast path of a poll: not closed and no room, seen without the lock.
     if timeout == 0 && !c.closed.load(Relaxed) && c.full() {
@@ -406,6 +408,7 @@ pub(crate) unsafe fn send(c: &Chan, ep: *const u8, timeout: i64) -> Result<()> {
 /// Can be executed by anyone.
 /// # Safety
 /// `ep` points to esz writable bytes (or esz is 0) until the call returns.
+#[inline(always)]
 pub(crate) unsafe fn recv(c: &Chan, ep: *mut u8, timeout: i64) -> Result<()> {
     // Fast path of a poll. A channel cannot reopen: seeing it empty and then not
     // closed means it was open and empty at the first look.

@@ -275,6 +275,12 @@ unsafe fn timeout_fire(arg: usize) {
 /// # Safety
 /// `ctx.may_block()` succeeded; `w` is the party's waiter and its sudogs are queued
 /// under `locks`.
+///
+/// Inlined into the operations, so that a goroutine that resumes returns straight
+/// into the caller of the C API: after a switch every `ret` on the way back
+/// mispredicts (the CPU's return stack holds the scheduler's calls), so each frame
+/// between the API function and the switch costs one.
+#[inline(always)]
 pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64, reason: &'static CStr) -> Woke {
     if ctx.kind == Kind::Goroutine {
         let mp = ctx.m();
@@ -298,7 +304,14 @@ pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], 
         }
         return if w.fired.load(Relaxed).is_null() { Woke::TimedOut } else { Woke::Fired };
     }
-    // A foreign thread.
+    // SAFETY: forwarded contract.
+    unsafe { block_thread(ctx, w, locks, deadline) }
+}
+
+/// `block` for a foreign thread: sleeps on its futex word.
+#[inline(never)]
+#[cold]
+unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64) -> Woke {
     let registered = !ctx.rt.is_null();
     if registered {
         parker::register(w);
