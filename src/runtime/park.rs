@@ -31,7 +31,7 @@ pub(crate) const PARAM_RESUMED_AT_ONCE: usize = 2;
 /// and give `unlockf` the G's handle; internal ones give it the `*mut G`.
 /// Returns when readied, with the G's `param` (for the caller's protocol).
 /// Executed on a goroutine.
-#[inline(never)]
+#[inline(always)]
 pub(crate) unsafe fn gopark(
     unlockf: Option<UnlockFn>,
     lock: *mut c_void,

@@ -1143,7 +1143,7 @@ pub(crate) fn gosched() {
 }
 
 /// gs_gosched on a goroutine of `mp` (the caller read its M already).
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn gosched_on(mp: *mut M) {
     // SAFETY: the caller runs a goroutine on mp.
     unsafe { mcall_m(mp, gosched_m) };
