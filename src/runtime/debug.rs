@@ -51,7 +51,7 @@ pub(crate) fn stats(rt: &Runtime) -> Stats {
     }
     st.spawned_total += rt.spawned_foreign.load(Relaxed);
     st.switches_total += rt.host_switches.load(Relaxed);
-    st.timers = rt.ntimers.load(Relaxed);
+    st.timers = rt.allp.iter().map(|p| p.ntimers.load(Relaxed) as u64).sum();
     st.netpoll_waiters = rt.netpoll.waiters.load(Relaxed);
     st
 }

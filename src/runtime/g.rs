@@ -202,6 +202,9 @@ impl G {
 
     /// Replaces the name (copied; NULL clears it).
     pub(crate) fn set_name(&self, name: *const c_char) {
+        if name.is_null() && self.name.load(Relaxed).is_null() {
+            return; // the common case, without an atomic swap
+        }
         let new = if name.is_null() {
             null_mut()
         } else {

@@ -462,7 +462,7 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
             false,
         );
         if a.when > 0 {
-            deltimer(rt, &mut t);
+            deltimer(&mut t);
         }
     }
     // Take our Waiter (or a READY that arrived for this fd) out of the slots; leave

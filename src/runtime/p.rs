@@ -14,7 +14,7 @@ use super::m::M;
 use super::runq::{GQueue, LocalRunq};
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u32)]
@@ -55,6 +55,8 @@ pub(crate) struct P {
     pub(crate) timers: parking_lot::Mutex<super::timer::TimerHeap>,
     /// `when` of the earliest timer, 0 if none. Written under `timers`; read by anyone.
     pub(crate) timer0_when: AtomicI64,
+    /// Timers in `timers`; written under its lock, read by anyone (stats).
+    pub(crate) ntimers: AtomicUsize,
     /// Owner only; see PLocal.
     local: UnsafeCell<PLocal>,
     /// Statistics; the owner adds, anyone reads.
@@ -88,6 +90,7 @@ impl P {
             runq: LocalRunq::new(nprocs > 1),
             timers: parking_lot::Mutex::new(super::timer::TimerHeap::new()),
             timer0_when: AtomicI64::new(0),
+            ntimers: AtomicUsize::new(0),
             local: UnsafeCell::new(PLocal {
                 gfree: GQueue::new(),
                 stackcache: Vec::new(),

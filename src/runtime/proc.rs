@@ -613,7 +613,7 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
-        checktimers(rt, pp);
+        checktimers(pp);
         let mut gp = null_mut();
         let mut inherit = false;
         // Fairness: now and then take from the global queue first.
@@ -671,6 +671,8 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
 /// Finds a runnable G, stealing from other Ps, else stops the M until there is work.
 /// Returns the G and whether it inherits the time slice.
 /// Executed on g0 of an M holding a P; may come back with another P.
+/// Kept out of `schedule`, whose common path (a G in the local queue) stays short.
+#[inline(never)]
 fn findrunnable(m: &mut M) -> (*mut G, bool) {
     let rt = m.rt();
     'top: loop {
@@ -680,7 +682,7 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
-        checktimers(rt, pp);
+        checktimers(pp);
         let (gp, inherit) = pp.runq.runqget();
         if !gp.is_null() {
             return (gp, inherit);
@@ -787,12 +789,12 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
 
 /// Runs the expired timers of `pp`. Executed on g0 by the M holding pp.
 #[inline]
-fn checktimers(rt: &Runtime, pp: &P) {
+fn checktimers(pp: &P) {
     let next = pp.timer0_when.load(Relaxed);
     if next != 0 {
         let now = super::time::nanotime();
         if next <= now {
-            super::timer::runtimers(rt, pp, now, false);
+            super::timer::runtimers(pp, now, false);
         }
     }
 }
@@ -837,7 +839,7 @@ fn stealwork(m: &mut M) -> *mut G {
                 continue;
             }
             // Run the other P's expired timers (its M may be blocked, or it is idle).
-            if super::timer::runtimers(rt, p2, now, true) {
+            if super::timer::runtimers(p2, now, true) {
                 let (gp, _) = pp.runq.runqget();
                 if !gp.is_null() {
                     return gp;
@@ -1071,7 +1073,7 @@ pub(crate) fn checkdead(rt: &Runtime) -> bool {
         if rt.ngoroutines.load(Acquire) == 0
             || rt.runqsize.load(Acquire) != 0
             || rt.hostq_len.load(Acquire) != 0
-            || rt.ntimers.load(Acquire) != 0
+            || super::timer::timesleepuntil(rt) != 0
             || rt.netpoll.waiters.load(Acquire) != 0
             || rt.npidle.load(SeqCst) as usize != rt.allp.len()
         {

@@ -128,8 +128,6 @@ pub(crate) struct Runtime {
     pub(crate) hostq_len: AtomicUsize,
     /// Goroutine switches made by the host runner (it has no P to count them).
     pub(crate) host_switches: AtomicU64,
-    /// Armed timers, all Ps together (for stats).
-    pub(crate) ntimers: AtomicU64,
     /// The network poller and poll descriptors.
     pub(crate) netpoll: super::netpoll::Netpoll,
 }
@@ -414,7 +412,6 @@ fn init_locked(cfg: Config) -> Result<()> {
         start_time: super::time::nanotime(),
         // SAFETY: gettid has no preconditions.
         init_tid: unsafe { libc::gettid() },
-        ntimers: AtomicU64::new(0),
         hostq_len: AtomicUsize::new(0),
         deadlock: AtomicBool::new(false),
         gfree_len: AtomicUsize::new(0),

@@ -27,6 +27,8 @@ const IDLE: u32 = 0;
 const WAITING: u32 = 1;
 const RUNNING: u32 = 2;
 const DONE: u32 = 3;
+/// Expired timers taken from a heap under one lock by `runtimers`.
+const RUN_BATCH: usize = 16;
 
 /// A one-shot timer. See *Timer states*.
 pub(crate) struct Timer {
@@ -197,15 +199,15 @@ pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe 
         unsafe { (*t).status.store(WAITING, Release) };
         h.push(t);
         p.timer0_when.store(h.first_when(), Release);
+        p.ntimers.store(h.len(), Relaxed);
     }
-    rt.ntimers.fetch_add(1, Relaxed);
     super::netpoll::wake_netpoller(rt, when);
 }
 
 /// Disarms `t`. True if it was removed before running. If its function is running
 /// now, waits for it to finish. Afterwards the caller may drop `t`.
 /// Can be executed by anyone.
-pub(crate) unsafe fn deltimer(rt: &Runtime, t: *mut Timer) -> bool {
+pub(crate) unsafe fn deltimer(t: *mut Timer) -> bool {
     loop {
         // SAFETY: the caller guarantees t is valid.
         let st = unsafe { (*t).status.load(Acquire) };
@@ -221,8 +223,7 @@ pub(crate) unsafe fn deltimer(rt: &Runtime, t: *mut Timer) -> bool {
                         h.remove(i);
                         (*t).status.store(DONE, Release);
                         p.timer0_when.store(h.first_when(), Release);
-                        drop(h);
-                        rt.ntimers.fetch_sub(1, Relaxed);
+                        p.ntimers.store(h.len(), Relaxed);
                         return true;
                     }
                 }
@@ -236,7 +237,7 @@ pub(crate) unsafe fn deltimer(rt: &Runtime, t: *mut Timer) -> bool {
 /// Runs the expired timers of `pp` at `now`. With `try_only`, gives up if another M
 /// holds the heap. Returns true if it ran any.
 /// Executed on g0 (the timers' functions may ready goroutines).
-pub(crate) fn runtimers(rt: &Runtime, pp: &P, now: i64, try_only: bool) -> bool {
+pub(crate) fn runtimers(pp: &P, now: i64, try_only: bool) -> bool {
     let next = pp.timer0_when.load(Acquire);
     if next == 0 || next > now {
         return false;
@@ -251,24 +252,33 @@ pub(crate) fn runtimers(rt: &Runtime, pp: &P, now: i64, try_only: bool) -> bool 
     };
     let mut ran = false;
     loop {
-        if h.len() == 0 || h.first_when() > now {
+        // Take a batch of expired timers under one lock; RUNNING makes deltimer wait
+        // until each one's function has run.
+        let mut batch = [core::ptr::null_mut::<Timer>(); RUN_BATCH];
+        let mut n = 0;
+        while n < RUN_BATCH && h.len() != 0 && h.first_when() <= now {
+            let t = h.remove(0);
+            // SAFETY: t was in the heap, so it is alive.
+            unsafe { (*t).status.store(RUNNING, Release) };
+            batch[n] = t;
+            n += 1;
+        }
+        if n == 0 {
             break;
         }
-        let t = h.remove(0);
         pp.timer0_when.store(h.first_when(), Release);
-        // SAFETY: t was in the heap, so it is alive; RUNNING makes deltimer wait for us.
-        let (f, arg) = unsafe {
-            (*t).status.store(RUNNING, Release);
-            ((*t).f, (*t).arg)
-        };
+        pp.ntimers.store(h.len(), Relaxed);
         drop(h);
-        rt.ntimers.fetch_sub(1, Relaxed);
-        if let Some(f) = f {
-            // SAFETY: the function's contract is its user's; it runs once.
-            unsafe { f(arg) };
+        for &t in &batch[..n] {
+            // SAFETY: RUNNING, so still alive; after DONE we never touch it again.
+            unsafe {
+                if let Some(f) = (*t).f {
+                    // The function's contract is its user's; it runs once.
+                    f((*t).arg);
+                }
+                (*t).status.store(DONE, Release);
+            }
         }
-        // SAFETY: still RUNNING, so still alive; after DONE we never touch it again.
-        unsafe { (*t).status.store(DONE, Release) };
         ran = true;
         h = pp.timers.lock();
     }
@@ -332,7 +342,7 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
             c"sleep".as_ptr(),
             false,
         );
-        deltimer(rt, &mut t);
+        deltimer(&mut t);
     }
 }
 
@@ -420,7 +430,7 @@ pub(crate) fn park_timeout(
         super::park::gopark(Some(park_timeout_commit), (&mut a as *mut ParkTimeoutArgs).cast(), reason, true)
     };
     // SAFETY: t is ours; deltimer waits out a running timer function.
-    unsafe { deltimer(rt, &mut t) };
+    unsafe { deltimer(&mut t) };
     match param {
         PARAM_TIMEDOUT => false,
         super::park::PARAM_RESUMED_AT_ONCE => !a.expired,

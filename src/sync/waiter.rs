@@ -300,7 +300,7 @@ pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], 
         // Resumed, maybe on another M: nothing from before the park is reused.
         if deadline != NEVER {
             // SAFETY: the timer is ours; deltimer waits out a running timeout_fire.
-            unsafe { deltimer(&*w.rt, w.timer.get()) };
+            unsafe { deltimer(w.timer.get()) };
         }
         return if w.fired.load(Relaxed).is_null() { Woke::TimedOut } else { Woke::Fired };
     }
