@@ -157,19 +157,17 @@ impl LocalRunq {
     pub(crate) fn runqput(&self, mut gp: *mut G, next: bool, overflow: &dyn Overflow) {
         if next {
             let old = self.runnext.load(Relaxed);
-            if old.is_null() {
-                // Nobody but us makes it non-null: no race (store-release, publishes gp).
-                self.runnext.store(gp, Release);
-                return;
-            }
-            let old = if self.stealable {
-                self.runnext.swap(gp, AcqRel)
-            } else {
+            // A null runnext can only be filled by us, and without stealers nobody else
+            // touches it: a store is enough (store-release, publishes gp). Else a
+            // stealer may take the old one meanwhile: swap.
+            let old = if old.is_null() || !self.stealable {
                 self.runnext.store(gp, Release);
                 old
+            } else {
+                self.runnext.swap(gp, AcqRel)
             };
             if old.is_null() {
-                return; // a stealer took the old one meanwhile
+                return;
             }
             gp = old; // kick the old runnext to the regular queue
         }
@@ -216,24 +214,16 @@ impl LocalRunq {
     #[inline]
     pub(crate) fn runqget(&self) -> (*mut G, bool) {
         let next = self.runnext.load(Relaxed);
-        if !self.stealable {
-            if !next.is_null() {
+        // Only the owner may set runnext non-null, so a CAS is enough to take it (a
+        // store, when nobody can steal).
+        if !next.is_null() {
+            if !self.stealable {
                 self.runnext.store(null_mut(), Relaxed);
                 return (next, true);
             }
-            let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
-            if tail == head {
-                return (null_mut(), false);
+            if self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_ok() {
+                return (next, true);
             }
-            let gp = self.slots[head as usize % LOCAL_RUNQ_LEN].load(Relaxed);
-            self.head.store(head.wrapping_add(1), Release); // store-release for is_empty readers
-            return (gp, false);
-        }
-        // Only the owner may set runnext non-null, so a CAS is enough to take it.
-        if !next.is_null()
-            && self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_ok()
-        {
-            return (next, true);
         }
         loop {
             let head = self.head.load(Acquire); // load-acquire, synchronize with other consumers
@@ -242,6 +232,10 @@ impl LocalRunq {
                 return (null_mut(), false);
             }
             let gp = self.slots[head as usize % LOCAL_RUNQ_LEN].load(Relaxed);
+            if !self.stealable {
+                self.head.store(head.wrapping_add(1), Release); // store-release for is_empty readers
+                return (gp, false);
+            }
             if self.head.compare_exchange(head, head.wrapping_add(1), AcqRel, Relaxed).is_ok() {
                 return (gp, false); // cas-release, commits consume
             }

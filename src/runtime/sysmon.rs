@@ -70,7 +70,6 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             }
             rt.sysmon_wait.store(false, SeqCst);
             rt.sysmon_note.clear();
-            super::time::coarse_tick();
             idle = 0;
         }
         // Poll the network if nobody has for a while.
