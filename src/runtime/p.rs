@@ -11,7 +11,8 @@
 //! Fields marked "owner only" are touched only by the M that holds the P.
 
 use super::m::M;
-use super::runq::{GQueue, LocalRunq};
+use super::g::G;
+use super::runq::LocalRunq;
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
@@ -27,7 +28,8 @@ pub(crate) enum Pstatus {
 
 /// Dead Gs kept by a P, with their stacks (Go's `p.gFree`). Owner only.
 pub(crate) struct PLocal {
-    pub(crate) gfree: GQueue,
+    /// Dead Gs, most recently freed last. Never grows past its initial capacity.
+    pub(crate) gfree: Vec<*mut G>,
     /// Free default-size stacks (Go's mcache stackcache).
     pub(crate) stackcache: Vec<super::stack::Stack>,
     /// goids handed to this P in a batch (Go's goidcache / goidcacheend).
@@ -92,7 +94,7 @@ impl P {
             timer0_when: AtomicI64::new(0),
             ntimers: AtomicUsize::new(0),
             local: UnsafeCell::new(PLocal {
-                gfree: GQueue::new(),
+                gfree: Vec::with_capacity(super::proc::GFREE_LOCAL_MAX),
                 stackcache: Vec::new(),
                 goidcache: 0,
                 goidcacheend: 0,

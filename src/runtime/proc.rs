@@ -25,7 +25,7 @@ const GLOBAL_RUNQ_CHECK_EVERY: u32 = 61;
 /// Rounds of stealing over all Ps before giving up. Go uses 4.
 const STEAL_TRIES: usize = 4;
 /// A P keeps at most this many dead Gs; above, half go to the global list. Go: 64/32.
-const GFREE_LOCAL_MAX: usize = 64;
+pub(crate) const GFREE_LOCAL_MAX: usize = 64;
 const GFREE_BATCH: usize = 32;
 /// goids taken from the global generator at once by a P. Go uses 16.
 const GOID_BATCH: u64 = 16;
@@ -146,29 +146,27 @@ fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
         let l = unsafe { (*pp).local() };
         if l.gfree.is_empty() && rt.gfree_len.load(Relaxed) != 0 {
             let mut s = rt.lock();
-            while l.gfree.len < GFREE_BATCH {
-                let g = s.gfree.pop();
-                if g.is_null() {
-                    break;
-                }
-                // SAFETY: Gs on the global free list are dead and owned by it.
-                unsafe { l.gfree.push_back(g) };
-            }
-            rt.gfree_len.store(s.gfree.len, Relaxed);
+            let n = s.gfree.len().min(GFREE_BATCH);
+            let at = s.gfree.len() - n;
+            l.gfree.extend(s.gfree.drain(at..));
+            rt.gfree_len.store(s.gfree.len(), Relaxed);
         }
-        let g = l.gfree.pop();
-        if !g.is_null() {
+        if let Some(g) = l.gfree.pop() {
             return Ok(g);
         }
     } else if rt.gfree_len.load(Relaxed) != 0 {
         let mut s = rt.lock();
         let g = s.gfree.pop();
-        rt.gfree_len.store(s.gfree.len, Relaxed);
-        if !g.is_null() {
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
+        if let Some(g) = g {
             return Ok(g);
         }
     }
-    rt.allgs.alloc().ok_or(Error::NoMem)
+    let gp = rt.allgs.alloc().ok_or(Error::NoMem)?;
+    // The new G may end up on the global queue or free list: make room there now.
+    // On failure it stays unused in its slot (it is dead and on no list).
+    rt.reserve_gslots(rt.allgs.len())?;
+    Ok(gp)
 }
 
 /// Puts a dead G on pp's free list and its stack in pp's stack cache (after giving
@@ -190,23 +188,24 @@ fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
     g.stack_lowest = usize::MAX;
     if pp.is_null() {
         let mut s = rt.lock();
-        // SAFETY: gp is dead and on no list.
-        unsafe { s.gfree.push_back(gp) };
-        rt.gfree_len.store(s.gfree.len, Relaxed);
+        if s.gfree.len() == s.gfree.capacity() {
+            super::throw::fatal("gfput: more dead Gs than G slots reserved");
+        }
+        s.gfree.push(gp);
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
         return;
     }
     // SAFETY: we hold pp.
     let l = unsafe { (*pp).local() };
-    // SAFETY: gp is dead and on no list.
-    unsafe { l.gfree.push_front(gp) };
-    if l.gfree.len >= GFREE_LOCAL_MAX {
+    l.gfree.push(gp);
+    if l.gfree.len() >= GFREE_LOCAL_MAX {
+        // Keep the most recently freed (cache-warm) half; the oldest go global.
         let mut s = rt.lock();
-        while l.gfree.len > GFREE_BATCH {
-            let g = l.gfree.pop();
-            // SAFETY: moved from our list to the global one.
-            unsafe { s.gfree.push_back(g) };
+        if s.gfree.len() + (GFREE_LOCAL_MAX - GFREE_BATCH) > s.gfree.capacity() {
+            super::throw::fatal("gfput: more dead Gs than G slots reserved");
         }
-        rt.gfree_len.store(s.gfree.len, Relaxed);
+        s.gfree.extend(l.gfree.drain(..GFREE_LOCAL_MAX - GFREE_BATCH));
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
     }
 }
 

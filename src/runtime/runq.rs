@@ -1,5 +1,5 @@
 //! Run queues: the per-P lock-free ring (Go's `runq`) and the intrusive `GQueue`
-//! used by the global run queue and the free lists.
+//! that collects Gs made ready in a batch (netpoll, the host runner's queue).
 //!
 //! # The P's ring
 //!
@@ -44,10 +44,6 @@ impl GQueue {
         GQueue { head: null_mut(), tail: null_mut(), len: 0 }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.head.is_null()
-    }
-
     /// Appends `gp`.
     ///
     /// # Safety
@@ -63,20 +59,6 @@ impl GQueue {
             }
         }
         self.tail = gp;
-        self.len += 1;
-    }
-
-    /// Prepends `gp`.
-    ///
-    /// # Safety
-    /// As `push_back`.
-    pub(crate) unsafe fn push_front(&mut self, gp: *mut G) {
-        // SAFETY: the caller owns gp.
-        unsafe { (*gp).schedlink = self.head };
-        self.head = gp;
-        if self.tail.is_null() {
-            self.tail = gp;
-        }
         self.len += 1;
     }
 
@@ -110,8 +92,8 @@ pub(crate) struct LocalRunq {
 
 /// Where `runqput` sends half of a full ring (the global queue in the scheduler).
 pub(crate) trait Overflow {
-    /// Takes a batch of Gs linked through `schedlink`, `n` long.
-    fn push_batch(&self, batch: GQueue);
+    /// Takes a batch of Gs, oldest first.
+    fn push_batch(&self, batch: &[*mut G]);
 }
 
 impl LocalRunq {
@@ -199,12 +181,8 @@ impl LocalRunq {
             return false; // cas-release, commits consume
         }
         batch[n as usize] = gp;
-        let mut q = GQueue::new();
-        for &g in batch.iter().take(n as usize + 1) {
-            // SAFETY: the CAS gave us exclusive ownership of these Gs; gp is ours.
-            unsafe { q.push_back(g) };
-        }
-        overflow.push_batch(q);
+        // The CAS gave us these Gs; gp was ours.
+        overflow.push_batch(&batch[..=n as usize]);
         true
     }
 
@@ -315,14 +293,8 @@ mod tests {
 
     struct VecOverflow(RefCell<Vec<*mut G>>);
     impl Overflow for VecOverflow {
-        fn push_batch(&self, mut batch: GQueue) {
-            loop {
-                let g = batch.pop();
-                if g.is_null() {
-                    break;
-                }
-                self.0.borrow_mut().push(g);
-            }
+        fn push_batch(&self, batch: &[*mut G]) {
+            self.0.borrow_mut().extend_from_slice(batch);
         }
     }
 

@@ -36,6 +36,7 @@ use super::m::M;
 use super::note::{futex_wait, futex_wake, Note};
 use super::p::{Pstatus, P};
 use super::runq::{GQueue, Overflow};
+use std::collections::VecDeque;
 use super::stack::{StackPool, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
 use crate::error::{Error, Result};
 use core::ptr::null_mut;
@@ -65,16 +66,19 @@ pub(crate) struct Config {
 
 /// What `sched.lock` guards.
 pub(crate) struct SchedLocked {
-    /// Global run queue.
-    pub(crate) runq: GQueue,
+    /// Global run queue: pointers, so that moving a batch to a P touches no G.
+    /// Its capacity, like `gfree`'s, is kept at least the number of Gs ever made
+    /// (`reserve_gslots`), so pushing never allocates and cannot fail.
+    pub(crate) runq: VecDeque<*mut G>,
     /// Idle Ps.
     pub(crate) pidle: Vec<*mut P>,
     /// Idle Ms, asleep on their note.
     pub(crate) midle: Vec<*mut M>,
     /// Every M alive (freed at shutdown, or by a host M leaving).
     pub(crate) allm: Vec<*mut M>,
-    /// Dead Gs (without stacks), and free default-size stacks.
-    pub(crate) gfree: GQueue,
+    /// Dead Gs (without stacks; a stack, most recently freed on top), and free
+    /// default-size stacks.
+    pub(crate) gfree: Vec<*mut G>,
     pub(crate) stackfree: Vec<super::stack::Stack>,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
     pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
@@ -120,6 +124,8 @@ pub(crate) struct Runtime {
     pub(crate) init_tid: i32,
     /// Lengths of `gfree` and `stackfree`; written under sched.lock.
     pub(crate) gfree_len: AtomicUsize,
+    /// Gs that `runq` and `gfree` have room for (see `reserve_gslots`).
+    pub(crate) gslots_reserved: AtomicUsize,
     pub(crate) stackfree_len: AtomicUsize,
     /// Set (with GS_CFG_CHECKDEAD) once every goroutine is parked with nothing that
     /// could wake it; gs_wait and gs_main then return GS_EDEADLK.
@@ -159,16 +165,18 @@ impl Runtime {
 
     /// Puts `gp` on the global run queue. sched.lock must be held: the guard proves it.
     pub(crate) fn globrunqput(&self, s: &mut SchedLocked, gp: *mut G) {
-        // SAFETY: the caller owns gp and it is on no queue.
-        unsafe { s.runq.push_back(gp) };
-        self.runqsize.store(s.runq.len, Release);
+        if s.runq.len() == s.runq.capacity() {
+            super::throw::fatal("globrunqput: more runnable Gs than G slots reserved");
+        }
+        s.runq.push_back(gp);
+        self.runqsize.store(s.runq.len(), Release);
     }
 
     /// Takes a batch from the global queue for `pp`: returns one G and moves up to
     /// `max - 1` more (0: no limit but a fair share) into pp's ring.
     /// sched.lock must be held; executed by the owner of `pp`.
     pub(crate) fn globrunqget(&self, s: &mut SchedLocked, pp: &P, max: usize) -> *mut G {
-        let size = s.runq.len;
+        let size = s.runq.len();
         if size == 0 {
             return null_mut();
         }
@@ -177,13 +185,30 @@ impl Runtime {
             n = n.min(max);
         }
         n = n.min(super::runq::LOCAL_RUNQ_LEN / 2);
-        let gp = s.runq.pop();
-        for _ in 1..n {
-            let g = s.runq.pop();
+        let gp = s.runq.pop_front().unwrap_or(null_mut());
+        for g in s.runq.drain(..n - 1) {
             pp.runq.runqput(g, false, &NoOverflow);
         }
-        self.runqsize.store(s.runq.len, Release);
+        self.runqsize.store(s.runq.len(), Release);
         gp
+    }
+
+    /// Makes `runq` and `gfree` able to hold `ngs` Gs (every G there is) without
+    /// growing. Called when a new G slot is made, before the G can reach either list.
+    /// Err(NoMem) leaves the new G unused.
+    pub(crate) fn reserve_gslots(&self, ngs: usize) -> Result<()> {
+        if ngs <= self.gslots_reserved.load(Acquire) {
+            return Ok(());
+        }
+        let mut s = self.lock();
+        let want = ngs.max(256) * 2;
+        let r = s.runq.len();
+        let f = s.gfree.len();
+        s.runq.try_reserve(want - r).map_err(|_| Error::NoMem)?;
+        s.gfree.try_reserve(want - f).map_err(|_| Error::NoMem)?;
+        let room = s.runq.capacity().min(s.gfree.capacity());
+        self.gslots_reserved.store(room, Release);
+        Ok(())
     }
 
     /// Puts `pp` on the idle list. sched.lock must be held; pp's run queue is empty.
@@ -237,17 +262,13 @@ impl Runtime {
 
 /// The ring overflows into the global queue.
 impl Overflow for Runtime {
-    fn push_batch(&self, mut batch: GQueue) {
+    fn push_batch(&self, batch: &[*mut G]) {
         let mut s = self.lock();
-        loop {
-            let g = batch.pop();
-            if g.is_null() {
-                break;
-            }
-            // SAFETY: the batch's Gs were handed to us by runqputslow.
-            unsafe { s.runq.push_back(g) };
+        if s.runq.len() + batch.len() > s.runq.capacity() {
+            super::throw::fatal("runqputslow: more runnable Gs than G slots reserved");
         }
-        self.runqsize.store(s.runq.len, Release);
+        s.runq.extend(batch.iter().copied());
+        self.runqsize.store(s.runq.len(), Release);
     }
 }
 
@@ -256,7 +277,7 @@ impl Overflow for Runtime {
 /// but to be safe a full ring is a broken invariant.
 struct NoOverflow;
 impl Overflow for NoOverflow {
-    fn push_batch(&self, _batch: GQueue) {
+    fn push_batch(&self, _batch: &[*mut G]) {
         super::throw::fatal("globrunqget: local run queue overflow");
     }
 }
@@ -382,11 +403,11 @@ fn init_locked(cfg: Config) -> Result<()> {
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {
-            runq: GQueue::new(),
+            runq: VecDeque::new(),
             pidle: Vec::with_capacity(cfg.nprocs as usize),
             midle: Vec::new(),
             allm: Vec::new(),
-            gfree: GQueue::new(),
+            gfree: Vec::new(),
             stackfree: Vec::new(),
             threads: Vec::new(),
             hostq: GQueue::new(),
@@ -415,6 +436,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         hostq_len: AtomicUsize::new(0),
         deadlock: AtomicBool::new(false),
         gfree_len: AtomicUsize::new(0),
+        gslots_reserved: AtomicUsize::new(0),
         stackfree_len: AtomicUsize::new(0),
         host_switches: AtomicU64::new(0),
         netpoll: super::netpoll::Netpoll::new()?,
