@@ -73,6 +73,7 @@ c_tests! {
     park_handoff: "tests/c/park_handoff.c", DEFAULT_TIMEOUT_S;
     ready_runtime_parked: "tests/c/ready_runtime_parked.c", DEFAULT_TIMEOUT_S;
     park_100k: "tests/c/park_100k.c", DEFAULT_TIMEOUT_S;
+    goroutine_count: "tests/c/goroutine_count.c", DEFAULT_TIMEOUT_S;
     park_million: "tests/c/park_million.c", 600;
     park_million_mprotect: "tests/c/park_million_mprotect.c", 600;
     fpu_registers: "tests/c/fpu_registers.c", DEFAULT_TIMEOUT_S;

@@ -34,7 +34,7 @@ pub(crate) fn stats(rt: &Runtime) -> Stats {
         Gstatus::Syscall => st.in_syscall += 1,
         _ => {}
     });
-    st.goroutines = rt.ngoroutines.load(Relaxed);
+    st.goroutines = rt.live_goroutines();
     st.procs = rt.allp.len() as u32;
     st.idle_procs = rt.npidle.load(Relaxed);
     st.threads = rt.nm_alive.load(Relaxed);

@@ -59,6 +59,9 @@ pub(crate) struct P {
     pub(crate) timer0_when: AtomicI64,
     /// Timers in `timers`; written under its lock, read by anyone (stats).
     pub(crate) ntimers: AtomicUsize,
+    /// Goroutine counts taken from `Runtime::ngoroutines` ahead of use (see
+    /// *Counting goroutines* in sched.rs). Written by the P's holder; read by anyone.
+    pub(crate) greserve: AtomicU64,
     /// Owner only; see PLocal.
     local: UnsafeCell<PLocal>,
     /// Statistics; the owner adds, anyone reads.
@@ -93,6 +96,7 @@ impl P {
             timers: parking_lot::Mutex::new(super::timer::TimerHeap::new()),
             timer0_when: AtomicI64::new(0),
             ntimers: AtomicUsize::new(0),
+            greserve: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
                 gfree: Vec::with_capacity(super::proc::GFREE_LOCAL_MAX),
                 stackcache: Vec::new(),

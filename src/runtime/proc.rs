@@ -64,16 +64,16 @@ pub(crate) fn newproc(
     let pp: *mut P = if mp.is_null() { null_mut() } else { unsafe { (*mp).p } };
     // Every live goroutine will need a stack: make sure the slabs can give one now,
     // so that running out is an error here rather than a crash when it first runs.
-    let alive = rt.ngoroutines.fetch_add(1, AcqRel) + 1;
+    let alive = rt.goroutine_started(pp);
     if let Err(e) = rt.stacks.reserve(alive as usize) {
-        rt.goroutine_ended();
+        rt.goroutine_ended(pp);
         return Err(e);
     }
     let own_stack = if opts.stack_size != 0 && super::stack::round_page(opts.stack_size) != rt.stacks.default_size {
         match rt.stacks.alloc(opts.stack_size) {
             Ok(st) => Some(st),
             Err(e) => {
-                rt.goroutine_ended();
+                rt.goroutine_ended(pp);
                 return Err(e);
             }
         }
@@ -86,7 +86,7 @@ pub(crate) fn newproc(
             if let Some(st) = own_stack {
                 rt.stacks.free(st);
             }
-            rt.goroutine_ended();
+            rt.goroutine_ended(pp);
             return Err(e);
         }
     };
@@ -1009,7 +1009,7 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.waitreason.store(null_mut(), Relaxed);
     let host = core::mem::replace(&mut g.host_m, null_mut());
     gfput(rt, m.p, gp);
-    rt.goroutine_ended();
+    rt.goroutine_ended(m.p);
     if !host.is_null() {
         // gs_main's goroutine ended: let its thread leave.
         // SAFETY: the host M is alive until it leaves, which needs this flag.

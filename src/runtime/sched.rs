@@ -24,6 +24,23 @@
 //! and `runqsize` are atomics written under it (except nmspinning, which spinning Ms
 //! change with atomic adds) and read without it as hints.
 //!
+//! # Counting goroutines
+//!
+//! `ngoroutines` is what gs_wait watches for zero, so one shared counter would be
+//! written twice per goroutine by every P. Instead each P keeps a reserve of counts,
+//! `P::greserve`, written only by the P's holder:
+//! - making a goroutine takes a count from the reserve, first adding a batch
+//!   (`GRESERVE_BATCH`) to `ngoroutines` and to the reserve when it is empty;
+//! - ending one adds a count to the reserve, returning the excess over a batch to
+//!   `ngoroutines` when it holds more than two;
+//! - a P going idle (`pidleput`) returns its whole reserve.
+//!
+//! So `ngoroutines` = goroutines alive + the reserves, never less than the goroutines
+//! alive: it reaches zero only when no goroutine is alive, and when none is alive it
+//! does reach zero as soon as every P is idle, which an M with nothing to run makes
+//! its P. Without a P (foreign threads, the host runner) `ngoroutines` is changed
+//! directly. `live_goroutines` subtracts the reserves for statistics.
+//!
 //! # Life cycle
 //!
 //! `RT` points at the live runtime or is null. Ms reach their runtime through
@@ -42,6 +59,9 @@ use crate::error::{Error, Result};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use parking_lot::{Mutex, MutexGuard};
+
+/// Goroutine counts a P takes from `ngoroutines` at a time (see *Counting goroutines*).
+const GRESERVE_BATCH: u64 = 32;
 
 pub(crate) const STATE_RUNNING: u32 = 1;
 pub(crate) const STATE_SHUTDOWN: u32 = 2;
@@ -104,7 +124,8 @@ pub(crate) struct Runtime {
     pub(crate) allp: Box<[P]>,
     pub(crate) allgs: AllGs,
     pub(crate) stacks: StackPool,
-    /// Goroutines alive (not dead).
+    /// Goroutines alive (not dead) plus the counts the Ps have reserved (see
+    /// *Counting goroutines*).
     pub(crate) ngoroutines: AtomicU64,
     /// Bumped (and futex-woken) when ngoroutines drops to 0, and at shutdown.
     pub(crate) nogo_seq: AtomicU32,
@@ -216,6 +237,7 @@ impl Runtime {
         // SAFETY: Ps live as long as the runtime.
         let p = unsafe { &*pp };
         debug_assert!(p.runq.is_empty(), "pidleput: P has a non-empty run queue");
+        self.greserve_return(p);
         p.status.store(Pstatus::Idle as u32, Release);
         s.pidle.push(pp);
         self.npidle.fetch_add(1, SeqCst);
@@ -251,12 +273,67 @@ impl Runtime {
         }
     }
 
-    /// Called when a goroutine ends: wakes gs_wait callers when none is left.
-    pub(crate) fn goroutine_ended(&self) {
-        if self.ngoroutines.fetch_sub(1, AcqRel) == 1 {
+    /// Counts a goroutine being made, by the holder of `pp` (or anyone, with null):
+    /// from pp's reserve, topped up from `ngoroutines` a batch at a time (see
+    /// *Counting goroutines*). Returns an upper bound of the goroutines alive.
+    #[inline]
+    pub(crate) fn goroutine_started(&self, pp: *mut P) -> u64 {
+        if pp.is_null() {
+            return self.ngoroutines.fetch_add(1, AcqRel) + 1;
+        }
+        // SAFETY: Ps live as long as the runtime; we hold pp, so its reserve is ours.
+        let p = unsafe { &*pp };
+        let r = p.greserve.load(Relaxed);
+        if r == 0 {
+            self.ngoroutines.fetch_add(GRESERVE_BATCH, AcqRel);
+            p.greserve.store(GRESERVE_BATCH - 1, Relaxed);
+        } else {
+            p.greserve.store(r - 1, Relaxed);
+        }
+        self.ngoroutines.load(Relaxed)
+    }
+
+    /// Counts a goroutine that ended (or was never started), by the holder of `pp`
+    /// (or anyone, with null). Wakes gs_wait callers when none is left.
+    #[inline]
+    pub(crate) fn goroutine_ended(&self, pp: *mut P) {
+        if pp.is_null() {
+            self.ngoroutines_sub(1);
+            return;
+        }
+        // SAFETY: as in goroutine_started.
+        let p = unsafe { &*pp };
+        let r = p.greserve.load(Relaxed) + 1;
+        if r > 2 * GRESERVE_BATCH {
+            p.greserve.store(GRESERVE_BATCH, Relaxed);
+            self.ngoroutines_sub(r - GRESERVE_BATCH);
+        } else {
+            p.greserve.store(r, Relaxed);
+        }
+    }
+
+    /// Gives pp's whole reserve back, when pp goes idle. By whoever holds pp.
+    fn greserve_return(&self, p: &P) {
+        let r = p.greserve.load(Relaxed);
+        if r != 0 {
+            p.greserve.store(0, Relaxed);
+            self.ngoroutines_sub(r);
+        }
+    }
+
+    fn ngoroutines_sub(&self, n: u64) {
+        if self.ngoroutines.fetch_sub(n, AcqRel) == n {
             self.nogo_seq.fetch_add(1, Release);
             futex_wake(&self.nogo_seq, i32::MAX);
         }
+    }
+
+    /// Goroutines alive: `ngoroutines` less the Ps' reserves. Exact when no P is
+    /// making or ending goroutines meanwhile, else a snapshot that may be off by a
+    /// reserve.
+    pub(crate) fn live_goroutines(&self) -> u64 {
+        let reserved: u64 = self.allp.iter().map(|p| p.greserve.load(Relaxed)).sum();
+        self.ngoroutines.load(Acquire).saturating_sub(reserved)
     }
 }
 
@@ -546,7 +623,7 @@ fn shutdown_locked() -> Result<u64> {
         }
         futex_wait(&rt.mexit_seq, seq, left.min(50_000_000));
     };
-    let abandoned = rt.ngoroutines.load(Acquire);
+    let abandoned = rt.live_goroutines();
     // Goroutines still blocked in sync objects are abandoned: their sudogs go stale.
     crate::sync::runtime_stopped();
     RT.store(null_mut(), SeqCst);
