@@ -78,56 +78,67 @@ pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> boo
 pub(crate) const GFLAG_HOST: u32 = 0x1;
 
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
-#[repr(C)]
+/// Aligned to a cache line, with what every switch touches in the first line (see
+/// prefetch.rs) and what parking touches in the second.
+#[repr(C, align(64))]
 pub(crate) struct G {
     /// Saved context: sp of the frame described in `asm/<arch>.S`. Written by the
     /// switch, read by `gogo`. Meaningful only while the G is not running.
     pub(crate) sched_sp: usize,
-    /// The G's stack; empty while the G is dead without one. Owner only.
-    pub(crate) stack: Stack,
-    /// Lowest saved sp seen since the stack was (re)used: tells `gfput` how deep the
-    /// stack went. Owner only.
-    pub(crate) stack_lowest: usize,
     /// `Gstatus` as u32. Written by the owner; read by anyone (stats, dumps).
     pub(crate) status: AtomicU32,
-    /// Unique id, > 0. Written by newproc before the G is published; read by anyone.
-    pub(crate) goid: AtomicU64,
-    /// Index in `AllGs`; fixed for the G's life.
-    pub(crate) slot: u32,
     /// `GFLAG_*`; set by newproc.
     pub(crate) flags: u32,
-    /// While parked through `gs_park`: the goid. Swapped to 0 by the single winner
-    /// among `gs_ready`, the timeout and `park_m` itself (unlockf said no).
-    pub(crate) park_token: AtomicU64,
-    /// Intrusive link for run queues and free lists. Owner only.
-    pub(crate) schedlink: *mut G,
     /// The M running this G; null unless Running/Syscall. Owner only.
     pub(crate) m: *mut super::m::M,
     /// Set by `gs_lock_os_thread`: the only M allowed to run this G. Owner only.
     pub(crate) lockedm: *mut super::m::M,
-    /// Nesting depth of `gs_lock_os_thread`.
-    pub(crate) lockcount: u32,
-    /// Park arguments, passed from `gs_park` to `park_m` on g0. Owner only.
-    pub(crate) park_unlockf: Option<UnlockFn>,
-    pub(crate) park_lock: *mut c_void,
-    /// True for parks made through the public `gs_park` (readiable by `gs_ready`).
-    pub(crate) park_user: bool,
+    /// Function and argument of the goroutine; `sched_sp == 0` until it first runs.
+    pub(crate) startfn: usize,
+    pub(crate) startarg: usize,
+    /// Lowest saved sp seen since the stack was (re)used: tells `gfput` how deep the
+    /// stack went. Owner only.
+    pub(crate) stack_lowest: usize,
+    /// Value handed over by the waker (e.g. timed out or not). Owner only.
+    pub(crate) param: usize,
+    // Second cache line: the stack, identity and park bookkeeping.
+    /// The G's stack; empty while the G is dead without one. Owner only.
+    pub(crate) stack: Stack,
+    /// Unique id, > 0. Written by newproc before the G is published; read by anyone.
+    pub(crate) goid: AtomicU64,
+    /// While parked through `gs_park`: the goid. Swapped to 0 by the single winner
+    /// among `gs_ready`, the timeout and `park_m` itself (unlockf said no).
+    pub(crate) park_token: AtomicU64,
     /// Why the G waits (Go's waitreason): a NUL-terminated string that outlives the wait.
     pub(crate) waitreason: AtomicPtr<c_char>,
     /// `nanotime()` when the G last parked; read by dumps.
     pub(crate) waitsince: AtomicU64,
-    /// Value handed over by the waker (e.g. timed out or not). Owner only.
-    pub(crate) param: usize,
-    /// Function and argument of the goroutine; `sched_sp == 0` until it first runs.
-    pub(crate) startfn: usize,
-    pub(crate) startarg: usize,
+    /// Index in `AllGs`; fixed for the G's life.
+    pub(crate) slot: u32,
+    /// Nesting depth of `gs_lock_os_thread`.
+    pub(crate) lockcount: u32,
+    // Third cache line: rarely touched.
+    /// Park arguments, passed from `gs_park` to `park_m` on g0. Owner only.
+    pub(crate) park_unlockf: Option<UnlockFn>,
+    pub(crate) park_lock: *mut c_void,
+    /// Intrusive link for run queues and free lists. Owner only.
+    pub(crate) schedlink: *mut G,
     /// Name given in gs_go_with, NUL-terminated; null if none. Freed when the G is reused.
     pub(crate) name: AtomicPtr<c_char>,
     /// For the main goroutine of `gs_main`: the M that waits for it to end.
     pub(crate) host_m: *mut super::m::M,
+    /// True for parks made through the public `gs_park` (readiable by `gs_ready`).
+    pub(crate) park_user: bool,
     /// Requested by sysmon: this G ran longer than its time slice.
     pub(crate) preempt: AtomicBool,
 }
+
+// The switch path's fields fill the first line; the assembly needs sched_sp first.
+const _: () = {
+    assert!(core::mem::offset_of!(G, sched_sp) == 0);
+    assert!(core::mem::offset_of!(G, param) + 8 <= 64);
+    assert!(core::mem::offset_of!(G, lockcount) + 4 <= 128);
+};
 
 // SAFETY: a G is handed between threads by the scheduler; the ownership rules at the
 // top of this file say which thread may touch which field.

@@ -28,6 +28,7 @@ pub(crate) mod netpoll;
 pub(crate) mod note;
 pub(crate) mod p;
 pub(crate) mod park;
+pub(crate) mod prefetch;
 pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod sched;

@@ -626,6 +626,8 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
         if gp.is_null() {
             (gp, inherit) = findrunnable(m);
         }
+        // SAFETY: we hold m.p (findrunnable may have changed it).
+        super::prefetch::upcoming(unsafe { &*m.p });
         if m.spinning {
             resetspinning(m);
         }

@@ -220,6 +220,18 @@ impl LocalRunq {
         }
     }
 
+    /// The G `i` places after the head of the ring, or null (a snapshot: a stealer
+    /// may take it meanwhile). Executed only by the owner P.
+    #[inline(always)]
+    pub(crate) fn peek(&self, i: u32) -> *mut G {
+        let head = self.head.load(Relaxed);
+        let tail = self.tail.load(Relaxed);
+        if tail.wrapping_sub(head) <= i {
+            return null_mut();
+        }
+        self.slots[head.wrapping_add(i) as usize % LOCAL_RUNQ_LEN].load(Relaxed)
+    }
+
     /// Grabs half of this (victim) queue into `batch`, starting at `batch_head`;
     /// returns how many. `steal_runnext` allows taking the victim's runnext when its
     /// ring is empty.
