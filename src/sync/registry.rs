@@ -1,9 +1,11 @@
 //! Every live channel, mutex and wait group, so that gs_shutdown can take the
 //! goroutines it abandons off their queues (see *Abandoned goroutines* in sudog.rs).
 //!
-//! Each object starts with an `ObjHead` (the objects are `#[repr(C)]`), linked into
-//! one of `SHARDS` lists chosen by address, under that shard's mutex. `register` and
-//! `unregister` run at an object's new and free only, never per operation.
+//! Each object starts with an `ObjHead` (the objects are `#[repr(C)]`), listed in a
+//! slot of one of `SHARDS` tables chosen by address, under that shard's mutex; the
+//! head keeps its slot number. `register` and `unregister` run at an object's new and
+//! free only, never per operation, and touch only the table, not other objects
+//! (which may be long out of cache).
 //!
 //! Lock order: a shard, then an object's lock (`purge`). `unregister` takes the shard
 //! alone, after the object's own checks.
@@ -26,31 +28,36 @@ pub(crate) enum ObjKind {
     WaitGroup,
 }
 
-/// The first field of every object. Links are under the shard's mutex.
+/// The first field of every object. `slot` is written under the shard's mutex.
 pub(crate) struct ObjHead {
     kind: ObjKind,
-    prev: Cell<*const ObjHead>,
-    next: Cell<*const ObjHead>,
+    slot: Cell<u32>,
 }
 
 impl ObjHead {
     pub(crate) const fn new(kind: ObjKind) -> ObjHead {
-        ObjHead { kind, prev: Cell::new(null()), next: Cell::new(null()) }
+        ObjHead { kind, slot: Cell::new(u32::MAX) }
     }
 }
 
 /// Shards, so that goroutines creating channels on several Ps rarely meet.
 const SHARDS: usize = 16;
 
-struct Shard(parking_lot::Mutex<ListHead>);
-struct ListHead(*const ObjHead);
-// SAFETY: the list is only touched under the shard's mutex; objects unregister
+/// The objects of a shard: `objs[i]` is the object in slot i or null; `free` lists
+/// the null slots.
+struct Table {
+    objs: Vec<*const ObjHead>,
+    free: Vec<u32>,
+}
+struct Shard(parking_lot::Mutex<Table>);
+// SAFETY: the table is only touched under the shard's mutex; objects unregister
 // before they are freed.
 unsafe impl Sync for Shard {}
 // SAFETY: as above.
-unsafe impl Send for ListHead {}
+unsafe impl Send for Table {}
 
-static REGISTRY: [Shard; SHARDS] = [const { Shard(parking_lot::Mutex::new(ListHead(null()))) }; SHARDS];
+static REGISTRY: [Shard; SHARDS] =
+    [const { Shard(parking_lot::Mutex::new(Table { objs: Vec::new(), free: Vec::new() })) }; SHARDS];
 
 fn shard(h: *const ObjHead) -> &'static Shard {
     // Fibonacci hashing of the address; objects are at least 16 bytes apart.
@@ -58,7 +65,7 @@ fn shard(h: *const ObjHead) -> &'static Shard {
     &REGISTRY[i]
 }
 
-/// Links a new object.
+/// Lists a new object.
 /// # Safety
 /// `h` heads a live object that stays at its address until `unregister`.
 pub(crate) unsafe fn register(h: *const ObjHead) {
@@ -66,35 +73,33 @@ pub(crate) unsafe fn register(h: *const ObjHead) {
         // SAFETY: the handlers are plain functions that only take and release our locks.
         unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_release), Some(atfork_child)) };
     });
-    let mut l = shard(h).0.lock();
-    // SAFETY: the caller's contract; listed objects are alive.
-    unsafe {
-        (*h).prev.set(null());
-        (*h).next.set(l.0);
-        if !l.0.is_null() {
-            (*l.0).prev.set(h);
+    let mut t = shard(h).0.lock();
+    let slot = match t.free.pop() {
+        Some(i) => {
+            t.objs[i as usize] = h;
+            i
         }
-    }
-    l.0 = h;
+        None => {
+            t.objs.push(h);
+            (t.objs.len() - 1) as u32
+        }
+    };
+    // SAFETY: the caller's contract: h heads a live object.
+    unsafe { (*h).slot.set(slot) };
 }
 
-/// Unlinks an object about to be freed.
+/// Unlists an object about to be freed.
 /// # Safety
 /// `h` was registered and is not unregistered yet.
 pub(crate) unsafe fn unregister(h: *const ObjHead) {
-    let mut l = shard(h).0.lock();
-    // SAFETY: h and its neighbours are listed, hence alive.
-    unsafe {
-        let (p, n) = ((*h).prev.get(), (*h).next.get());
-        if p.is_null() {
-            l.0 = n;
-        } else {
-            (*p).next.set(n);
-        }
-        if !n.is_null() {
-            (*n).prev.set(p);
-        }
+    let mut t = shard(h).0.lock();
+    // SAFETY: the caller's contract: h is listed, hence alive.
+    let slot = unsafe { (*h).slot.get() };
+    if t.objs.get(slot as usize).copied() != Some(h) {
+        crate::runtime::throw::fatal("registry: unregistering an object that is not listed");
     }
+    t.objs[slot as usize] = null();
+    t.free.push(slot);
 }
 
 /// Takes every goroutine's sudog off every object's queues (gs_shutdown, once no M
@@ -102,9 +107,8 @@ pub(crate) unsafe fn unregister(h: *const ObjHead) {
 pub(crate) fn purge_goroutines() -> usize {
     let mut n = 0;
     for s in REGISTRY.iter() {
-        let l = s.0.lock();
-        let mut h = l.0;
-        while !h.is_null() {
+        let t = s.0.lock();
+        for &h in t.objs.iter().filter(|h| !h.is_null()) {
             // SAFETY: listed objects are alive; each kind heads its own type.
             unsafe {
                 n += match (*h).kind {
@@ -112,7 +116,6 @@ pub(crate) fn purge_goroutines() -> usize {
                     ObjKind::Mutex => (*(h as *const Mutex)).purge_goroutines(),
                     ObjKind::WaitGroup => (*(h as *const WaitGroup)).purge_goroutines(),
                 };
-                h = (*h).next.get();
             }
         }
     }
