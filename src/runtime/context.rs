@@ -4,6 +4,23 @@
 //! A G's saved context lives on its own stack; `G::sched_sp` points at it (see the
 //! layout drawn at the top of the assembly file). The offsets used by the assembly
 //! are checked here against `FRAME_*`.
+//!
+//! # Return prediction
+//!
+//! The CPU predicts each `ret` from a small stack of the return addresses of the
+//! `call`s it has seen. A goroutine that blocks has made calls (C caller -> `gs_park`
+//! -> `gs_mcall`) whose returns happen only after it resumes, possibly in another
+//! goroutine's place. If the scheduler's path on g0 made calls of its own that never
+//! return, their addresses would sit on top of that stack when the next goroutine
+//! resumes, and each of its returns would be mispredicted (~15 cycles each).
+//! So on x86-64 the path from a goroutine to the next one makes no call that does not
+//! return: `gs_mcall` enters its function with a jump, `schedule` jumps into
+//! `schedule0` on a fresh g0 stack, `execute` is inlined into it and jumps to
+//! `gs_gogo`, and `gs_gogo` resumes with `ret`. The predictor's stack then holds
+//! exactly the returns of the goroutine that blocked last: a goroutine resuming
+//! through the same code (ping-pong partners, workers of one loop) has its returns
+//! predicted, up to the first frame where the two differ. `gs_ctx_swap`, a direct
+//! switch between two fixed contexts, keeps `pop; jmp`, predicted by target instead.
 
 use core::ffi::c_void;
 

@@ -591,7 +591,36 @@ unsafe fn mexit(m: &mut M) -> ! {
 
 /// One round of scheduling: find a runnable G and execute it. Never returns.
 /// Executed on g0 of an M holding a P (or whose locked G is waiting).
+///
+/// On x86-64 this restarts g0's stack at its base and jumps into `schedule0`
+/// without a `call`: see *Return prediction* in context.rs.
+#[inline(always)]
 pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: we are on g0 of mp, whose frames above g0_sp (the context saved by
+    // gs_mstart0) are intact and whose frames below it are abandoned: nothing
+    // returns into them. The pushed 0 stands for a return address (schedule0 never
+    // returns) and leaves rsp as at a function's entry; it also ends backtraces.
+    unsafe {
+        core::arch::asm!(
+            "movq {sp}, %rsp",
+            "pushq $0",
+            "jmp {f}",
+            sp = in(reg) (*mp).g0_sp,
+            f = sym schedule0,
+            in("rdi") mp,
+            options(att_syntax, noreturn),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: forwarded contract.
+    unsafe {
+        schedule0(mp)
+    }
+}
+
+/// The body of `schedule`.
+unsafe extern "C" fn schedule0(mp: *mut M) -> ! {
     // SAFETY: mp is this thread's M; we are on its g0.
     let m = unsafe { &mut *mp };
     if m.host_runner {
@@ -645,6 +674,7 @@ pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
 
 /// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
 /// Executed on g0 of an M holding a P; never returns.
+#[inline(always)]
 pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     // SAFETY: we own gp.
     let g = unsafe { &mut *gp };
@@ -666,7 +696,23 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
-    unsafe { gs_gogo(g.sched_sp) }
+    unsafe { gogo_jump(g.sched_sp) }
+}
+
+/// `gs_gogo(sp)` by a jump rather than a call (see *Return prediction* in context.rs).
+#[inline(always)]
+unsafe fn gogo_jump(sp: usize) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller's contract of gs_gogo; gs_gogo never returns, so no return
+    // address is needed.
+    unsafe {
+        core::arch::asm!("jmp gs_gogo", in("rdi") sp, options(att_syntax, noreturn));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: forwarded contract.
+    unsafe {
+        gs_gogo(sp)
+    }
 }
 
 /// Finds a runnable G, stealing from other Ps, else stops the M until there is work.
