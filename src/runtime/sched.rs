@@ -222,11 +222,12 @@ impl Runtime {
             return Ok(());
         }
         let mut s = self.lock();
-        let want = ngs.max(256) * 2;
+        // Other threads may have made (and queued) more Gs since the caller counted.
+        let want = ngs.max(self.allgs.len()).max(256) * 2;
         let r = s.runq.len();
         let f = s.gfree.len();
-        s.runq.try_reserve(want - r).map_err(|_| Error::NoMem)?;
-        s.gfree.try_reserve(want - f).map_err(|_| Error::NoMem)?;
+        s.runq.try_reserve(want.saturating_sub(r)).map_err(|_| Error::NoMem)?;
+        s.gfree.try_reserve(want.saturating_sub(f)).map_err(|_| Error::NoMem)?;
         let room = s.runq.capacity().min(s.gfree.capacity());
         self.gslots_reserved.store(room, Release);
         Ok(())
