@@ -131,6 +131,9 @@ pub(crate) struct G {
     pub(crate) park_user: bool,
     /// Requested by sysmon: this G ran longer than its time slice.
     pub(crate) preempt: AtomicBool,
+    /// `PARKING_*` of park.rs: set by the G before a park whose commit does work after
+    /// the user's unlockf; the hand-over between park_m and a waker.
+    pub(crate) parking: AtomicU32,
 }
 
 // The switch path's fields fill the first line; the assembly needs sched_sp first.
@@ -157,6 +160,7 @@ impl G {
             slot,
             flags: 0,
             park_token: AtomicU64::new(0),
+            parking: AtomicU32::new(0),
             schedlink: null_mut(),
             m: null_mut(),
             lockedm: null_mut(),

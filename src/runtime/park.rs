@@ -14,6 +14,18 @@
 //!   readiable. `gs_ready`, a timeout, and `park_m` itself (when `unlockf` says no)
 //!   each try to swap it to 0; only the winner moves the G on. A stale handle carries
 //!   an old goid and never matches.
+//!
+//! # Parks that do more after the user's unlockf
+//!
+//! The token is published before `unlockf` runs, so a `gs_ready` may win it while
+//! `park_m` is still in `unlockf`. For a plain `gs_park` that is fine: once the user's
+//! unlockf has returned, `park_m` never touches the G again. `gs_park_timeout` arms
+//! its timer after the user's unlockf, with the timer in the parked goroutine's frame:
+//! a G readied and running meanwhile would leave that frame while the timer is armed
+//! in it. Such a park sets `G::parking` to `PARKING_COMMIT` before switching; a winner
+//! of the token that finds it so does not queue the G but swaps it to
+//! `PARKING_READIED`, and `park_m` resumes the G itself once its commit is over
+//! (`commit_done`). Exactly one of the two queues the G.
 
 use super::g::{Gstatus, UnlockFn, G};
 use super::proc::{execute, schedule};
@@ -22,6 +34,13 @@ use super::tls::getm;
 use crate::error::{Error, Result};
 use core::ffi::{c_char, c_void};
 use core::sync::atomic::Ordering::*;
+
+/// `G::parking`: no commit in progress.
+pub(crate) const PARKING_NONE: u32 = 0;
+/// `G::parking`: park_m is running the commit of a park that needs it.
+pub(crate) const PARKING_COMMIT: u32 = 1;
+/// `G::parking`: the token was won during the commit; park_m resumes the G.
+pub(crate) const PARKING_READIED: u32 = 2;
 
 /// `G::param` of a user park resumed because its unlockf returned false (the winner
 /// of the park token was park_m itself, not a gs_ready or a timeout).
@@ -83,6 +102,8 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     let user = g.park_user;
     let unlockf = g.park_unlockf.take();
     let lock = g.park_lock;
+    // Set by the G itself before it switched (see *Parks that do more*).
+    let committing = g.parking.load(Relaxed) == PARKING_COMMIT;
     if user {
         g.park_token.store(goid, Release); // from here on gs_ready may take it
     }
@@ -90,6 +111,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
         let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
         // SAFETY: the unlockf contract (API.md); it runs on g0 with the G parked.
         let keep_parked = unsafe { f(garg, lock) };
+        // A winner of the token during the commit left the G to us.
+        // SAFETY: until commit_done, no waker queues the G, so it is still parked.
+        let readied = committing && unsafe { commit_done(gp) };
         if !keep_parked {
             // Resume at once, unless a gs_ready already took it.
             // SAFETY: if the swap wins, or for internal parks, the G is still ours.
@@ -100,14 +124,58 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
                     if user {
                         (*gp).param = PARAM_RESUMED_AT_ONCE;
                     }
+                }
+            }
+            if ours || readied {
+                // SAFETY: gp is ours and waiting; m holds a P.
+                unsafe {
                     (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
                     resume_now(mp, gp);
                 }
+            }
+        } else if readied {
+            // SAFETY: the waker left gp to us; it is waiting; m holds a P.
+            unsafe {
+                (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+                resume_now(mp, gp);
+            }
+        }
+    } else if committing {
+        // SAFETY: as above.
+        if unsafe { commit_done(gp) } {
+            // SAFETY: as above.
+            unsafe {
+                (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+                resume_now(mp, gp);
             }
         }
     }
     // SAFETY: on g0.
     unsafe { schedule(mp) }
+}
+
+/// Ends the commit of a park that needs one: true if the token was won meanwhile,
+/// so that the G is ours to resume. Executed by park_m.
+/// # Safety
+/// `gp` is parked by park_m, which ran its commit.
+unsafe fn commit_done(gp: *mut G) -> bool {
+    // SAFETY: Gs stay allocated; the swap is the hand-over with the waker.
+    unsafe { (*gp).parking.swap(PARKING_NONE, AcqRel) == PARKING_READIED }
+}
+
+/// Readies `gp`, parked through gs_park, whose park token the caller just won: queues
+/// it, or leaves it to park_m if its commit is still running.
+/// Can be executed by anyone.
+pub(crate) fn ready_won(rt: &Runtime, mp: *mut super::m::M, gp: *mut G, next: bool) {
+    // SAFETY: Gs stay allocated. Winning the token (acquire) made the G's
+    // PARKING_COMMIT, if set, visible.
+    let parking = unsafe { &(*gp).parking };
+    if parking.load(Acquire) == PARKING_COMMIT
+        && parking.compare_exchange(PARKING_COMMIT, PARKING_READIED, AcqRel, Acquire).is_ok()
+    {
+        return; // park_m resumes it after the commit
+    }
+    super::proc::ready_m(rt, mp, gp, next);
 }
 
 /// Runs `gp` on this M right away, in the current time slice.
@@ -131,6 +199,6 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
     if g.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_err() {
         return Err(Error::Inval);
     }
-    super::proc::ready_m(rt, mp, gp, true);
+    ready_won(rt, mp, gp, true);
     Ok(())
 }

@@ -370,7 +370,7 @@ unsafe fn park_timeout_fire(arg: usize) {
         let goid = (*gp).goid();
         if (*gp).park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok() {
             (*gp).param = PARAM_TIMEDOUT;
-            super::proc::ready(&*(*a).rt, gp, true);
+            super::park::ready_won(&*(*a).rt, getm(), gp, true);
         }
     }
 }
@@ -425,6 +425,10 @@ pub(crate) fn park_timeout(
         gp,
         expired: false,
     };
+    // The commit arms the timer after the user's unlockf: the G must not run before
+    // it is done (see *Parks that do more* in park.rs).
+    // SAFETY: gp is the calling goroutine.
+    unsafe { (*gp).parking.store(super::park::PARKING_COMMIT, Relaxed) };
     // SAFETY: on a goroutine; `a` and `t` outlive the park (deltimer below).
     let param = unsafe {
         super::park::gopark(Some(park_timeout_commit), (&mut a as *mut ParkTimeoutArgs).cast(), reason, true)
