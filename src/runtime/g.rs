@@ -76,6 +76,8 @@ pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> boo
 
 /// `G::flags` bits.
 pub(crate) const GFLAG_HOST: u32 = 0x1;
+/// Internal: the main goroutine of `gs_main` (`host_m` is set). Not a GS_GO_* flag.
+pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
 /// What every switch touches comes in the first 64 bytes (see prefetch.rs), what
@@ -102,7 +104,8 @@ pub(crate) struct G {
     pub(crate) stack_lowest: usize,
     /// Value handed over by the waker (e.g. timed out or not). Owner only.
     pub(crate) param: usize,
-    // Second cache line: the stack, identity and park bookkeeping.
+    // Second 64 bytes: the stack, identity, name and park bookkeeping; with the first,
+    // all that making and ending a goroutine touches.
     /// The G's stack; empty while the G is dead without one. Owner only.
     pub(crate) stack: Stack,
     /// Unique id, > 0. Written by newproc before the G is published; read by anyone.
@@ -112,20 +115,21 @@ pub(crate) struct G {
     pub(crate) park_token: AtomicU64,
     /// Why the G waits (Go's waitreason): a NUL-terminated string that outlives the wait.
     pub(crate) waitreason: AtomicPtr<c_char>,
-    /// `nanotime()` when the G last parked; read by dumps.
-    pub(crate) waitsince: AtomicU64,
+    /// Name given in gs_go_with, NUL-terminated; null if none (always null while the
+    /// G is dead: gfput frees it). Freed when the G is reused.
+    pub(crate) name: AtomicPtr<c_char>,
     /// Index in `AllGs`; fixed for the G's life.
     pub(crate) slot: u32,
     /// Nesting depth of `gs_lock_os_thread`.
     pub(crate) lockcount: u32,
-    // Third cache line: rarely touched.
+    // Third 64 bytes: touched when parking, or rarely.
     /// Park arguments, passed from `gs_park` to `park_m` on g0. Owner only.
     pub(crate) park_unlockf: Option<UnlockFn>,
     pub(crate) park_lock: *mut c_void,
     /// Intrusive link for run queues and free lists. Owner only.
     pub(crate) schedlink: *mut G,
-    /// Name given in gs_go_with, NUL-terminated; null if none. Freed when the G is reused.
-    pub(crate) name: AtomicPtr<c_char>,
+    /// `nanotime()` when the G last parked; read by dumps.
+    pub(crate) waitsince: AtomicU64,
     /// For the main goroutine of `gs_main`: the M that waits for it to end.
     pub(crate) host_m: *mut super::m::M,
     /// True for parks made through the public `gs_park` (readiable by `gs_ready`).

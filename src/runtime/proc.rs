@@ -8,7 +8,7 @@
 //! parking*, *Locks*).
 
 use super::context::{gostartcall, gs_gogo, gs_mcall, gs_mstart0, McallFn};
-use super::g::{Gstatus, G, GFLAG_HOST};
+use super::g::{Gstatus, G, GFLAG_HOST, GFLAG_MAIN};
 use super::m::M;
 use super::p::{Pstatus, P};
 use super::runq::GQueue;
@@ -107,10 +107,17 @@ pub(crate) fn newproc(
     };
     g.goid.store(goid, Relaxed);
     g.flags = opts.flags;
-    g.set_name(opts.name);
+    // A dead G has no name and no host M (gfput, goexit0): only set them if asked,
+    // which leaves the G's third 64 bytes untouched.
+    if !opts.name.is_null() {
+        g.set_name(opts.name);
+    }
     g.startfn = f as usize;
     g.startarg = arg as usize;
-    g.host_m = opts.host_m;
+    if !opts.host_m.is_null() {
+        g.host_m = opts.host_m;
+        g.flags |= GFLAG_MAIN;
+    }
     g.lockedm = null_mut();
     g.lockcount = 0;
     g.park_token.store(0, Relaxed);
@@ -1055,7 +1062,7 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.lockedm = null_mut();
     g.lockcount = 0;
     g.waitreason.store(null_mut(), Relaxed);
-    let host = core::mem::replace(&mut g.host_m, null_mut());
+    let host = if g.flags & GFLAG_MAIN != 0 { core::mem::replace(&mut g.host_m, null_mut()) } else { null_mut() };
     gfput(rt, m.p, gp);
     rt.goroutine_ended(m.p);
     if !host.is_null() {
