@@ -49,9 +49,9 @@
     fnstcw 4(%rsp)
 .endm
 
-// RESUME_CONTEXT: with rsp at a saved context, restore it and jump to its resume
-// address. The caller-saved rcx carries the address.
-.macro RESUME_CONTEXT
+// RESTORE_CONTEXT: with rsp at a saved context, restore the FP control words and
+// the callee-saved registers, leaving rsp at the resume address.
+.macro RESTORE_CONTEXT
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
     addq $8, %rsp
@@ -61,21 +61,19 @@
     popq %r12
     popq %rbx
     popq %rbp
+.endm
+
+// RESUME_CONTEXT: restore a saved context and jump to its resume address. The
+// caller-saved rcx carries the address.
+.macro RESUME_CONTEXT
+    RESTORE_CONTEXT
     popq %rcx
     jmpq *%rcx
 .endm
 
 // RESUME_CONTEXT_RET: the same, resuming with `ret` (see "Return prediction").
 .macro RESUME_CONTEXT_RET
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
+    RESTORE_CONTEXT
     ret
 .endm
 
