@@ -172,7 +172,7 @@ fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
     let gp = rt.allgs.alloc().ok_or(Error::NoMem)?;
     // The new G may end up on the global queue or free list: make room there now.
     // On failure it stays unused in its slot (it is dead and on no list).
-    rt.reserve_gslots(rt.allgs.len())?;
+    rt.reserve_gslots()?;
     Ok(gp)
 }
 

@@ -214,16 +214,16 @@ impl Runtime {
         gp
     }
 
-    /// Makes `runq` and `gfree` able to hold `ngs` Gs (every G there is) without
-    /// growing. Called when a new G slot is made, before the G can reach either list.
+    /// Makes `runq` and `gfree` able to hold every G there is without growing.
+    /// Called when a new G slot is made, before the G can reach either list.
     /// Err(NoMem) leaves the new G unused.
-    pub(crate) fn reserve_gslots(&self, ngs: usize) -> Result<()> {
-        if ngs <= self.gslots_reserved.load(Acquire) {
+    pub(crate) fn reserve_gslots(&self) -> Result<()> {
+        if self.allgs.len() <= self.gslots_reserved.load(Acquire) {
             return Ok(());
         }
         let mut s = self.lock();
-        // Other threads may have made (and queued) more Gs since the caller counted.
-        let want = ngs.max(self.allgs.len()).max(256) * 2;
+        // Counted under the lock: other threads may have made (and queued) more Gs.
+        let want = self.allgs.len().max(256) * 2;
         let r = s.runq.len();
         let f = s.gfree.len();
         s.runq.try_reserve(want.saturating_sub(r)).map_err(|_| Error::NoMem)?;
