@@ -111,39 +111,21 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
         let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
         // SAFETY: the unlockf contract (API.md); it runs on g0 with the G parked.
         let keep_parked = unsafe { f(garg, lock) };
-        // A winner of the token during the commit left the G to us.
+        // A winner of the token during the commit left the G to us. (A committing
+        // park always has an unlockf: the commit is one.)
         // SAFETY: until commit_done, no waker queues the G, so it is still parked.
-        let readied = committing && unsafe { commit_done(gp) };
-        if !keep_parked {
-            // Resume at once, unless a gs_ready already took it.
-            // SAFETY: if the swap wins, or for internal parks, the G is still ours.
-            let ours = !user || unsafe { &*gp }.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok();
-            if ours {
-                // SAFETY: gp is ours and waiting; m holds a P.
-                unsafe {
-                    if user {
-                        (*gp).param = PARAM_RESUMED_AT_ONCE;
-                    }
-                }
+        let mut resume = committing && unsafe { commit_done(gp) };
+        // Unless unlockf said no: resume at once, unless a gs_ready already took it.
+        // SAFETY: if the swap wins, or for internal parks, the G is still ours.
+        if !keep_parked && (!user || unsafe { &*gp }.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok()) {
+            if user {
+                // SAFETY: the G is ours (we won its token).
+                unsafe { (*gp).param = PARAM_RESUMED_AT_ONCE };
             }
-            if ours || readied {
-                // SAFETY: gp is ours and waiting; m holds a P.
-                unsafe {
-                    (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
-                    resume_now(mp, gp);
-                }
-            }
-        } else if readied {
-            // SAFETY: the waker left gp to us; it is waiting; m holds a P.
-            unsafe {
-                (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
-                resume_now(mp, gp);
-            }
+            resume = true;
         }
-    } else if committing {
-        // SAFETY: as above.
-        if unsafe { commit_done(gp) } {
-            // SAFETY: as above.
+        if resume {
+            // SAFETY: gp is ours and waiting; m holds a P.
             unsafe {
                 (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
                 resume_now(mp, gp);
