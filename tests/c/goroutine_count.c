@@ -2,8 +2,9 @@
  * The goroutine count when goroutines are made and end on Ps (which count them in
  * batches, see "Counting goroutines" in src/runtime/sched.rs), at nprocs 1, 2 and 4:
  * - a root goroutine makes N children; each makes a short-lived grandchild and then
- *   parks. With the root still running, gs_stats_get reports exactly 1 + N
- *   goroutines, as seen from the root and from the main thread;
+ *   parks. With the root still running, the count seen from the root settles at
+ *   exactly 1 + N once the grandchildren have ended, and the main thread sees the
+ *   same;
  * - the root readies every child and ends; gs_wait then returns 0 (not a time-out:
  *   the count reaches zero once the Ps go idle) and the count is 0;
  * - every child and grandchild ran exactly once.
@@ -44,11 +45,16 @@ static void root(void *arg)
     (void)arg;
     for (size_t i = 0; i < N; i++)
         CHECK_OK(gs_go(child, (void *)(uintptr_t)i));
+    /* A grandchild counts itself done just before it returns, so it may still be
+     * ending on another P: wait for the count to settle at 1 + N (a count that
+     * kept the Ps' reserves would never get there). */
     int64_t end = mono_ns() + 60LL * 1000000000LL;
     gs_stats st = stats_now();
-    while (st.waiting < N || atomic_load(&grandchildren_done) < N) {
+    while (st.waiting < N || atomic_load(&grandchildren_done) < N || st.goroutines != 1 + N) {
         if (mono_ns() > end)
-            FAIL("only %llu children parked", (unsigned long long)st.waiting);
+            FAIL("%llu children parked, %d grandchildren done, %llu goroutines counted",
+                 (unsigned long long)st.waiting, atomic_load(&grandchildren_done),
+                 (unsigned long long)st.goroutines);
         CHECK_RC(gs_gosched(), 0);
         st = stats_now();
     }
