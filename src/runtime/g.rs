@@ -81,9 +81,10 @@ pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
 /// What every switch touches comes in the first 64 bytes (see prefetch.rs), what
-/// parking touches in the next 64. Not aligned to a cache line on purpose: aligned
-/// allocation made every new G cost a `memalign` (spawn_join at 1 P: 220 -> 354 ns).
-#[repr(C)]
+/// parking touches in the next 64. Gs live in `AllGs` segments, not on the heap, so
+/// aligning them to a cache line costs nothing (a `memalign` per G did: spawn_join at
+/// 1 P went from 220 to 354 ns).
+#[repr(C, align(64))]
 pub(crate) struct G {
     /// Saved context: sp of the frame described in `asm/<arch>.S`. Written by the
     /// switch, read by `gogo`. Meaningful only while the G is not running.
@@ -155,8 +156,9 @@ unsafe impl Send for G {}
 unsafe impl Sync for G {}
 
 impl G {
-    pub(crate) fn new_boxed(slot: u32) -> *mut G {
-        Box::into_raw(Box::new(G {
+    /// A dead-to-be G for `slot`, in state Idle.
+    pub(crate) fn new(slot: u32) -> G {
+        G {
             sched_sp: 0,
             stack: Stack::EMPTY,
             stack_lowest: usize::MAX,
@@ -181,7 +183,12 @@ impl G {
             name: AtomicPtr::new(null_mut()),
             host_m: null_mut(),
             preempt: AtomicBool::new(false),
-        }))
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn new_boxed(slot: u32) -> *mut G {
+        Box::into_raw(Box::new(G::new(slot)))
     }
 
     #[inline]
@@ -258,10 +265,20 @@ const SEG_SHIFT: u32 = 12;
 const SEG_LEN: usize = 1 << SEG_SHIFT;
 const NSEGS: usize = 1 << (SLOT_BITS - SEG_SHIFT);
 
+/// One segment of `AllGs`: `SEG_LEN` Gs in a single lazily committed mapping, so
+/// that making a G costs no `malloc` (whose arena, grown a page at a time by
+/// `mprotect`, was a system call every 20 new Gs) and Gs sit on cache-line
+/// boundaries. `published[i]` points at `gs[i]` once that G is initialized.
+#[repr(C)]
+struct Seg {
+    published: [AtomicPtr<G>; SEG_LEN],
+    gs: [core::mem::MaybeUninit<G>; SEG_LEN],
+}
+
 /// Every G ever allocated by one runtime, indexed by slot. Segments never move, so
 /// lookups need no lock. Gs are freed only by `free_all` at shutdown.
 pub(crate) struct AllGs {
-    segs: Box<[AtomicPtr<AtomicPtr<G>>]>,
+    segs: Box<[AtomicPtr<Seg>]>,
     len: AtomicUsize,
 }
 
@@ -276,35 +293,59 @@ impl AllGs {
         self.len.load(Acquire).min(SEG_LEN * NSEGS)
     }
 
-    fn seg(&self, i: usize) -> *mut AtomicPtr<G> {
+    /// Segment `i`, mapped on first use; null if the kernel refuses the mapping.
+    fn seg(&self, i: usize) -> *mut Seg {
         let s = &self.segs[i];
         let p = s.load(Acquire);
         if !p.is_null() {
             return p;
         }
-        let fresh: Box<[AtomicPtr<G>]> = (0..SEG_LEN).map(|_| AtomicPtr::new(null_mut())).collect();
-        let fresh = Box::into_raw(fresh) as *mut AtomicPtr<G>;
+        // SAFETY: a fresh anonymous private mapping; zeroed memory is a valid Seg
+        // (null `published` pointers, uninitialized Gs).
+        let fresh = unsafe {
+            libc::mmap(
+                null_mut(),
+                core::mem::size_of::<Seg>(),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if fresh == libc::MAP_FAILED {
+            return null_mut();
+        }
+        let fresh = fresh as *mut Seg;
         match s.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => fresh,
             Err(won) => {
-                // SAFETY: `fresh` was never published; rebuild the box to free it.
-                drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(fresh, SEG_LEN)) });
+                // SAFETY: `fresh` was never published; unmap it whole.
+                unsafe { libc::munmap(fresh as *mut _, core::mem::size_of::<Seg>()) };
                 won
             }
         }
     }
 
-    /// Allocates a new G in a new slot. None when every slot is used.
+    /// Allocates a new G in a new slot. None when every slot is used or the kernel
+    /// refuses memory (the slot then stays empty: `get` gives null for it).
     pub(crate) fn alloc(&self) -> Option<*mut G> {
         let slot = self.len.fetch_add(1, AcqRel);
         if slot >= SEG_LEN * NSEGS {
             return None;
         }
-        let gp = G::new_boxed(slot as u32);
         let seg = self.seg(slot >> SEG_SHIFT);
-        // SAFETY: the segment has SEG_LEN entries and the index is below it.
-        unsafe { (*seg.add(slot & (SEG_LEN - 1))).store(gp, Release) };
-        Some(gp)
+        if seg.is_null() {
+            return None;
+        }
+        let i = slot & (SEG_LEN - 1);
+        // SAFETY: the segment is mapped and slot i is ours alone (fetch_add above);
+        // nobody reads gs[i] before `published[i]` is set.
+        unsafe {
+            let gp = (*seg).gs[i].as_mut_ptr();
+            gp.write(G::new(slot as u32));
+            (*seg).published[i].store(gp, Release);
+            Some(gp)
+        }
     }
 
     /// The G in `slot`, or null.
@@ -316,8 +357,8 @@ impl AllGs {
         if seg.is_null() {
             return null_mut();
         }
-        // SAFETY: the index is within the segment.
-        unsafe { (*seg.add(slot & (SEG_LEN - 1))).load(Acquire) }
+        // SAFETY: the index is within the segment, which stays mapped until free_all.
+        unsafe { (*seg).published[slot & (SEG_LEN - 1)].load(Acquire) }
     }
 
     /// The G a handle names if the handle is current (not stale), else null.
@@ -351,16 +392,16 @@ impl AllGs {
         for slot in 0..self.len() {
             let gp = self.get(slot);
             if !gp.is_null() {
-                // SAFETY: G was made by Box::into_raw in G::new_boxed; nothing uses it now.
-                let g = unsafe { Box::from_raw(gp) };
-                g.set_name(core::ptr::null());
+                // SAFETY: nothing uses the G now; G has no Drop, its name is the only
+                // thing it owns.
+                unsafe { (*gp).set_name(core::ptr::null()) };
             }
         }
         for s in self.segs.iter() {
             let p = s.swap(null_mut(), AcqRel);
             if !p.is_null() {
-                // SAFETY: made by Box::into_raw of a SEG_LEN boxed slice in `seg`.
-                drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, SEG_LEN)) });
+                // SAFETY: mapped by `seg` with this size; no G in it is used any more.
+                unsafe { libc::munmap(p as *mut _, core::mem::size_of::<Seg>()) };
             }
         }
         self.len.store(0, Release);
