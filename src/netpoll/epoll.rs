@@ -141,6 +141,11 @@ impl Poller {
         }
     }
 
+    #[inline]
+    pub(crate) fn wake_requested(&self) -> bool {
+        self.wake_pending.load(Acquire)
+    }
+
     pub(crate) fn wake(&self) {
         if self.wake_pending.swap(true, AcqRel) {
             return;

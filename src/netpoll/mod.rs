@@ -16,6 +16,8 @@
 //!   at most `delay_ns`; appends `(token, EV_READ | EV_WRITE)` pairs to `out`.
 //!   Returns early (possibly with no events) after `wake()`.
 //! - `wake()` — interrupt a `poll` blocked now or about to block; cheap when repeated.
+//! - `wake_requested()` — true from a `wake()` until a `poll` has consumed it: lets
+//!   a poller that waits awake (without calling `poll`) see the interruption.
 //!
 //! Linux uses epoll (`epoll.rs`); an io_uring or kqueue backend implements the same.
 

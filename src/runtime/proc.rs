@@ -812,9 +812,9 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
         let poll_until = super::timer::timesleepuntil(rt);
         if (np.waiters.load(SeqCst) > 0 || poll_until != 0) && np.lastpoll.swap(0, SeqCst) != 0 {
             np.poll_until.store(poll_until, SeqCst);
-            let delay = if poll_until == 0 { -1 } else { (poll_until - super::time::nanotime()).max(0) };
             m.idle.store(true, Relaxed);
-            let mut list = if m_should_exit(m) { GQueue::new() } else { super::netpoll::netpoll(rt, delay) };
+            let mut list =
+                if m_should_exit(m) { GQueue::new() } else { super::netpoll::netpoll_until(rt, poll_until) };
             m.idle.store(false, Relaxed);
             np.poll_until.store(0, SeqCst);
             np.lastpoll.store(super::time::nanotime(), SeqCst);
@@ -824,6 +824,13 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
             } else {
                 acquirep(m, pp);
                 rt.wake_sysmon(); // every P was idle: sysmon may sleep deeply
+                // Run the expired timers we woke for, whichever P's heap holds them:
+                // waiting for the steal phase would make a timer's wakeup depend on
+                // this M being allowed to steal.
+                let now = super::time::nanotime();
+                for p2 in rt.allp.iter() {
+                    super::timer::runtimers(p2, now, true);
+                }
                 let gp = list.pop();
                 if !gp.is_null() {
                     injectglist(rt, list);
