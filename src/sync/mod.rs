@@ -192,6 +192,7 @@ mod tests {
                 });
             }
         });
+        // SAFETY: every thread has finished.
         assert_eq!(unsafe { *c.n.get() }, threads * per);
     }
 }
