@@ -300,21 +300,10 @@ impl AllGs {
         if !p.is_null() {
             return p;
         }
-        // SAFETY: a fresh anonymous private mapping; zeroed memory is a valid Seg
-        // (null `published` pointers, uninitialized Gs).
-        let fresh = unsafe {
-            libc::mmap(
-                null_mut(),
-                core::mem::size_of::<Seg>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if fresh == libc::MAP_FAILED {
+        // Zeroed memory is a valid Seg: null `published` pointers, uninitialized Gs.
+        let Some(fresh) = super::stack::map_anon(core::mem::size_of::<Seg>(), 0) else {
             return null_mut();
-        }
+        };
         let fresh = fresh as *mut Seg;
         match s.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => fresh,

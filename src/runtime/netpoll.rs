@@ -311,8 +311,6 @@ fn ready_waiter(w: *const Waiter) {
     unsafe { super::proc::ready(&*(*w).rt, (*w).gp, true) };
 }
 
-/// Polls the backend for `delay_ns` and returns the goroutines it made runnable
-/// (Go's netpoll + netpollready).
 /// The new average wake lateness after a timed wait that returned `sample` ns after
 /// it was due: a moving average (weight 1/8) of samples capped at `TIMER_SPIN_MAX`.
 fn learn_late(late: i64, sample: i64) -> i64 {
@@ -351,6 +349,8 @@ pub(crate) fn netpoll_until(rt: &Runtime, until: i64) -> GQueue {
     netpoll(rt, 0)
 }
 
+/// Polls the backend for `delay_ns` and returns the goroutines it made runnable
+/// (Go's netpoll + netpollready).
 pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
     let np = &rt.netpoll;
     let mut evs = Vec::new();

@@ -139,6 +139,23 @@ pub(crate) struct StackPool {
     capacity: core::sync::atomic::AtomicUsize,
 }
 
+/// A lazily committed, zeroed, private mapping of `len` bytes (`MAP_NORESERVE`, plus
+/// `flags`); None if the kernel refuses. Released with `munmap`.
+pub(crate) fn map_anon(len: usize, flags: libc::c_int) -> Option<usize> {
+    // SAFETY: an anonymous private mapping; no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | flags,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p as usize)
+}
+
 pub(crate) fn round_page(n: usize) -> usize {
     (n + PAGE - 1) & !(PAGE - 1)
 }
@@ -228,21 +245,7 @@ impl StackPool {
     /// (which is only half of what the kernel allowed at start), so that the other
     /// half stays for slabs: a slab holds 256 stacks, a million stacks need 3,907.
     fn map(&self, len: usize) -> Result<usize> {
-        // SAFETY: an anonymous private mapping; no existing memory is affected.
-        let p = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(Error::NoMem);
-        }
-        Ok(p as usize)
+        map_anon(len, libc::MAP_STACK).ok_or(Error::NoMem)
     }
 
     /// A stack with `size` usable bytes (0: the default size).
