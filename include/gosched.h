@@ -41,6 +41,11 @@
 #define GS_GO_HOST 1
 
 /*
+ Largest argument block gs_go_copy copies, in bytes.
+ */
+#define GS_GO_COPY_MAX 4096
+
+/*
  gs_config.flags: gs_wait and gs_main return GS_EDEADLK (after a goroutine dump on
  stderr) when every goroutine is parked and nothing can wake them. The program
  promises that no foreign thread will wake goroutines while it waits.
@@ -298,6 +303,21 @@ int64_t gs_go(gs_fn fn_, void *arg);
  gs_go with options (stack size, name, flags); opts may be NULL.
  */
 int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
+
+/*
+ Starts fn(p) as a goroutine, where p points to the goroutine's own copy of the
+ `size` bytes at `arg`, as Go's `go f(x, y)` copies its arguments: 16-byte aligned,
+ writable, on the goroutine's stack until it ends. The caller's block may be reused
+ as soon as the call returns; nothing is allocated on the heap. size 0 passes NULL.
+ GS_EINVAL for a NULL fn, size > GS_GO_COPY_MAX, or a NULL arg with size > 0;
+ other errors as gs_go.
+ */
+int64_t gs_go_copy(gs_fn fn_, const void *arg, size_t size);
+
+/*
+ gs_go_copy with options, as gs_go_with; opts may be NULL.
+ */
+int64_t gs_go_copy_with(gs_fn fn_, const void *arg, size_t size, const struct gs_go_opts *opts);
 
 /*
  Host thread only (the thread that called gs_init; else GS_EPERM): runs ready

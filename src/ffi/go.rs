@@ -1,5 +1,6 @@
 //! API.md, section Goroutines: gs_go, gs_go_with, gs_gosched, gs_goexit, gs_self,
-//! gs_goid, gs_lock_os_thread, gs_unlock_os_thread, gs_should_yield.
+//! gs_goid, gs_lock_os_thread, gs_unlock_os_thread, gs_should_yield; and
+//! gs_go_copy, gs_go_copy_with (arguments copied into the goroutine, as Go's `go`).
 
 use super::lifecycle::gs_fn;
 use super::{ffi_boundary, PANIC_CODE};
@@ -51,25 +52,70 @@ pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
 pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts) -> i64 {
     ffi_boundary!(PANIC_CODE as i64, {
         let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
-        let mut o = GoOpts::DEFAULT;
-        if !opts.is_null() {
-            // SAFETY: a non-NULL opts points to a gs_go_opts (API contract).
-            let u = unsafe { *opts };
-            if u.flags & !GO_FLAGS_SUPPORTED != 0 {
-                return Error::Inval.to_code() as i64;
-            }
-            if u.stack_size != 0 && !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&u.stack_size) {
-                return Error::Inval.to_code() as i64;
-            }
-            o.stack_size = u.stack_size;
-            o.name = u.name;
-            o.flags = u.flags;
-        }
-        match proc::go(f, arg, &o) {
+        match go_opts(opts).and_then(|o| proc::go(f, arg, &o)) {
             Ok(id) => id as i64,
             Err(e) => e.to_code() as i64,
         }
     })
+}
+
+/// Largest argument block gs_go_copy copies, in bytes.
+pub const GS_GO_COPY_MAX: usize = 4096;
+const _: () = assert!(GS_GO_COPY_MAX == proc::ARGS_MAX);
+
+/// Starts fn(p) as a goroutine, where p points to the goroutine's own copy of the
+/// `size` bytes at `arg`, as Go's `go f(x, y)` copies its arguments: 16-byte aligned,
+/// writable, on the goroutine's stack until it ends. The caller's block may be reused
+/// as soon as the call returns; nothing is allocated on the heap. size 0 passes NULL.
+/// GS_EINVAL for a NULL fn, size > GS_GO_COPY_MAX, or a NULL arg with size > 0;
+/// other errors as gs_go.
+#[no_mangle]
+pub extern "C" fn gs_go_copy(fn_: gs_fn, arg: *const core::ffi::c_void, size: usize) -> i64 {
+    gs_go_copy_with(fn_, arg, size, core::ptr::null())
+}
+
+/// gs_go_copy with options, as gs_go_with; opts may be NULL.
+#[no_mangle]
+pub extern "C" fn gs_go_copy_with(
+    fn_: gs_fn,
+    arg: *const core::ffi::c_void,
+    size: usize,
+    opts: *const gs_go_opts,
+) -> i64 {
+    ffi_boundary!(PANIC_CODE as i64, {
+        let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
+        if size > GS_GO_COPY_MAX || (size != 0 && arg.is_null()) {
+            return Error::Inval.to_code() as i64;
+        }
+        let r = go_opts(opts).and_then(|mut o| {
+            o.args = arg.cast();
+            o.argsize = size;
+            proc::go(f, core::ptr::null_mut(), &o)
+        });
+        match r {
+            Ok(id) => id as i64,
+            Err(e) => e.to_code() as i64,
+        }
+    })
+}
+
+/// Checks and converts the options of gs_go_with and gs_go_copy_with (NULL: defaults).
+fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
+    let mut o = GoOpts::DEFAULT;
+    if !opts.is_null() {
+        // SAFETY: a non-NULL opts points to a gs_go_opts (API contract).
+        let u = unsafe { *opts };
+        if u.flags & !GO_FLAGS_SUPPORTED != 0 {
+            return Err(Error::Inval);
+        }
+        if u.stack_size != 0 && !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&u.stack_size) {
+            return Err(Error::Inval);
+        }
+        o.stack_size = u.stack_size;
+        o.name = u.name;
+        o.flags = u.flags;
+    }
+    Ok(o)
 }
 
 /// Host thread only (the thread that called gs_init; else GS_EPERM): runs ready

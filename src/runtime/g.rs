@@ -18,6 +18,17 @@
 //! Waiting -> Runnable (ready); Waiting -> Running (park_m when unlockf says no);
 //! Running -> Dead (goexit0); Dead -> Runnable (newproc reusing it).
 //!
+//! # Copied arguments
+//!
+//! `gs_go_copy` copies the caller's argument bytes into the goroutine, as Go's
+//! `go f(x, y)` does, so that the caller has no allocation to free. Up to
+//! `ARGS_INLINE` bytes wait in the G itself (`park.args`: a G parks only after it
+//! has run); bigger ones are written at once at the top of a stack given to the G in
+//! newproc. Either way `startarg` points at them and `GFLAG_ARGS` is set, so that
+//! making and starting other goroutines never reads the G's third 64 bytes. When
+//! the G first runs, `gstart` leaves them at the top of its stack, 16-byte aligned,
+//! and passes their address: they live as long as the goroutine.
+//!
 //! # Handles
 //!
 //! `gs_g*` handles are not pointers: a handle is `goid << SLOT_BITS | slot`, where
@@ -78,6 +89,9 @@ pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> boo
 pub(crate) const GFLAG_HOST: u32 = 0x1;
 /// Internal: the main goroutine of `gs_main` (`host_m` is set). Not a GS_GO_* flag.
 pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
+/// Internal: the G has copied start arguments that it has not run with yet
+/// (`argsize`; `startarg` is where they wait). See *Copied arguments*.
+pub(crate) const GFLAG_ARGS: u32 = 0x4000_0000;
 
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
 /// What every switch touches comes in the first 64 bytes (see prefetch.rs), what
@@ -124,22 +138,45 @@ pub(crate) struct G {
     /// Nesting depth of `gs_lock_os_thread`.
     pub(crate) lockcount: u32,
     // Third 64 bytes: touched when parking, or rarely.
-    /// Park arguments, passed from `gs_park` to `park_m` on g0. Owner only.
-    pub(crate) park_unlockf: Option<UnlockFn>,
-    pub(crate) park_lock: *mut c_void,
     /// Intrusive link for run queues and free lists. Owner only.
     pub(crate) schedlink: *mut G,
-    /// `nanotime()` when the G last parked; read by dumps.
-    pub(crate) waitsince: AtomicU64,
     /// For the main goroutine of `gs_main`: the M that waits for it to end.
     pub(crate) host_m: *mut super::m::M,
+    /// `nanotime()` when the G last parked; read by dumps.
+    pub(crate) waitsince: AtomicU64,
+    /// `PARKING_*` of park.rs: set by the G before a park whose commit does work after
+    /// the user's unlockf; the hand-over between park_m and a waker.
+    pub(crate) parking: AtomicU32,
     /// True for parks made through the public `gs_park` (readiable by `gs_ready`).
     pub(crate) park_user: bool,
     /// Requested by sysmon: this G ran longer than its time slice.
     pub(crate) preempt: AtomicBool,
-    /// `PARKING_*` of park.rs: set by the G before a park whose commit does work after
-    /// the user's unlockf; the hand-over between park_m and a waker.
-    pub(crate) parking: AtomicU32,
+    /// Bytes of start arguments copied by `gs_go_copy`; meaningful while `GFLAG_ARGS`
+    /// is set. See *Copied arguments*.
+    pub(crate) argsize: u16,
+    /// Before the G first runs, its copied arguments (when they fit); afterwards the
+    /// park arguments. Owner only.
+    pub(crate) park: ParkArgs,
+}
+
+/// Copied start arguments of up to this many bytes wait in the G itself.
+pub(crate) const ARGS_INLINE: usize = 32;
+
+/// Park arguments, passed from `gs_park` to `park_m` on g0.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct ParkCall {
+    pub(crate) unlockf: Option<UnlockFn>,
+    pub(crate) lock: *mut c_void,
+}
+
+/// The G's last 32 bytes: what a G that has not run yet and a G that parks need are
+/// never needed at once (`gstart` moves the arguments to the stack before the G runs).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) union ParkArgs {
+    pub(crate) call: ParkCall,
+    pub(crate) args: [u8; ARGS_INLINE],
 }
 
 // The switch path's fields fill the first 64 bytes; the assembly needs sched_sp first.
@@ -147,6 +184,7 @@ const _: () = {
     assert!(core::mem::offset_of!(G, sched_sp) == 0);
     assert!(core::mem::offset_of!(G, param) + 8 <= 64);
     assert!(core::mem::offset_of!(G, lockcount) + 4 <= 128);
+    assert!(core::mem::size_of::<G>() == 192);
 };
 
 // SAFETY: a G is handed between threads by the scheduler; the ownership rules at the
@@ -172,8 +210,8 @@ impl G {
             m: null_mut(),
             lockedm: null_mut(),
             lockcount: 0,
-            park_unlockf: None,
-            park_lock: null_mut(),
+            argsize: 0,
+            park: ParkArgs { call: ParkCall { unlockf: None, lock: null_mut() } },
             park_user: false,
             waitreason: AtomicPtr::new(null_mut()),
             waitsince: AtomicU64::new(0),

@@ -76,8 +76,7 @@ pub(crate) unsafe fn gopark_m(
     // SAFETY: we are gp, the owner of these fields.
     unsafe {
         let g = &mut *gp;
-        g.park_unlockf = unlockf;
-        g.park_lock = lock;
+        g.park.call = super::g::ParkCall { unlockf, lock };
         g.park_user = user;
         g.param = 0;
         g.waitreason.store(reason as *mut c_char, Relaxed);
@@ -100,8 +99,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     super::proc::dropg(m, g);
     let goid = g.goid();
     let user = g.park_user;
-    let unlockf = g.park_unlockf.take();
-    let lock = g.park_lock;
+    // SAFETY: a running G has left its start arguments behind (gstart): `park` holds
+    // the call written by gopark_m.
+    let super::g::ParkCall { unlockf, lock } = unsafe { g.park.call };
     // Set by the G itself before it switched (see *Parks that do more*).
     let committing = g.parking.load(Relaxed) == PARKING_COMMIT;
     if user {

@@ -8,7 +8,7 @@
 //! parking*, *Locks*).
 
 use super::context::{gostartcall, gs_gogo, gs_mcall, gs_mstart0, McallFn};
-use super::g::{Gstatus, G, GFLAG_HOST, GFLAG_MAIN};
+use super::g::{Gstatus, ARGS_INLINE, G, GFLAG_ARGS, GFLAG_HOST, GFLAG_MAIN};
 use super::m::M;
 use super::p::{Pstatus, P};
 use super::runq::GQueue;
@@ -34,17 +34,30 @@ const TIMER_SLACK_NS: libc::c_ulong = 1_000;
 /// Stack of a worker M's OS thread, where g0 (the scheduler and unlockf callbacks) runs.
 const G0_STACK_SIZE: usize = 512 << 10;
 
-/// Options of a new goroutine (from gs_go_with).
+/// Options of a new goroutine (from gs_go_with and gs_go_copy).
 pub(crate) struct GoOpts {
     pub(crate) stack_size: usize,
     pub(crate) name: *const c_char,
     pub(crate) flags: u32,
     pub(crate) host_m: *mut M,
+    /// Start arguments to copy (gs_go_copy): `argsize` bytes at `args`, at most
+    /// `ARGS_MAX`; 0 to pass `arg` as is. See *Copied arguments* in g.rs.
+    pub(crate) args: *const u8,
+    pub(crate) argsize: usize,
 }
 
+/// Largest argument block gs_go_copy copies (it ends up on the goroutine's stack).
+pub(crate) const ARGS_MAX: usize = 4096;
+
 impl GoOpts {
-    pub(crate) const DEFAULT: GoOpts =
-        GoOpts { stack_size: 0, name: core::ptr::null(), flags: 0, host_m: null_mut() };
+    pub(crate) const DEFAULT: GoOpts = GoOpts {
+        stack_size: 0,
+        name: core::ptr::null(),
+        flags: 0,
+        host_m: null_mut(),
+        args: core::ptr::null(),
+        argsize: 0,
+    };
 }
 
 // ---------------------------------------------------------------------------------
@@ -126,6 +139,9 @@ pub(crate) fn newproc(
     if let Some(st) = own_stack {
         g.stack = st;
     }
+    if opts.argsize != 0 {
+        copyargs(rt, pp, g, opts.args, opts.argsize);
+    }
     g.status.store(Gstatus::Runnable as u32, Release);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
@@ -143,6 +159,34 @@ pub(crate) fn newproc(
     }
     wakep(rt);
     Ok(goid)
+}
+
+/// Copies a new G's start arguments to where they wait for `gstart`: into the G, or
+/// when they do not fit there, to the top of a stack it gets now (see *Copied
+/// arguments* in g.rs). Executed by newproc, which owns `g` and `pp` (if non-null).
+fn copyargs(rt: &Runtime, pp: *mut P, g: &mut G, args: *const u8, n: usize) {
+    debug_assert!(n <= ARGS_MAX);
+    let at: *mut u8 = if n <= ARGS_INLINE {
+        (&raw mut g.park.args).cast()
+    } else {
+        if g.stack.is_empty() {
+            g.stack = stackalloc(rt, pp);
+        }
+        (g.stack.hi - args_span(n)) as *mut u8
+    };
+    // SAFETY: the caller's n readable bytes at args (API contract); `at` has room for n
+    // bytes (ARGS_INLINE in the G, or the top of a stack nobody runs on yet).
+    unsafe { core::ptr::copy_nonoverlapping(args, at, n) };
+    g.argsize = n as u16;
+    g.startarg = at as usize;
+    g.flags |= GFLAG_ARGS;
+}
+
+/// Bytes that copied arguments of `n` bytes take at the top of a stack (the start
+/// frame below them stays 16-byte aligned).
+#[inline]
+fn args_span(n: usize) -> usize {
+    (n + 15) & !15
 }
 
 /// Takes a dead G (without a stack) from pp's free list, the global one, or allocates
@@ -217,7 +261,7 @@ fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
 }
 
 /// A default-size stack: from pp's cache, the global cache, or a slab.
-/// Executed by the owner of `pp` (or anyone if null), on g0.
+/// Executed by the owner of `pp` (or anyone if null).
 fn stackalloc(rt: &Runtime, pp: *mut P) -> super::stack::Stack {
     if !pp.is_null() {
         // SAFETY: we hold pp.
@@ -277,11 +321,24 @@ fn gstart(m: &M, g: &mut G) {
     if g.stack.is_empty() {
         g.stack = stackalloc(m.rt(), m.p);
     }
-    // SAFETY: the stack is ours and unused; hi is page-aligned hence 16-byte aligned.
-    // The entry function was checked non-NULL by the C API.
+    let mut top = g.stack.hi;
+    if g.flags & GFLAG_ARGS != 0 {
+        g.flags &= !GFLAG_ARGS;
+        let n = g.argsize as usize;
+        top -= args_span(n);
+        if n <= ARGS_INLINE {
+            // SAFETY: newproc put n bytes in the G, and [top, top + n) is the top of the
+            // G's own, unused stack.
+            unsafe { core::ptr::copy_nonoverlapping(g.startarg as *const u8, top as *mut u8, n) };
+        } // (bigger ones newproc already put at `top`)
+        g.startarg = top;
+    }
+    // SAFETY: the stack is ours and unused above `top`, which is 16-byte aligned (hi
+    // is page-aligned, args_span a multiple of 16). The entry function was checked
+    // non-NULL by the C API.
     unsafe {
         let f: unsafe extern "C" fn(*mut c_void) = core::mem::transmute(g.startfn);
-        g.sched_sp = gostartcall(g.stack.hi, f, g.startarg as *mut c_void, goexit1);
+        g.sched_sp = gostartcall(top, f, g.startarg as *mut c_void, goexit1);
     }
     g.stack_lowest = g.sched_sp;
 }

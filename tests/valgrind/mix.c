@@ -2,7 +2,8 @@
  * A little of everything, small enough to run under Valgrind's memcheck in the test
  * suite (tests/valgrind.rs): goroutines spawned from goroutines and a foreign thread,
  * park/ready, channels (unbuffered, buffered, select with a timeout), a mutex, a wait
- * group, sleeps, a pipe through the poller, and shutdown with parked goroutines.
+ * group, sleeps, a pipe through the poller, arguments copied by gs_go_copy (kept in
+ * the G and put on the stack), and shutdown with parked goroutines.
  * Exits 0 when every check passed; memcheck must report no error.
  */
 #define _GNU_SOURCE
@@ -42,6 +43,12 @@ static void producer(void *arg) {
             CHECK(gs_sleep(100 * 1000) == 0);
     }
     CHECK(gs_waitgroup_done(wg) == 0);
+}
+
+/* Started by gs_go_copy with a block that begins with the base. */
+static void producer_copied(void *arg) {
+    long base = *(long *)arg;
+    producer((void *)(intptr_t)base);
 }
 
 static void consumer(void *arg) {
@@ -99,8 +106,12 @@ int main(void) {
     CHECK(unbuf && buf && mu && wg);
     CHECK(pipe(pfd) == 0);
     CHECK(gs_waitgroup_add(wg, 4) == 0);
-    for (int p = 0; p < 4; p++)
+    for (int p = 0; p < 2; p++)
         CHECK(gs_go(producer, (void *)(intptr_t)(p * 1000)) > 0);
+    for (int p = 2; p < 4; p++) {
+        long block[16] = {p * 1000}; /* 8 bytes wait in the G, 128 on the stack */
+        CHECK(gs_go_copy(producer_copied, block, p == 2 ? sizeof(long) : sizeof block) > 0);
+    }
     for (int c = 0; c < 3; c++)
         CHECK(gs_go(consumer, NULL) > 0);
     CHECK(gs_go(piper, NULL) > 0);
@@ -113,8 +124,10 @@ int main(void) {
     CHECK(gs_wait(60LL * 1000 * 1000 * 1000) == 0);
     CHECK(counter == 4 * N);
     CHECK(atomic_load(&received) == 4 * N);
-    for (int i = 0; i < 10; i++)
-        CHECK(gs_go(forever, NULL) > 0);
+    for (int i = 0; i < 10; i++) {
+        char block[200] = {(char)i};
+        CHECK(gs_go_copy(forever, block, i % 2 ? 200 : 20) > 0);
+    }
     gs_sleep(20 * 1000 * 1000);
     CHECK(gs_shutdown() == 10);
     CHECK(gs_chan_free(unbuf) == 0 && gs_chan_free(buf) == 0);
