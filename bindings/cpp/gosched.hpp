@@ -208,20 +208,52 @@ void go_entry(void* p) noexcept {
     }
 }
 
+/// Callables that travel by gs_go_copy: their bytes are copied onto the goroutine's
+/// stack (as Go's `go` copies a call's arguments) and there is nothing to destroy, so
+/// gs::go allocates nothing for them.
+template <class Fn>
+inline constexpr bool copied_into_goroutine = std::is_trivially_copyable_v<Fn> &&
+                                              std::is_trivially_destructible_v<Fn> &&
+                                              sizeof(Fn) <= GS_GO_COPY_MAX && alignof(Fn) <= 16;
+
+/// The first C++ frame of a goroutine whose callable was copied in (see above).
+template <class F>
+void go_entry_copied(void* p) noexcept {
+    F& fn = *std::launder(static_cast<F*>(p));
+    try {
+        std::invoke(fn);
+    } catch (const std::exception& e) {
+        uncaught_in_goroutine(std::string(), e.what());
+    } catch (...) {
+        uncaught_in_goroutine(std::string(), "(not a std::exception)");
+    }
+}
+
 }  // namespace detail
 
 /// Runs `fn()` as a goroutine; returns its id. `fn` is moved (or copied) into the
 /// goroutine, so move-only callables work, and is destroyed when the goroutine ends.
+/// A trivially copyable callable (a function pointer, a lambda capturing pointers,
+/// references and numbers) of at most GS_GO_COPY_MAX bytes is copied onto the
+/// goroutine's stack by gs_go_copy: no heap allocation.
 /// Throws gs::Error if the goroutine cannot be created.
 template <class F>
 int64_t go(const GoOptions& opts, F&& fn) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn&>, "gs::go needs a callable taking no arguments");
-    auto* box = new detail::GoBox<Fn>{Fn(std::forward<F>(fn)), opts.name ? opts.name : ""};
     gs_go_opts o{};
     o.stack_size = opts.stack_size;
     o.name = opts.name;
     o.flags = opts.host ? static_cast<uint32_t>(GS_GO_HOST) : 0u;
+    if constexpr (detail::copied_into_goroutine<Fn>) {
+        if (opts.name == nullptr) {  // (a named one keeps its name for error messages)
+            Fn f(std::forward<F>(fn));
+            const int64_t id = gs_go_copy_with(&detail::go_entry_copied<Fn>, &f, sizeof f, &o);
+            if (id < 0) throw Error(static_cast<int>(id), "gs_go");
+            return id;
+        }
+    }
+    auto* box = new detail::GoBox<Fn>{Fn(std::forward<F>(fn)), opts.name ? opts.name : ""};
     const int64_t id = gs_go_with(&detail::go_entry<Fn>, box, &o);
     if (id < 0) {
         delete box;
