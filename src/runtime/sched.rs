@@ -625,8 +625,12 @@ fn shutdown_locked() -> Result<u64> {
         futex_wait(&rt.mexit_seq, seq, left.min(50_000_000));
     };
     let abandoned = rt.live_goroutines();
-    // Goroutines still blocked in sync objects are abandoned: their sudogs go stale.
-    crate::sync::runtime_stopped();
+    // Goroutines still blocked in sync objects are abandoned: their sudogs come off
+    // the objects' queues. (If some M did not leave, nothing is freed and they stay.)
+    if all_left {
+        // SAFETY: every M has left; the stacks are freed only below.
+        unsafe { crate::sync::runtime_stopped(rt) };
+    }
     RT.store(null_mut(), SeqCst);
     while INFLIGHT.load(SeqCst) != 0 {
         std::thread::yield_now();

@@ -26,7 +26,6 @@
 //! under `lock` or before the wakeup of the party that reads it; the fast path's
 //! `closed` load is an acquire of close's release store.
 
-use super::registry::{self, ObjHead, ObjKind};
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke};
 use super::ObjLock;
@@ -46,8 +45,6 @@ const CHAN_ALIGN: usize = 16;
 /// A channel. See *A channel*.
 #[repr(C)]
 pub(crate) struct Chan {
-    /// Registry links (registry.rs); first, so that the registry can find the kind.
-    head: ObjHead,
     pub(crate) lock: ObjLock,
     closed: AtomicBool,
     qcount: AtomicUsize,
@@ -120,7 +117,6 @@ impl Chan {
         // SAFETY: p is a fresh allocation for a Chan.
         unsafe {
             p.write(Chan {
-                head: ObjHead::new(ObjKind::Chan),
                 lock: ObjLock::new(),
                 closed: AtomicBool::new(false),
                 qcount: AtomicUsize::new(0),
@@ -132,7 +128,6 @@ impl Chan {
                 recvq: WaitQ::new(),
                 sendq: WaitQ::new(),
             });
-            registry::register(p as *const ObjHead);
         }
         p
     }
@@ -154,24 +149,9 @@ impl Chan {
             return Err(Error::Busy);
         }
         let l = layout(ch.esz * ch.cap).expect("Chan::free: layout was valid at new");
-        // SAFETY: registered in `new`; allocated there with this layout; nobody uses
-        // it any more.
-        unsafe {
-            registry::unregister(c as *const ObjHead);
-            std::alloc::dealloc(c as *mut u8, l);
-        }
+        // SAFETY: allocated in `new` with this layout; nobody uses it any more.
+        unsafe { std::alloc::dealloc(c as *mut u8, l) };
         Ok(())
-    }
-
-    /// Takes abandoned goroutines off the queues (gs_shutdown; see registry.rs).
-    /// Executed by gs_shutdown once no M runs goroutines; takes `lock`.
-    pub(crate) fn purge_goroutines(&self) -> usize {
-        self.lock.lock();
-        // SAFETY: locked; no M runs goroutines any more.
-        let n = unsafe { self.recvq.purge_goroutines() + self.sendq.purge_goroutines() };
-        // SAFETY: locked.
-        unsafe { self.lock.unlock() };
-        n
     }
 
     #[inline]
@@ -325,7 +305,7 @@ impl Chan {
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);
-            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], deadline(timeout), reason);
+            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), deadline(timeout), reason);
             match r {
                 Woke::Fired => {
                     if (*sg).success {

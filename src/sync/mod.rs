@@ -48,7 +48,6 @@
 pub(crate) mod chan;
 pub(crate) mod mutex;
 pub(crate) mod parker;
-pub(crate) mod registry;
 pub(crate) mod select;
 pub(crate) mod sudog;
 pub(crate) mod waiter;
@@ -122,8 +121,13 @@ pub(crate) fn wake_foreign_waiters() {
 /// Called by gs_shutdown after every M left, before the goroutines' stacks are freed:
 /// goroutines still blocked in objects are abandoned; their sudogs are taken off the
 /// objects' queues (see *Abandoned goroutines* in sudog.rs).
-pub(crate) fn runtime_stopped() {
-    registry::purge_goroutines();
+/// # Safety
+/// No M runs goroutines of `rt` any more, and their stacks are still mapped.
+pub(crate) unsafe fn runtime_stopped(rt: &crate::runtime::sched::Runtime) -> usize {
+    let mut n = 0;
+    // SAFETY: the caller's contract.
+    rt.allgs.for_each(|g| n += unsafe { waiter::purge_abandoned(g) });
+    n
 }
 
 /// A fast per-thread random number (wyrand), for select's poll order.

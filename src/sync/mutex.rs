@@ -26,7 +26,6 @@
 //! Unlock of an unlocked mutex is refused (`Perm`) without changing the state. A
 //! mutex may be unlocked by another party than the one that locked it, as in Go.
 
-use super::registry::{self, ObjHead, ObjKind};
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
 use super::ObjLock;
@@ -49,8 +48,6 @@ const ACTIVE_SPIN_CNT: u32 = 30;
 
 #[repr(C)]
 pub(crate) struct Mutex {
-    /// Registry links (registry.rs); first.
-    head: ObjHead,
     state: AtomicU32,
     /// Guards `q` and the `PARKED` bit.
     lock: ObjLock,
@@ -84,28 +81,11 @@ fn do_spin() {
 
 impl Mutex {
     pub(crate) fn new() -> *mut Mutex {
-        let m = Box::into_raw(Box::new(Mutex {
-            head: ObjHead::new(ObjKind::Mutex),
+        Box::into_raw(Box::new(Mutex {
             state: AtomicU32::new(0),
             lock: ObjLock::new(),
             q: WaitQ::new(),
-        }));
-        // SAFETY: a fresh object at a fixed address until free.
-        unsafe { registry::register(m as *const ObjHead) };
-        m
-    }
-
-    /// Takes abandoned goroutines off the queue (gs_shutdown; see registry.rs). A
-    /// mutex an abandoned goroutine holds stays locked.
-    /// Executed by gs_shutdown once no M runs goroutines; takes the queue lock.
-    pub(crate) fn purge_goroutines(&self) -> usize {
-        self.lock.lock();
-        // SAFETY: locked; no M runs goroutines any more.
-        let n = unsafe { self.q.purge_goroutines() };
-        self.fix_parked_locked();
-        // SAFETY: locked.
-        unsafe { self.lock.unlock() };
-        n
+        }))
     }
 
     /// Frees `m` unless it is locked or waited on: `Busy`.
@@ -124,11 +104,8 @@ impl Mutex {
         if busy {
             return Err(Error::Busy);
         }
-        // SAFETY: registered and made by Box::into_raw in `new`; unused from now on.
-        unsafe {
-            registry::unregister(m as *const ObjHead);
-            drop(Box::from_raw(m));
-        }
+        // SAFETY: made by Box::into_raw in `new`; unused from now on.
+        drop(unsafe { Box::from_raw(m) });
         Ok(())
     }
 
@@ -236,7 +213,7 @@ impl Mutex {
                     // Woken before and lost to a newcomer: first in line now.
                     self.q.push_front(sg);
                 }
-                block(&mut ctx, &w, &[&self.lock as *const ObjLock], NEVER, c"sync.Mutex.Lock")
+                block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.Mutex.Lock")
             };
             match r {
                 Woke::Fired => {

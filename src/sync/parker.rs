@@ -64,7 +64,7 @@ static REGISTRY: Reg = Reg(parking_lot::Mutex::new(Registry { head: null() }));
 /// Adds `w` (a foreign thread's waiter, on its stack) to the registry.
 /// Executed by the waiting foreign thread, before it checks `rt.running()`.
 pub(crate) fn register(w: &Waiter) {
-    let mut r = REGISTRY.0.lock();
+    let mut r = lock();
     w.reg_prev.set(null());
     w.reg_next.set(r.head);
     if !r.head.is_null() {
@@ -76,7 +76,7 @@ pub(crate) fn register(w: &Waiter) {
 
 /// Removes `w` from the registry.
 pub(crate) fn unregister(w: &Waiter) {
-    let mut r = REGISTRY.0.lock();
+    let mut r = lock();
     let (p, n) = (w.reg_prev.get(), w.reg_next.get());
     // SAFETY: neighbours are registered, hence alive.
     unsafe {
@@ -94,7 +94,7 @@ pub(crate) fn unregister(w: &Waiter) {
 /// Sets SHUTDOWN on every registered waiter.
 /// Executed by gs_shutdown after it marked the runtime stopping.
 pub(crate) fn shutdown_wake_all() {
-    let r = REGISTRY.0.lock();
+    let r = lock();
     let mut w = r.head;
     while !w.is_null() {
         // SAFETY: registered waiters are alive while we hold the registry; they must
@@ -107,18 +107,35 @@ pub(crate) fn shutdown_wake_all() {
     }
 }
 
-/// fork(): see registry.rs. Holds the registry across the fork.
-pub(crate) fn lock_for_fork() {
+/// Takes the registry's mutex; the first time, installs the fork handlers that keep
+/// a child from inheriting it held by a thread that does not exist there.
+fn lock() -> parking_lot::MutexGuard<'static, Registry> {
+    ATFORK.call_once(|| {
+        // SAFETY: the handlers are plain functions that only take and release our lock.
+        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
+    });
+    REGISTRY.0.lock()
+}
+
+static ATFORK: std::sync::Once = std::sync::Once::new();
+
+/// Before fork(): hold the registry, so that it is not held mid-change.
+extern "C" fn atfork_prepare() {
     core::mem::forget(REGISTRY.0.lock());
 }
 
-/// fork(): releases the registry; in the child, forgets the parent's waiters.
-pub(crate) fn unlock_after_fork(child: bool) {
-    // SAFETY: lock_for_fork took it on this thread and forgot the guard.
+/// After fork(), in the parent: release it.
+extern "C" fn atfork_parent() {
+    // SAFETY: atfork_prepare took it on this thread and forgot the guard.
+    unsafe { REGISTRY.0.force_unlock() };
+}
+
+/// After fork(), in the child: release it and forget the parent's waiters (their
+/// threads do not exist here).
+extern "C" fn atfork_child() {
+    // SAFETY: as above (the child's only thread is the one that forked).
     unsafe {
-        if child {
-            (*REGISTRY.0.data_ptr()).head = null();
-        }
+        (*REGISTRY.0.data_ptr()).head = null();
         REGISTRY.0.force_unlock();
     }
 }

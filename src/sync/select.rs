@@ -91,7 +91,7 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
     ctx.may_block()?;
     let w = Waiter::new(&ctx);
     // SAFETY: may_block succeeded; the party has no sudogs and holds no lock.
-    let r = unsafe { block(&mut ctx, &w, &[], deadline(timeout), c"select (no cases)") };
+    let r = unsafe { block(&mut ctx, &w, &[], core::ptr::slice_from_raw_parts_mut(core::ptr::null_mut(), 0), deadline(timeout), c"select (no cases)") };
     match r {
         Woke::Shutdown => Err(Error::Shutdown),
         _ => Err(Error::TimedOut),
@@ -230,7 +230,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     }
     let dl = deadline(timeout);
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
-    let woke = unsafe { block(&mut ctx, &w, locks, dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
+    let woke = unsafe { block(&mut ctx, &w, locks, core::ptr::slice_from_raw_parts_mut(sgs, norder), dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
     // 5. Pass 3: off every queue we are still on.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {

@@ -22,8 +22,10 @@
 //! # Abandoned goroutines
 //!
 //! gs_shutdown abandons goroutines, and frees their stacks, with their sudogs still
-//! queued. So every object is registered (registry.rs), and once the Ms have left,
-//! shutdown takes every goroutine's sudog off every queue (`purge`), while the stacks
+//! queued. Once the Ms have left, shutdown walks the runtime's Gs: a G parked by
+//! `block` (its park call is `commit_m`) has the `Commit` in its frame, which names
+//! its sudogs and the locks of their objects; each sudog still queued is taken off
+//! the queue it records in `q` (`purge_abandoned` in waiter.rs), while the stacks
 //! still exist. Foreign threads' sudogs stay: those threads are woken and leave by
 //! themselves.
 
@@ -39,6 +41,9 @@ pub(crate) struct Sudog {
     pub(crate) prev: *mut Sudog,
     /// On a queue now; under the object's lock.
     pub(crate) queued: bool,
+    /// The queue it was last put on (meaningful while `queued`): for gs_shutdown's
+    /// purge (see *Abandoned goroutines*).
+    pub(crate) q: *const WaitQ,
     /// The party.
     pub(crate) waiter: *const Waiter,
     /// Channel ops: the value to send, or where to receive (null when elem_size is 0).
@@ -64,6 +69,7 @@ impl Sudog {
         next: null_mut(),
         prev: null_mut(),
         queued: false,
+        q: core::ptr::null(),
         waiter: core::ptr::null(),
         elem: null_mut(),
         idx: 0,
@@ -109,6 +115,7 @@ impl WaitQ {
             (*sg).next = null_mut();
             (*sg).prev = last;
             (*sg).queued = true;
+            (*sg).q = self;
             if last.is_null() {
                 self.first.store(sg, Relaxed);
             } else {
@@ -128,6 +135,7 @@ impl WaitQ {
         unsafe {
             (*sg).prev = null_mut();
             (*sg).next = first;
+            (*sg).q = self;
             (*sg).queued = true;
             if first.is_null() {
                 self.last.store(sg, Relaxed);
@@ -216,26 +224,6 @@ impl WaitQ {
             }
         }
         false
-    }
-    /// Takes every goroutine's sudog off the queue (gs_shutdown abandons them); returns
-    /// how many. The parties are not woken.
-    /// # Safety
-    /// The object's lock is held; no M runs goroutines of the runtime any more.
-    pub(crate) unsafe fn purge_goroutines(&self) -> usize {
-        let mut n = 0;
-        let mut sg = self.first.load(Relaxed);
-        while !sg.is_null() {
-            // SAFETY: queued sudogs are valid (the stacks are still mapped).
-            unsafe {
-                let next = (*sg).next;
-                if (*sg).goroutine {
-                    self.remove(sg);
-                    n += 1;
-                }
-                sg = next;
-            }
-        }
-        n
     }
 }
 

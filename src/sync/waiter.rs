@@ -218,7 +218,8 @@ pub(crate) fn deadline(timeout_ns: i64) -> i64 {
     }
 }
 
-/// Arguments of `commit_m`, in the parking goroutine's frame.
+/// Arguments of `commit_m`, in the parking goroutine's frame; while the G waits, also
+/// what gs_shutdown's `purge_abandoned` reads (the park's lock argument points here).
 struct Commit {
     locks: *const *const ObjLock,
     nlocks: usize,
@@ -226,6 +227,8 @@ struct Commit {
     timer: *mut Timer,
     when: i64,
     waiter: *const Waiter,
+    /// The party's sudogs, queued under `locks`.
+    sgs: *mut [Sudog],
 }
 
 /// unlockf of a goroutine's `block`: arms the timeout, then releases the objects'
@@ -253,6 +256,45 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
     true
 }
 
+/// Takes the sudogs of `g` off their queues if `g` is a goroutine parked by `block`
+/// (see *Abandoned goroutines* in sudog.rs); returns how many. The G is not woken.
+/// The objects' other state heals by itself: a mutex's PARKED bit and a wait
+/// group's `nwait` are reset by the next unlock or release that finds the queue empty.
+/// Executed by gs_shutdown once no M of g's runtime runs, before the stacks are freed.
+/// # Safety
+/// No M runs goroutines of g's runtime any more, and g's stack is still mapped.
+pub(crate) unsafe fn purge_abandoned(g: &G) -> usize {
+    if g.status() != crate::runtime::g::Gstatus::Waiting {
+        return 0;
+    }
+    // SAFETY: a waiting G has run, so `park` holds the call of its last park.
+    let call = unsafe { g.park.call };
+    if call.unlockf.map(|f| f as *const () as usize) != Some(commit_m as *const () as usize) {
+        return 0;
+    }
+    let mut n = 0;
+    // SAFETY: the G parked in `block` and cannot resume (no M runs), so its frame, the
+    // Commit and the sudogs, stays as it left it. The locks are taken in lock order,
+    // as the party took them; foreign threads may be using the objects meanwhile.
+    unsafe {
+        let a = &*(call.lock as *const Commit);
+        for i in 0..a.nlocks {
+            (**a.locks.add(i)).lock();
+        }
+        for i in 0..a.sgs.len() {
+            let sg = a.sgs.cast::<Sudog>().add(i);
+            if (*sg).queued {
+                (*(*sg).q).remove(sg);
+                n += 1;
+            }
+        }
+        for i in (0..a.nlocks).rev() {
+            (**a.locks.add(i)).unlock();
+        }
+    }
+    n
+}
+
 /// Timer function of a goroutine's timeout: claims the party, or does nothing.
 /// Executed on an M's g0 (runtimers), never under a heap lock.
 unsafe fn timeout_fire(arg: usize) {
@@ -269,7 +311,8 @@ unsafe fn timeout_fire(arg: usize) {
 /// Blocks the calling party until a waker claims it, `deadline` (nanotime; `NEVER`)
 /// passes, or (foreign threads) the runtime shuts down. `locks` are the objects'
 /// locks, held, in lock order (no duplicates); they are released once the party is
-/// committed to sleep, and are not held on return. The party's sudogs are queued.
+/// committed to sleep, and are not held on return. The party's sudogs, `sgs`, are
+/// queued (`purge_abandoned` finds them there).
 /// With a finite deadline (or on a foreign thread) they must be claimed sudogs.
 /// Executed by the blocking party: a goroutine or a foreign thread.
 /// # Safety
@@ -281,7 +324,14 @@ unsafe fn timeout_fire(arg: usize) {
 /// mispredicts (the CPU's return stack holds the scheduler's calls), so each frame
 /// between the API function and the switch costs one.
 #[inline(always)]
-pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64, reason: &'static CStr) -> Woke {
+pub(crate) unsafe fn block(
+    ctx: &mut Ctx,
+    w: &Waiter,
+    locks: &[*const ObjLock],
+    sgs: *mut [Sudog],
+    deadline: i64,
+    reason: &'static CStr,
+) -> Woke {
     if ctx.kind == Kind::Goroutine {
         let mp = ctx.m();
         ctx.m = null_mut(); // we may resume on another M
@@ -292,6 +342,7 @@ pub(crate) unsafe fn block(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], 
             timer: w.timer.get(),
             when: deadline,
             waiter: w,
+            sgs,
         };
         // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
         unsafe {

@@ -13,7 +13,6 @@
 //! the other: the adder wakes the waiter, or the waiter does not wait.
 //! The CAS chain on `count` orders every `done` before the `wait` that returns.
 
-use super::registry::{self, ObjHead, ObjKind};
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
 use super::ObjLock;
@@ -23,8 +22,6 @@ use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
 
 #[repr(C)]
 pub(crate) struct WaitGroup {
-    /// Registry links (registry.rs); first.
-    head: ObjHead,
     lock: ObjLock,
     count: AtomicI64,
     nwait: AtomicU32,
@@ -33,28 +30,12 @@ pub(crate) struct WaitGroup {
 
 impl WaitGroup {
     pub(crate) fn new() -> *mut WaitGroup {
-        let wg = Box::into_raw(Box::new(WaitGroup {
-            head: ObjHead::new(ObjKind::WaitGroup),
+        Box::into_raw(Box::new(WaitGroup {
             lock: ObjLock::new(),
             count: AtomicI64::new(0),
             nwait: AtomicU32::new(0),
             q: WaitQ::new(),
-        }));
-        // SAFETY: a fresh object at a fixed address until free.
-        unsafe { registry::register(wg as *const ObjHead) };
-        wg
-    }
-
-    /// Takes abandoned goroutines off the queue (gs_shutdown; see registry.rs).
-    /// Executed by gs_shutdown once no M runs goroutines; takes `lock`.
-    pub(crate) fn purge_goroutines(&self) -> usize {
-        self.lock.lock();
-        // SAFETY: locked; no M runs goroutines any more.
-        let n = unsafe { self.q.purge_goroutines() };
-        self.nwait.fetch_sub(n as u32, SeqCst);
-        // SAFETY: locked.
-        unsafe { self.lock.unlock() };
-        n
+        }))
     }
 
     /// Frees `wg` unless a party waits on it: `Busy`.
@@ -73,11 +54,8 @@ impl WaitGroup {
         if busy {
             return Err(Error::Busy);
         }
-        // SAFETY: registered and made by Box::into_raw in `new`; unused from now on.
-        unsafe {
-            registry::unregister(wg as *const ObjHead);
-            drop(Box::from_raw(wg));
-        }
+        // SAFETY: made by Box::into_raw in `new`; unused from now on.
+        drop(unsafe { Box::from_raw(wg) });
         Ok(())
     }
 
@@ -175,7 +153,7 @@ impl WaitGroup {
         unsafe {
             w.init_sudog(sg, null_mut(), false);
             self.q.push_back(sg);
-            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], NEVER, c"sync.WaitGroup.Wait");
+            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.WaitGroup.Wait");
             match r {
                 Woke::Fired => Ok(()),
                 _ => {
