@@ -32,7 +32,7 @@ use super::ObjLock;
 use crate::error::{Error, Result};
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
-use core::ptr::null_mut;
+use core::ptr::{null_mut, slice_from_raw_parts_mut};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 /// Largest element: Go's limit (64 KiB). Bigger values are better sent by pointer.
@@ -305,7 +305,8 @@ impl Chan {
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);
-            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), deadline(timeout), reason);
+            let locks = [&self.lock as *const ObjLock];
+            let r = block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), deadline(timeout), reason);
             match r {
                 Woke::Fired => {
                     if (*sg).success {

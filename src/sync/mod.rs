@@ -123,11 +123,9 @@ pub(crate) fn wake_foreign_waiters() {
 /// objects' queues (see *Abandoned goroutines* in sudog.rs).
 /// # Safety
 /// No M runs goroutines of `rt` any more, and their stacks are still mapped.
-pub(crate) unsafe fn runtime_stopped(rt: &crate::runtime::sched::Runtime) -> usize {
-    let mut n = 0;
+pub(crate) unsafe fn runtime_stopped(rt: &crate::runtime::sched::Runtime) {
     // SAFETY: the caller's contract.
-    rt.allgs.for_each(|g| n += unsafe { waiter::purge_abandoned(g) });
-    n
+    rt.allgs.for_each(|g| unsafe { waiter::purge_abandoned(g) });
 }
 
 /// A fast per-thread random number (wyrand), for select's poll order.

@@ -31,7 +31,7 @@ use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
 use super::ObjLock;
 use crate::error::{Error, Result};
 use crate::runtime::time::nanotime;
-use core::ptr::null_mut;
+use core::ptr::{null_mut, slice_from_raw_parts_mut};
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
 const LOCKED: u32 = 1;
@@ -213,7 +213,8 @@ impl Mutex {
                     // Woken before and lost to a newcomer: first in line now.
                     self.q.push_front(sg);
                 }
-                block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.Mutex.Lock")
+                let locks = [&self.lock as *const ObjLock];
+                block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.Mutex.Lock")
             };
             match r {
                 Woke::Fired => {

@@ -22,7 +22,7 @@ use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke, NEVER};
 use super::{cheaprandn, ObjLock};
 use crate::error::{Error, Result};
 use core::ffi::{c_int, c_void};
-use core::ptr::null_mut;
+use core::ptr::{null_mut, slice_from_raw_parts_mut};
 
 /// `Case::op`: send `*elem`.
 pub(crate) const OP_SEND: c_int = 1;
@@ -90,8 +90,9 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
     let mut ctx = Ctx::new();
     ctx.may_block()?;
     let w = Waiter::new(&ctx);
+    let none = slice_from_raw_parts_mut(null_mut(), 0);
     // SAFETY: may_block succeeded; the party has no sudogs and holds no lock.
-    let r = unsafe { block(&mut ctx, &w, &[], core::ptr::slice_from_raw_parts_mut(core::ptr::null_mut(), 0), deadline(timeout), c"select (no cases)") };
+    let r = unsafe { block(&mut ctx, &w, &[], none, deadline(timeout), c"select (no cases)") };
     match r {
         Woke::Shutdown => Err(Error::Shutdown),
         _ => Err(Error::TimedOut),
@@ -229,8 +230,9 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         }
     }
     let dl = deadline(timeout);
+    let reason = if dl == NEVER { c"select" } else { c"select (with timeout)" };
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
-    let woke = unsafe { block(&mut ctx, &w, locks, core::ptr::slice_from_raw_parts_mut(sgs, norder), dl, if dl == NEVER { c"select" } else { c"select (with timeout)" }) };
+    let woke = unsafe { block(&mut ctx, &w, locks, slice_from_raw_parts_mut(sgs, norder), dl, reason) };
     // 5. Pass 3: off every queue we are still on.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {

@@ -257,22 +257,21 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
 }
 
 /// Takes the sudogs of `g` off their queues if `g` is a goroutine parked by `block`
-/// (see *Abandoned goroutines* in sudog.rs); returns how many. The G is not woken.
+/// (see *Abandoned goroutines* in sudog.rs). The G is not woken.
 /// The objects' other state heals by itself: a mutex's PARKED bit and a wait
 /// group's `nwait` are reset by the next unlock or release that finds the queue empty.
 /// Executed by gs_shutdown once no M of g's runtime runs, before the stacks are freed.
 /// # Safety
 /// No M runs goroutines of g's runtime any more, and g's stack is still mapped.
-pub(crate) unsafe fn purge_abandoned(g: &G) -> usize {
+pub(crate) unsafe fn purge_abandoned(g: &G) {
     if g.status() != crate::runtime::g::Gstatus::Waiting {
-        return 0;
+        return;
     }
     // SAFETY: a waiting G has run, so `park` holds the call of its last park.
     let call = unsafe { g.park.call };
     if call.unlockf.map(|f| f as *const () as usize) != Some(commit_m as *const () as usize) {
-        return 0;
+        return;
     }
-    let mut n = 0;
     // SAFETY: the G parked in `block` and cannot resume (no M runs), so its frame, the
     // Commit and the sudogs, stays as it left it. The locks are taken in lock order,
     // as the party took them; foreign threads may be using the objects meanwhile.
@@ -285,14 +284,12 @@ pub(crate) unsafe fn purge_abandoned(g: &G) -> usize {
             let sg = a.sgs.cast::<Sudog>().add(i);
             if (*sg).queued {
                 (*(*sg).q).remove(sg);
-                n += 1;
             }
         }
         for i in (0..a.nlocks).rev() {
             (**a.locks.add(i)).unlock();
         }
     }
-    n
 }
 
 /// Timer function of a goroutine's timeout: claims the party, or does nothing.

@@ -17,7 +17,7 @@ use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
 use super::ObjLock;
 use crate::error::{Error, Result};
-use core::ptr::null_mut;
+use core::ptr::{null_mut, slice_from_raw_parts_mut};
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
 
 #[repr(C)]
@@ -153,7 +153,8 @@ impl WaitGroup {
         unsafe {
             w.init_sudog(sg, null_mut(), false);
             self.q.push_back(sg);
-            let r = block(&mut ctx, &w, &[&self.lock as *const ObjLock], core::ptr::slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.WaitGroup.Wait");
+            let locks = [&self.lock as *const ObjLock];
+            let r = block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.WaitGroup.Wait");
             match r {
                 Woke::Fired => Ok(()),
                 _ => {
