@@ -4,7 +4,8 @@
  * - unbounded recursion in a goroutine named "deep-recursion" dies by SIGSEGV, and
  *   stderr says "stack overflow" with the goroutine's id and name; with the default
  *   guard and with GS_STACK_GUARD=mprotect, on a default-size stack and on a stack of
- *   its own size;
+ *   its own size; and on default-size stacks carved after 37 and after 300 others
+ *   (guards are installed 32 at a time, slabs hold 256 stacks);
  * - a NULL dereference in a goroutine dies by SIGSEGV without "stack overflow";
  * - GS_STACK_GUARD=canary: 1000 goroutines run correctly, and a goroutine that
  *   writes over the low end of its stack and returns is caught at its next switch
@@ -56,7 +57,18 @@ typedef struct child_spec {
     size_t stack_size; /* 0: default */
     const char *name;
     gs_fn fn;
+    int live_before;   /* goroutines holding a stack before the crasher starts */
 } child_spec;
+
+static atomic_int holders_started;
+
+/* Holds its stack: waits for a value nobody sends. */
+static void holder(void *arg)
+{
+    int64_t v;
+    atomic_fetch_add(&holders_started, 1);
+    gs_chan_recv(arg, &v);
+}
 
 /* In the child: start the goroutine, tell the parent its id on stdout, let it run. */
 static void crash_child(void *arg)
@@ -67,6 +79,14 @@ static void crash_child(void *arg)
     else
         unsetenv("GS_STACK_GUARD");
     init_procs(2);
+    if (c->live_before > 0) {
+        gs_chan *never = gs_chan_new(sizeof(int64_t), 0);
+        CHECK(never != NULL);
+        for (int i = 0; i < c->live_before; i++)
+            CHECK_OK(gs_go(holder, never));
+        while (atomic_load(&holders_started) < c->live_before)
+            usleep(1000);
+    }
     gs_go_opts opts = {c->stack_size, c->name, 0};
     int64_t id = gs_go_with(c->fn, NULL, &opts);
     CHECK(id > 0);
@@ -97,8 +117,8 @@ static bool mentions_number(const char *s, long long id)
 static void expect_crash(child_spec *c, int sig, bool overflow)
 {
     char what[128], st[128];
-    snprintf(what, sizeof what, "%s (guard %s, stack %zu)", c->name,
-             c->guard ? c->guard : "default", c->stack_size);
+    snprintf(what, sizeof what, "%s (guard %s, stack %zu, after %d)", c->name,
+             c->guard ? c->guard : "default", c->stack_size, c->live_before);
     child_result *r = run_child(crash_child, c, CHILD_LIMIT_S);
     describe_status(r->status, st, sizeof st);
     if (!WIFSIGNALED(r->status) || WTERMSIG(r->status) != sig)
@@ -192,11 +212,16 @@ int main(void)
     const size_t sizes[] = {0, OWN_STACK};
     for (size_t g = 0; g < 2; g++) {
         for (size_t s = 0; s < 2; s++) {
-            child_spec c = {guards[g], sizes[s], "deep-recursion", deep_recursion};
+            child_spec c = {guards[g], sizes[s], "deep-recursion", deep_recursion, 0};
             expect_crash(&c, SIGSEGV, true);
         }
     }
-    child_spec null_case = {NULL, 0, "null-deref", null_deref};
+    const int before[] = {37, 300};
+    for (size_t i = 0; i < 2; i++) {
+        child_spec c = {NULL, 0, "deep-recursion", deep_recursion, before[i]};
+        expect_crash(&c, SIGSEGV, true);
+    }
+    child_spec null_case = {NULL, 0, "null-deref", null_deref, 0};
     expect_crash(&null_case, SIGSEGV, false);
 
     char st[128];
