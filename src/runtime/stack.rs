@@ -198,7 +198,8 @@ impl StackPool {
             default_size: round_page(default_size),
             mode: AtomicU8::new(mode as u8),
             map_budget: AtomicI64::new(maps_left() / 2),
-            batch_guards: AtomicBool::new(true),
+            // (Valgrind 3.19 does not know process_madvise.)
+            batch_guards: AtomicBool::new(!super::valgrind::running()),
             capacity: core::sync::atomic::AtomicUsize::new(0),
         }
     }

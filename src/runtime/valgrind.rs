@@ -6,6 +6,8 @@
 
 /// `VG_USERREQ__STACK_REGISTER`, from valgrind.h.
 const STACK_REGISTER: usize = 0x1501;
+/// `VG_USERREQ__RUNNING_ON_VALGRIND`, from valgrind.h.
+const RUNNING_ON_VALGRIND: usize = 0x1001;
 
 /// Sends a client request; returns `default` when not running under Valgrind.
 #[cfg(target_arch = "x86_64")]
@@ -42,4 +44,10 @@ fn client_request(default: usize, _req: usize, _a1: usize, _a2: usize) -> usize 
 /// when told; gosched reuses its stacks, so registrations stay few).
 pub(crate) fn stack_register(lo: usize, hi: usize) {
     let _ = client_request(0, STACK_REGISTER, lo, hi);
+}
+
+/// True under Valgrind, whose older versions do not know every system call we may
+/// make (they fail it, and print a warning).
+pub(crate) fn running() -> bool {
+    client_request(0, RUNNING_ON_VALGRIND, 0, 0) != 0
 }
