@@ -81,9 +81,10 @@
 // On entry: rdi = save_sp, rsi = g0_sp, rdx = fn, rcx = gp.
 // Saves the caller's context (layout above) and stores its sp into *save_sp,
 // switches to the M's g0 stack at g0_sp (16-byte aligned, fixed for the M's
-// lifetime) and enters fn(gp) there, by a jump after pushing a null return address
-// (a call would leave its return on the predictor's stack). fn never returns (it ends in gs_gogo of
-// some context); the caller resumes when something gs_gogo's *save_sp.
+// lifetime) and enters fn(gp) there, by a jump after pushing a null return
+// address (a call would leave its return on the predictor's stack). fn never
+// returns (it ends in gs_gogo of some context); the caller resumes when something
+// gs_gogo's *save_sp.
     .globl gs_mcall
     .hidden gs_mcall
     .type gs_mcall,@function

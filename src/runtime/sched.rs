@@ -53,12 +53,12 @@ use super::m::M;
 use super::note::{futex_wait, futex_wake, Note};
 use super::p::{Pstatus, P};
 use super::runq::{GQueue, Overflow};
-use std::collections::VecDeque;
 use super::stack::{StackPool, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
 use crate::error::{Error, Result};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use parking_lot::{Mutex, MutexGuard};
+use std::collections::VecDeque;
 
 /// Goroutine counts a P takes from `ngoroutines` at a time (see *Counting goroutines*).
 const GRESERVE_BATCH: u64 = 32;
@@ -96,8 +96,8 @@ pub(crate) struct SchedLocked {
     pub(crate) midle: Vec<*mut M>,
     /// Every M alive (freed at shutdown, or by a host M leaving).
     pub(crate) allm: Vec<*mut M>,
-    /// Dead Gs (without stacks; a stack, most recently freed on top), and free
-    /// default-size stacks.
+    /// Dead Gs (without stacks; last in, first out: the most recently freed is
+    /// taken first), and free default-size stacks.
     pub(crate) gfree: Vec<*mut G>,
     pub(crate) stackfree: Vec<super::stack::Stack>,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
