@@ -24,6 +24,26 @@
 #define GS_EDEADLK    (-EDEADLK)
 #define GS_EBUSY      (-EBUSY)
 
+/*
+ * Signals
+ *
+ * - No function of this API returns -EINTR. A signal that interrupts a wait (with or
+ *   without SA_RESTART) is absorbed, and the wait goes on for the time that is left;
+ *   a timed call never returns before its time because of a signal.
+ * - Every thread that runs goroutines has an alternate signal stack of 64 KiB (a
+ *   thread that had one, such as a gs_main caller, keeps its own). gs_init adds
+ *   SA_ONSTACK to every signal handler installed at that moment, as Go does, so those
+ *   handlers run there and never on a goroutine's stack. Install your handlers before
+ *   gs_init, or with SA_ONSTACK yourself: a handler without it runs on the stack of the
+ *   goroutine it interrupts, and a goroutine stack may have little room left (a signal
+ *   frame with AVX-512 state is about 3.5 KiB). If the frame does not fit, the process
+ *   dies of SIGSEGV with a report on stderr naming the goroutine and the handlers that
+ *   lack SA_ONSTACK, never silently.
+ * - The runtime installs a SIGSEGV and SIGBUS handler (to report goroutine stack
+ *   overflows); every other fault goes to the handler that was installed before the
+ *   first gs_init, or kills the process as the default action does.
+ */
+
 
 /*
  gs_select_case.op: send *elem.
@@ -369,7 +389,8 @@ bool gs_should_yield(void);
 
 /*
  Starts the runtime. `cfg` may be NULL (defaults). Returns 0, GS_EALREADY if it is
- running, GS_EINVAL for a bad configuration, GS_ENOMEM.
+ running, GS_EINVAL for a bad configuration, GS_ENOMEM. Adds SA_ONSTACK to the
+ signal handlers installed so far (see Signals at the top of this header).
  */
 int gs_init(const struct gs_config *cfg);
 

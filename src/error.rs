@@ -36,6 +36,23 @@ pub(crate) enum Error {
 
 pub(crate) type Result<T> = core::result::Result<T, Error>;
 
+/// The calling thread's `errno`, read right after the failed call that set it and
+/// before anything that can switch goroutines.
+///
+/// errno is a thread-local, and a goroutine may resume on another thread after any
+/// park (see *Thread-locals move* in runtime/tls.rs). Rust's standard library
+/// declares `__errno_location` as a function whose result never changes, so code
+/// that reads errno through it (`io::Error::last_os_error`) may compute the address
+/// once and keep it across a park, then read the errno of the thread it left (seen:
+/// `gs_read` returning connect's EINPROGRESS). This calls the libc crate's
+/// declaration, which promises nothing, from a function that is never inlined.
+#[inline(never)]
+pub(crate) fn errno() -> i32 {
+    // SAFETY: __errno_location returns the calling thread's errno slot, valid for the
+    // thread's life.
+    unsafe { *libc::__errno_location() }
+}
+
 impl Error {
     /// The `GS_E*` value of this error.
     pub(crate) const fn to_code(self) -> c_int {

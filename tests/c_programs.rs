@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 
 /// Time limit of a program unless its registration says otherwise.
 const DEFAULT_TIMEOUT_S: u64 = 120;
+/// Time limit of a hostile-use program (it runs each case 80 times).
+const HOSTILE_TIMEOUT_S: u64 = 900;
 /// Prefixes of the C tests of channels and sync objects, netpoll, timers and the host
 /// thread; each prefix is one test, `group_<prefix>`, so those files need no entry here.
 const GROUP_PREFIXES: &[&str] = &["chan_", "sync_", "net_", "timer_", "host_"];
@@ -89,6 +91,10 @@ c_tests! {
     gs_main_churn: "tests/c/gs_main_churn.c", DEFAULT_TIMEOUT_S;
     gs_wait_timeout: "tests/c/gs_wait_timeout.c", DEFAULT_TIMEOUT_S;
     fork_reinit: "tests/c/fork_reinit.c", DEFAULT_TIMEOUT_S;
+    // The hostile-use suite (tests/c/hostile.h): every case in a child of its own,
+    // at GS_MAXPROCS 1, 2, 4 and 8, $HOSTILE_RUNS times each (default 20).
+    hostile_signals: "tests/c/hostile_signals.c", HOSTILE_TIMEOUT_S;
+    hostile_io: "tests/c/hostile_io.c", HOSTILE_TIMEOUT_S;
 }
 
 #[test]

@@ -94,7 +94,7 @@ pub extern "C" fn gs_dump(fd: c_int) -> c_int {
             // SAFETY: write(2) of a valid buffer.
             let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
             if n < 0 {
-                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+                let e = crate::error::errno();
                 if e == libc::EINTR {
                     continue;
                 }

@@ -30,7 +30,8 @@ pub const GS_CFG_CHECKDEAD: u32 = 0x1;
 pub type gs_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 
 /// Starts the runtime. `cfg` may be NULL (defaults). Returns 0, GS_EALREADY if it is
-/// running, GS_EINVAL for a bad configuration, GS_ENOMEM.
+/// running, GS_EINVAL for a bad configuration, GS_ENOMEM. Adds SA_ONSTACK to the
+/// signal handlers installed so far (see Signals at the top of this header).
 #[no_mangle]
 pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
     ffi_boundary!(PANIC_CODE, {

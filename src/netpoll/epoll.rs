@@ -13,9 +13,7 @@ pub(crate) struct Poller {
     wake_pending: AtomicBool,
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
-}
+use crate::error::errno;
 
 impl Poller {
     pub(crate) fn new() -> Result<Poller, i32> {

@@ -22,6 +22,27 @@
 //! must win `Waiter::claimed` before readying it, so it is readied exactly once.
 //! One waiter per direction and fd at a time: a second one gets GS_EBUSY.
 //!
+//! # Waiter lifetime
+//!
+//! A Waiter lives in the frame of `wait_fd`, and the next `wait_fd` of the same
+//! goroutine builds a new one at the same address. A waker that took a Waiter out of
+//! a slot may still be about to try its claim when the goroutine, woken by something
+//! else (its timeout, the other direction), has left: its claim would then succeed
+//! on the *new* Waiter and ready a goroutine that is running. So `Waiter::refs`
+//! counts the references to it: one for each slot it was published in, held from
+//! then on by whoever takes it out of the slot (a waker's swap, or the goroutine's
+//! own CAS back to 0). A waker reads all it needs, then drops its reference as its
+//! last touch of the Waiter (`take`); the goroutine leaves its frame only once the
+//! count is 0.
+//!
+//! The commit (`netpollblockcommit`, on g0 once the goroutine is parked) publishes
+//! the Waiter, then arms the timeout in the goroutine's frame. A waker may claim the
+//! Waiter as soon as it is in a slot; if it readied the goroutine then, the goroutine
+//! could run and leave while the commit still works in its frame. So a Waiter is
+//! born `W_COMMIT`: a claim during the commit takes the Waiter (`W_CLAIMED`) without
+//! readying it, and the commit, seeing that at its end, resumes the goroutine itself
+//! (Go's netpollblockcommit leaves the frame alone: its poll descriptor holds the G).
+//!
 //! # Fds closed behind our back
 //!
 //! An fd should be closed with `gs_close`. One closed with close(2) loses its epoll
@@ -51,7 +72,7 @@ use super::runq::GQueue;
 use super::sched::Runtime;
 use super::time::nanotime;
 use super::timer::{addtimer, deltimer, Timer};
-use crate::error::{Error, Result};
+use crate::error::{errno, Error, Result};
 use crate::netpoll::{Poller, EV_READ, EV_WRITE};
 use core::ffi::c_void;
 use core::ptr::null_mut;
@@ -80,10 +101,21 @@ pub(crate) struct PollDesc {
     wg: AtomicUsize,
 }
 
+/// `Waiter::state`: open, a claim readies the goroutine.
+const W_OPEN: u32 = 0;
+/// `Waiter::state`: claimed; whoever claimed it readies (or resumes) the goroutine.
+const W_CLAIMED: u32 = 1;
+/// `Waiter::state`: the commit is running; a claim leaves the goroutine to it.
+const W_COMMIT: u32 = 2;
+
 /// A parked goroutine waiting on one or two directions of a PollDesc.
 struct Waiter {
     gp: *mut G,
-    claimed: AtomicBool,
+    /// `W_*`; the first to swap it to `W_CLAIMED` owns the wakeup.
+    state: AtomicU32,
+    /// References from slots, and from wakers that took it out of one (see *Waiter
+    /// lifetime*).
+    refs: AtomicU32,
     /// The goroutine really parked (counted in `Netpoll::waiters`).
     slept: AtomicBool,
     rt: *const Runtime,
@@ -230,7 +262,8 @@ impl Netpoll {
 
     /// Resets the PollDesc of a number that now names a new file (the old one was
     /// closed without gs_close): any old registration died with the old file.
-    fn forget(&self, fd: i32) {
+    /// `rt` is the runtime that owns this poller.
+    fn forget(&self, rt: &Runtime, fd: i32) {
         if let Some(pd) = self.pd_existing(fd) {
             if pd.armed.load(Acquire) == 0 {
                 return;
@@ -239,9 +272,9 @@ impl Netpoll {
             pd.seq.fetch_add(1, AcqRel);
             pd.armed.store(0, Release);
             for slot in [&pd.rg, &pd.wg] {
-                let w = netpollunblock(slot, false);
-                if claim(w) {
-                    ready_waiter(w);
+                let gp = netpollunblock(slot, false);
+                if !gp.is_null() {
+                    super::proc::ready(rt, gp, true);
                 }
                 let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
             }
@@ -280,35 +313,53 @@ fn set_nonblock(fd: i32) -> Result<()> {
     Ok(())
 }
 
-/// Takes the waiter out of `slot` (setting READY if `ioready`, else 0) and returns it
-/// if the caller must try to ready it (Go's netpollunblock).
-fn netpollunblock(slot: &AtomicUsize, ioready: bool) -> *const Waiter {
+/// Takes the waiter out of `slot` (leaving READY if `ioready`, else 0), and returns
+/// its goroutine if this caller won the claim: the caller must then ready it. Null
+/// if there was no waiter or another waker has it (Go's netpollunblock).
+/// Can be executed by anyone.
+fn netpollunblock(slot: &AtomicUsize, ioready: bool) -> *mut G {
     loop {
         let old = slot.load(Acquire);
         if old == PD_READY {
-            return core::ptr::null();
+            return null_mut();
         }
         if old == 0 && !ioready {
-            return core::ptr::null();
+            return null_mut();
         }
         let new = if ioready { PD_READY } else { 0 };
         if slot.compare_exchange(old, new, AcqRel, Acquire).is_ok() {
-            return if old == PD_WAIT || old == 0 { core::ptr::null() } else { old as *const Waiter };
+            if old == PD_WAIT || old == 0 {
+                return null_mut();
+            }
+            // SAFETY: we took the slot's reference to this Waiter.
+            return unsafe { take(old as *const Waiter) };
         }
     }
 }
 
-/// Wins the right to ready `w`'s goroutine; true if this caller must ready it.
-fn claim(w: *const Waiter) -> bool {
-    // SAFETY: a Waiter in a slot is alive: its goroutine is parked until claimed and
-    // readied, and clears the slots before leaving its frame.
-    !w.is_null() && unsafe { (*w).claimed.compare_exchange(false, true, AcqRel, Relaxed).is_ok() }
+/// Tries to claim `w`, which the caller took out of a slot, then drops the caller's
+/// reference: its last touch of `w` (see *Waiter lifetime*). Returns the goroutine to
+/// ready if the claim was won, else null.
+/// # Safety
+/// The caller holds one of `w`'s references.
+unsafe fn take(w: *const Waiter) -> *mut G {
+    // SAFETY: the caller's reference keeps w alive until the fetch_sub below.
+    unsafe {
+        let won = claim(w);
+        let gp = if won { (*w).gp } else { null_mut() };
+        (*w).refs.fetch_sub(1, Release); // store-release: our reads of w are done
+        gp
+    }
 }
 
-/// Readies a claimed waiter's goroutine from any thread.
-fn ready_waiter(w: *const Waiter) {
-    // SAFETY: as in claim; the claim makes us the single waker.
-    unsafe { super::proc::ready(&*(*w).rt, (*w).gp, true) };
+/// Claims `w`; true if this caller must ready its goroutine (false: someone claimed
+/// it before, or the commit is still running and will resume it).
+/// # Safety
+/// `w` is alive: the caller holds a reference to it, or is its timer (which the
+/// goroutine deletes before leaving).
+unsafe fn claim(w: *const Waiter) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { (*w).state.swap(W_CLAIMED, AcqRel) == W_OPEN }
 }
 
 /// The new average wake lateness after a timed wait that returned `sample` ns after
@@ -365,11 +416,10 @@ pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
         }
         for (bit, slot) in [(EV_READ, &pd.rg), (EV_WRITE, &pd.wg)] {
             if mode & bit != 0 {
-                let w = netpollunblock(slot, true);
-                if claim(w) {
+                let gp = netpollunblock(slot, true);
+                if !gp.is_null() {
                     // SAFETY: claimed: we are the single waker of this parked G.
                     unsafe {
-                        let gp = (*w).gp;
                         if (*gp).flags & super::g::GFLAG_HOST != 0 {
                             super::proc::ready(rt, gp, false);
                         } else {
@@ -409,11 +459,16 @@ struct CommitArgs {
     rt: *const Runtime,
 }
 
-/// unlockf of wait_fd: publish the Waiter in each WAIT slot; if an event came first,
-/// do not sleep (unless someone already claimed us).
+/// unlockf of wait_fd: publish the Waiter in each WAIT slot and arm the timeout; if
+/// an event came first, or the Waiter was claimed meanwhile, resume at once (see
+/// *Waiter lifetime*). Executed on g0 with the goroutine parked; until its end the
+/// goroutine cannot run, so the frame is ours.
 unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> bool {
-    // SAFETY: a points to CommitArgs in the parking goroutine's frame.
+    // SAFETY: a points to CommitArgs in the parking goroutine's frame, which stays put
+    // until we return (the Waiter is W_COMMIT: nobody readies the goroutine before).
     let a = unsafe { &*(a as *const CommitArgs) };
+    // SAFETY: as above.
+    let w = unsafe { &*a.waiter };
     let mut event_first = false;
     for &s in a.slots.iter() {
         if s.is_null() {
@@ -421,31 +476,37 @@ unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> boo
         }
         // SAFETY: the slots belong to a PollDesc, alive for the runtime's life.
         let slot = unsafe { &*s };
+        w.refs.fetch_add(1, Relaxed); // the slot's reference, before it is visible
         if slot.compare_exchange(PD_WAIT, a.waiter as usize, AcqRel, Acquire).is_err() {
+            w.refs.fetch_sub(1, Relaxed);
             event_first = true;
         }
     }
+    if event_first {
+        // Resume now: claim the Waiter ourselves (or a waker just did).
+        w.state.store(W_CLAIMED, Release);
+        return false;
+    }
     // SAFETY: the runtime outlives its goroutines.
     let rt = unsafe { &*a.rt };
-    if event_first {
-        // Resume now, unless a waker already claimed us (it will ready us).
-        return !claim(a.waiter);
-    }
     rt.netpoll.waiters.fetch_add(1, Relaxed);
-    // SAFETY: the Waiter lives in the parked goroutine's frame.
-    unsafe { (*a.waiter).slept.store(true, Relaxed) };
+    w.slept.store(true, Relaxed);
     if a.when > 0 {
         // SAFETY: the timer lives in the parked goroutine's frame until deltimer.
         unsafe { addtimer(rt, a.timer, a.when, wait_fd_timeout, a.waiter as usize) };
     }
-    true
+    // Open for wakers; a claim made during the commit left the wakeup to us.
+    w.state.compare_exchange(W_COMMIT, W_OPEN, AcqRel, Acquire).is_ok()
 }
 
 /// Timer function of wait_fd: time out the waiter if nobody readied it.
 unsafe fn wait_fd_timeout(arg: usize) {
     let w = arg as *const Waiter;
-    if claim(w) {
-        ready_waiter(w);
+    // SAFETY: the goroutine deletes this timer (waiting for us) before it leaves.
+    unsafe {
+        if claim(w) {
+            super::proc::ready(&*(*w).rt, (*w).gp, true);
+        }
     }
 }
 
@@ -500,7 +561,13 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         // SAFETY: on a goroutine.
         unsafe { (*mp).curg() }
     };
-    let w = Waiter { gp, claimed: AtomicBool::new(false), slept: AtomicBool::new(false), rt };
+    let w = Waiter {
+        gp,
+        state: AtomicU32::new(W_COMMIT),
+        refs: AtomicU32::new(0),
+        slept: AtomicBool::new(false),
+        rt,
+    };
     let mut t = Timer::new();
     let a = CommitArgs {
         slots: waiting,
@@ -510,7 +577,7 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         rt,
     };
     // SAFETY: on a goroutine; w, t and a live in this frame until after deltimer and
-    // until the slots no longer point at w (below).
+    // until nobody references w any more (below).
     unsafe {
         super::park::gopark(
             Some(netpollblockcommit),
@@ -534,12 +601,25 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         let slot = unsafe { &*s };
         let mine = &w as *const Waiter as usize;
         if slot.compare_exchange(mine, 0, AcqRel, Acquire).is_ok() {
+            w.refs.fetch_sub(1, Relaxed); // the slot's reference, taken back
             continue;
         }
         if same_fd && slot.compare_exchange(PD_READY, 0, AcqRel, Acquire).is_ok() {
             ready |= bit;
         } else if same_fd {
             let _ = slot.compare_exchange(PD_WAIT, 0, AcqRel, Acquire);
+        }
+    }
+    // A waker that took w out of a slot may still be at its claim: wait for it to let
+    // go before this frame ends (a few instructions, unless its thread was preempted).
+    let mut spins = 0u32;
+    while w.refs.load(Acquire) != 0 {
+        // load-acquire, synchronize with take()'s release
+        spins += 1;
+        if spins < 64 {
+            core::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
         }
     }
     if w.slept.load(Relaxed) {
@@ -582,7 +662,7 @@ fn poll_thread(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
         // SAFETY: p is a valid pollfd.
         let n = unsafe { libc::poll(&mut p, 1, ms) };
         if n < 0 {
-            let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            let e = errno();
             if e == libc::EINTR {
                 continue;
             }
@@ -649,10 +729,6 @@ fn wait_fd_io(fd: i32, events: u32) -> Result<u32> {
     }
 }
 
-fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
-}
-
 /// Runs `op` (a non-blocking system call returning >= 0 or -1 with errno) until it
 /// does not say EAGAIN, waiting for `events` in between. Returns its result or
 /// `-errno` (as i64).
@@ -662,7 +738,7 @@ fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
         if r >= 0 {
             return r as i64;
         }
-        let e = last_errno();
+        let e = errno();
         if e == libc::EINTR {
             continue;
         }
@@ -734,7 +810,7 @@ pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen
         let rtp = super::sched::current_rt_ptr();
         if !rtp.is_null() {
             // SAFETY: the caller's runtime is alive during its call.
-            unsafe { (*rtp).netpoll.forget(r as i32) };
+            unsafe { (*rtp).netpoll.forget(&*rtp, r as i32) };
         }
     }
     if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
@@ -767,7 +843,7 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     let rtp = super::sched::current_rt_ptr();
     if !rtp.is_null() && fd >= 0 {
         // SAFETY: the caller's runtime is alive during its call.
-        unsafe { (*rtp).netpoll.forget(fd) };
+        unsafe { (*rtp).netpoll.forget(&*rtp, fd) };
     }
     if let Err(e) = prepare(fd) {
         return e.to_code() as i64;
@@ -777,7 +853,7 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     if r == 0 {
         return 0;
     }
-    let e = last_errno();
+    let e = errno();
     if e != libc::EINPROGRESS && e != libc::EINTR && e != libc::EAGAIN {
         return -(e as i64);
     }
@@ -788,7 +864,7 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     let mut l = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: valid out-parameters.
     if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut soerr as *mut libc::c_int).cast(), &mut l) } < 0 {
-        return -(last_errno() as i64);
+        return -(errno() as i64);
     }
     -(soerr as i64)
 }
@@ -830,9 +906,9 @@ pub(crate) fn close(fd: i32) -> i64 {
                 rt.netpoll.poller.close(fd);
             }
             for slot in [&pd.rg, &pd.wg] {
-                let w = netpollunblock(slot, false);
-                if claim(w) {
-                    ready_waiter(w);
+                let gp = netpollunblock(slot, false);
+                if !gp.is_null() {
+                    super::proc::ready(rt, gp, true);
                 }
                 // A pending event belongs to the old fd.
                 let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
@@ -841,7 +917,7 @@ pub(crate) fn close(fd: i32) -> i64 {
     }
     // SAFETY: closing the caller's fd.
     if unsafe { libc::close(fd) } < 0 {
-        return -(last_errno() as i64);
+        return -(errno() as i64);
     }
     0
 }

@@ -477,6 +477,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         return Err(Error::Already);
     }
     super::signal::install_once();
+    super::signal::setsigstack_all();
     super::time::coarse_tick();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {

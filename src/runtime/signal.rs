@@ -10,6 +10,20 @@
 //!
 //! Unguarded (canary) stacks are checked at every switch instead
 //! (`report_overflow_and_die`).
+//!
+//! # Signal stacks
+//!
+//! A signal handler runs on the stack of whatever the thread was running when the
+//! signal came, unless it was installed with `SA_ONSTACK`: on a goroutine, that is
+//! the goroutine's stack, which may have as little room left as the goroutine's
+//! deepest frame leaves it (a signal frame with AVX-512 state is about 3.5 KiB). So:
+//! - every thread that runs goroutines has an alternate signal stack of
+//!   `SIGSTACK_SIZE` (`minit_signal_stack`; a thread that already had one keeps it);
+//! - `gs_init` adds `SA_ONSTACK` to every handler already installed (Go does the same:
+//!   its `setsigstack`), so those run on the alternate stack;
+//! - a handler installed later without `SA_ONSTACK` runs on the goroutine's stack; if
+//!   its frame does not fit, the fault hits the guard page and is reported as a stack
+//!   overflow that names the handlers that lack the flag (`print_overflow`).
 
 use super::g::G;
 use super::m::M;
@@ -24,6 +38,39 @@ static INSTALL: Once = Once::new();
 static mut OLD_SEGV: Option<libc::sigaction> = None;
 static mut OLD_BUS: Option<libc::sigaction> = None;
 static HANDLING: AtomicBool = AtomicBool::new(false);
+
+/// Signals numbered below this are checked for handlers without SA_ONSTACK.
+const NSIG: libc::c_int = 65;
+
+/// True for a signal whose disposition is a handler of the program's (not ours, not
+/// SIG_DFL or SIG_IGN) installed without SA_ONSTACK. Async-signal-safe.
+fn lacks_onstack(sig: libc::c_int, old: &mut libc::sigaction) -> bool {
+    if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        return false;
+    }
+    // SAFETY: querying a disposition into a valid sigaction.
+    if unsafe { libc::sigaction(sig, core::ptr::null(), old) } != 0 {
+        return false;
+    }
+    old.sa_sigaction != libc::SIG_DFL
+        && old.sa_sigaction != libc::SIG_IGN
+        && old.sa_sigaction != segv_handler as *const () as usize
+        && old.sa_flags & libc::SA_ONSTACK == 0
+}
+
+/// Adds SA_ONSTACK to every handler the program has installed (see *Signal stacks*).
+/// Called by every gs_init.
+pub(crate) fn setsigstack_all() {
+    for sig in 1..NSIG {
+        // SAFETY: sigaction is plain data.
+        let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+        if lacks_onstack(sig, &mut old) {
+            old.sa_flags |= libc::SA_ONSTACK;
+            // SAFETY: re-installing the same handler, mask and flags, plus SA_ONSTACK.
+            unsafe { libc::sigaction(sig, &old, core::ptr::null_mut()) };
+        }
+    }
+}
 
 /// Installs the SIGSEGV/SIGBUS handler and the fork handler, once per process.
 pub(crate) fn install_once() {
@@ -132,7 +179,8 @@ fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
-fn print_overflow(g: &G) {
+/// Reports `g`'s overflow; `signal_frame`: what did not fit was a signal's frame.
+fn print_overflow(g: &G, signal_frame: bool) {
     let mut buf = [0u8; 20];
     write_stderr(b"gosched: fatal error: stack overflow in goroutine ");
     write_stderr(fmt_u64(g.goid(), &mut buf));
@@ -146,18 +194,76 @@ fn print_overflow(g: &G) {
     }
     write_stderr(b" (stack ");
     write_stderr(fmt_u64((g.stack.size() >> 10) as u64, &mut buf));
-    write_stderr(b" KiB)\n");
+    write_stderr(b" KiB)");
+    if signal_frame {
+        write_stderr(b": no room for a signal handler's frame");
+    }
+    write_stderr(b"\n");
+    // A signal handler without SA_ONSTACK may have been what ran out of room.
+    let mut first = true;
+    for sig in 1..NSIG {
+        // SAFETY: sigaction is plain data.
+        let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+        if lacks_onstack(sig, &mut old) {
+            write_stderr(if first {
+                b"gosched: these signal handlers run on goroutine stacks (installed after gs_init without SA_ONSTACK); one of them may have overflowed it: signal"
+            } else {
+                b","
+            });
+            write_stderr(b" ");
+            write_stderr(fmt_u64(sig as u64, &mut buf));
+            first = false;
+        }
+    }
+    if !first {
+        write_stderr(b"\n");
+    }
 }
 
 /// A canary-checked goroutine overwrote the end of its stack: report and abort.
 pub(crate) fn report_overflow_and_die(g: &G) -> ! {
-    print_overflow(g);
+    print_overflow(g, false);
     std::process::abort();
+}
+
+/// The stack pointer of the context a signal interrupted.
+fn interrupted_sp(ctx: *mut libc::c_void) -> usize {
+    let uc = ctx as *const libc::ucontext_t;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
+    let sp = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    let sp = unsafe { (*uc).uc_mcontext.sp as usize };
+    sp
+}
+
+/// True if the kernel could not deliver a signal because its frame did not fit below
+/// `sp` on `g`'s stack: it then sends a SIGSEGV of its own (SI_KERNEL, no address)
+/// with the interrupted context, whose sp is near the stack's low end.
+fn is_signal_frame_overflow(g: &G, code: libc::c_int, sp: usize) -> bool {
+    // SAFETY: getauxval has no preconditions.
+    let frame = unsafe { libc::getauxval(libc::AT_MINSIGSTKSZ) } as usize;
+    let room = frame.max(2048) + 4096; // the frame, the red zone and a handler's locals
+    code == libc::SI_KERNEL && !g.stack.is_empty() && sp >= g.stack.lo && sp < g.stack.lo + room
+}
+
+/// Dies of `sig` with its default action: returning re-executes a faulting
+/// instruction, but a signal that no instruction raised (the kernel's SI_KERNEL, a
+/// kill(2)) must be raised again, or returning would carry on as if nothing happened.
+fn die_of(sig: libc::c_int, code: libc::c_int) {
+    // SAFETY: resetting a disposition and raising a signal are async-signal-safe.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        if code <= 0 || code == libc::SI_KERNEL {
+            libc::raise(sig); // SA_NODEFER: delivered now, and fatal
+        }
+    }
 }
 
 unsafe extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let addr = unsafe { (*info).si_addr() } as usize;
+    let (addr, code) = unsafe { ((*info).si_addr() as usize, (*info).si_code) };
     let mp = getm();
     if !mp.is_null() && !HANDLING.swap(true, AcqRel) {
         // SAFETY: mp is this thread's M; curg, if any, is the G running on it.
@@ -165,11 +271,10 @@ unsafe extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, 
         if !gp.is_null() {
             // SAFETY: a running G's fields are stable while it runs.
             let g = unsafe { &*gp };
-            if g.stack.is_overflow_addr(addr) {
-                print_overflow(g);
-                // Die of the signal: default action, then return to re-fault.
-                // SAFETY: resetting a signal's disposition.
-                unsafe { libc::signal(sig, libc::SIG_DFL) };
+            let frame = is_signal_frame_overflow(g, code, interrupted_sp(ctx));
+            if frame || g.stack.is_overflow_addr(addr) {
+                print_overflow(g, frame);
+                die_of(sig, code);
                 return;
             }
         }
@@ -197,10 +302,6 @@ unsafe extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, 
                 f(sig);
             }
         }
-        _ => {
-            // SAFETY: restore the default action; returning re-executes the faulting
-            // instruction, which now kills the process with the right signal.
-            unsafe { libc::signal(sig, libc::SIG_DFL) };
-        }
+        _ => die_of(sig, code),
     }
 }

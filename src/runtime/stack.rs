@@ -314,7 +314,7 @@ impl StackPool {
             }
         };
         let mut done = advise(PIDFD_SELF_THREAD_GROUP);
-        if done < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF) {
+        if done < 0 && crate::error::errno() == libc::EBADF {
             // Before Linux 6.15: a pidfd of our own, opened now (not kept: after a fork
             // it would name the parent).
             // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.

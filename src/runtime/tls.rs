@@ -14,6 +14,9 @@
 //! thread-local, read by a function that is never inlined so that the compiler cannot
 //! reuse an address computed before a switch.
 //! Code on g0 never moves: g0 belongs to its M.
+//!
+//! C's `errno` is a thread-local too: read it with `crate::error::errno`, right after
+//! the call that set it.
 
 use super::m::M;
 
