@@ -218,5 +218,16 @@ gs_bench_min_swap:
 gs_tls_m:
     .zero 8
 
+// Non-zero while the thread is inside a write(2) made by the runtime for the
+// program (gs_write, gs_dump), for the SIGPIPE handler (src/runtime/signal.rs).
+// Initial-exec too: the handler reads it, and must not allocate a TLS block.
+    .globl gs_tls_in_write
+    .hidden gs_tls_in_write
+    .type gs_tls_in_write,@object
+    .size gs_tls_in_write, 8
+    .p2align 3
+gs_tls_in_write:
+    .zero 8
+
     .section .note.GNU-stack,"",@progbits
     .text

@@ -42,6 +42,37 @@
  * - The runtime installs a SIGSEGV and SIGBUS handler (to report goroutine stack
  *   overflows); every other fault goes to the handler that was installed before the
  *   first gs_init, or kills the process as the default action does.
+ *
+ * SIGPIPE
+ *
+ * - gs_write and gs_dump never raise SIGPIPE: a write to a pipe or socket whose
+ *   reader is gone returns -EPIPE (or -ECONNRESET), from goroutines and threads
+ *   alike, as Go's writes do. When SIGPIPE has its default disposition, gs_init
+ *   installs a handler that drops the signals of the runtime's own writes and ends
+ *   the process for any other, as the default action would: a write(2) of the
+ *   program's own to a closed pipe still kills it (`yes | head` works as before).
+ *   A program that set SIG_IGN or a handler of its own keeps it (the handler then
+ *   also sees the signals of gs_write on pipes).
+ *
+ * fork()
+ *
+ * - The child of a fork() has no runtime: every call that needs one (gs_go,
+ *   gs_wait, gs_shutdown, gs_stats_get, gs_dump, gs_ready, ...) returns GS_ENOTINIT
+ *   until the child calls gs_init, which starts a new runtime with threads of its
+ *   own; the child may gs_shutdown and gs_init again as often as it likes. Nothing
+ *   that the parent's other threads were doing at the moment of the fork (holding a
+ *   lock, in gs_init or gs_shutdown, blocked in a channel) can make the child wait.
+ *   The parent and its runtime carry on unaffected.
+ * - Fork from any thread or goroutine. A child forked from a goroutine goes on
+ *   running on that goroutine's stack as an ordinary thread (gs_self() is NULL
+ *   there, blocking calls block the thread); if the goroutine's function returns in
+ *   the child, the child exits with status 0, as a process whose last thread
+ *   returns from its start function.
+ * - Channels, mutexes, wait groups and goroutine handles of the parent must not be
+ *   used in the child: the threads and goroutines that hold or wait on them do not
+ *   exist there. Create new ones after gs_init.
+ * - Do not fork inside an unlockf callback (gs_park): it runs on a scheduler stack,
+ *   which the child cannot return to.
  */
 
 
@@ -309,7 +340,9 @@ int gs_stats_get(struct gs_stats *out);
 
 /*
  Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
- and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT.
+ and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT,
+ or another negative errno value of write(2): -EPIPE when fd is a pipe or socket
+ whose reader is gone (no SIGPIPE is raised).
  */
 int gs_dump(int fd);
 
@@ -370,8 +403,10 @@ struct gs_g *gs_self(void);
 int64_t gs_goid(void);
 
 /*
- Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
- GS_EPERM off-goroutine.
+ Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Returns
+ 0; GS_EPERM off-goroutine; GS_EAGAIN (and wires nothing) if every thread that
+ gs_config.max_threads allows would then be wired to a goroutine: a wired thread
+ whose goroutine waits runs nothing else, so one must stay free for the rest.
  */
 int gs_lock_os_thread(void);
 

@@ -18,6 +18,7 @@
 pub mod bench_support;
 mod error;
 pub mod ffi;
+mod fork;
 mod netpoll;
 mod runtime;
 mod sync;

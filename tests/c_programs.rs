@@ -95,6 +95,9 @@ c_tests! {
     // at GS_MAXPROCS 1, 2, 4 and 8, $HOSTILE_RUNS times each (default 20).
     hostile_signals: "tests/c/hostile_signals.c", HOSTILE_TIMEOUT_S;
     hostile_io: "tests/c/hostile_io.c", HOSTILE_TIMEOUT_S;
+    hostile_fork: "tests/c/hostile_fork.c", HOSTILE_TIMEOUT_S;
+    hostile_sched: "tests/c/hostile_sched.c", HOSTILE_TIMEOUT_S;
+    hostile_limits: "tests/c/hostile_limits.c", HOSTILE_TIMEOUT_S;
 }
 
 #[test]

@@ -78,7 +78,9 @@ pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
 }
 
 /// Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
-/// and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT.
+/// and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT,
+/// or another negative errno value of write(2): -EPIPE when fd is a pipe or socket
+/// whose reader is gone (no SIGPIPE is raised).
 #[no_mangle]
 pub extern "C" fn gs_dump(fd: c_int) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -89,19 +91,6 @@ pub extern "C" fn gs_dump(fd: c_int) -> c_int {
             Ok(t) => t,
             Err(e) => return e.to_code(),
         };
-        let mut b = text.as_bytes();
-        while !b.is_empty() {
-            // SAFETY: write(2) of a valid buffer.
-            let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
-            if n < 0 {
-                let e = crate::error::errno();
-                if e == libc::EINTR {
-                    continue;
-                }
-                return if e == libc::EBADF { Error::Inval.to_code() } else { -e };
-            }
-            b = &b[n as usize..];
-        }
-        0
+        debug::write_all(fd, text.as_bytes())
     })
 }

@@ -187,15 +187,14 @@ pub extern "C" fn gs_goid() -> i64 {
     }
 }
 
-/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
-/// GS_EPERM off-goroutine.
+/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Returns
+/// 0; GS_EPERM off-goroutine; GS_EAGAIN (and wires nothing) if every thread that
+/// gs_config.max_threads allows would then be wired to a goroutine: a wired thread
+/// whose goroutine waits runs nothing else, so one must stay free for the rest.
 #[no_mangle]
 pub extern "C" fn gs_lock_os_thread() -> c_int {
     match proc::caller() {
-        Caller::Goroutine(m, g) => {
-            proc::lock_os_thread(m, g);
-            0
-        }
+        Caller::Goroutine(m, g) => super::code(proc::lock_os_thread(m, g)),
         _ => Error::Perm.to_code(),
     }
 }

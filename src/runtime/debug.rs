@@ -4,6 +4,7 @@
 
 use super::g::Gstatus;
 use super::sched::Runtime;
+use crate::error::Error;
 use core::sync::atomic::Ordering::*;
 
 /// The fields of `gs_stats`, in core form.
@@ -115,4 +116,29 @@ pub(crate) fn dump(rt: &Runtime) -> String {
         out.push_str(&format!("\tentry {:#x}\n\n", g.startfn));
     });
     out
+}
+
+/// Writes `text` whole to `fd`, for gs_dump: a reader that is gone gives -EPIPE, not
+/// SIGPIPE (see *SIGPIPE* in signal.rs); a full non-blocking fd is waited for (a
+/// goroutine parks, a thread polls). Returns 0 or a negative code.
+pub(crate) fn write_all(fd: i32, text: &[u8]) -> i32 {
+    let mut b = text;
+    while !b.is_empty() {
+        let n = super::signal::write_nosigpipe(fd, b.as_ptr(), b.len());
+        if n >= 0 {
+            b = &b[n as usize..];
+            continue;
+        }
+        match -n as i32 {
+            libc::EINTR => {}
+            libc::EAGAIN => {
+                if let Err(e) = super::netpoll::wait_fd_any(fd, super::netpoll::GS_POLLOUT, -1) {
+                    return e.to_code();
+                }
+            }
+            libc::EBADF => return Error::Inval.to_code(),
+            e => return -e,
+        }
+    }
+    0
 }

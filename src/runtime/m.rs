@@ -49,6 +49,9 @@ pub(crate) struct M {
     pub(crate) idle: AtomicBool,
     /// In a blocking call (gs_entersyscall), for stats.
     pub(crate) in_syscall: AtomicBool,
+    /// Waiting, without a P, for the goroutine locked to it (stoplockedm). Written
+    /// by this M, read by anyone (the thread-cap warning).
+    pub(crate) waiting_locked: AtomicBool,
     /// The M of gs_run_for (see host.rs): runs host goroutines only, has no P.
     pub(crate) host_runner: bool,
     /// End of the current gs_run_for budget, and steps run in it. Host runner only.
@@ -81,6 +84,7 @@ impl M {
             old_sigstack: None,
             idle: AtomicBool::new(false),
             in_syscall: AtomicBool::new(false),
+            waiting_locked: AtomicBool::new(false),
             host_runner: false,
             host_deadline: 0,
             host_steps: 0,

@@ -46,13 +46,27 @@
 //! # Fds closed behind our back
 //!
 //! An fd should be closed with `gs_close`. One closed with close(2) loses its epoll
-//! registration in the kernel while its PollDesc still says armed; a new file that
-//! gets the same number would then never report readiness. Two defences: a number
-//! returned by `gs_accept`, or given to `gs_connect`, is a new file, so its PollDesc
-//! is reset at once (`forget`); and sysmon renews, once a second, the registration of every fd on which
-//! a goroutine is parked (`revalidate_waiters`), so any other such wait is late by at
-//! most about a second instead of hanging. Renewing on every park would cost a system
-//! call per wait (about a fifth of an echo server's throughput).
+//! registration in the kernel while its PollDesc still says armed, and a new file
+//! that gets the same number is unknown to the poller, maybe in blocking mode, maybe
+//! a file that cannot be polled at all (or the other way round). Checking the file
+//! behind the number on every call would cost a system call per read (fcntl is half
+//! the price of a read here), so each case is caught where it shows:
+//! - a number returned by `gs_accept`, or given to `gs_connect`, is a new file: its
+//!   PollDesc is reset at once (`forget`);
+//! - sockets are read and written with `MSG_DONTWAIT` (`Io::Socket`), which does not
+//!   depend on the file's O_NONBLOCK; ENOTSOCK says the number names something else
+//!   now, and the PollDesc is renewed (`renew`);
+//! - other fds depend on O_NONBLOCK, which the runtime sets on every fd it arms: a
+//!   goroutine's call on one that lacks it renews it first (`prepare`), and so does
+//!   `gs_accept` on a listener;
+//! - a number armed as "cannot be polled" (a regular file, always ready) that returns
+//!   EAGAIN, or that poll(2) says is not ready, names a new file: renewed;
+//! - what remains is a new file that was created non-blocking behind a number whose
+//!   registration died: a wait on it parks, and sysmon renews, once a second, the
+//!   registration of every fd on which a goroutine is parked (`revalidate_waiters`),
+//!   so such a wait is late by at most about a second instead of hanging. Renewing on
+//!   every park would cost a system call per wait (about a fifth of an echo server's
+//!   throughput).
 //!
 //! # Waking on time
 //!
@@ -81,6 +95,34 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64,
 const PD_READY: usize = 1;
 const PD_WAIT: usize = 2;
 
+/// `PollDesc::kind`: a socket (read and written with MSG_DONTWAIT).
+const KIND_SOCKET: u32 = 1;
+/// `PollDesc::kind`: anything else (its I/O needs O_NONBLOCK).
+const KIND_OTHER: u32 = 2;
+
+/// What the file behind `fd` is, for `PollDesc::kind`.
+fn file_kind(fd: i32) -> u32 {
+    // SAFETY: fstat into a valid stat buffer; an error leaves the default.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+            KIND_SOCKET
+        } else {
+            KIND_OTHER
+        }
+    }
+}
+
+/// True if `fd` is in non-blocking mode; `Inval` for a bad fd.
+fn is_nonblock(fd: i32) -> Result<bool> {
+    // SAFETY: fcntl on a caller-provided fd; errors are reported.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 {
+        return Err(Error::Inval);
+    }
+    Ok(fl & libc::O_NONBLOCK != 0)
+}
+
 /// `gs_wait_fd` event bits (API.md).
 pub(crate) const GS_POLLIN: u32 = 0x1;
 pub(crate) const GS_POLLOUT: u32 = 0x4;
@@ -97,6 +139,8 @@ pub(crate) struct PollDesc {
     seq: AtomicU32,
     /// Armed in the poller for the current seq (0 no, 1 yes, 2 cannot be polled).
     armed: AtomicU32,
+    /// `KIND_*`: what the number named when it was armed. Under `lock`; read anywhere.
+    kind: AtomicU32,
     rg: AtomicUsize,
     wg: AtomicUsize,
 }
@@ -127,6 +171,7 @@ impl PollDesc {
             lock: parking_lot::Mutex::new(()),
             seq: AtomicU32::new(1),
             armed: AtomicU32::new(0),
+            kind: AtomicU32::new(KIND_OTHER),
             rg: AtomicUsize::new(0),
             wg: AtomicUsize::new(0),
         }
@@ -222,6 +267,7 @@ impl Netpoll {
             _ => {}
         }
         set_nonblock(fd)?;
+        pd.kind.store(file_kind(fd), Release);
         let token = ((fd as u64) << 32) | pd.seq.load(Acquire) as u64;
         match self.poller.open(fd, token) {
             Ok(()) => {
@@ -248,14 +294,36 @@ impl Netpoll {
         }
     }
 
-    /// Renews `fd`'s registration with the current token (ADD if the kernel forgot it
-    /// because the fd was closed behind our back).
-    fn rearm(&self, fd: i32, pd: &PollDesc) -> Result<()> {
+    /// Renews what the PollDesc of `fd` knows, for a number that may name a new file
+    /// (see *Fds closed behind our back*): non-blocking mode, kind, and the poller's
+    /// registration with the current token (ADD if the kernel forgot the old file).
+    /// A number that now names a file that cannot be polled is always ready: its
+    /// waiters are woken (they retry). Waiters of a pollable file stay parked: the new
+    /// registration reports readiness that is there. `rt` owns this poller.
+    fn renew(&self, rt: &Runtime, fd: i32, pd: &PollDesc) -> Result<()> {
         let _l = pd.lock.lock();
+        set_nonblock(fd)?;
+        pd.kind.store(file_kind(fd), Release);
         let token = ((fd as u64) << 32) | pd.seq.load(Acquire) as u64;
-        match self.poller.modify(fd, token) {
-            Ok(()) => Ok(()),
-            Err(libc::ENOENT) => self.poller.open(fd, token).map_err(|_| Error::Inval),
+        let r = match self.poller.modify(fd, token) {
+            Err(libc::ENOENT) => self.poller.open(fd, token),
+            r => r,
+        };
+        match r {
+            Ok(()) => {
+                pd.armed.store(1, Release);
+                Ok(())
+            }
+            Err(libc::EPERM) => {
+                pd.armed.store(2, Release);
+                for slot in [&pd.rg, &pd.wg] {
+                    let gp = netpollunblock(slot, true);
+                    if !gp.is_null() {
+                        super::proc::ready(rt, gp, true);
+                    }
+                }
+                Ok(())
+            }
             Err(_) => Err(Error::Inval),
         }
     }
@@ -519,7 +587,16 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
     let np = &rt.netpoll;
     let pd = np.pd(fd)?;
     if !np.arm(fd, pd)? {
-        return Ok(events); // cannot be polled: always ready
+        // Cannot be polled, so always ready: unless the number names a new file now.
+        match poll_thread(fd, events, 0) {
+            Err(Error::TimedOut) => {
+                np.renew(rt, fd, pd)?;
+                if pd.armed.load(Acquire) != 1 {
+                    return Ok(events);
+                }
+            }
+            r => return r,
+        }
     }
     let seq = pd.seq.load(Acquire);
     let want: [(u32, &AtomicUsize); 2] = [(GS_POLLIN, &pd.rg), (GS_POLLOUT, &pd.wg)];
@@ -703,6 +780,13 @@ pub(crate) fn wait_fd_any(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> 
         Caller::Goroutine(m, _) => unsafe { (*m).rt() },
         _ => return poll_thread(fd, events, timeout_ns),
     };
+    // A number that names a new file in blocking mode (closed behind our back): renew
+    // it now rather than wait for sysmon (see *Fds closed behind our back*).
+    if let Ok(pd) = rt.netpoll.pd(fd) {
+        if pd.armed.load(Acquire) == 1 && !is_nonblock(fd)? {
+            rt.netpoll.renew(rt, fd, pd)?;
+        }
+    }
     let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
     loop {
         match poll_thread(fd, events, 0) {
@@ -729,21 +813,31 @@ fn wait_fd_io(fd: i32, events: u32) -> Result<u32> {
     }
 }
 
-/// Runs `op` (a non-blocking system call returning >= 0 or -1 with errno) until it
-/// does not say EAGAIN, waiting for `events` in between. Returns its result or
-/// `-errno` (as i64).
+/// The result of a system call that returns >= 0 or -1 with errno, as the count or
+/// `-errno`. Call it on the call's result at once (see `crate::error::errno`).
+#[inline(always)]
+fn sys(r: isize) -> isize {
+    if r < 0 {
+        -(errno() as isize)
+    } else {
+        r
+    }
+}
+
+/// Runs `op` (a non-blocking system call, returning >= 0 or `-errno`) until it does
+/// not say EAGAIN, waiting for `events` in between. Returns its result or `-errno`.
 fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
     loop {
         let r = op();
         if r >= 0 {
             return r as i64;
         }
-        let e = errno();
+        let e = -r as i32;
         if e == libc::EINTR {
             continue;
         }
         if e != libc::EAGAIN && e != libc::EWOULDBLOCK {
-            return -(e as i64);
+            return r as i64;
         }
         if let Err(err) = wait_fd_io(fd, events) {
             return err.to_code() as i64;
@@ -751,38 +845,94 @@ fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
     }
 }
 
-/// Puts `fd` in non-blocking mode when a goroutine will wait on it.
-fn prepare(fd: i32) -> Result<()> {
+/// How a goroutine's calls on an fd are made (see *Fds closed behind our back*).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Io {
+    /// recv/send with MSG_DONTWAIT: a socket.
+    Socket,
+    /// read/write: the fd is non-blocking, or a thread's call may block.
+    Plain,
+}
+
+/// Gets `fd` ready for a goroutine's calls: armed in the poller, non-blocking where
+/// that matters (always, with `need_nonblock`), renewed if the number names a new
+/// file. A foreign thread's calls may block: nothing to do for them.
+fn prepare(fd: i32, need_nonblock: bool) -> Result<Io> {
     if fd < 0 {
         return Err(Error::Inval);
     }
-    if let Caller::Goroutine(m, _) = caller() {
-        // SAFETY: m is this thread's M.
-        let np = unsafe { &(*m).rt().netpoll };
-        let pd = np.pd(fd)?;
-        np.arm(fd, pd)?;
+    let Caller::Goroutine(m, _) = caller() else { return Ok(Io::Plain) };
+    // SAFETY: m is this thread's M; its runtime outlives it.
+    let rt = unsafe { (*m).rt() };
+    let np = &rt.netpoll;
+    let pd = np.pd(fd)?;
+    np.arm(fd, pd)?;
+    if pd.kind.load(Acquire) == KIND_SOCKET && !need_nonblock {
+        return Ok(Io::Socket);
     }
-    Ok(())
+    if !is_nonblock(fd)? {
+        np.renew(rt, fd, pd)?; // armed non-blocking before: a new file
+    }
+    Ok(if pd.kind.load(Acquire) == KIND_SOCKET { Io::Socket } else { Io::Plain })
+}
+
+/// The calling goroutine's fd names something else than a socket now (ENOTSOCK):
+/// renew it, so that a plain call on it does not block. Errors show in that call.
+fn renew_after_enotsock(fd: i32) {
+    if let Caller::Goroutine(m, _) = caller() {
+        // SAFETY: m is this thread's M; its runtime outlives it.
+        let rt = unsafe { (*m).rt() };
+        if let Ok(pd) = rt.netpoll.pd(fd) {
+            let _ = rt.netpoll.renew(rt, fd, pd);
+        }
+    }
 }
 
 /// gs_read.
 pub(crate) fn read(fd: i32, buf: *mut u8, n: usize) -> i64 {
-    if let Err(e) = prepare(fd) {
-        return e.to_code() as i64;
-    }
+    let io = match prepare(fd, false) {
+        Ok(io) => io,
+        Err(e) => return e.to_code() as i64,
+    };
     // SAFETY: the caller passes a buffer of n bytes (API contract).
-    retry_io(fd, GS_POLLIN, || unsafe { libc::read(fd, buf.cast(), n) })
+    let plain = || sys(unsafe { libc::read(fd, buf.cast(), n) });
+    retry_io(fd, GS_POLLIN, || {
+        if io == Io::Plain {
+            return plain();
+        }
+        // SAFETY: as above.
+        let r = sys(unsafe { libc::recv(fd, buf.cast(), n, libc::MSG_DONTWAIT) });
+        if r != -(libc::ENOTSOCK as isize) {
+            return r;
+        }
+        renew_after_enotsock(fd);
+        plain()
+    })
 }
 
-/// gs_write: writes all `n` bytes across partial writes, or fails.
+/// gs_write: writes all `n` bytes across partial writes, or fails. A reader that is
+/// gone gives -EPIPE, not SIGPIPE (see *SIGPIPE* in signal.rs).
 pub(crate) fn write(fd: i32, buf: *const u8, n: usize) -> i64 {
-    if let Err(e) = prepare(fd) {
-        return e.to_code() as i64;
-    }
+    let io = match prepare(fd, false) {
+        Ok(io) => io,
+        Err(e) => return e.to_code() as i64,
+    };
     let mut done = 0usize;
     while done < n {
         // SAFETY: [buf+done, buf+n) is within the caller's buffer.
-        let r = retry_io(fd, GS_POLLOUT, || unsafe { libc::write(fd, buf.add(done).cast(), n - done) });
+        let at = unsafe { buf.add(done) };
+        let r = retry_io(fd, GS_POLLOUT, || {
+            if io == Io::Socket {
+                let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+                // SAFETY: as above.
+                let r = sys(unsafe { libc::send(fd, at.cast(), n - done, flags) });
+                if r != -(libc::ENOTSOCK as isize) {
+                    return r;
+                }
+                renew_after_enotsock(fd);
+            }
+            super::signal::write_nosigpipe(fd, at, n - done)
+        });
         if r < 0 {
             return r;
         }
@@ -799,12 +949,12 @@ static ACCEPT_BACKOFF: AtomicI64 = AtomicI64::new(0);
 
 /// gs_accept: the new fd is non-blocking and close-on-exec.
 pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen_t) -> i64 {
-    if let Err(e) = prepare(fd) {
+    if let Err(e) = prepare(fd, true) {
         return e.to_code() as i64;
     }
     // SAFETY: addr/len are the caller's (may be NULL, as accept4 allows).
-    let r = retry_io(fd, GS_POLLIN, || unsafe {
-        libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) as isize
+    let r = retry_io(fd, GS_POLLIN, || {
+        sys(unsafe { libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) } as isize)
     });
     if r >= 0 {
         let rtp = super::sched::current_rt_ptr();
@@ -845,7 +995,7 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
         // SAFETY: the caller's runtime is alive during its call.
         unsafe { (*rtp).netpoll.forget(&*rtp, fd) };
     }
-    if let Err(e) = prepare(fd) {
+    if let Err(e) = prepare(fd, true) {
         return e.to_code() as i64;
     }
     // SAFETY: addr/len describe the caller's address.
@@ -883,7 +1033,7 @@ pub(crate) fn revalidate_waiters(rt: &Runtime) {
             let pd = unsafe { &*seg.add(i) };
             let parked = |v: usize| v > PD_WAIT;
             if pd.armed.load(Relaxed) == 1 && (parked(pd.rg.load(Relaxed)) || parked(pd.wg.load(Relaxed))) {
-                let _ = np.rearm(((si << SEG_SHIFT) | i) as i32, pd);
+                let _ = np.renew(rt, ((si << SEG_SHIFT) | i) as i32, pd);
             }
         }
     }

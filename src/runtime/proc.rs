@@ -411,11 +411,25 @@ pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
         None => {
             let ok = newm(rt, &mut s, pp, spinning);
             if !ok {
+                // No M for pp (the cap on threads, or no thread could be made): its
+                // work goes to the global queue, where any M looks, since an idle P's
+                // queue is one nobody looks in; and the M blocked in the poller, if
+                // any, looks again.
+                // SAFETY: Ps live as long as the runtime; we hold pp.
+                let p = unsafe { &*pp };
+                loop {
+                    let (gp, _) = p.runq.runqget();
+                    if gp.is_null() {
+                        break;
+                    }
+                    rt.globrunqput(&mut s, gp);
+                }
                 rt.pidleput(&mut s, pp);
                 drop(s);
                 if spinning {
                     rt.nmspinning.fetch_sub(1, SeqCst);
                 }
+                rt.netpoll.wake();
                 return;
             }
             drop(s);
@@ -428,6 +442,7 @@ pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
 /// or the thread cannot be created. sched.lock must be held.
 fn newm(rt: &Runtime, s: &mut SchedLocked, pp: *mut P, spinning: bool) -> bool {
     if rt.nm_alive.load(Acquire) >= rt.cfg.max_threads {
+        warn_thread_cap(rt, s);
         return false;
     }
     let id = rt.mnext.fetch_add(1, Relaxed);
@@ -457,6 +472,45 @@ fn newm(rt: &Runtime, s: &mut SchedLocked, pp: *mut P, spinning: bool) -> bool {
         }
     }
 }
+
+/// Says on stderr (at most every `THREAD_CAP_WARN_NS`) that goroutines wait for a
+/// thread when the cap on Ms is reached and every M is stuck in a blocking call or
+/// waits for its locked goroutine: nothing runs until one comes back, and a silent
+/// hang is the worst way to find that out. (Ms busy running goroutines are the cap
+/// working as asked: no warning.) sched.lock must be held.
+fn warn_thread_cap(rt: &Runtime, s: &SchedLocked) {
+    let (mut syscall, mut locked) = (0u32, 0u32);
+    for &mp in s.allm.iter() {
+        // SAFETY: Ms in allm are alive while the lock is held; the fields read are
+        // hints written by their own threads.
+        let m = unsafe { &*mp };
+        if m.host_runner {
+            continue;
+        }
+        if m.in_syscall.load(Relaxed) {
+            syscall += 1;
+        } else if m.waiting_locked.load(Relaxed) {
+            locked += 1;
+        } else {
+            return; // an M that runs goroutines, or will: no starvation
+        }
+    }
+    let now = super::time::nanotime();
+    let last = rt.thread_cap_warned.load(Relaxed);
+    if last != 0 && now - last < THREAD_CAP_WARN_NS {
+        return;
+    }
+    rt.thread_cap_warned.store(now, Relaxed);
+    let msg = format!(
+        "gosched: warning: goroutines wait for a thread: all {} threads that gs_config.max_threads allows are busy ({} in blocking calls, {} waiting for goroutines locked to them)\n",
+        rt.cfg.max_threads, syscall, locked
+    );
+    // SAFETY: write(2) of a valid buffer.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+}
+
+/// The thread-cap warning is repeated at most this often.
+const THREAD_CAP_WARN_NS: i64 = 10_000_000_000;
 
 /// Thread body of a worker M.
 fn mstart(mp: *mut M) {
@@ -637,6 +691,12 @@ unsafe fn mexit(m: &mut M) -> ! {
             rt.pidleput(&mut s, pp);
         }
     }
+    // This M may have been the one that waited in the poller for every P's timers
+    // (gs_main's thread leaves from there): make sure another one does.
+    let next = super::timer::timesleepuntil(rt);
+    if next != 0 && rt.running() {
+        super::netpoll::wake_netpoller(rt, next);
+    }
     if !m.lockedg.is_null() {
         // SAFETY: the locked G is ours to unlock; it will be run by any M.
         unsafe {
@@ -644,6 +704,7 @@ unsafe fn mexit(m: &mut M) -> ! {
             (*m.lockedg).lockcount = 0;
         }
         m.lockedg = null_mut();
+        rt.nlocked.fetch_sub(1, AcqRel);
     }
     let sp = m.g0_sp;
     // SAFETY: g0_sp is the context gs_mstart0 saved on this thread's stack.
@@ -705,16 +766,33 @@ unsafe extern "C" fn schedule0(mp: *mut M) -> ! {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
+        // The time slice is spent (sysmon said so): see *Time slices* in sysmon.rs.
+        // The G in runnext goes behind the others before the timers run, so that a G
+        // a timer readies runs first.
+        let spent = pp.preempt.load(Relaxed);
+        if spent {
+            end_slice(rt, pp);
+        }
         checktimers(pp);
         let mut gp = null_mut();
         let mut inherit = false;
-        // Fairness: now and then take from the global queue first.
-        if pp.schedtick.load(Relaxed) % GLOBAL_RUNQ_CHECK_EVERY == 0 && rt.runqsize.load(Relaxed) > 0 {
+        // Fairness: now and then, and at the end of a slice, take from the global
+        // queue first (at the end of a slice, a fair share of it).
+        if (spent || pp.schedtick.load(Relaxed) % GLOBAL_RUNQ_CHECK_EVERY == 0) && rt.runqsize.load(Relaxed) > 0 {
             let mut s = rt.lock();
-            gp = rt.globrunqget(&mut s, pp, 1);
+            gp = rt.globrunqget(&mut s, pp, if spent { 0 } else { 1 });
         }
         if gp.is_null() {
             (gp, inherit) = pp.runq.runqget();
+            if inherit {
+                // Handed the slice by the G that just blocked: count the turns (see
+                // *Time slices* in sysmon.rs).
+                let n = pp.inherits.load(Relaxed) + 1;
+                pp.inherits.store(n, Relaxed);
+                if n >= super::sysmon::INHERIT_MAX {
+                    pp.preempt.store(true, Relaxed);
+                }
+            }
         }
         if gp.is_null() {
             (gp, inherit) = findrunnable(m);
@@ -736,6 +814,25 @@ unsafe extern "C" fn schedule0(mp: *mut M) -> ! {
     }
 }
 
+/// The end of a time slice on `pp` (see *Time slices* in sysmon.rs): the G in runnext
+/// goes behind the ring, and goroutines whose fds are ready are queued if nobody
+/// looked for a while. Executed by the owner of `pp`, on g0.
+#[cold]
+#[inline(never)]
+fn end_slice(rt: &Runtime, pp: &P) {
+    pp.runq.runnext_to_tail(rt);
+    let np = &rt.netpoll;
+    let last = np.lastpoll.load(Relaxed);
+    if np.waiters.load(Relaxed) > 0 && last != 0 && super::time::nanotime() - last > NETPOLL_SLICE_NS {
+        np.lastpoll.store(super::time::nanotime(), Relaxed);
+        let list = super::netpoll::netpoll(rt, 0);
+        injectglist(rt, list);
+    }
+}
+
+/// At the end of a time slice, poll the network if nobody has for this long.
+const NETPOLL_SLICE_NS: i64 = 1_000_000;
+
 /// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
 /// Executed on g0 of an M holding a P; never returns.
 #[inline(always)]
@@ -754,6 +851,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
         if !inherit {
             pp.schedtick.store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed);
             pp.preempt.store(false, Relaxed);
+            pp.inherits.store(0, Relaxed);
         }
         pp.switches.store(pp.switches.load(Relaxed) + 1, Relaxed);
     } else {
@@ -1002,11 +1100,13 @@ fn stoplockedm(m: &mut M) {
         let pp = releasep(m);
         handoffp(rt, pp);
     }
+    m.waiting_locked.store(true, Relaxed);
     loop {
         m.park.sleep();
         m.park.clear();
         let pp = m.nextp.swap(null_mut(), Acquire);
         if !pp.is_null() {
+            m.waiting_locked.store(false, Relaxed);
             acquirep(m, pp);
             return;
         }
@@ -1091,6 +1191,11 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
     }
     // SAFETY: we hold m.p.
     let pp = unsafe { &*m.p };
+    if pp.preempt.load(Relaxed) {
+        // The slice ends (see *Time slices* in sysmon.rs): the G in runnext goes
+        // behind the ring first, so that the yielding G still goes behind it.
+        pp.runq.runnext_to_tail(rt);
+    }
     if rt.runqsize.load(Relaxed) != 0 || !g.lockedm.is_null() {
         let mut s = rt.lock();
         rt.globrunqput(&mut s, gp);
@@ -1104,6 +1209,13 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
 /// Entered from the goexit trampoline when a goroutine's function returns, and from
 /// gs_goexit. Executed on the dying goroutine's stack.
 pub(crate) unsafe extern "C" fn goexit1() -> ! {
+    if getm().is_null() {
+        // The function returned in a child forked from this goroutine, which has no
+        // runtime (see *Fork* in fork.rs): its only thread ends, and with it the
+        // process, as when the last thread returns from its start function.
+        // SAFETY: exit may be called at any time.
+        unsafe { libc::exit(0) }
+    }
     // SAFETY: on a goroutine.
     unsafe { mcall(goexit0) };
     super::throw::fatal("goexit1: dead goroutine resumed")
@@ -1122,6 +1234,9 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     dropg(m, g);
     if m.lockedg == gp {
         m.lockedg = null_mut();
+    }
+    if g.lockcount != 0 {
+        rt.nlocked.fetch_sub(1, AcqRel); // it ended wired to this M: the M is free again
     }
     g.lockedm = null_mut();
     g.lockcount = 0;
@@ -1275,14 +1390,26 @@ pub(crate) fn goexit() -> ! {
     unsafe { goexit1() }
 }
 
-/// gs_lock_os_thread on goroutine `gp` running on `mp`.
-pub(crate) fn lock_os_thread(mp: *mut M, gp: *mut G) {
+/// gs_lock_os_thread on goroutine `gp` running on `mp`. `Again` if wiring it would
+/// leave no thread for the rest: every M that `max_threads` allows would be locked,
+/// and a locked M that waits for its goroutine runs nothing else, not even timers
+/// (Go, with no such cap in practice, dies of "thread exhaustion" instead).
+pub(crate) fn lock_os_thread(mp: *mut M, gp: *mut G) -> Result<()> {
     // SAFETY: gp runs on mp: both are ours.
     unsafe {
+        if (*gp).lockcount == 0 {
+            let rt = (*mp).rt();
+            let locked = rt.nlocked.fetch_add(1, AcqRel) + 1;
+            if locked >= rt.cfg.max_threads {
+                rt.nlocked.fetch_sub(1, AcqRel);
+                return Err(Error::Again);
+            }
+        }
         (*gp).lockcount += 1;
         (*gp).lockedm = mp;
         (*mp).lockedg = gp;
     }
+    Ok(())
 }
 
 /// gs_unlock_os_thread on goroutine `gp` running on `mp`. Unlocking an unlocked G does
@@ -1297,6 +1424,7 @@ pub(crate) fn unlock_os_thread(mp: *mut M, gp: *mut G) {
         if (*gp).lockcount == 0 {
             (*gp).lockedm = null_mut();
             (*mp).lockedg = null_mut();
+            (*mp).rt().nlocked.fetch_sub(1, AcqRel);
         }
     }
 }

@@ -123,6 +123,14 @@ impl LocalRunq {
         }
     }
 
+    /// Free slots in the ring. Exact for the owner P up to stealers, which only add
+    /// room. Executed only by the owner P.
+    pub(crate) fn room(&self) -> usize {
+        let head = self.head.load(Acquire);
+        let tail = self.tail.load(Relaxed);
+        LOCAL_RUNQ_LEN - (tail.wrapping_sub(head) as usize).min(LOCAL_RUNQ_LEN)
+    }
+
     /// Number of Gs in the ring plus runnext (a snapshot).
     pub(crate) fn len(&self) -> usize {
         let head = self.head.load(Acquire);
@@ -217,6 +225,25 @@ impl LocalRunq {
             if self.head.compare_exchange(head, head.wrapping_add(1), AcqRel, Relaxed).is_ok() {
                 return (gp, false); // cas-release, commits consume
             }
+        }
+    }
+
+    /// Moves the G in `runnext`, if any, to the tail of the ring: it no longer runs
+    /// next, in the current time slice, but behind every G already queued.
+    /// Executed only by the owner P.
+    pub(crate) fn runnext_to_tail(&self, overflow: &dyn Overflow) {
+        let next = self.runnext.load(Relaxed);
+        if next.is_null() {
+            return;
+        }
+        let taken = if self.stealable {
+            self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_ok()
+        } else {
+            self.runnext.store(null_mut(), Relaxed);
+            true
+        };
+        if taken {
+            self.runqput(next, false, overflow);
         }
     }
 

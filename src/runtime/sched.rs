@@ -56,7 +56,7 @@ use super::runq::{GQueue, Overflow};
 use super::stack::{StackPool, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
 use crate::error::{Error, Result};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 
@@ -131,6 +131,10 @@ pub(crate) struct Runtime {
     pub(crate) nogo_seq: AtomicU32,
     /// Threads that are Ms now (workers and gs_main callers).
     pub(crate) nm_alive: AtomicU32,
+    /// Ms wired to a goroutine by gs_lock_os_thread.
+    pub(crate) nlocked: AtomicU32,
+    /// When the thread-cap warning was last printed (nanotime), 0 if never.
+    pub(crate) thread_cap_warned: AtomicI64,
     /// Bumped (and futex-woken) when an M leaves.
     pub(crate) mexit_seq: AtomicU32,
     pub(crate) mnext: AtomicU64,
@@ -206,6 +210,8 @@ impl Runtime {
             n = n.min(max);
         }
         n = n.min(super::runq::LOCAL_RUNQ_LEN / 2);
+        // The ring may hold Gs already (the end of a time slice): never more than fits.
+        n = n.min(pp.runq.room() + 1);
         let gp = s.runq.pop_front().unwrap_or(null_mut());
         for g in s.runq.drain(..n - 1) {
             pp.runq.runqput(g, false, &NoOverflow);
@@ -351,8 +357,7 @@ impl Overflow for Runtime {
 }
 
 /// For refilling a P's ring from the global queue: it never overflows there, since
-/// globrunqget moves at most half a ring into a ring its owner just found empty...
-/// but to be safe a full ring is a broken invariant.
+/// globrunqget moves no more than the ring has room for (only its owner adds to it).
 struct NoOverflow;
 impl Overflow for NoOverflow {
     fn push_batch(&self, _batch: &[*mut G]) {
@@ -476,8 +481,9 @@ fn init_locked(cfg: Config) -> Result<()> {
     if !RT.load(Acquire).is_null() {
         return Err(Error::Already);
     }
-    super::signal::install_once();
+    super::signal::install();
     super::signal::setsigstack_all();
+    super::signal::install_sigpipe();
     super::time::coarse_tick();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
@@ -503,6 +509,8 @@ fn init_locked(cfg: Config) -> Result<()> {
         ngoroutines: AtomicU64::new(0),
         nogo_seq: AtomicU32::new(0),
         nm_alive: AtomicU32::new(0),
+        nlocked: AtomicU32::new(0),
+        thread_cap_warned: AtomicI64::new(0),
         mexit_seq: AtomicU32::new(0),
         mnext: AtomicU64::new(1),
         spawned_foreign: AtomicU64::new(0),
@@ -670,7 +678,7 @@ fn free_runtime(p: *mut Runtime) {
 }
 
 /// In a child after fork(): the parent's runtime is not ours; forget it (its memory
-/// is the parent's copy, its threads do not exist here).
+/// is the parent's copy, its threads do not exist here). See *Fork* in fork.rs.
 pub(crate) fn forget_after_fork() {
     RT.store(null_mut(), SeqCst);
     INFLIGHT.store(0, SeqCst);

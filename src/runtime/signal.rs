@@ -24,17 +24,32 @@
 //! - a handler installed later without `SA_ONSTACK` runs on the goroutine's stack; if
 //!   its frame does not fit, the fault hits the guard page and is reported as a stack
 //!   overflow that names the handlers that lack the flag (`print_overflow`).
+//!
+//! # SIGPIPE
+//!
+//! A write to a pipe or socket whose reader is gone raises SIGPIPE, whose default
+//! action kills the process; a C program that never touched SIGPIPE would die of a
+//! peer hanging up on `gs_write`. Go returns EPIPE from such writes (only its writes
+//! to fds 1 and 2 raise the signal). So `gs_init`, when SIGPIPE has its default
+//! disposition, installs `sigpipe_handler`, and the runtime's writes for the program
+//! (`write_nosigpipe`: gs_write, gs_dump) mark their thread while in write(2)
+//! (`tls::in_write`). A SIGPIPE raised on a marked thread is dropped, and the write
+//! returns -EPIPE; any other (the program's own write(2), a kill) is handled as the
+//! default disposition would: the handler restores it and raises the signal again,
+//! so `yes | head` still ends as it did. A program that set SIG_IGN or a handler of
+//! its own keeps it.
 
 use super::g::G;
 use super::m::M;
 use super::tls::getm;
 use core::sync::atomic::{AtomicBool, Ordering::*};
-use std::sync::Once;
 
 /// Size of each M's alternate signal stack.
 const SIGSTACK_SIZE: usize = 64 << 10;
 
-static INSTALL: Once = Once::new();
+/// The SIGSEGV/SIGBUS handler is installed. Set by `install`, under the life-cycle
+/// flag (no `Once`: see *Fork* in fork.rs).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 static mut OLD_SEGV: Option<libc::sigaction> = None;
 static mut OLD_BUS: Option<libc::sigaction> = None;
 static HANDLING: AtomicBool = AtomicBool::new(false);
@@ -55,7 +70,51 @@ fn lacks_onstack(sig: libc::c_int, old: &mut libc::sigaction) -> bool {
     old.sa_sigaction != libc::SIG_DFL
         && old.sa_sigaction != libc::SIG_IGN
         && old.sa_sigaction != segv_handler as *const () as usize
+        && old.sa_sigaction != sigpipe_handler as *const () as usize
         && old.sa_flags & libc::SA_ONSTACK == 0
+}
+
+/// Installs `sigpipe_handler` if SIGPIPE has its default disposition (see
+/// *SIGPIPE*). Called by every gs_init.
+pub(crate) fn install_sigpipe() {
+    // SAFETY: querying and setting a disposition with valid sigaction values.
+    unsafe {
+        let mut old: libc::sigaction = core::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, core::ptr::null(), &mut old) != 0 || old.sa_sigaction != libc::SIG_DFL {
+            return;
+        }
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = sigpipe_handler as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGPIPE, &sa, core::ptr::null_mut());
+    }
+}
+
+/// See *SIGPIPE*: drops the signal of a runtime write, handles any other as the
+/// default disposition.
+extern "C" fn sigpipe_handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    if super::tls::in_write() {
+        return; // the write returns EPIPE
+    }
+    // SAFETY: restoring the default action and raising the signal again, which now
+    // ends the process as SIGPIPE's default action does (SA_NODEFER: at once).
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+}
+
+/// write(2) for the program (gs_write, gs_dump): a reader that is gone gives -EPIPE,
+/// never SIGPIPE (see *SIGPIPE*). Returns the count, or -errno.
+#[inline(never)]
+pub(crate) fn write_nosigpipe(fd: i32, buf: *const u8, n: usize) -> isize {
+    super::tls::set_in_write(true);
+    // SAFETY: the caller passes n readable bytes at buf.
+    let r = unsafe { libc::write(fd, buf.cast(), n) };
+    let r = if r < 0 { -(crate::error::errno() as isize) } else { r };
+    super::tls::set_in_write(false);
+    r
 }
 
 /// Adds SA_ONSTACK to every handler the program has installed (see *Signal stacks*).
@@ -72,31 +131,32 @@ pub(crate) fn setsigstack_all() {
     }
 }
 
-/// Installs the SIGSEGV/SIGBUS handler and the fork handler, once per process.
-pub(crate) fn install_once() {
-    INSTALL.call_once(|| {
-        // SAFETY: sigaction with a valid handler; the old actions are kept for chaining
-        // before the new one is installed (Once runs this exactly once).
-        unsafe {
-            let mut sa: libc::sigaction = core::mem::zeroed();
-            sa.sa_sigaction = segv_handler as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
-            libc::sigemptyset(&mut sa.sa_mask);
+/// Installs the SIGSEGV/SIGBUS handler, keeping the program's previous ones for
+/// chaining. Executed by gs_init under the life-cycle flag; does nothing once done.
+pub(crate) fn install() {
+    if INSTALLED.load(Acquire) {
+        return;
+    }
+    // SAFETY: sigaction with a valid handler. The old actions are kept for chaining
+    // unless they are ours (a child of a fork in the middle of this function runs it
+    // again), and are written before the handler can run on their signal.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = segv_handler as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+        libc::sigemptyset(&mut sa.sa_mask);
+        for (sig, slot) in [(libc::SIGSEGV, &raw mut OLD_SEGV), (libc::SIGBUS, &raw mut OLD_BUS)] {
             let mut old: libc::sigaction = core::mem::zeroed();
-            if libc::sigaction(libc::SIGSEGV, &sa, &mut old) == 0 {
-                OLD_SEGV = Some(old);
+            if libc::sigaction(sig, core::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == segv_handler as *const () as usize
+            {
+                continue;
             }
-            let mut old: libc::sigaction = core::mem::zeroed();
-            if libc::sigaction(libc::SIGBUS, &sa, &mut old) == 0 {
-                OLD_BUS = Some(old);
-            }
-            libc::pthread_atfork(None, None, Some(atfork_child));
+            *slot = Some(old);
+            libc::sigaction(sig, &sa, core::ptr::null_mut());
         }
-    });
-}
-
-extern "C" fn atfork_child() {
-    super::sched::forget_after_fork();
+    }
+    INSTALLED.store(true, Release);
 }
 
 /// Gives this thread an alternate signal stack (keeping a previous one, if any, in

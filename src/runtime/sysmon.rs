@@ -12,6 +12,23 @@
 //!
 //! When every P is idle it sleeps deeply on `sysmon_note` until `startm` wakes it, so
 //! an idle runtime uses no CPU.
+//!
+//! # Time slices
+//!
+//! A P's time slice starts when it runs a G that does not inherit one (`execute`
+//! bumps `schedtick`); a G taken from `runnext`, readied by the G that just blocked,
+//! inherits it. When a slice has lasted `TIME_SLICE_NS`, `retake` sets `P::preempt`:
+//! `gs_should_yield` then says yes, and the next `schedule` on that P ends the slice
+//! even if the G that runs next would inherit it: the `runnext` G goes behind the ring
+//! and a fair share of the global queue comes first. So two goroutines that hand the P
+//! back and forth through `runnext` (a ping-pong over channels), which Go's sysmon
+//! stops by preempting the running one, let the rest of the P's work run at least once
+//! a slice. A slice also ends after `INHERIT_MAX` inherited turns in a row, whatever
+//! the time: such a pair turns in about 100 ns, and without it the others would wait
+//! for sysmon, up to a whole slice plus sysmon's sleep, in a machine that lets each
+//! thread run only part of the time even longer. Sysmon polls the network when it ends a slice, so that a goroutine whose
+//! fd became ready is queued by then, and while any P runs it sleeps at most
+//! `SYSMON_BUSY_MAX_SLEEP_US`, so that a slice is noticed within that of its end.
 
 use super::p::{Pstatus, P};
 use super::sched::Runtime;
@@ -20,16 +37,27 @@ use core::sync::atomic::Ordering::*;
 
 /// A goroutine running this long without yielding is asked to yield. Go uses 10 ms.
 pub(crate) const TIME_SLICE_NS: i64 = 10_000_000;
+/// Gs that inherit a time slice in a row before it ends anyway (see *Time slices*).
+/// Go has no such limit. 256 turns of a channel ping-pong take 15 to 30 us; ending
+/// a slice costs a move of the runnext G to the ring and back when the P has nothing
+/// else to run.
+pub(crate) const INHERIT_MAX: u32 = 256;
 const SYSMON_MIN_SLEEP_US: i64 = 20;
 const SYSMON_MAX_SLEEP_US: i64 = 10_000;
 /// Idle rounds before the sleep starts doubling. Go uses 50 (1 ms at 20 us).
 const SYSMON_IDLE_ROUNDS: u32 = 50;
+/// Longest sleep while some P runs goroutines: how late a spent time slice may be
+/// noticed (see *Time slices*). Go lets it grow to 10 ms.
+const SYSMON_BUSY_MAX_SLEEP_US: i64 = 2_000;
 /// A P in a blocking call without work is left alone this long. Go uses 10 ms.
 const SYSCALL_RETAKE_IDLE_NS: i64 = 10_000_000;
 /// How often fd registrations of parked waiters are renewed (see netpoll.rs).
 const REVALIDATE_NS: i64 = 1_000_000_000;
 /// Poll the network from sysmon if nobody has for this long. Go uses 10 ms.
 const NETPOLL_FORCE_NS: i64 = 10_000_000;
+/// While every P is idle, sysmon wakes this long after the next timer was due to
+/// check that some M ran it (it should have: an M waits for it in the poller).
+const TIMER_WATCH_SLACK_NS: i64 = 5_000_000;
 
 pub(crate) fn sysmon(rtp: *const Runtime) {
     // SAFETY: shutdown joins this thread before freeing the runtime.
@@ -44,7 +72,8 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
         } else if idle > SYSMON_IDLE_ROUNDS {
             delay_us = (delay_us * 2).min(SYSMON_MAX_SLEEP_US);
         }
-        thread_sleep(delay_us * 1000);
+        let busy = (rt.npidle.load(Relaxed) as usize) < rt.allp.len();
+        thread_sleep(if busy { delay_us.min(SYSMON_BUSY_MAX_SLEEP_US) } else { delay_us } * 1000);
         super::time::coarse_tick();
         let now = nanotime();
         if rt.npidle.load(SeqCst) as usize == rt.allp.len() {
@@ -66,11 +95,23 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
                     // Wake once a second to renew fd registrations (see netpoll.rs).
                     limit = if limit < 0 { REVALIDATE_NS } else { limit.min(REVALIDATE_NS) };
                 }
+                // A safety net: an idle M waits in the poller for the next timer; be
+                // up by then anyway, and wake one if none waits (see below).
+                let next_timer = super::timer::timesleepuntil(rt);
+                if next_timer != 0 {
+                    let t = (next_timer - now).max(0) + TIMER_WATCH_SLACK_NS;
+                    limit = if limit < 0 { t } else { limit.min(t) };
+                }
                 rt.sysmon_note.tsleep(limit);
             }
             rt.sysmon_wait.store(false, SeqCst);
             rt.sysmon_note.clear();
             idle = 0;
+            // Every P idle, a timer due and no M waiting in the poller for it: start one.
+            let next_timer = super::timer::timesleepuntil(rt);
+            if next_timer != 0 && next_timer <= nanotime() && rt.netpoll.lastpoll.load(SeqCst) != 0 {
+                super::netpoll::wake_netpoller(rt, next_timer);
+            }
         }
         // Poll the network if nobody has for a while.
         let np = &rt.netpoll;
@@ -88,7 +129,17 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             last_revalidate = nanotime();
             super::netpoll::revalidate_waiters(rt);
         }
-        if retake(rt, nanotime()) {
+        let (acted, ended_slice) = retake(rt, nanotime());
+        if ended_slice && np.waiters.load(Relaxed) > 0 && np.lastpoll.load(SeqCst) != 0 {
+            // The P whose slice ended looks at the global queue next: put the
+            // goroutines whose fds are ready there first.
+            np.lastpoll.store(nanotime(), SeqCst);
+            let list = super::netpoll::netpoll(rt, 0);
+            if list.len > 0 {
+                super::proc::injectglist(rt, list);
+            }
+        }
+        if acted {
             idle = 0;
         } else {
             idle += 1;
@@ -101,9 +152,10 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
 }
 
 /// Retakes Ps blocked in calls and flags Ps whose goroutine overran its time slice.
-/// True if it did anything.
-fn retake(rt: &Runtime, now: i64) -> bool {
+/// Returns whether it did anything, and whether it ended a slice.
+fn retake(rt: &Runtime, now: i64) -> (bool, bool) {
     let mut n = false;
+    let mut ended = false;
     for pp in rt.allp.iter() {
         let status = pp.status();
         if status == Pstatus::Syscall {
@@ -143,9 +195,10 @@ fn retake(rt: &Runtime, now: i64) -> bool {
         } else if now - pp.sysmon_when.load(Relaxed) >= TIME_SLICE_NS && !pp.preempt.load(Relaxed) {
             pp.preempt.store(true, Relaxed);
             n = true;
+            ended = true;
         }
     }
-    n
+    (n, ended)
 }
 
 /// Prints one line like Go's GODEBUG=schedtrace.

@@ -17,6 +17,11 @@
 //!
 //! C's `errno` is a thread-local too: read it with `crate::error::errno`, right after
 //! the call that set it.
+//!
+//! `in_write` marks a thread inside a write(2) the runtime makes for the program
+//! (see *SIGPIPE* in signal.rs). It is set and cleared around the system call, never
+//! across a switch, and read by a signal handler: on x86-64 it is `gs_tls_in_write`,
+//! initial-exec like `gs_tls_m`, so that reading it never allocates.
 
 use super::m::M;
 
@@ -52,6 +57,61 @@ pub(crate) fn setm(mp: *mut M) {
             options(att_syntax, nostack, preserves_flags),
         );
     }
+}
+
+/// Marks the calling thread as inside a write of the runtime's (or not).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn set_in_write(on: bool) {
+    // SAFETY: gs_tls_in_write is an 8-byte thread-local of this library
+    // (asm/x86_64.S), at the offset the GOTTPOFF slot holds.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_in_write@GOTTPOFF(%rip), {off}",
+            "movq {v}, %fs:({off})",
+            off = out(reg) _,
+            v = in(reg) on as u64,
+            options(att_syntax, nostack, preserves_flags),
+        );
+    }
+}
+
+/// True while the calling thread is inside a write of the runtime's.
+/// Async-signal-safe.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn in_write() -> bool {
+    let v: u64;
+    // SAFETY: as in set_in_write.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_in_write@GOTTPOFF(%rip), {v}",
+            "movq %fs:({v}), {v}",
+            v = out(reg) v,
+            options(att_syntax, nostack, preserves_flags, readonly),
+        );
+    }
+    v != 0
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+thread_local! {
+    /// See `in_write`.
+    static IN_WRITE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as inside a write of the runtime's (or not).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(never)]
+pub(crate) fn set_in_write(on: bool) {
+    IN_WRITE.with(|c| c.set(on));
+}
+
+/// True while the calling thread is inside a write of the runtime's.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(never)]
+pub(crate) fn in_write() -> bool {
+    IN_WRITE.with(|c| c.get())
 }
 
 #[cfg(not(target_arch = "x86_64"))]

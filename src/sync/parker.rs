@@ -107,32 +107,26 @@ pub(crate) fn shutdown_wake_all() {
     }
 }
 
-/// Takes the registry's mutex; the first time, installs the fork handlers that keep
-/// a child from inheriting it held by a thread that does not exist there.
+/// Takes the registry's mutex.
 fn lock() -> parking_lot::MutexGuard<'static, Registry> {
-    ATFORK.call_once(|| {
-        // SAFETY: the handlers are plain functions that only take and release our lock.
-        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
-    });
     REGISTRY.0.lock()
 }
 
-static ATFORK: std::sync::Once = std::sync::Once::new();
-
-/// Before fork(): hold the registry, so that it is not held mid-change.
-extern "C" fn atfork_prepare() {
+/// Before fork(): hold the registry, so that the child does not inherit it held by a
+/// thread that is not there, or half changed (see *Fork* in fork.rs).
+pub(crate) fn fork_prepare() {
     core::mem::forget(REGISTRY.0.lock());
 }
 
 /// After fork(), in the parent: release it.
-extern "C" fn atfork_parent() {
-    // SAFETY: atfork_prepare took it on this thread and forgot the guard.
+pub(crate) fn fork_parent() {
+    // SAFETY: fork_prepare took it on this thread and forgot the guard.
     unsafe { REGISTRY.0.force_unlock() };
 }
 
 /// After fork(), in the child: release it and forget the parent's waiters (their
 /// threads do not exist here).
-extern "C" fn atfork_child() {
+pub(crate) fn fork_child() {
     // SAFETY: as above (the child's only thread is the one that forked).
     unsafe {
         (*REGISTRY.0.data_ptr()).head = null();

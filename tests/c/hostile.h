@@ -17,7 +17,8 @@
  *   prog [-r RUNS] [-p 1,2,4,8] [case ...]
  *
  * RUNS defaults to $HOSTILE_RUNS, else 20; -p to 1,2,4,8. The program prints a line
- * per failed run and a summary, and exits 1 if any run failed.
+ * per failed run and a summary, and exits 1 if any run failed. The children's stdout
+ * is dropped unless $HOSTILE_VERBOSE is set.
  */
 #ifndef GOSCHED_TEST_HOSTILE_H
 #define GOSCHED_TEST_HOSTILE_H
@@ -33,8 +34,10 @@ typedef struct hostile_case {
     int limit_s;
 } hostile_case;
 
-/* The GS_MAXPROCS of the running child (for cases that scale their work). */
+/* The GS_MAXPROCS of the running child (for cases that scale their work), and the
+ * number of the run (from 0: for cases that spread their work over the runs). */
 static int hostile_nprocs;
+static int hostile_run;
 static int hostile_limit_s;
 
 static void *hostile_watchdog(void *arg)
@@ -73,7 +76,7 @@ typedef struct hostile_result {
 } hostile_result;
 
 /* Runs one case in a child with GS_MAXPROCS=nprocs; fills *res. */
-static void hostile_run_one(const hostile_case *c, int nprocs, hostile_result *res)
+static void hostile_run_one(const hostile_case *c, int nprocs, int run, hostile_result *res)
 {
     int err_pipe[2];
     CHECK(pipe(err_pipe) == 0);
@@ -86,7 +89,7 @@ static void hostile_run_one(const hostile_case *c, int nprocs, hostile_result *r
             struct rlimit no_core = {0, 0};
             setrlimit(RLIMIT_CORE, &no_core);
         }
-        int devnull = open("/dev/null", O_WRONLY);
+        int devnull = getenv("HOSTILE_VERBOSE") ? -1 : open("/dev/null", O_WRONLY);
         if (devnull >= 0) {
             dup2(devnull, 1);
             close(devnull);
@@ -98,6 +101,7 @@ static void hostile_run_one(const hostile_case *c, int nprocs, hostile_result *r
         snprintf(v, sizeof v, "%d", nprocs);
         setenv("GS_MAXPROCS", v, 1);
         hostile_nprocs = nprocs;
+        hostile_run = run;
         hostile_limit_s = c->limit_s;
         hostile_start_watchdog();
         c->fn();
@@ -175,7 +179,7 @@ static int hostile_main(int argc, char **argv, const hostile_case *cases, size_t
             int64_t t0 = mono_ns();
             for (int r = 0; r < runs; r++) {
                 static hostile_result res;
-                hostile_run_one(c, procs[pi], &res);
+                hostile_run_one(c, procs[pi], r, &res);
                 bool ok = !res.killed && WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0;
                 if (ok) {
                     passed++;
