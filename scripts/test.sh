@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: Rust unit and integration tests, which also compile and
 # run the C tests and examples, the C++ tests (g++, and clang++ if installed) and the
-# Python tests. Works on a fresh machine with the Rust toolchain, gcc/g++ and Python 3.
+# Python tests; then the loom models. Works on a fresh machine with the Rust
+# toolchain, gcc/g++ and Python 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 cargo build --release
-# One test binary at a time (the C programs inside use every core themselves).
-cargo test --release -- --test-threads=1 2>&1 | tee target/test-output.txt
+# One test binary at a time (the C programs inside use every core themselves). Both
+# parts run even if the first fails; the summary counts both.
+status=0
+cargo test --release -- --test-threads=1 2>&1 | tee target/test-output.txt || status=1
+# The loom models of the lock-free core (a build of their own, see scripts/loom.sh).
+bash scripts/loom.sh 2>&1 | tee -a target/test-output.txt || status=1
 passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 echo "tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

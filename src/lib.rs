@@ -19,6 +19,7 @@ pub mod bench_support;
 mod error;
 pub mod ffi;
 mod fork;
+mod loom;
 mod netpoll;
 mod runtime;
 mod sync;

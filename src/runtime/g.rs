@@ -126,8 +126,9 @@ pub(crate) struct G {
     /// Unique id, > 0. Written by newproc before the G is published; read by anyone.
     pub(crate) goid: AtomicU64,
     /// While parked through `gs_park`: the goid. Swapped to 0 by the single winner
-    /// among `gs_ready`, the timeout and `park_m` itself (unlockf said no).
-    pub(crate) park_token: AtomicU64,
+    /// among `gs_ready`, the timeout and `park_m` itself (unlockf said no). Only
+    /// through `parktoken()` (park.rs).
+    pub(crate) park_token: crate::loom::atomic::AtomicU64,
     /// Why the G waits (Go's waitreason): a NUL-terminated string that outlives the wait.
     pub(crate) waitreason: AtomicPtr<c_char>,
     /// Name given in gs_go_with, NUL-terminated; null if none (always null while the
@@ -145,8 +146,9 @@ pub(crate) struct G {
     /// `nanotime()` when the G last parked; read by dumps.
     pub(crate) waitsince: AtomicU64,
     /// `PARKING_*` of park.rs: set by the G before a park whose commit does work after
-    /// the user's unlockf; the hand-over between park_m and a waker.
-    pub(crate) parking: AtomicU32,
+    /// the user's unlockf; the hand-over between park_m and a waker. Only through
+    /// `parktoken()` (park.rs).
+    pub(crate) parking: crate::loom::atomic::AtomicU32,
     /// True for parks made through the public `gs_park` (readiable by `gs_ready`).
     pub(crate) park_user: bool,
     /// Requested by sysmon: this G ran longer than its time slice.
@@ -180,6 +182,8 @@ pub(crate) union ParkArgs {
 }
 
 // The switch path's fields fill the first 64 bytes; the assembly needs sched_sp first.
+// (Not under loom, whose atomics are bigger.)
+#[cfg(not(loom))]
 const _: () = {
     assert!(core::mem::offset_of!(G, sched_sp) == 0);
     assert!(core::mem::offset_of!(G, param) + 8 <= 64);
@@ -204,8 +208,8 @@ impl G {
             goid: AtomicU64::new(0),
             slot,
             flags: 0,
-            park_token: AtomicU64::new(0),
-            parking: AtomicU32::new(0),
+            park_token: crate::loom::atomic::AtomicU64::new(0),
+            parking: crate::loom::atomic::AtomicU32::new(0),
             schedlink: null_mut(),
             m: null_mut(),
             lockedm: null_mut(),
@@ -257,6 +261,12 @@ impl G {
     #[inline]
     pub(crate) fn goid(&self) -> u64 {
         self.goid.load(Relaxed)
+    }
+
+    /// The G's park token (see `ParkToken` in park.rs).
+    #[inline]
+    pub(crate) fn parktoken(&self) -> super::park::ParkToken<'_> {
+        super::park::ParkToken::new(&self.park_token, &self.parking)
     }
 
     /// The handle of this G as given to C (`gs_g*`).

@@ -15,7 +15,7 @@ use super::g::G;
 use super::runq::LocalRunq;
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u32)]
@@ -57,11 +57,11 @@ pub(crate) struct P {
     /// The ring and runnext (see runq.rs for who may touch what).
     pub(crate) runq: LocalRunq,
     /// Armed timers of this P (see timer.rs). Any M may lock it.
-    pub(crate) timers: parking_lot::Mutex<super::timer::TimerHeap>,
+    pub(crate) timers: crate::loom::Mutex<super::timer::TimerHeap>,
     /// `when` of the earliest timer, 0 if none. Written under `timers`; read by anyone.
-    pub(crate) timer0_when: AtomicI64,
+    pub(crate) timer0_when: crate::loom::atomic::AtomicI64,
     /// Timers in `timers`; written under its lock, read by anyone (stats).
-    pub(crate) ntimers: AtomicUsize,
+    pub(crate) ntimers: crate::loom::atomic::AtomicUsize,
     /// Goroutine counts taken from `Runtime::ngoroutines` ahead of use (see
     /// *Counting goroutines* in sched.rs). Written by the P's holder; read by anyone.
     pub(crate) greserve: AtomicU64,
@@ -97,9 +97,9 @@ impl P {
             preempt: AtomicBool::new(false),
             inherits: AtomicU32::new(0),
             runq: LocalRunq::new(nprocs > 1),
-            timers: parking_lot::Mutex::new(super::timer::TimerHeap::new()),
-            timer0_when: AtomicI64::new(0),
-            ntimers: AtomicUsize::new(0),
+            timers: crate::loom::Mutex::new(super::timer::TimerHeap::new()),
+            timer0_when: crate::loom::atomic::AtomicI64::new(0),
+            ntimers: crate::loom::atomic::AtomicUsize::new(0),
             greserve: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
                 gfree: Vec::with_capacity(super::proc::GFREE_LOCAL_MAX),

@@ -32,6 +32,7 @@ use super::proc::{execute, schedule};
 use super::sched::Runtime;
 use super::tls::getm;
 use crate::error::{Error, Result};
+use crate::loom::atomic::{AtomicU32, AtomicU64};
 use core::ffi::{c_char, c_void};
 use core::sync::atomic::Ordering::*;
 
@@ -45,6 +46,69 @@ pub(crate) const PARKING_READIED: u32 = 2;
 /// `G::param` of a user park resumed because its unlockf returned false (the winner
 /// of the park token was park_m itself, not a gs_ready or a timeout).
 pub(crate) const PARAM_RESUMED_AT_ONCE: usize = 2;
+
+/// The hand-over of a G parked through gs_park, between park_m and whoever readies it
+/// (gs_ready, a timeout), written once: a view of the G's two words `park_token` and
+/// `parking` (see *Who may ready a waiting G* and *Parks that do more*). The loom
+/// model at the end of this file checks that, in every interleaving of park_m with
+/// two wakers, exactly one party moves the G on.
+pub(crate) struct ParkToken<'a> {
+    token: &'a AtomicU64,
+    parking: &'a AtomicU32,
+}
+
+impl<'a> ParkToken<'a> {
+    pub(crate) fn new(token: &'a AtomicU64, parking: &'a AtomicU32) -> ParkToken<'a> {
+        ParkToken { token, parking }
+    }
+
+    /// Not readiable. By the G's owner (newproc).
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.token.store(0, Relaxed);
+    }
+
+    /// Asks for a commit: park_m does work after the user's unlockf, and no waker may
+    /// queue the G before it is done. By the G itself, before it switches.
+    #[inline]
+    pub(crate) fn begin_commit(&self) {
+        self.parking.store(PARKING_COMMIT, Relaxed);
+    }
+
+    /// park_m: true if the G asked for a commit.
+    #[inline]
+    pub(crate) fn committing(&self) -> bool {
+        self.parking.load(Relaxed) == PARKING_COMMIT
+    }
+
+    /// park_m: from here on the G may be readied through its handle.
+    #[inline]
+    pub(crate) fn publish(&self, goid: u64) {
+        self.token.store(goid, Release); // store-release: the park is visible to the winner
+    }
+
+    /// Wins the right to move the G on: true for the single winner among gs_ready, a
+    /// timeout and park_m itself (its unlockf said no). A stale goid never wins.
+    #[inline]
+    pub(crate) fn win(&self, goid: u64) -> bool {
+        self.token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok()
+    }
+
+    /// The winner, if it is not park_m: true if it must queue the G; false if the G's
+    /// commit still runs, and park_m resumes the G when it ends (`end_commit`).
+    #[inline]
+    pub(crate) fn hand_over(&self) -> bool {
+        // Winning the token (acquire) made the G's PARKING_COMMIT, if set, visible.
+        !(self.parking.load(Acquire) == PARKING_COMMIT
+            && self.parking.compare_exchange(PARKING_COMMIT, PARKING_READIED, AcqRel, Acquire).is_ok())
+    }
+
+    /// park_m, at the end of the commit: true if a winner left the G to it.
+    #[inline]
+    pub(crate) fn end_commit(&self) -> bool {
+        self.parking.swap(PARKING_NONE, AcqRel) == PARKING_READIED
+    }
+}
 
 /// Parks the calling goroutine. `user` parks (gs_park) are readiable by `gs_ready`
 /// and give `unlockf` the G's handle; internal ones give it the `*mut G`.
@@ -103,9 +167,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     // the call written by gopark_m.
     let super::g::ParkCall { unlockf, lock } = unsafe { g.park.call };
     // Set by the G itself before it switched (see *Parks that do more*).
-    let committing = g.parking.load(Relaxed) == PARKING_COMMIT;
+    let committing = g.parktoken().committing();
     if user {
-        g.park_token.store(goid, Release); // from here on gs_ready may take it
+        g.parktoken().publish(goid);
     }
     if let Some(f) = unlockf {
         let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
@@ -113,11 +177,13 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
         let keep_parked = unsafe { f(garg, lock) };
         // A winner of the token during the commit left the G to us. (A committing
         // park always has an unlockf: the commit is one.)
-        // SAFETY: until commit_done, no waker queues the G, so it is still parked.
-        let mut resume = committing && unsafe { commit_done(gp) };
+        // SAFETY: until end_commit, no waker queues the G, so it is still parked; Gs
+        // stay allocated.
+        let token = unsafe { &*gp }.parktoken();
+        let mut resume = committing && token.end_commit();
         // Unless unlockf said no: resume at once, unless a gs_ready already took it.
-        // SAFETY: if the swap wins, or for internal parks, the G is still ours.
-        if !keep_parked && (!user || unsafe { &*gp }.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok()) {
+        // If the swap wins, or for internal parks, the G is still ours.
+        if !keep_parked && (!user || token.win(goid)) {
             if user {
                 // SAFETY: the G is ours (we won its token).
                 unsafe { (*gp).param = PARAM_RESUMED_AT_ONCE };
@@ -136,28 +202,14 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     unsafe { schedule(mp) }
 }
 
-/// Ends the commit of a park that needs one: true if the token was won meanwhile,
-/// so that the G is ours to resume. Executed by park_m.
-/// # Safety
-/// `gp` is parked by park_m, which ran its commit.
-unsafe fn commit_done(gp: *mut G) -> bool {
-    // SAFETY: Gs stay allocated; the swap is the hand-over with the waker.
-    unsafe { (*gp).parking.swap(PARKING_NONE, AcqRel) == PARKING_READIED }
-}
-
 /// Readies `gp`, parked through gs_park, whose park token the caller just won: queues
 /// it, or leaves it to park_m if its commit is still running.
 /// Can be executed by anyone.
 pub(crate) fn ready_won(rt: &Runtime, mp: *mut super::m::M, gp: *mut G, next: bool) {
-    // SAFETY: Gs stay allocated. Winning the token (acquire) made the G's
-    // PARKING_COMMIT, if set, visible.
-    let parking = unsafe { &(*gp).parking };
-    if parking.load(Acquire) == PARKING_COMMIT
-        && parking.compare_exchange(PARKING_COMMIT, PARKING_READIED, AcqRel, Acquire).is_ok()
-    {
-        return; // park_m resumes it after the commit
-    }
-    super::proc::ready_m(rt, mp, gp, next);
+    // SAFETY: Gs stay allocated.
+    if unsafe { &*gp }.parktoken().hand_over() {
+        super::proc::ready_m(rt, mp, gp, next);
+    } // else park_m resumes it after the commit
 }
 
 /// Runs `gp` on this M right away, in the current time slice.
@@ -178,9 +230,110 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
     // SAFETY: Gs are never freed while the runtime lives.
     let g = unsafe { &*gp };
     let goid = (h >> super::g::SLOT_BITS) as u64;
-    if g.park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_err() {
+    if !g.parktoken().win(goid) {
         return Err(Error::Inval);
     }
     ready_won(rt, mp, gp, true);
     Ok(())
+}
+
+/// The loom model of `ParkToken` (see src/loom.rs): park_m of a park with or without
+/// a commit, whose unlockf keeps the G parked or not, against gs_ready and a timeout.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize};
+    use loom::sync::Arc;
+
+    const GOID: u64 = 7;
+
+    struct Shared {
+        token: AtomicU64,
+        parking: AtomicU32,
+        /// Parties that won the token, and parties that moved the G on (queued it,
+        /// or resumed it).
+        wins: AtomicUsize,
+        moves: AtomicUsize,
+        /// park_m is done with the G's frame (its commit, if any, is over): only
+        /// then may anyone move the G on.
+        parked: AtomicBool,
+    }
+
+    impl Shared {
+        fn view(&self) -> ParkToken<'_> {
+            ParkToken::new(&self.token, &self.parking)
+        }
+    }
+
+    fn model(committing: bool, keep_parked: bool) {
+        loom::model(move || {
+            let sh = Arc::new(Shared {
+                token: AtomicU64::new(0),
+                parking: AtomicU32::new(PARKING_NONE),
+                wins: AtomicUsize::new(0),
+                moves: AtomicUsize::new(0),
+                parked: AtomicBool::new(false),
+            });
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let sh = sh.clone();
+                    loom::thread::spawn(move || {
+                        let t = sh.view();
+                        if t.win(GOID) {
+                            sh.wins.fetch_add(1, Relaxed);
+                            if t.hand_over() {
+                                assert!(sh.parked.load(Relaxed), "a waker queued the G during its commit");
+                                sh.moves.fetch_add(1, Relaxed);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            // The G, then park_m on its M (one thread).
+            let t = sh.view();
+            if committing {
+                t.begin_commit();
+            }
+            let c = t.committing();
+            if !c {
+                // A plain park is done with the G once its token is published (the
+                // user's unlockf does not touch the G's frame).
+                sh.parked.store(true, Relaxed);
+            }
+            t.publish(GOID);
+            // (the user's unlockf, then the commit, run here)
+            if c {
+                sh.parked.store(true, Relaxed);
+            }
+            let mut resume = c && t.end_commit();
+            if !keep_parked && t.win(GOID) {
+                sh.wins.fetch_add(1, Relaxed);
+                resume = true;
+            }
+            if resume {
+                sh.moves.fetch_add(1, Relaxed);
+            }
+            for w in wakers {
+                w.join().unwrap();
+            }
+            let (wins, moves) = (sh.wins.load(Relaxed), sh.moves.load(Relaxed));
+            assert!(wins <= 1, "two parties won the park token");
+            assert_eq!(moves, wins, "the winner, or park_m for it, moves the G on exactly once");
+            if !keep_parked {
+                assert_eq!(wins, 1, "a park whose unlockf said no is resumed");
+            }
+        });
+    }
+
+    #[test]
+    fn loom_park_token_plain() {
+        model(false, true);
+        model(false, false);
+    }
+
+    #[test]
+    fn loom_park_token_committing() {
+        model(true, true);
+        model(true, false);
+    }
 }

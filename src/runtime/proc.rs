@@ -133,7 +133,7 @@ pub(crate) fn newproc(
     }
     g.lockedm = null_mut();
     g.lockcount = 0;
-    g.park_token.store(0, Relaxed);
+    g.parktoken().clear();
     g.waitreason.store(null_mut(), Relaxed);
     g.sched_sp = 0; // laid out by gstart when it first runs
     if let Some(st) = own_stack {

@@ -22,11 +22,15 @@
 //! `head`; the owner cannot overwrite it before that CAS, since the ring is full.
 
 use super::g::G;
+use crate::loom::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
 /// Slots of a P's ring. Go uses 256.
+#[cfg(not(loom))]
 pub(crate) const LOCAL_RUNQ_LEN: usize = 256;
+/// Shrunk under loom so that the models reach a full ring; the logic is unchanged.
+#[cfg(loom)]
+pub(crate) const LOCAL_RUNQ_LEN: usize = 4;
 
 /// A FIFO of Gs linked through `schedlink`. Not synchronized: the owner (a P, or the
 /// holder of `sched.lock`) has exclusive access.
@@ -102,7 +106,7 @@ impl LocalRunq {
         LocalRunq {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
-            slots: [const { AtomicPtr::new(null_mut()) }; LOCAL_RUNQ_LEN],
+            slots: core::array::from_fn(|_| AtomicPtr::new(null_mut())),
             runnext: AtomicPtr::new(null_mut()),
             stealable,
         }
@@ -281,7 +285,10 @@ impl LocalRunq {
                         // The victim is probably about to run its runnext itself (it was
                         // readied by the G now finishing). Go sleeps 3us first so that a
                         // ping-pong pair is not split across Ps on every round.
+                        #[cfg(not(loom))]
                         super::time::thread_sleep(3_000);
+                        #[cfg(loom)]
+                        crate::loom::yield_now();
                         if self.runnext.compare_exchange(next, null_mut(), AcqRel, Relaxed).is_err() {
                             continue;
                         }
@@ -324,7 +331,7 @@ impl LocalRunq {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::runtime::g::G;
@@ -461,5 +468,146 @@ mod tests {
             // SAFETY: made by Box::into_raw in G::new_boxed.
             drop(unsafe { Box::from_raw(g as *mut G) });
         }
+    }
+}
+
+/// Loom models of the ring (see src/loom.rs): every interleaving of an owner and a
+/// stealer, with a ring of `LOCAL_RUNQ_LEN` = 4 slots. Each ends by counting: every
+/// G put in is taken out exactly once.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use std::cell::RefCell;
+
+    struct VecOverflow(RefCell<Vec<usize>>);
+    impl Overflow for VecOverflow {
+        fn push_batch(&self, batch: &[*mut G]) {
+            self.0.borrow_mut().extend(batch.iter().map(|&g| g as usize));
+        }
+    }
+
+    /// Distinct fake G pointers (never dereferenced by the ring).
+    fn fake(i: usize) -> *mut G {
+        ((i + 1) * 64) as *mut G
+    }
+
+    fn drain(q: &LocalRunq, out: &mut Vec<usize>) {
+        loop {
+            let (g, _) = q.runqget();
+            if g.is_null() {
+                break;
+            }
+            out.push(g as usize);
+        }
+    }
+
+    fn check_once(mut got: Vec<usize>, n: usize) {
+        got.sort_unstable();
+        let want: Vec<usize> = (0..n).map(|i| fake(i) as usize).collect();
+        assert_eq!(got, want, "every G is taken exactly once");
+    }
+
+    /// The owner fills the ring past full (runqputslow moves half to the overflow)
+    /// and takes from it while a stealer steals half.
+    #[test]
+    fn loom_runq_put_get_steal_each_g_once() {
+        loom::model(|| {
+            let victim = Arc::new(LocalRunq::new(true));
+            let thief = {
+                let victim = victim.clone();
+                loom::thread::spawn(move || {
+                    let mine = LocalRunq::new(true);
+                    let mut got = Vec::new();
+                    let g = mine.runqsteal(&victim, false);
+                    if !g.is_null() {
+                        got.push(g as usize);
+                    }
+                    drain(&mine, &mut got);
+                    got
+                })
+            };
+            let ov = VecOverflow(RefCell::new(Vec::new()));
+            let n = LOCAL_RUNQ_LEN + 1;
+            let mut got = Vec::new();
+            for i in 0..n {
+                victim.runqput(fake(i), false, &ov);
+                if i == 1 {
+                    let (g, _) = victim.runqget();
+                    if !g.is_null() {
+                        got.push(g as usize);
+                    }
+                }
+            }
+            got.extend(thief.join().unwrap());
+            drain(&victim, &mut got);
+            got.extend(ov.0.borrow().iter().copied());
+            check_once(got, n);
+        });
+    }
+
+    /// runnext: the owner replaces it and takes it while a stealer tries to take it
+    /// (the last steal round), and the end of a time slice moves it to the ring.
+    #[test]
+    fn loom_runnext_owner_and_stealer_each_g_once() {
+        loom::model(|| {
+            let victim = Arc::new(LocalRunq::new(true));
+            let ov = VecOverflow(RefCell::new(Vec::new()));
+            victim.runqput(fake(0), true, &ov);
+            let thief = {
+                let victim = victim.clone();
+                loom::thread::spawn(move || {
+                    let mine = LocalRunq::new(true);
+                    let mut got = Vec::new();
+                    let g = mine.runqsteal(&victim, true);
+                    if !g.is_null() {
+                        got.push(g as usize);
+                    }
+                    drain(&mine, &mut got);
+                    got
+                })
+            };
+            victim.runqput(fake(1), true, &ov); // kicks fake(0) to the ring, if still there
+            victim.runnext_to_tail(&ov);
+            let mut got = Vec::new();
+            drain(&victim, &mut got);
+            got.extend(thief.join().unwrap());
+            got.extend(ov.0.borrow().iter().copied());
+            check_once(got, 2);
+        });
+    }
+
+    /// Two stealers at once on a victim that keeps putting.
+    #[test]
+    fn loom_two_stealers_each_g_once() {
+        loom::model(|| {
+            let victim = Arc::new(LocalRunq::new(true));
+            let ov = VecOverflow(RefCell::new(Vec::new()));
+            victim.runqput(fake(0), false, &ov);
+            victim.runqput(fake(1), false, &ov);
+            let thieves: Vec<_> = (0..2)
+                .map(|_| {
+                    let victim = victim.clone();
+                    loom::thread::spawn(move || {
+                        let mine = LocalRunq::new(true);
+                        let mut got = Vec::new();
+                        let g = mine.runqsteal(&victim, false);
+                        if !g.is_null() {
+                            got.push(g as usize);
+                        }
+                        drain(&mine, &mut got);
+                        got
+                    })
+                })
+                .collect();
+            victim.runqput(fake(2), false, &ov);
+            let mut got = Vec::new();
+            for t in thieves {
+                got.extend(t.join().unwrap());
+            }
+            drain(&victim, &mut got);
+            got.extend(ov.0.borrow().iter().copied());
+            check_once(got, 3);
+        });
     }
 }

@@ -20,8 +20,8 @@
 use super::p::P;
 use super::sched::Runtime;
 use super::tls::getm;
+use crate::loom::atomic::{AtomicU32, Ordering::*};
 use core::ptr::null;
-use core::sync::atomic::{AtomicU32, Ordering::*};
 
 const IDLE: u32 = 0;
 const WAITING: u32 = 1;
@@ -41,7 +41,7 @@ pub(crate) struct Timer {
 }
 
 impl Timer {
-    pub(crate) const fn new() -> Timer {
+    pub(crate) fn new() -> Timer {
         Timer { when: 0, f: None, arg: 0, status: AtomicU32::new(IDLE), heap_p: null(), idx: 0 }
     }
 }
@@ -183,6 +183,16 @@ pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe 
             &rt.allp[0]
         }
     };
+    // SAFETY: the caller's contract; Ps live as long as the runtime.
+    unsafe { addtimer_on(&*pp, t, when, f, arg) };
+    super::netpoll::wake_netpoller(rt, when);
+}
+
+/// `addtimer` on the heap of `pp`, without waking a poller.
+/// # Safety
+/// As `addtimer`; `pp` outlives the timer's stay in its heap.
+unsafe fn addtimer_on(pp: &P, t: *mut Timer, when: i64, f: unsafe fn(usize), arg: usize) {
+    let pp: *const P = pp;
     // SAFETY: the caller guarantees t is valid and not armed.
     unsafe {
         debug_assert!((*t).status.load(Relaxed) != WAITING, "addtimer: timer already armed");
@@ -201,7 +211,6 @@ pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe 
         p.timer0_when.store(h.first_when(), Release);
         p.ntimers.store(h.len(), Relaxed);
     }
-    super::netpoll::wake_netpoller(rt, when);
 }
 
 /// Disarms `t`. True if it was removed before running. If its function is running
@@ -228,7 +237,7 @@ pub(crate) unsafe fn deltimer(t: *mut Timer) -> bool {
                     }
                 }
             }
-            RUNNING => std::thread::yield_now(),
+            RUNNING => crate::loom::yield_now(),
             _ => return false,
         }
     }
@@ -368,7 +377,7 @@ unsafe fn park_timeout_fire(arg: usize) {
     unsafe {
         let gp = (*a).gp;
         let goid = (*gp).goid();
-        if (*gp).park_token.compare_exchange(goid, 0, AcqRel, Relaxed).is_ok() {
+        if (*gp).parktoken().win(goid) {
             (*gp).param = PARAM_TIMEDOUT;
             super::park::ready_won(&*(*a).rt, getm(), gp, true);
         }
@@ -428,7 +437,7 @@ pub(crate) fn park_timeout(
     // The commit arms the timer after the user's unlockf: the G must not run before
     // it is done (see *Parks that do more* in park.rs).
     // SAFETY: gp is the calling goroutine.
-    unsafe { (*gp).parking.store(super::park::PARKING_COMMIT, Relaxed) };
+    unsafe { (*gp).parktoken().begin_commit() };
     // SAFETY: on a goroutine; `a` and `t` outlive the park (deltimer below).
     let param = unsafe {
         super::park::gopark(Some(park_timeout_commit), (&mut a as *mut ParkTimeoutArgs).cast(), reason, true)
@@ -442,7 +451,7 @@ pub(crate) fn park_timeout(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -479,5 +488,94 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 1000 - removed.len());
+    }
+}
+
+/// Loom models of the timer heap's cross-P operations (see src/loom.rs): a timer
+/// armed on a P's heap and deleted by its owner while another M runs that P's
+/// expired timers (a parked goroutine's timeout), and two Ms running one heap.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize};
+    use loom::sync::Arc;
+
+    struct Frame {
+        fires: AtomicUsize,
+        /// The owner's frame has ended: the timer must not run any more.
+        gone: AtomicBool,
+    }
+
+    unsafe fn fire(arg: usize) {
+        // SAFETY: arg is the Frame, which outlives the model's threads.
+        let f = unsafe { &*(arg as *const Frame) };
+        assert!(!f.gone.load(Acquire), "a timer ran after deltimer returned");
+        f.fires.fetch_add(1, Relaxed);
+    }
+
+    fn del_while_running_elsewhere(try_only: bool) {
+        loom::model(move || {
+            let p = Arc::new(P::new(0, 2));
+            let frame = Arc::new(Frame { fires: AtomicUsize::new(0), gone: AtomicBool::new(false) });
+            let t = Box::into_raw(Box::new(Timer::new()));
+            // SAFETY: t is ours and idle; frame outlives it.
+            unsafe { addtimer_on(&p, t, 1, fire, Arc::as_ptr(&frame) as usize) };
+            let runner = {
+                let p = p.clone();
+                loom::thread::spawn(move || {
+                    runtimers(&p, 10, try_only);
+                })
+            };
+            // SAFETY: t is valid until we free it below.
+            let removed = unsafe { deltimer(t) };
+            frame.gone.store(true, Release);
+            runner.join().unwrap();
+            let fires = frame.fires.load(Relaxed);
+            assert_eq!(fires, usize::from(!removed), "deltimer says whether the timer ran");
+            assert_eq!(p.ntimers.load(Relaxed), 0);
+            assert_eq!(p.timer0_when.load(Relaxed), 0);
+            // SAFETY: made by Box::into_raw above; nobody uses it after deltimer.
+            drop(unsafe { Box::from_raw(t) });
+        });
+    }
+
+    #[test]
+    fn loom_timer_deleted_while_another_m_runs_it() {
+        del_while_running_elsewhere(false);
+    }
+
+    #[test]
+    fn loom_timer_deleted_while_a_stealer_runs_it() {
+        del_while_running_elsewhere(true);
+    }
+
+    /// Two Ms run the expired timers of one heap at once: each runs exactly once.
+    #[test]
+    fn loom_two_ms_run_one_heap_each_timer_once() {
+        loom::model(|| {
+            let p = Arc::new(P::new(0, 2));
+            let frame = Arc::new(Frame { fires: AtomicUsize::new(0), gone: AtomicBool::new(false) });
+            let ts: Vec<*mut Timer> = (0..2).map(|_| Box::into_raw(Box::new(Timer::new()))).collect();
+            for (i, &t) in ts.iter().enumerate() {
+                // SAFETY: t is ours and idle.
+                unsafe { addtimer_on(&p, t, 1 + i as i64, fire, Arc::as_ptr(&frame) as usize) };
+            }
+            let other = {
+                let p = p.clone();
+                loom::thread::spawn(move || {
+                    runtimers(&p, 10, true);
+                })
+            };
+            runtimers(&p, 10, false);
+            other.join().unwrap();
+            assert_eq!(frame.fires.load(Relaxed), 2, "each expired timer runs exactly once");
+            for t in ts {
+                // SAFETY: both ran (DONE); deltimer returns at once.
+                unsafe {
+                    assert!(!deltimer(t));
+                    drop(Box::from_raw(t));
+                }
+            }
+        });
     }
 }
