@@ -1,5 +1,5 @@
 # The two entry points of the README: `make demo` and `make test`.
-.PHONY: all build demo test bench header
+.PHONY: all build demo test bench header soak loom
 
 all: build
 
@@ -17,3 +17,14 @@ bench: build
 
 header:
 	.ci/update-header
+
+# Mixed work under a signal storm for 10 minutes at nprocs 1, 2, 4 and 8, printing
+# RSS, threads and fds every minute; fails if they are not flat (tests/c/soak.c).
+soak: build
+	gcc -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -o target/soak tests/c/soak.c \
+		-Ltarget/release -Wl,-rpath,$(CURDIR)/target/release -lgosched -lm
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} SOAK_SAMPLE=$${SOAK_SAMPLE:-60} target/soak
+
+# The loom models alone (they also run in `make test`).
+loom:
+	bash scripts/loom.sh
