@@ -49,11 +49,10 @@ pub(crate) struct P {
     pub(crate) schedtick: AtomicU32,
     /// Incremented on every blocking call. Owner writes; sysmon reads.
     pub(crate) syscalltick: AtomicU32,
-    /// Set by sysmon when the running G overran its time slice, and by schedule after
-    /// `INHERIT_MAX` inherited turns; cleared by execute at the start of a slice.
+    /// Set by sysmon when the running G overran its time slice, and by execute after
+    /// inherited turns (see *Time slices* in sysmon.rs); cleared by execute at the
+    /// start of a slice.
     pub(crate) preempt: AtomicBool,
-    /// Gs taken from runnext in a row, inheriting the time slice. Owner only.
-    pub(crate) inherits: AtomicU32,
     /// The ring and runnext (see runq.rs for who may touch what).
     pub(crate) runq: LocalRunq,
     /// Armed timers of this P (see timer.rs). Any M may lock it.
@@ -95,7 +94,6 @@ impl P {
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
-            inherits: AtomicU32::new(0),
             runq: LocalRunq::new(nprocs > 1),
             timers: crate::loom::Mutex::new(super::timer::TimerHeap::new()),
             timer0_when: crate::loom::atomic::AtomicI64::new(0),

@@ -766,37 +766,30 @@ unsafe extern "C" fn schedule0(mp: *mut M) -> ! {
         }
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
-        // The time slice is spent (sysmon said so): see *Time slices* in sysmon.rs.
-        // The G in runnext goes behind the others before the timers run, so that a G
-        // a timer readies runs first.
-        let spent = pp.preempt.load(Relaxed);
-        if spent {
-            end_slice(rt, pp);
-        }
-        checktimers(pp);
-        let mut gp = null_mut();
-        let mut inherit = false;
-        // Fairness: now and then, and at the end of a slice, take from the global
-        // queue first (at the end of a slice, a fair share of it).
-        if (spent || pp.schedtick.load(Relaxed) % GLOBAL_RUNQ_CHECK_EVERY == 0) && rt.runqsize.load(Relaxed) > 0 {
-            let mut s = rt.lock();
-            gp = rt.globrunqget(&mut s, pp, if spent { 0 } else { 1 });
-        }
-        if gp.is_null() {
-            (gp, inherit) = pp.runq.runqget();
-            if inherit {
-                // Handed the slice by the G that just blocked: count the turns (see
-                // *Time slices* in sysmon.rs).
-                let n = pp.inherits.load(Relaxed) + 1;
-                pp.inherits.store(n, Relaxed);
-                if n >= super::sysmon::INHERIT_MAX {
-                    pp.preempt.store(true, Relaxed);
+        let (gp, inherit) = 'pick: {
+            // The time slice is spent: see *Time slices* in sysmon.rs.
+            if pp.preempt.load(Relaxed) {
+                let gp = end_slice(rt, pp);
+                if !gp.is_null() {
+                    break 'pick (gp, false);
                 }
             }
-        }
-        if gp.is_null() {
-            (gp, inherit) = findrunnable(m);
-        }
+            checktimers(pp);
+            let mut gp = null_mut();
+            let mut inherit = false;
+            // Fairness: now and then take from the global queue first.
+            if pp.schedtick.load(Relaxed) % GLOBAL_RUNQ_CHECK_EVERY == 0 && rt.runqsize.load(Relaxed) > 0 {
+                let mut s = rt.lock();
+                gp = rt.globrunqget(&mut s, pp, 1);
+            }
+            if gp.is_null() {
+                (gp, inherit) = pp.runq.runqget();
+            }
+            if gp.is_null() {
+                (gp, inherit) = findrunnable(m);
+            }
+            (gp, inherit)
+        };
         // SAFETY: we hold m.p (findrunnable may have changed it).
         super::prefetch::upcoming(unsafe { &*m.p });
         if m.spinning {
@@ -815,12 +808,16 @@ unsafe extern "C" fn schedule0(mp: *mut M) -> ! {
 }
 
 /// The end of a time slice on `pp` (see *Time slices* in sysmon.rs): the G in runnext
-/// goes behind the ring, and goroutines whose fds are ready are queued if nobody
-/// looked for a while. Executed by the owner of `pp`, on g0.
+/// goes behind the ring, the expired timers run (a G one readies takes runnext),
+/// goroutines whose fds are ready are queued if nobody looked for a while, and a fair
+/// share of the global queue comes first: returns its first G, to run now (the rest
+/// joins the ring), or null to schedule as usual. Executed by the owner of `pp`, on
+/// g0.
 #[cold]
 #[inline(never)]
-fn end_slice(rt: &Runtime, pp: &P) {
+fn end_slice(rt: &Runtime, pp: &P) -> *mut G {
     pp.runq.runnext_to_tail(rt);
+    checktimers(pp);
     let np = &rt.netpoll;
     let last = np.lastpoll.load(Relaxed);
     if np.waiters.load(Relaxed) > 0 && last != 0 && super::time::nanotime() - last > NETPOLL_SLICE_NS {
@@ -828,6 +825,11 @@ fn end_slice(rt: &Runtime, pp: &P) {
         let list = super::netpoll::netpoll(rt, 0);
         injectglist(rt, list);
     }
+    if rt.runqsize.load(Relaxed) == 0 {
+        return null_mut();
+    }
+    let mut s = rt.lock();
+    rt.globrunqget(&mut s, pp, 0)
 }
 
 /// At the end of a time slice, poll the network if nobody has for this long.
@@ -848,12 +850,18 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     if !m.p.is_null() {
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
+        let switches = pp.switches.load(Relaxed) + 1;
+        pp.switches.store(switches, Relaxed);
         if !inherit {
             pp.schedtick.store(pp.schedtick.load(Relaxed).wrapping_add(1), Relaxed);
             pp.preempt.store(false, Relaxed);
-            pp.inherits.store(0, Relaxed);
+        } else if switches % super::sysmon::INHERIT_MAX == 0 {
+            // An inherited turn every INHERIT_MAX switches ends the slice: a pair
+            // that hands the P back and forth does that many in a row (see *Time
+            // slices* in sysmon.rs). Counting switches, not turns in a row, costs
+            // nothing more than the statistic already kept.
+            pp.preempt.store(true, Relaxed);
         }
-        pp.switches.store(pp.switches.load(Relaxed) + 1, Relaxed);
     } else {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }

@@ -23,10 +23,11 @@
 //! and a fair share of the global queue comes first. So two goroutines that hand the P
 //! back and forth through `runnext` (a ping-pong over channels), which Go's sysmon
 //! stops by preempting the running one, let the rest of the P's work run at least once
-//! a slice. A slice also ends after `INHERIT_MAX` inherited turns in a row, whatever
-//! the time: such a pair turns in about 100 ns, and without it the others would wait
-//! for sysmon, up to a whole slice plus sysmon's sleep, in a machine that lets each
-//! thread run only part of the time even longer. Sysmon polls the network when it ends a slice, so that a goroutine whose
+//! a slice. A slice also ends at an inherited turn that is the P's `INHERIT_MAX`-th
+//! switch since the last such end, whatever the time: a pair turns in about 100 ns,
+//! and without it the others would wait for sysmon, up to a whole slice plus
+//! sysmon's sleep, in a machine that lets each thread run only part of the time even
+//! longer. Sysmon polls the network when it ends a slice, so that a goroutine whose
 //! fd became ready is queued by then, and while any P runs it sleeps at most
 //! `SYSMON_BUSY_MAX_SLEEP_US`, so that a slice is noticed within that of its end.
 
@@ -37,11 +38,11 @@ use core::sync::atomic::Ordering::*;
 
 /// A goroutine running this long without yielding is asked to yield. Go uses 10 ms.
 pub(crate) const TIME_SLICE_NS: i64 = 10_000_000;
-/// Gs that inherit a time slice in a row before it ends anyway (see *Time slices*).
-/// Go has no such limit. 256 turns of a channel ping-pong take 15 to 30 us; ending
-/// a slice costs a move of the runnext G to the ring and back when the P has nothing
-/// else to run.
-pub(crate) const INHERIT_MAX: u32 = 256;
+/// Switches of a P after which an inherited turn ends the time slice anyway (see
+/// *Time slices*). Go has no such limit. 256 turns of a channel ping-pong take 15 to
+/// 30 us; ending a slice costs a move of the runnext G to the ring and back when the
+/// P has nothing else to run. A power of two (the check is a mask).
+pub(crate) const INHERIT_MAX: u64 = 256;
 const SYSMON_MIN_SLEEP_US: i64 = 20;
 const SYSMON_MAX_SLEEP_US: i64 = 10_000;
 /// Idle rounds before the sleep starts doubling. Go uses 50 (1 ms at 20 us).
