@@ -1241,10 +1241,10 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.casgstatus(Gstatus::Running, Gstatus::Dead);
     dropg(m, g);
     if m.lockedg == gp {
+        // It ended wired to this M (lockedg is set while lockcount > 0): the M is
+        // free again.
         m.lockedg = null_mut();
-    }
-    if g.lockcount != 0 {
-        rt.nlocked.fetch_sub(1, AcqRel); // it ended wired to this M: the M is free again
+        rt.nlocked.fetch_sub(1, AcqRel);
     }
     g.lockedm = null_mut();
     g.lockcount = 0;
