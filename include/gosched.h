@@ -224,7 +224,12 @@ typedef struct gs_config {
    */
   size_t stack_size;
   /*
-   Cap on Ms (OS threads running goroutines); 0 -> 10000.
+   Cap on Ms (OS threads running goroutines, gs_main callers included); 0 ->
+   10000. A thread wired to a goroutine (gs_lock_os_thread) counts, and one thread
+   always stays unwired (the lock that would take it gives GS_EAGAIN). When the
+   cap is reached and every thread is in a blocking call or waits for its wired
+   goroutine, the others wait for one to come back, and the runtime says so on
+   stderr.
    */
   uint32_t max_threads;
   /*

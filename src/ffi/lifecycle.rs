@@ -15,7 +15,12 @@ pub struct gs_config {
     pub nprocs: u32,
     /// Default goroutine stack; 0 -> $GS_STACK_SIZE, else 256 KiB. 16 KiB to 1 GiB.
     pub stack_size: usize,
-    /// Cap on Ms (OS threads running goroutines); 0 -> 10000.
+    /// Cap on Ms (OS threads running goroutines, gs_main callers included); 0 ->
+    /// 10000. A thread wired to a goroutine (gs_lock_os_thread) counts, and one thread
+    /// always stays unwired (the lock that would take it gives GS_EAGAIN). When the
+    /// cap is reached and every thread is in a blocking call or waits for its wired
+    /// goroutine, the others wait for one to come back, and the runtime says so on
+    /// stderr.
     pub max_threads: u32,
     /// GS_CFG_* bit flags, 0 for defaults.
     pub flags: u32,
