@@ -12,6 +12,10 @@
 //!   `gs_*` calls then see GS_ENOTINIT, and `gs_init` makes a new one) and the
 //!   parent's waiters; `parent` releases them in the parent.
 //!
+//! The runtime's threads are bare pthreads (runtime/osthread.rs): a `std::thread`
+//! takes a lock of the standard library as it ends, which a fork at that moment
+//! would leave held in the child, hanging every `std::thread` of the child at its end.
+//!
 //! The handlers are registered when the library is loaded (a constructor in
 //! `.init_array`), not on first use: a registration in progress in another thread at
 //! the moment of a fork would leave the child waiting for it forever. Nothing a

@@ -26,6 +26,7 @@ pub(crate) mod host;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod note;
+pub(crate) mod osthread;
 pub(crate) mod p;
 pub(crate) mod park;
 pub(crate) mod prefetch;

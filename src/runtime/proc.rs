@@ -453,11 +453,7 @@ fn newm(rt: &Runtime, s: &mut SchedLocked, pp: *mut P, spinning: bool) -> bool {
         (*mp).nextp.store(pp, Relaxed);
     }
     rt.nm_alive.fetch_add(1, AcqRel);
-    let mpv = mp as usize;
-    let h = std::thread::Builder::new()
-        .name(format!("gosched-m{id}"))
-        .stack_size(G0_STACK_SIZE)
-        .spawn(move || mstart(mpv as *mut M));
+    let h = super::osthread::newosproc(&format!("gosched-m{id}"), G0_STACK_SIZE, |a| mstart(a as *mut M), mp as usize);
     match h {
         Ok(h) => {
             s.allm.push(mp);

@@ -101,7 +101,7 @@ pub(crate) struct SchedLocked {
     pub(crate) gfree: Vec<*mut G>,
     pub(crate) stackfree: Vec<super::stack::Stack>,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
-    pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
+    pub(crate) threads: Vec<super::osthread::OsThread>,
     /// Runnable host goroutines (see host.rs).
     pub(crate) hostq: GQueue,
     /// The M that gs_run_for uses, made on first use.
@@ -538,10 +538,7 @@ fn init_locked(cfg: Config) -> Result<()> {
         }
     }
     let rtp = rt as *const Runtime as usize;
-    let h = std::thread::Builder::new()
-        .name("gosched-sysmon".into())
-        .stack_size(256 << 10)
-        .spawn(move || super::sysmon::sysmon(rtp as *const Runtime));
+    let h = super::osthread::newosproc("gosched-sysmon", 256 << 10, |a| super::sysmon::sysmon(a as *const Runtime), rtp);
     match h {
         Ok(h) => rt.lock().threads.push(h),
         Err(_) => {
@@ -653,7 +650,7 @@ fn shutdown_locked() -> Result<u64> {
     }
     let threads = core::mem::take(&mut rt.lock().threads);
     for h in threads {
-        let _ = h.join();
+        h.join();
     }
     free_runtime(p);
     Ok(abandoned)

@@ -392,6 +392,37 @@ static void during_shutdown_case(void)
     CHECK_RC(gs_chan_free(c), 0);
 }
 
+/* While the runtime's threads end, over and over: another thread starts a runtime
+ * of 8 Ps, wakes every M with goroutines, and shuts it down. A lock that a thread
+ * takes as it ends (the runtime's or a library's) must not be left held in the child
+ * by a fork that lands in the middle: the child's own threads would hang as they
+ * end, and its gs_shutdown with them. */
+static atomic_bool churn_stop;
+
+static void *thread_churner(void *arg)
+{
+    (void)arg;
+    gs_config cfg = {.nprocs = 8};
+    while (!atomic_load(&churn_stop)) {
+        CHECK_RC(gs_init(&cfg), 0);
+        for (int i = 0; i < 16; i++)
+            CHECK_OK(gs_go(cycle_fn, NULL));
+        CHECK_RC(gs_wait(TEST_WAIT_NS), 0);
+        CHECK_RC(gs_shutdown(), 0);
+    }
+    return NULL;
+}
+
+static void while_threads_end_case(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, thread_churner, NULL) == 0);
+    for (int i = 0; i < 24; i++)
+        fork_and_check("a thread while the runtime's threads end");
+    atomic_store(&churn_stop, true);
+    CHECK(pthread_join(t, NULL) == 0);
+}
+
 /* Before any gs_init, and after the last gs_shutdown. */
 static void outside_runtime_case(void)
 {
@@ -471,6 +502,7 @@ static const hostile_case cases[] = {
     {"fork_from_pthread_blocked", from_pthread_blocked_case, 60},
     {"fork_during_lifecycle", from_pthread_lifecycle_case, 60},
     {"fork_during_shutdown", during_shutdown_case, 60},
+    {"fork_while_threads_end", while_threads_end_case, 60},
     {"fork_outside_runtime", outside_runtime_case, 60},
 };
 
