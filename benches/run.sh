@@ -16,7 +16,8 @@
 #   --only LIST   comma-separated workload names (see --list)
 #   --no-build    use the library and programs already built
 #
-# Environment: GS_PEERS_DIR (the Go peers; default <repo>/../shared/peers/go),
+# Environment: GS_PEERS_DIR (a checkout of the Go peer programs: a Go module with
+# cmd/gobench, cmd/echoserver, cmd/echoclient; without it gosched runs alone),
 # GS_BENCH_LOCK (default /tmp/bench.lock).
 #
 # A C program whose `bench-needs:` symbols the library does not export yet is
@@ -26,7 +27,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PEERS="${GS_PEERS_DIR:-$ROOT/../shared/peers/go}"
+PEERS="${GS_PEERS_DIR:-}"
 LOCK="${GS_BENCH_LOCK:-/tmp/bench.lock}"
 LIB="$ROOT/target/release/libgosched.so"
 BIN="$ROOT/target/bench-bin"
@@ -183,8 +184,8 @@ if [ "$need_go" = 1 ]; then
     fi
     if ! command -v go >/dev/null 2>&1; then
         say "WARNING: no Go toolchain (apt-get install golang-go failed or is not possible): skipping the Go comparison"
-    elif [ ! -f "$PEERS/cmd/gobench/main.go" ]; then
-        say "WARNING: Go peers not found at $PEERS (set GS_PEERS_DIR): skipping the Go comparison"
+    elif [ -z "$PEERS" ] || [ ! -f "$PEERS/cmd/gobench/main.go" ]; then
+        say "WARNING: no Go peers (set GS_PEERS_DIR to their checkout): skipping the Go comparison"
     elif [ "$BUILD" = 0 ] && [ -x "$GOBIN/gobench" ]; then
         GO_OK=1
     else
@@ -238,15 +239,9 @@ run_one() {
 }
 
 # tcp_echo hook -----------------------------------------------------------------
-# To be filled in when gosched has an echo server (benches/c/echo_server.c or an
-# example): for each procs setting p and each rep, start the gosched server on
-# 127.0.0.1:0 with GS_MAXPROCS=p, read its address, and run the Go client against it:
-#     env GOMAXPROCS=1 "$GOBIN/echoclient" -addr "$addr" -deadline 60s \
-#         -tag "server=gosched server_procs=$p"
-# then the same with the Go server ("$GOBIN/echoserver" -addr 127.0.0.1:0 prints
-# "listening ADDR"; see tcp_echo.sh in the peers) tagged "server=go server_procs=$p".
-# Both runs go through run_one so their lines land in $RAW; summarize.py keys
-# tcp_echo rows by server= and server_procs= (add its target to TARGETS there).
+# benches/tcp_echo.sh runs the gosched echo server (examples-c/echo_server.c) and
+# Go's, both driven by Go's echo client; its lines land in $RAW, where summarize.py
+# keys tcp_echo rows by server= and server_procs=.
 tcp_echo_hook() {
     # The gosched echo server and Go's, both driven by Go's client (benches/tcp_echo.sh).
     if [ "$GO_OK" != 1 ]; then

@@ -18,13 +18,13 @@
 #
 # Builds what is missing: the library (cargo build --release), the server (into
 # target/examples-c/echo_server), the Go client and server (go build from the peers,
-# GS_PEERS_DIR, default <repo>/../shared/peers/go, into target/peers-bin/, where
+# GS_PEERS_DIR, a checkout of the Go peer programs, into target/peers-bin/, where
 # benches/run.sh also puts them). Exit status 0 when every run produced its line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SELF="$ROOT/benches/tcp_echo.sh"
-PEERS="${GS_PEERS_DIR:-$ROOT/../shared/peers/go}"
+PEERS="${GS_PEERS_DIR:-}"
 LOCK="${GS_BENCH_LOCK:-/tmp/bench.lock}"
 GOBIN="$ROOT/target/peers-bin"
 SRV="$ROOT/target/examples-c/echo_server"
@@ -101,6 +101,10 @@ if [ ! -x "$SRV" ] || [ "$ROOT/examples-c/echo_server.c" -nt "$SRV" ] \
         -Wl,-rpath,"$ROOT/target/release" -o "$SRV"
 fi
 if [ ! -x "$GOBIN/echoclient" ] || [ ! -x "$GOBIN/echoserver" ]; then
+    if [ -z "$PEERS" ]; then
+        echo "tcp_echo.sh: no $GOBIN/echoclient and GS_PEERS_DIR is not set (the Go peer programs)" >&2
+        exit 1
+    fi
     if ! command -v go >/dev/null 2>&1; then
         echo "tcp_echo.sh: no Go toolchain and no $GOBIN/echoclient: install golang-go or run benches/run.sh" >&2
         exit 1

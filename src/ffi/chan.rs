@@ -1,4 +1,4 @@
-//! API.md, section Channels, select, wait groups, mutexes: gs_chan_*, gs_select.
+//! Channels, select, wait groups, mutexes: gs_chan_*, gs_select.
 //!
 //! Channels are plain memory: gs_chan_new works without a runtime, and so does every
 //! operation; a foreign thread that blocks without a runtime blocks as a plain thread.

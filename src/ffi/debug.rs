@@ -1,4 +1,4 @@
-//! API.md, section Introspection: gs_stats_get, gs_dump.
+//! Introspection: gs_stats_get, gs_dump.
 
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::{Error, Result};

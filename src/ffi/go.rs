@@ -1,4 +1,4 @@
-//! API.md, section Goroutines: gs_go, gs_go_with, gs_gosched, gs_goexit, gs_self,
+//! Goroutines: gs_go, gs_go_with, gs_gosched, gs_goexit, gs_self,
 //! gs_goid, gs_lock_os_thread, gs_unlock_os_thread, gs_should_yield; and
 //! gs_go_copy, gs_go_copy_with (arguments copied into the goroutine, as Go's `go`).
 

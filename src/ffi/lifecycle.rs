@@ -1,4 +1,4 @@
-//! API.md, section Lifecycle: gs_init, gs_main, gs_wait, gs_shutdown, gs_version,
+//! Lifecycle: gs_init, gs_main, gs_wait, gs_shutdown, gs_version,
 //! and gs_strerror from Conventions.
 
 use super::{code, ffi_boundary, PANIC_CODE};

@@ -1,4 +1,4 @@
-//! The C API: the only place with `#[no_mangle]`. One file per section of API.md.
+//! The C API: the only place with `#[no_mangle]`. One file per group of functions.
 //!
 //! Every export has the same four steps: the boundary (`ffi_boundary!`, which turns a
 //! Rust panic into an error instead of unwinding into C), argument checks, one call
@@ -6,7 +6,7 @@
 
 #![allow(non_camel_case_types)]
 // The exports take raw pointers from C and dereference them after checking for NULL:
-// that is the C API's contract (API.md), so they are safe Rust functions on purpose.
+// that is the C API's contract (gosched.h), so they are safe Rust functions on purpose.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use crate::error::{Error, Result};

@@ -1,4 +1,4 @@
-//! API.md, section Netpoll: gs_wait_fd, gs_read, gs_write, gs_accept, gs_connect,
+//! Netpoll: gs_wait_fd, gs_read, gs_write, gs_accept, gs_connect,
 //! gs_close. From a goroutine they park it until the fd is ready (epoll); from a
 //! foreign thread they block the thread (poll(2)).
 

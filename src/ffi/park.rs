@@ -1,4 +1,4 @@
-//! API.md, section Park and ready: gs_park, gs_ready.
+//! Park and ready: gs_park, gs_ready.
 
 use super::go::gs_g;
 use super::{code, ffi_boundary, PANIC_CODE};

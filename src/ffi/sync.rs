@@ -1,4 +1,4 @@
-//! API.md, section Channels, select, wait groups, mutexes: gs_waitgroup_*,
+//! Channels, select, wait groups, mutexes: gs_waitgroup_*,
 //! gs_mutex_*.
 //!
 //! Like channels, wait groups and mutexes are plain memory and work without a

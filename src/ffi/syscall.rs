@@ -1,4 +1,4 @@
-//! API.md, section Blocking calls: gs_entersyscall, gs_exitsyscall,
+//! Blocking calls: gs_entersyscall, gs_exitsyscall,
 //! gs_entersyscallblock. Off-goroutine they do nothing.
 
 use crate::runtime::proc::{self, Caller};

@@ -1,4 +1,4 @@
-//! API.md, section Time: gs_nanotime, gs_sleep.
+//! Time: gs_nanotime, gs_sleep.
 
 use super::{ffi_boundary, PANIC_CODE};
 use crate::runtime::proc::{self, Caller};

@@ -101,7 +101,7 @@ pub(crate) fn dump(rt: &Runtime) -> String {
             let reason = if r.is_null() {
                 "park".to_string()
             } else {
-                // SAFETY: the reason string must stay valid while parked (API.md).
+                // SAFETY: the reason string must stay valid while parked (gs_park in gosched.h).
                 unsafe { core::ffi::CStr::from_ptr(r) }.to_string_lossy().into_owned()
             };
             let since = g.waitsince.load(Relaxed) as i64;

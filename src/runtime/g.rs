@@ -96,8 +96,8 @@ pub(crate) const GFLAG_ARGS: u32 = 0x4000_0000;
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
 /// What every switch touches comes in the first 64 bytes (see prefetch.rs), what
 /// parking touches in the next 64. Gs live in `AllGs` segments, not on the heap, so
-/// aligning them to a cache line costs nothing (a `memalign` per G did: spawn_join at
-/// 1 P went from 220 to 354 ns).
+/// aligning them to a cache line costs nothing (a `memalign` per G would cost more
+/// than the rest of a spawn).
 #[repr(C, align(64))]
 pub(crate) struct G {
     /// Saved context: sp of the frame described in `asm/<arch>.S`. Written by the

@@ -2,7 +2,7 @@
 //!
 //! Each M has a g0: the stack of its OS thread, on which the scheduler runs. g0's
 //! saved sp (`g0_sp`) is fixed when the M starts (`gs_mstart0`) and never changes:
-//! every `mcall` starts afresh at that point (seed 000).
+//! every `mcall` starts afresh at that point, as Go's does.
 //!
 //! Fields marked "this M only" are written only by the thread of the M itself.
 

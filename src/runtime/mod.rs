@@ -1,4 +1,4 @@
-//! The scheduler core: Go's G/M/P model (seeds 000-004, DESIGN.md).
+//! The scheduler core: Go's G/M/P model (see `docs/internals.md`).
 //!
 //! - **G** (`g.rs`): a goroutine: its stack (`stack.rs`), saved context
 //!   (`context.rs`), status. *Ownership of a G* is written at the top of g.rs.

@@ -123,7 +123,7 @@ fn is_nonblock(fd: i32) -> Result<bool> {
     Ok(fl & libc::O_NONBLOCK != 0)
 }
 
-/// `gs_wait_fd` event bits (API.md).
+/// `gs_wait_fd` event bits (GS_POLLIN... in gosched.h).
 pub(crate) const GS_POLLIN: u32 = 0x1;
 pub(crate) const GS_POLLOUT: u32 = 0x4;
 

@@ -173,7 +173,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     }
     if let Some(f) = unlockf {
         let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
-        // SAFETY: the unlockf contract (API.md); it runs on g0 with the G parked.
+        // SAFETY: the unlockf contract (gs_park in gosched.h); it runs on g0 with the G parked.
         let keep_parked = unsafe { f(garg, lock) };
         // A winner of the token during the commit left the G to us. (A committing
         // park always has an unlockf: the commit is one.)

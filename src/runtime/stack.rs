@@ -1,7 +1,7 @@
 //! Goroutine stacks: lazily committed mappings with a guard page below each.
 //!
-//! C code keeps pointers into its stack, so stacks never move or grow (DESIGN.md,
-//! trap 2). A stack is a range of virtual memory that the kernel commits page by page
+//! C code keeps pointers into its stack, so stacks never move or grow (unlike Go's).
+//! A stack is a range of virtual memory that the kernel commits page by page
 //! as it is touched; RSS is the pages used, not the size.
 //!
 //! Stacks of the runtime's default size are carved from *slabs* of `SLAB_STACKS`
@@ -37,7 +37,7 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering::*};
 use super::lock::Mutex;
 
 pub(crate) const PAGE: usize = 4096;
-/// Default usable size of a goroutine stack (API.md).
+/// Default usable size of a goroutine stack (gs_config.stack_size in gosched.h).
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 << 10;
 /// Smallest stack accepted from a user: the runtime's own frames plus a little.
 pub(crate) const MIN_STACK_SIZE: usize = 16 << 10;

@@ -1,5 +1,5 @@
 /*
- * Every bad-input case of API.md for the core, with the runtime initialized:
+ * Every bad-input case of gosched.h for the core, with the runtime initialized:
  * bad arguments give GS_EINVAL, calls from the wrong context GS_EPERM (a foreign
  * thread parking or yielding; a goroutine, or an unlockf on the scheduler's stack,
  * waiting for or shutting down the runtime), a second gs_init GS_EALREADY, and

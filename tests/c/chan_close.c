@@ -1,5 +1,5 @@
 /*
- * Close semantics (API.md, Channels):
+ * Close semantics (gosched.h, gs_chan_close):
  *
  * 1. Close while 100 receiver goroutines and 100 sender goroutines are blocked (plus
  *    2 receiver and 2 sender foreign threads): every one of them wakes with

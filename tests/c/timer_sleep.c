@@ -2,7 +2,7 @@
  * Timers: sleeps, timeouts at the edges (0, < 0, INT64_MAX) and park_timeout racing
  * gs_ready.
  *
- * 1. gs_wait_fd timeouts (API.md: "< 0 waits forever, 0 polls without blocking, large
+ * 1. gs_wait_fd timeouts (gosched.h: "< 0 waits forever, 0 polls without blocking, large
  *    values saturate"): 0 on an empty pipe gives GS_ETIMEDOUT at once; 0 on a readable
  *    pipe and on a writable pipe gives the ready events; -1 and INT64_MAX wait until a
  *    foreign thread writes 50 ms later (INT64_MAX must not overflow into an immediate

@@ -44,7 +44,7 @@ LIBRARY_ENV = "GOSCHED_LIBRARY"
 LIBRARY_NAME = "libgosched.dylib" if sys.platform == "darwin" else "libgosched.so"
 
 # ---------------------------------------------------------------------------------------
-# Error codes (API.md, Conventions): negative errno values.
+# Error codes (gosched.h, the GS_E* codes): negative errno values.
 
 GS_EINVAL = -errno.EINVAL
 GS_ENOMEM = -errno.ENOMEM
@@ -87,7 +87,7 @@ class gs_go_opts(Structure):
     ]
 
 
-#: The public fields of gs_stats, in order (API.md, Introspection).
+#: The public fields of gs_stats, in order (gosched.h, gs_stats).
 STATS_FIELDS: List[Tuple[str, type]] = [
     ("goroutines", c_uint64),
     ("runnable", c_uint64),
@@ -108,7 +108,7 @@ STATS_FIELDS: List[Tuple[str, type]] = [
 
 
 class gs_stats(Structure):
-    # API.md allows fields to be added at the end; the spare room keeps a newer
+    # gosched.h allows fields to be added at the end; the spare room keeps a newer
     # library from writing past this buffer.
     _fields_ = STATS_FIELDS + [("_spare", c_uint64 * 64)]
 
