@@ -20,6 +20,19 @@
 //     sp+144  d14, d15
 //     sp+160  FPCR (the floating-point control register), 8 bytes unused
 //
+// The same layout as numbers, by role (checked by src/runtime/context.rs at compile
+// time): a new goroutine's first frame holds its function in x19, its argument in
+// x20 and goexit1 in x21 (see gs_gostart); the resume address is x30's slot.
+    .set GS_FRAME_START_FN, 0
+    .set GS_FRAME_START_ARG, 8
+    .set GS_FRAME_START_EXIT, 16
+    .set GS_FRAME_PC, 88
+    .set GS_FRAME_FPCTRL, 160
+    .set GS_FRAME_SIZE, 176
+// gs_bench_min_swap's frame: the same without FPCR.
+    .set GS_MINFRAME_PC, 88
+    .set GS_MINFRAME_SIZE, 176
+//
 // Saved: the callee-saved registers of AAPCS64 (x19-x28, fp, lr, sp, the low
 // 64 bits of v8-v15) and FPCR (rounding mode, flush-to-zero: per-goroutine).
 // Not saved, deliberately: x0-x18 (caller-saved; x18 is the platform register and
@@ -32,7 +45,7 @@
 // SAVE_CONTEXT: reserve a context frame below sp and store the callee-saved
 // registers and FPCR in it (layout above); sp then points at the saved context.
 .macro SAVE_CONTEXT
-    sub  sp, sp, #176
+    sub  sp, sp, #GS_FRAME_SIZE
     stp  x19, x20, [sp, #0]
     stp  x21, x22, [sp, #16]
     stp  x23, x24, [sp, #32]
@@ -44,7 +57,7 @@
     stp  d12, d13, [sp, #128]
     stp  d14, d15, [sp, #144]
     mrs  x9, fpcr
-    str  x9, [sp, #160]
+    str  x9, [sp, #GS_FRAME_FPCTRL]
 .endm
 
 // void gs_mcall(uintptr_t *save_sp, uintptr_t g0_sp, void (*fn)(void *), void *gp)
@@ -74,7 +87,7 @@ gs_mcall:
 gs_gogo:
     .cfi_startproc
     mov  sp, x0
-    ldr  x9, [sp, #160]
+    ldr  x9, [sp, #GS_FRAME_FPCTRL]
     msr  fpcr, x9
     ldp  x19, x20, [sp, #0]
     ldp  x21, x22, [sp, #16]
@@ -86,7 +99,7 @@ gs_gogo:
     ldp  d10, d11, [sp, #112]
     ldp  d12, d13, [sp, #128]
     ldp  d14, d15, [sp, #144]
-    add  sp, sp, #176
+    add  sp, sp, #GS_FRAME_SIZE
     ret
     .cfi_endproc
     .size gs_gogo, .-gs_gogo
@@ -154,7 +167,7 @@ gs_goexit_pc:
     .type gs_bench_min_swap,%function
     .p2align 4
 gs_bench_min_swap:
-    sub  sp, sp, #176
+    sub  sp, sp, #GS_MINFRAME_SIZE
     stp  x19, x20, [sp, #0]
     stp  x21, x22, [sp, #16]
     stp  x23, x24, [sp, #32]
@@ -178,7 +191,7 @@ gs_bench_min_swap:
     ldp  d10, d11, [sp, #112]
     ldp  d12, d13, [sp, #128]
     ldp  d14, d15, [sp, #144]
-    add  sp, sp, #176
+    add  sp, sp, #GS_MINFRAME_SIZE
     ret
     .size gs_bench_min_swap, .-gs_bench_min_swap
 

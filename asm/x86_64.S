@@ -16,9 +16,26 @@
 //     sp+48  rbp
 //     sp+56  resume address (the return address pushed by the call)
 //
+// The same layout as numbers, by role: src/runtime/context.rs names the slots it
+// writes (the first frame of a goroutine, the benchmark's minimal frame) and checks
+// them against these lines at compile time. A new goroutine's first frame holds its
+// function in r12, its argument in r13 and goexit1 in r14 (see gs_gostart).
+    .set GS_FRAME_FPCTRL, 0
+    .set GS_FRAME_START_EXIT, 16
+    .set GS_FRAME_START_ARG, 24
+    .set GS_FRAME_START_FN, 32
+    .set GS_FRAME_PC, 56
+    .set GS_FRAME_SIZE, 64
+// gs_bench_min_swap's frame: r15, r14, r13, r12, rbx, rbp, resume address.
+    .set GS_MINFRAME_PC, 48
+    .set GS_MINFRAME_SIZE, 56
+    .if GS_FRAME_PC != GS_FRAME_SIZE - 8
+    .error "the resume address must be the last slot of a saved context"
+    .endif
+//
 // Saved: the callee-saved registers of the SysV ABI (rbx, rbp, r12-r15), rsp,
 // and the floating-point *control* state (MXCSR control bits, x87 control word),
-// which the ABI says is callee-saved and API.md makes per-goroutine.
+// which the ABI says is callee-saved and gosched.h makes per-goroutine.
 // Not saved, deliberately: caller-saved registers (rax, rcx, rdx, rsi, rdi,
 // r8-r11, xmm0-15, the x87 stack), which the caller of a switch has already given
 // up; MXCSR/x87 *status* flags (exceptions raised), which belong to no one; the
@@ -30,8 +47,8 @@
 // blocked last, and a goroutine resuming through the same code has its returns
 // predicted (see "Return prediction" in src/runtime/context.rs). gs_ctx_swap, a
 // direct switch between two contexts that block at different places, ends in
-// `pop %rcx; jmp *%rcx` instead: there a `ret` would always be mispredicted
-// (measured: 3.2 ns with the jump against 7.8 ns with `ret`).
+// `pop %rcx; jmp *%rcx` instead: there a `ret` would always be mispredicted, and
+// the indirect jump is predicted by its target.
 
     .text
 
@@ -45,15 +62,15 @@
     pushq %r14
     pushq %r15
     subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    stmxcsr GS_FRAME_FPCTRL(%rsp)
+    fnstcw GS_FRAME_FPCTRL+4(%rsp)
 .endm
 
 // RESTORE_CONTEXT: with rsp at a saved context, restore the FP control words and
 // the callee-saved registers, leaving rsp at the resume address.
 .macro RESTORE_CONTEXT
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
+    ldmxcsr GS_FRAME_FPCTRL(%rsp)
+    fldcw GS_FRAME_FPCTRL+4(%rsp)
     addq $8, %rsp
     popq %r15
     popq %r14

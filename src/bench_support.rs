@@ -95,31 +95,19 @@ extern "C" fn co_min() -> ! {
 /// # Safety
 /// `top` is the 16-byte-aligned high end of an unused writable stack.
 unsafe fn min_start_frame(top: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // [r15, r14, r13, r12, rbx, rbp, resume pc] then a fake return address slot:
-        // after the final `pop %rcx; jmp *%rcx`, rsp = top - 8, as right after a call.
-        let sp = top - 64;
-        let w = sp as *mut usize;
-        // SAFETY: [sp, top) lies in the caller's unused stack.
-        unsafe {
-            core::ptr::write_bytes(w, 0, 8);
-            *w.add(6) = co_min as *const () as usize;
-        }
-        sp
+    use crate::runtime::context::slot::{MIN_FRAME_SIZE, MIN_PC};
+    // x86-64: r15..rbp and the resume address, below one more word, so that after the
+    // final `pop %rcx; jmp *%rcx` rsp = top - 8, as right after a call (16-byte
+    // alignment). AArch64: 176 bytes, the resume address in x30's slot.
+    let frame = (MIN_FRAME_SIZE + 15) & !15;
+    let sp = top - frame;
+    let w = sp as *mut usize;
+    // SAFETY: [sp, top) lies in the caller's unused stack.
+    unsafe {
+        core::ptr::write_bytes(w, 0, frame / 8);
+        *w.add(MIN_PC) = co_min as *const () as usize;
     }
-    #[cfg(target_arch = "aarch64")]
-    {
-        // 176 bytes: x19..x28, x29, x30 (the resume address, taken by `ret`), d8..d15.
-        let sp = top - 176;
-        let w = sp as *mut usize;
-        // SAFETY: [sp, top) lies in the caller's unused stack.
-        unsafe {
-            core::ptr::write_bytes(w, 0, 176 / 8);
-            *w.add(11) = co_min as *const () as usize;
-        }
-        sp
-    }
+    sp
 }
 
 /// Switches back and forth between this thread's stack and a second context `iters`

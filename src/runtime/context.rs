@@ -2,8 +2,9 @@
 //! initial frame of a new goroutine.
 //!
 //! A G's saved context lives on its own stack; `G::sched_sp` points at it (see the
-//! layout drawn at the top of the assembly file). The offsets used by the assembly
-//! are checked here against `FRAME_*`.
+//! layout drawn at the top of the assembly file). The slots that Rust code writes
+//! are named in `slot` and checked at compile time against the `.set GS_FRAME_*`
+//! lines of both assembly files (`asm_offset`), whatever the target.
 //!
 //! # Return prediction
 //!
@@ -53,11 +54,106 @@ extern "C" {
     pub(crate) fn gs_bench_min_swap(save_sp: *mut usize, to_sp: usize);
 }
 
-/// Bytes of a saved context (x86-64: FP control word slot, 6 registers, resume pc).
+/// Slots of a saved context, in words from its first byte, by role (the `.set
+/// GS_FRAME_*` lines at the top of asm/x86_64.S).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) mod slot_x86_64 {
+    /// MXCSR (low half) and x87 control word.
+    pub(crate) const FPCTRL: usize = 0;
+    /// r14: the function a new goroutine's `gs_gostart` calls when its function returns.
+    pub(crate) const START_EXIT: usize = 2;
+    /// r13: a new goroutine's argument.
+    pub(crate) const START_ARG: usize = 3;
+    /// r12: a new goroutine's function.
+    pub(crate) const START_FN: usize = 4;
+    /// Where the context resumes.
+    pub(crate) const PC: usize = 7;
+    /// Bytes of a saved context.
+    pub(crate) const FRAME_SIZE: usize = 64;
+    /// `gs_bench_min_swap`'s frame: its resume address, and its size.
+    pub(crate) const MIN_PC: usize = 6;
+    pub(crate) const MIN_FRAME_SIZE: usize = 56;
+}
+
+/// The same for AArch64 (asm/aarch64.S).
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+pub(crate) mod slot_aarch64 {
+    /// x19: a new goroutine's function.
+    pub(crate) const START_FN: usize = 0;
+    /// x20: its argument.
+    pub(crate) const START_ARG: usize = 1;
+    /// x21: what `gs_gostart` calls when the function returns.
+    pub(crate) const START_EXIT: usize = 2;
+    /// x30, the link register: where the context resumes.
+    pub(crate) const PC: usize = 11;
+    /// FPCR.
+    pub(crate) const FPCTRL: usize = 20;
+    pub(crate) const FRAME_SIZE: usize = 176;
+    pub(crate) const MIN_PC: usize = 11;
+    pub(crate) const MIN_FRAME_SIZE: usize = 176;
+}
+
 #[cfg(target_arch = "x86_64")]
-pub(crate) const FRAME_SIZE: usize = 64;
+pub(crate) use slot_x86_64 as slot;
 #[cfg(target_arch = "aarch64")]
-pub(crate) const FRAME_SIZE: usize = 176;
+pub(crate) use slot_aarch64 as slot;
+
+/// Bytes of a saved context.
+pub(crate) const FRAME_SIZE: usize = slot::FRAME_SIZE;
+
+/// The value of `.set NAME, <decimal>` in an assembly source; fails the build if
+/// there is none.
+const fn asm_offset(src: &str, name: &str) -> usize {
+    let (s, n) = (src.as_bytes(), name.as_bytes());
+    let mut i = 0;
+    while i + 5 + n.len() < s.len() {
+        let mut k = 0;
+        let mut hit = true;
+        while k < 5 + n.len() {
+            let want = if k < 5 { b".set "[k] } else { n[k - 5] };
+            if s[i + k] != want {
+                hit = false;
+                break;
+            }
+            k += 1;
+        }
+        if hit && s[i + k] == b',' {
+            let mut j = i + k + 1;
+            while j < s.len() && s[j] == b' ' {
+                j += 1;
+            }
+            let mut v = 0;
+            let start = j;
+            while j < s.len() && s[j].is_ascii_digit() {
+                v = v * 10 + (s[j] - b'0') as usize;
+                j += 1;
+            }
+            assert!(j > start, "a .set GS_FRAME_* of the assembly is not a decimal number");
+            return v;
+        }
+        i += 1;
+    }
+    panic!("a .set GS_FRAME_* that context.rs checks is missing from the assembly")
+}
+
+macro_rules! check_layout {
+    ($file:literal, $m:ident) => {
+        const _: () = {
+            const A: &str = include_str!($file);
+            assert!(asm_offset(A, "GS_FRAME_FPCTRL") == $m::FPCTRL * 8);
+            assert!(asm_offset(A, "GS_FRAME_START_EXIT") == $m::START_EXIT * 8);
+            assert!(asm_offset(A, "GS_FRAME_START_ARG") == $m::START_ARG * 8);
+            assert!(asm_offset(A, "GS_FRAME_START_FN") == $m::START_FN * 8);
+            assert!(asm_offset(A, "GS_FRAME_PC") == $m::PC * 8);
+            assert!(asm_offset(A, "GS_FRAME_SIZE") == $m::FRAME_SIZE);
+            assert!(asm_offset(A, "GS_MINFRAME_PC") == $m::MIN_PC * 8);
+            assert!(asm_offset(A, "GS_MINFRAME_SIZE") == $m::MIN_FRAME_SIZE);
+            assert!($m::FRAME_SIZE % 16 == 0);
+        };
+    };
+}
+check_layout!("../../asm/x86_64.S", slot_x86_64);
+check_layout!("../../asm/aarch64.S", slot_aarch64);
 
 /// Default MXCSR (all exceptions masked, round to nearest) and x87 control word
 /// (extended precision, all exceptions masked), as a fresh thread has them.
@@ -84,20 +180,13 @@ pub(crate) unsafe fn gostartcall(
         core::ptr::write_bytes(w, 0, FRAME_SIZE / 8);
         #[cfg(target_arch = "x86_64")]
         {
-            *w.add(0) = DEFAULT_FPCTRL as usize;
-            *w.add(2) = goexit1 as *const () as usize; // r14
-            *w.add(3) = arg as usize; // r13
-            *w.add(4) = f as *const () as usize; // r12
-            *w.add(7) = gs_gostart as *const () as usize; // resume address
+            *w.add(slot::FPCTRL) = DEFAULT_FPCTRL as usize;
         }
-        #[cfg(target_arch = "aarch64")]
-        {
-            *w.add(0) = f as *const () as usize; // x19
-            *w.add(1) = arg as usize; // x20
-            *w.add(2) = goexit1 as *const () as usize; // x21
-            *w.add(11) = gs_gostart as *const () as usize; // x30
-            // FPCR at +160 stays 0: round to nearest, no flush-to-zero (the default).
-        }
+        // FPCR (aarch64) stays 0: round to nearest, no flush-to-zero (the default).
+        *w.add(slot::START_EXIT) = goexit1 as *const () as usize;
+        *w.add(slot::START_ARG) = arg as usize;
+        *w.add(slot::START_FN) = f as *const () as usize;
+        *w.add(slot::PC) = gs_gostart as *const () as usize;
     }
     sp
 }

@@ -38,29 +38,31 @@ static _Alignas(16) unsigned char coro_stack[STACK], g0_stack[STACK];
 static int coro_rounds, coro_exited, mcall_ran, mstart_ran;
 static void *coro_arg_seen;
 
-/* Lays out a new context's first frame exactly as src/runtime/context.rs does. */
-static uintptr_t new_context(unsigned char *stack, void (*fn)(void *), void *arg, void (*exit_fn)(void)) {
-    uintptr_t top = ((uintptr_t)stack + STACK) & ~(uintptr_t)15;
+/* Slots of a saved context, in words, by role: the `.set GS_FRAME_*` lines at the top
+ * of the assembly file (src/runtime/context.rs checks its own copy against them at
+ * compile time; this test checks these by running the switch). */
 #if defined(__x86_64__)
-    uintptr_t sp = top - 64;
-    uintptr_t *w = (uintptr_t *)sp;
-    memset(w, 0, 64);
-    w[0] = 0x1F80 | ((uintptr_t)0x037F << 32); /* MXCSR, x87 control word */
-    w[2] = (uintptr_t)exit_fn;                  /* r14 */
-    w[3] = (uintptr_t)arg;                      /* r13 */
-    w[4] = (uintptr_t)fn;                       /* r12 */
-    w[7] = (uintptr_t)gs_gostart;               /* resume address */
+enum { FRAME_SIZE = 64, SLOT_FPCTRL = 0, SLOT_START_EXIT = 2, SLOT_START_ARG = 3, SLOT_START_FN = 4, SLOT_PC = 7 };
 #elif defined(__aarch64__)
-    uintptr_t sp = top - 176;
-    uintptr_t *w = (uintptr_t *)sp;
-    memset(w, 0, 176);
-    w[0] = (uintptr_t)fn;         /* x19 */
-    w[1] = (uintptr_t)arg;        /* x20 */
-    w[2] = (uintptr_t)exit_fn;    /* x21 */
-    w[11] = (uintptr_t)gs_gostart; /* x30 */
+enum { FRAME_SIZE = 176, SLOT_START_FN = 0, SLOT_START_ARG = 1, SLOT_START_EXIT = 2, SLOT_PC = 11 };
 #else
 #error "no context layout for this architecture"
 #endif
+
+/* Lays out a new context's first frame exactly as src/runtime/context.rs does. */
+static uintptr_t new_context(unsigned char *stack, void (*fn)(void *), void *arg, void (*exit_fn)(void)) {
+    uintptr_t top = ((uintptr_t)stack + STACK) & ~(uintptr_t)15;
+    uintptr_t sp = top - FRAME_SIZE;
+    uintptr_t *w = (uintptr_t *)sp;
+    memset(w, 0, FRAME_SIZE);
+#if defined(__x86_64__)
+    w[SLOT_FPCTRL] = 0x1F80 | ((uintptr_t)0x037F << 32); /* MXCSR, x87 control word */
+#endif
+    /* aarch64: FPCR stays 0 (round to nearest, no flush-to-zero). */
+    w[SLOT_START_EXIT] = (uintptr_t)exit_fn;
+    w[SLOT_START_ARG] = (uintptr_t)arg;
+    w[SLOT_START_FN] = (uintptr_t)fn;
+    w[SLOT_PC] = (uintptr_t)gs_gostart;
     return sp;
 }
 
