@@ -76,6 +76,9 @@ unsafe extern "C" fn host_start(arg: *mut c_void) -> ! {
 
 /// The scheduler of the host runner: the next host G, or back to gs_run_for.
 /// Executed on the host runner's g0.
+///
+/// # Safety
+/// On g0 of `m`, the host runner M of the calling thread, with no current goroutine.
 pub(crate) unsafe fn host_schedule(m: &mut M) -> ! {
     let rt = m.rt();
     let out_of_time = super::time::nanotime() >= m.host_deadline;

@@ -568,6 +568,10 @@ unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> boo
 }
 
 /// Timer function of wait_fd: time out the waiter if nobody readied it.
+///
+/// # Safety
+/// `arg` is the `Waiter` in the frame of the goroutine parked in `wait_fd`, which
+/// deletes the timer before that frame ends.
 unsafe fn wait_fd_timeout(arg: usize) {
     let w = arg as *const Waiter;
     // SAFETY: the goroutine deletes this timer (waiting for us) before it leaves.

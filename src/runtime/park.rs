@@ -114,6 +114,11 @@ impl<'a> ParkToken<'a> {
 /// and give `unlockf` the G's handle; internal ones give it the `*mut G`.
 /// Returns when readied, with the G's `param` (for the caller's protocol).
 /// Executed on a goroutine.
+///
+/// # Safety
+/// On a goroutine (not g0, not a foreign thread). `unlockf(gp, lock)` runs on g0
+/// after the G is marked waiting and must not block; `lock` and `reason` must stay
+/// valid until the G is readied.
 #[inline(always)]
 pub(crate) unsafe fn gopark(
     unlockf: Option<UnlockFn>,
@@ -127,6 +132,9 @@ pub(crate) unsafe fn gopark(
 
 /// `gopark` for a caller that already read its M (`mp`: the calling thread's M,
 /// running a goroutine).
+///
+/// # Safety
+/// As `gopark`, and `mp` is the calling thread's M.
 #[inline(always)]
 pub(crate) unsafe fn gopark_m(
     mp: *mut super::m::M,
@@ -213,6 +221,10 @@ pub(crate) fn ready_won(rt: &Runtime, mp: *mut super::m::M, gp: *mut G, next: bo
 }
 
 /// Runs `gp` on this M right away, in the current time slice.
+///
+/// # Safety
+/// On g0 of `mp`, which holds a P; `gp` is runnable, owned by the caller (taken off
+/// every queue, or never put on one) and may run on `mp`.
 unsafe fn resume_now(mp: *mut super::m::M, gp: *mut G) -> ! {
     // SAFETY: mp holds a P; gp is runnable and ours and may run here (it was running
     // on this M a moment ago, so a locked G is locked to this M).

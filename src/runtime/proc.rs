@@ -672,6 +672,9 @@ fn m_should_exit(m: &M) -> bool {
 
 /// Leaves the scheduler: gives the P away and returns from gs_mstart0 on this thread.
 /// Executed on g0.
+///
+/// # Safety
+/// On g0 of `m`, the calling thread's M, which runs no goroutine.
 unsafe fn mexit(m: &mut M) -> ! {
     let rt = m.rt();
     if m.spinning {
@@ -715,6 +718,10 @@ unsafe fn mexit(m: &mut M) -> ! {
 ///
 /// On x86-64 this restarts g0's stack at its base and jumps into `schedule0`
 /// without a `call`: see *Return prediction* in context.rs.
+///
+/// # Safety
+/// On g0 of `mp`, the calling thread's M, with no current goroutine (its last one
+/// was parked, queued or ended by the caller).
 #[inline(always)]
 pub(crate) unsafe fn schedule(mp: *mut M) -> ! {
     #[cfg(target_arch = "x86_64")]
@@ -833,6 +840,11 @@ const NETPOLL_SLICE_NS: i64 = 1_000_000;
 
 /// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
 /// Executed on g0 of an M holding a P; never returns.
+///
+/// # Safety
+/// On g0 of `m`, which holds a P; `gp` is runnable and owned by the caller (see
+/// *Ownership of a G* in g.rs) and its context was saved by `mcall` or laid out by
+/// `gostartcall`.
 #[inline(always)]
 pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     // SAFETY: we own gp.
@@ -866,6 +878,10 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
 }
 
 /// `gs_gogo(sp)` by a jump rather than a call (see *Return prediction* in context.rs).
+///
+/// # Safety
+/// `sp` is a context saved by `mcall`/`gs_ctx_swap` or laid out by `gostartcall`,
+/// that nothing else resumes; the current stack is abandoned.
 #[inline(always)]
 unsafe fn gogo_jump(sp: usize) -> ! {
     #[cfg(target_arch = "x86_64")]
@@ -1137,6 +1153,10 @@ fn startlockedm(m: &mut M, gp: *mut G) {
 
 /// Switches from the current goroutine to g0 and runs `f(gp)` there (Go's mcall).
 /// Executed on a goroutine's stack.
+///
+/// # Safety
+/// On a goroutine of this thread's M. `f` never returns: it ends in `schedule` or
+/// in resuming some context; the goroutine goes on when something resumes it.
 #[inline(never)]
 pub(crate) unsafe fn mcall(f: McallFn) {
     // SAFETY: forwarded contract.
@@ -1145,6 +1165,9 @@ pub(crate) unsafe fn mcall(f: McallFn) {
 
 /// `mcall` for a caller that already read its M (one thread-local read less).
 /// `mp` must be the calling thread's M, running a goroutine.
+///
+/// # Safety
+/// As `mcall`, and `mp` is the calling thread's M.
 #[inline(always)]
 pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
     // SAFETY: the caller is on a goroutine of mp, so its curg is valid; the context

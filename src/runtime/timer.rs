@@ -173,6 +173,10 @@ impl TimerHeap {
 /// Arms `t` to run `f(arg)` at `when` (nanotime). `t` must be idle or done, and must
 /// stay valid until it has run or `deltimer` returned.
 /// Can be executed by anyone; the timer goes to the caller's P, else P 0.
+///
+/// # Safety
+/// `t` is valid, idle or done, and stays valid until `f` has run or `deltimer(t)`
+/// returned; `f(arg)` may run on any M's g0, so it must not block.
 pub(crate) unsafe fn addtimer(rt: &Runtime, t: *mut Timer, when: i64, f: unsafe fn(usize), arg: usize) {
     let mp = getm();
     // SAFETY: mp is the calling thread's M (if any); its p, if any, is held by it.
@@ -216,6 +220,10 @@ unsafe fn addtimer_on(pp: &P, t: *mut Timer, when: i64, f: unsafe fn(usize), arg
 /// Disarms `t`. True if it was removed before running. If its function is running
 /// now, waits for it to finish. Afterwards the caller may drop `t`.
 /// Can be executed by anyone.
+///
+/// # Safety
+/// `t` is valid (armed or not), and not running on the calling thread (a timer's
+/// function must not delete its own timer: it would wait for itself).
 pub(crate) unsafe fn deltimer(t: *mut Timer) -> bool {
     loop {
         // SAFETY: the caller guarantees t is valid.
@@ -310,6 +318,9 @@ pub(crate) fn timesleepuntil(rt: &Runtime) -> i64 {
 // Sleeping and parking with a timeout
 
 /// Timer function that readies the goroutine `arg` sleeping in `sleep`.
+///
+/// # Safety
+/// `arg` is the `*mut G` that armed the timer in `sleep` (the timer lives in its frame).
 unsafe fn sleep_fire(arg: usize) {
     let gp = arg as *mut super::g::G;
     let mp = getm();
@@ -370,6 +381,10 @@ struct ParkTimeoutArgs {
 }
 
 /// Timer function of `park_timeout`: wins the park token, or does nothing.
+///
+/// # Safety
+/// `arg` is the `ParkTimeoutArgs` in the frame of the parked goroutine, which
+/// outlives the timer (it deletes the timer before the frame ends).
 unsafe fn park_timeout_fire(arg: usize) {
     let a = arg as *const ParkTimeoutArgs;
     // SAFETY: the args live in the parked goroutine's frame; it calls deltimer (which
@@ -506,6 +521,8 @@ mod loom_tests {
         gone: AtomicBool,
     }
 
+    /// # Safety
+    /// `arg` is the model's `Frame`.
     unsafe fn fire(arg: usize) {
         // SAFETY: arg is the Frame, which outlives the model's threads.
         let f = unsafe { &*(arg as *const Frame) };
