@@ -2,7 +2,7 @@
 
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::{Error, Result};
-use crate::runtime::proc::{self, Caller};
+use crate::runtime::entry::{self, Caller};
 use crate::runtime::{debug, sched};
 use core::ffi::c_int;
 
@@ -31,7 +31,7 @@ pub struct gs_stats {
 
 /// Runs `f` with the caller's runtime.
 fn with_rt<T>(f: impl FnOnce(&sched::Runtime) -> T) -> Result<T> {
-    match proc::caller() {
+    match entry::caller() {
         Caller::Foreign => {
             let fg = sched::enter_foreign()?;
             Ok(f(fg.rt()))

@@ -5,7 +5,8 @@
 use super::lifecycle::gs_fn;
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::proc::{self, Caller, GoOpts};
+use crate::runtime::entry::{self, Caller};
+use crate::runtime::newproc::{self, GoOpts};
 use crate::runtime::stack::{MAX_STACK_SIZE, MIN_STACK_SIZE};
 use core::ffi::{c_char, c_int};
 
@@ -40,7 +41,7 @@ const GO_FLAGS_SUPPORTED: u32 = GS_GO_HOST;
 pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
     ffi_boundary!(PANIC_CODE as i64, {
         let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
-        match proc::go(f, arg, &GoOpts::DEFAULT) {
+        match entry::go(f, arg, &GoOpts::DEFAULT) {
             Ok(id) => id as i64,
             Err(e) => e.to_code() as i64,
         }
@@ -52,7 +53,7 @@ pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
 pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts) -> i64 {
     ffi_boundary!(PANIC_CODE as i64, {
         let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
-        match go_opts(opts).and_then(|o| proc::go(f, arg, &o)) {
+        match go_opts(opts).and_then(|o| entry::go(f, arg, &o)) {
             Ok(id) => id as i64,
             Err(e) => e.to_code() as i64,
         }
@@ -61,7 +62,7 @@ pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *con
 
 /// Largest argument block gs_go_copy copies, in bytes.
 pub const GS_GO_COPY_MAX: usize = 4096;
-const _: () = assert!(GS_GO_COPY_MAX == proc::ARGS_MAX);
+const _: () = assert!(GS_GO_COPY_MAX == newproc::ARGS_MAX);
 
 /// Starts fn(p) as a goroutine, where p points to the goroutine's own copy of the
 /// `size` bytes at `arg`, as Go's `go f(x, y)` copies its arguments: 16-byte aligned,
@@ -90,7 +91,7 @@ pub extern "C" fn gs_go_copy_with(
         let r = go_opts(opts).and_then(|mut o| {
             o.args = arg.cast();
             o.argsize = size;
-            proc::go(f, core::ptr::null_mut(), &o)
+            entry::go(f, core::ptr::null_mut(), &o)
         });
         match r {
             Ok(id) => id as i64,
@@ -126,7 +127,7 @@ fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
 #[no_mangle]
 pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if !matches!(proc::caller(), Caller::Foreign) {
+        if !matches!(entry::caller(), Caller::Foreign) {
             return Error::Perm.to_code();
         }
         let fg = match crate::runtime::sched::enter_foreign() {
@@ -145,9 +146,9 @@ pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_gosched() -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match proc::caller() {
+        match entry::caller() {
             Caller::Goroutine(m, _) => {
-                proc::gosched_on(m);
+                entry::gosched_on(m);
                 0
             }
             _ => {
@@ -162,15 +163,15 @@ pub extern "C" fn gs_gosched() -> c_int {
 /// Ends the calling goroutine now; returns only when called off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_goexit() {
-    if let Caller::Goroutine(..) = proc::caller() {
-        proc::goexit();
+    if let Caller::Goroutine(..) = entry::caller() {
+        entry::goexit();
     }
 }
 
 /// The calling goroutine's handle; NULL off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_self() -> *mut gs_g {
-    match proc::caller() {
+    match entry::caller() {
         // SAFETY: g is the running goroutine.
         Caller::Goroutine(_, g) => unsafe { (*g).handle() as *mut gs_g },
         _ => core::ptr::null_mut(),
@@ -180,7 +181,7 @@ pub extern "C" fn gs_self() -> *mut gs_g {
 /// The calling goroutine's id; 0 off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_goid() -> i64 {
-    match proc::caller() {
+    match entry::caller() {
         // SAFETY: g is the running goroutine.
         Caller::Goroutine(_, g) => unsafe { (*g).goid() as i64 },
         _ => 0,
@@ -193,8 +194,8 @@ pub extern "C" fn gs_goid() -> i64 {
 /// whose goroutine waits runs nothing else, so one must stay free for the rest.
 #[no_mangle]
 pub extern "C" fn gs_lock_os_thread() -> c_int {
-    match proc::caller() {
-        Caller::Goroutine(m, g) => super::code(proc::lock_os_thread(m, g)),
+    match entry::caller() {
+        Caller::Goroutine(m, g) => super::code(entry::lock_os_thread(m, g)),
         _ => Error::Perm.to_code(),
     }
 }
@@ -203,9 +204,9 @@ pub extern "C" fn gs_lock_os_thread() -> c_int {
 /// Unlocking an unlocked goroutine does nothing. GS_EPERM off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_unlock_os_thread() -> c_int {
-    match proc::caller() {
+    match entry::caller() {
         Caller::Goroutine(m, g) => {
-            proc::unlock_os_thread(m, g);
+            entry::unlock_os_thread(m, g);
             0
         }
         _ => Error::Perm.to_code(),
@@ -216,7 +217,7 @@ pub extern "C" fn gs_unlock_os_thread() -> c_int {
 /// without yielding (sysmon's preemption request). False off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_should_yield() -> bool {
-    match proc::caller() {
+    match entry::caller() {
         Caller::Goroutine(m, _) => {
             // SAFETY: m is this thread's M; p, if held, is ours.
             let pp = unsafe { (*m).p };

@@ -3,7 +3,7 @@
 
 use super::{code, ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::{proc, sched};
+use crate::runtime::{config, entry, sched};
 use core::ffi::{c_char, c_int, c_void};
 
 /// Runtime configuration for gs_init. Zero fields take their defaults.
@@ -42,7 +42,7 @@ pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
     ffi_boundary!(PANIC_CODE, {
         // SAFETY: a non-NULL cfg points to a gs_config (API contract).
         let c = if cfg.is_null() { gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 } } else { unsafe { *cfg } };
-        code(sched::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
+        code(config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
     })
 }
 
@@ -54,10 +54,10 @@ pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
 pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
         let Some(f) = fn_ else { return Error::Inval.to_code() };
-        if !matches!(proc::caller(), proc::Caller::Foreign) {
+        if !matches!(entry::caller(), entry::Caller::Foreign) {
             return Error::Perm.to_code();
         }
-        let r = proc::main(f, arg);
+        let r = entry::main(f, arg);
         if r == Err(Error::Deadlock) {
             let rtp = sched::RT.load(core::sync::atomic::Ordering::Acquire);
             if !rtp.is_null() {
@@ -76,7 +76,7 @@ pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if !matches!(proc::caller(), proc::Caller::Foreign) {
+        if !matches!(entry::caller(), entry::Caller::Foreign) {
             return Error::Perm.to_code();
         }
         let fg = match sched::enter_foreign() {
@@ -98,7 +98,7 @@ pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_shutdown() -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if !matches!(proc::caller(), proc::Caller::Foreign) {
+        if !matches!(entry::caller(), entry::Caller::Foreign) {
             return Error::Perm.to_code();
         }
         match sched::shutdown() {

@@ -4,7 +4,7 @@
 
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::netpoll;
+use crate::runtime::{fdwait, io, netpoll};
 use core::ffi::{c_int, c_void};
 
 /// gs_wait_fd events: readable.
@@ -21,7 +21,7 @@ const _: () = assert!(GS_POLLIN == netpoll::GS_POLLIN && GS_POLLOUT == netpoll::
 #[no_mangle]
 pub extern "C" fn gs_wait_fd(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match netpoll::wait_fd_any(fd, events, timeout_ns) {
+        match fdwait::wait_fd_any(fd, events, timeout_ns) {
             Ok(ev) => ev as c_int,
             Err(e) => e.to_code(),
         }
@@ -36,7 +36,7 @@ pub extern "C" fn gs_read(fd: c_int, buf: *mut c_void, n: usize) -> isize {
         if buf.is_null() && n > 0 {
             return Error::Inval.to_code() as isize;
         }
-        netpoll::read(fd, buf.cast(), n) as isize
+        io::read(fd, buf.cast(), n) as isize
     })
 }
 
@@ -48,7 +48,7 @@ pub extern "C" fn gs_write(fd: c_int, buf: *const c_void, n: usize) -> isize {
         if buf.is_null() && n > 0 {
             return Error::Inval.to_code() as isize;
         }
-        netpoll::write(fd, buf.cast(), n) as isize
+        io::write(fd, buf.cast(), n) as isize
     })
 }
 
@@ -61,7 +61,7 @@ pub extern "C" fn gs_accept(listen_fd: c_int, addr: *mut libc::sockaddr, len: *m
         if addr.is_null() != len.is_null() {
             return Error::Inval.to_code();
         }
-        netpoll::accept(listen_fd, addr, len) as c_int
+        io::accept(listen_fd, addr, len) as c_int
     })
 }
 
@@ -69,12 +69,12 @@ pub extern "C" fn gs_accept(listen_fd: c_int, addr: *mut libc::sockaddr, len: *m
 /// negative error code (e.g. -ECONNREFUSED).
 #[no_mangle]
 pub extern "C" fn gs_connect(fd: c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> c_int {
-    ffi_boundary!(PANIC_CODE, { netpoll::connect(fd, addr, len) as c_int })
+    ffi_boundary!(PANIC_CODE, { io::connect(fd, addr, len) as c_int })
 }
 
 /// Wakes goroutines waiting on fd with GS_ECANCELED, then closes it: 0 or a negative
 /// error code.
 #[no_mangle]
 pub extern "C" fn gs_close(fd: c_int) -> c_int {
-    ffi_boundary!(PANIC_CODE, { netpoll::close(fd) as c_int })
+    ffi_boundary!(PANIC_CODE, { io::close(fd) as c_int })
 }

@@ -3,7 +3,7 @@
 use super::go::gs_g;
 use super::{code, ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::proc::{self, Caller};
+use crate::runtime::entry::{self, Caller};
 use crate::runtime::{park, sched};
 use core::ffi::{c_char, c_int, c_void};
 
@@ -18,7 +18,7 @@ pub type gs_unlockf = Option<unsafe extern "C" fn(g: *mut gs_g, lock: *mut c_voi
 #[no_mangle]
 pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match proc::caller() {
+        match entry::caller() {
             Caller::Goroutine(m, _) => {
                 // SAFETY: on a goroutine of m; gs_unlockf and UnlockFn have the same ABI
                 // (a gs_g* is passed as a pointer-sized handle).
@@ -40,7 +40,7 @@ pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const
 #[no_mangle]
 pub extern "C" fn gs_park_timeout(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match proc::caller() {
+        match entry::caller() {
             Caller::Goroutine(m, _) => {
                 // SAFETY: as in gs_park.
                 let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };
@@ -66,7 +66,7 @@ pub extern "C" fn gs_ready(g: *mut gs_g) -> c_int {
         if g.is_null() {
             return Error::Inval.to_code();
         }
-        match proc::caller() {
+        match entry::caller() {
             Caller::Foreign => match sched::enter_foreign() {
                 Ok(fg) => code(park::ready_handle(fg.rt(), core::ptr::null_mut(), g as usize)),
                 Err(e) => e.to_code(),

@@ -1,7 +1,7 @@
 //! Time: gs_nanotime, gs_sleep.
 
 use super::{ffi_boundary, PANIC_CODE};
-use crate::runtime::proc::{self, Caller};
+use crate::runtime::entry::{self, Caller};
 use crate::runtime::{time, timer};
 use core::ffi::c_int;
 
@@ -16,7 +16,7 @@ pub extern "C" fn gs_nanotime() -> i64 {
 #[no_mangle]
 pub extern "C" fn gs_sleep(ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match proc::caller() {
+        match entry::caller() {
             // SAFETY: m is this thread's M.
             Caller::Goroutine(m, _) => timer::sleep(unsafe { (*m).rt() }, ns),
             _ => time::thread_sleep(ns),

@@ -132,7 +132,7 @@ pub(crate) fn write_all(fd: i32, text: &[u8]) -> i32 {
         match -n as i32 {
             libc::EINTR => {}
             libc::EAGAIN => {
-                if let Err(e) = super::netpoll::wait_fd_any(fd, super::netpoll::GS_POLLOUT, -1) {
+                if let Err(e) = super::fdwait::wait_fd_any(fd, super::netpoll::GS_POLLOUT, -1) {
                     return e.to_code();
                 }
             }

@@ -35,7 +35,7 @@
 //! last touch of the Waiter (`take`); the goroutine leaves its frame only once the
 //! count is 0.
 //!
-//! The commit (`netpollblockcommit`, on g0 once the goroutine is parked) publishes
+//! The commit (`netpollblockcommit` in fdwait.rs, on g0 once the goroutine is parked) publishes
 //! the Waiter, then arms the timeout in the goroutine's frame. A waker may claim the
 //! Waiter as soon as it is in a slot; if it readied the goroutine then, the goroutine
 //! could run and leave while the commit still works in its frame. So a Waiter is
@@ -53,7 +53,7 @@
 //! the price of a read here), so each case is caught where it shows:
 //! - a number returned by `gs_accept`, or given to `gs_connect`, is a new file: its
 //!   PollDesc is reset at once (`forget`);
-//! - sockets are read and written with `MSG_DONTWAIT` (`Io::Socket`), which does not
+//! - sockets are read and written (io.rs) with `MSG_DONTWAIT` (`Io::Socket`), which does not
 //!   depend on the file's O_NONBLOCK; ENOTSOCK says the number names something else
 //!   now, and the PollDesc is renewed (`renew`);
 //! - other fds depend on O_NONBLOCK, which the runtime sets on every fd it arms: a
@@ -81,22 +81,19 @@
 //! far off, sleeps as before.
 
 use super::g::G;
-use super::proc::{caller, Caller};
 use super::runq::GQueue;
 use super::sched::Runtime;
 use super::time::nanotime;
-use super::timer::{addtimer, deltimer, Timer};
-use crate::error::{errno, Error, Result};
+use crate::error::{Error, Result};
 use crate::netpoll::{Poller, EV_READ, EV_WRITE};
-use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
-const PD_READY: usize = 1;
-const PD_WAIT: usize = 2;
+pub(crate) const PD_READY: usize = 1;
+pub(crate) const PD_WAIT: usize = 2;
 
 /// `PollDesc::kind`: a socket (read and written with MSG_DONTWAIT).
-const KIND_SOCKET: u32 = 1;
+pub(crate) const KIND_SOCKET: u32 = 1;
 /// `PollDesc::kind`: anything else (its I/O needs O_NONBLOCK).
 const KIND_OTHER: u32 = 2;
 
@@ -114,7 +111,7 @@ fn file_kind(fd: i32) -> u32 {
 }
 
 /// True if `fd` is in non-blocking mode; `Inval` for a bad fd.
-fn is_nonblock(fd: i32) -> Result<bool> {
+pub(crate) fn is_nonblock(fd: i32) -> Result<bool> {
     // SAFETY: fcntl on a caller-provided fd; errors are reported.
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if fl < 0 {
@@ -135,34 +132,34 @@ const MAX_FD: usize = SEG_LEN * NSEGS;
 
 pub(crate) struct PollDesc {
     /// Serializes registration and close.
-    lock: super::lock::Mutex<()>,
-    seq: AtomicU32,
+    pub(crate) lock: super::lock::Mutex<()>,
+    pub(crate) seq: AtomicU32,
     /// Armed in the poller for the current seq (0 no, 1 yes, 2 cannot be polled).
-    armed: AtomicU32,
+    pub(crate) armed: AtomicU32,
     /// `KIND_*`: what the number named when it was armed. Under `lock`; read anywhere.
-    kind: AtomicU32,
-    rg: AtomicUsize,
-    wg: AtomicUsize,
+    pub(crate) kind: AtomicU32,
+    pub(crate) rg: AtomicUsize,
+    pub(crate) wg: AtomicUsize,
 }
 
 /// `Waiter::state`: open, a claim readies the goroutine.
-const W_OPEN: u32 = 0;
+pub(crate) const W_OPEN: u32 = 0;
 /// `Waiter::state`: claimed; whoever claimed it readies (or resumes) the goroutine.
-const W_CLAIMED: u32 = 1;
+pub(crate) const W_CLAIMED: u32 = 1;
 /// `Waiter::state`: the commit is running; a claim leaves the goroutine to it.
-const W_COMMIT: u32 = 2;
+pub(crate) const W_COMMIT: u32 = 2;
 
 /// A parked goroutine waiting on one or two directions of a PollDesc.
-struct Waiter {
-    gp: *mut G,
+pub(crate) struct Waiter {
+    pub(crate) gp: *mut G,
     /// `W_*`; the first to swap it to `W_CLAIMED` owns the wakeup.
-    state: AtomicU32,
+    pub(crate) state: AtomicU32,
     /// References from slots, and from wakers that took it out of one (see *Waiter
     /// lifetime*).
-    refs: AtomicU32,
+    pub(crate) refs: AtomicU32,
     /// The goroutine really parked (counted in `Netpoll::waiters`).
-    slept: AtomicBool,
-    rt: *const Runtime,
+    pub(crate) slept: AtomicBool,
+    pub(crate) rt: *const Runtime,
 }
 
 impl PollDesc {
@@ -216,7 +213,7 @@ impl Netpoll {
     }
 
     /// The PollDesc of `fd`, allocating its segment if needed.
-    fn pd(&self, fd: i32) -> Result<&PollDesc> {
+    pub(crate) fn pd(&self, fd: i32) -> Result<&PollDesc> {
         if fd < 0 || fd as usize >= MAX_FD {
             return Err(Error::Inval);
         }
@@ -254,7 +251,7 @@ impl Netpoll {
 
     /// Arms `fd` in the poller (once per seq) and puts it in non-blocking mode.
     /// Returns false for an fd that cannot be polled (always ready, e.g. a file).
-    fn arm(&self, fd: i32, pd: &PollDesc) -> Result<bool> {
+    pub(crate) fn arm(&self, fd: i32, pd: &PollDesc) -> Result<bool> {
         match pd.armed.load(Acquire) {
             1 => return Ok(true),
             2 => return Ok(false),
@@ -300,7 +297,7 @@ impl Netpoll {
     /// A number that now names a file that cannot be polled is always ready: its
     /// waiters are woken (they retry). Waiters of a pollable file stay parked: the new
     /// registration reports readiness that is there. `rt` owns this poller.
-    fn renew(&self, rt: &Runtime, fd: i32, pd: &PollDesc) -> Result<()> {
+    pub(crate) fn renew(&self, rt: &Runtime, fd: i32, pd: &PollDesc) -> Result<()> {
         let _l = pd.lock.lock();
         set_nonblock(fd)?;
         pd.kind.store(file_kind(fd), Release);
@@ -319,7 +316,7 @@ impl Netpoll {
                 for slot in [&pd.rg, &pd.wg] {
                     let gp = netpollunblock(slot, true);
                     if !gp.is_null() {
-                        super::proc::ready(rt, gp, true);
+                        super::park::ready(rt, gp, true);
                     }
                 }
                 Ok(())
@@ -331,7 +328,7 @@ impl Netpoll {
     /// Resets the PollDesc of a number that now names a new file (the old one was
     /// closed without gs_close): any old registration died with the old file.
     /// `rt` is the runtime that owns this poller.
-    fn forget(&self, rt: &Runtime, fd: i32) {
+    pub(crate) fn forget(&self, rt: &Runtime, fd: i32) {
         if let Some(pd) = self.pd_existing(fd) {
             if pd.armed.load(Acquire) == 0 {
                 return;
@@ -342,7 +339,7 @@ impl Netpoll {
             for slot in [&pd.rg, &pd.wg] {
                 let gp = netpollunblock(slot, false);
                 if !gp.is_null() {
-                    super::proc::ready(rt, gp, true);
+                    super::park::ready(rt, gp, true);
                 }
                 let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
             }
@@ -425,7 +422,7 @@ unsafe fn take(w: *const Waiter) -> *mut G {
 /// # Safety
 /// `w` is alive: the caller holds a reference to it, or is its timer (which the
 /// goroutine deletes before leaving).
-unsafe fn claim(w: *const Waiter) -> bool {
+pub(crate) unsafe fn claim(w: *const Waiter) -> bool {
     // SAFETY: the caller's contract.
     unsafe { (*w).state.swap(W_CLAIMED, AcqRel) == W_OPEN }
 }
@@ -489,7 +486,7 @@ pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
                     // SAFETY: claimed: we are the single waker of this parked G.
                     unsafe {
                         if (*gp).flags & super::g::GFLAG_HOST != 0 {
-                            super::proc::ready(rt, gp, false);
+                            super::park::ready(rt, gp, false);
                         } else {
                             (*gp).casgstatus(super::g::Gstatus::Waiting, super::g::Gstatus::Runnable);
                             list.push_back(gp);
@@ -516,513 +513,6 @@ pub(crate) fn wake_netpoller(rt: &Runtime, when: i64) {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// Waiting for fds
-
-struct CommitArgs {
-    slots: [*const AtomicUsize; 2],
-    waiter: *const Waiter,
-    timer: *mut Timer,
-    when: i64,
-    rt: *const Runtime,
-}
-
-/// unlockf of wait_fd: publish the Waiter in each WAIT slot and arm the timeout; if
-/// an event came first, or the Waiter was claimed meanwhile, resume at once (see
-/// *Waiter lifetime*). Executed on g0 with the goroutine parked; until its end the
-/// goroutine cannot run, so the frame is ours.
-unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> bool {
-    // SAFETY: a points to CommitArgs in the parking goroutine's frame, which stays put
-    // until we return (the Waiter is W_COMMIT: nobody readies the goroutine before).
-    let a = unsafe { &*(a as *const CommitArgs) };
-    // SAFETY: as above.
-    let w = unsafe { &*a.waiter };
-    let mut event_first = false;
-    for &s in a.slots.iter() {
-        if s.is_null() {
-            continue;
-        }
-        // SAFETY: the slots belong to a PollDesc, alive for the runtime's life.
-        let slot = unsafe { &*s };
-        w.refs.fetch_add(1, Relaxed); // the slot's reference, before it is visible
-        if slot.compare_exchange(PD_WAIT, a.waiter as usize, AcqRel, Acquire).is_err() {
-            w.refs.fetch_sub(1, Relaxed);
-            event_first = true;
-        }
-    }
-    if event_first {
-        // Resume now: claim the Waiter ourselves (or a waker just did).
-        w.state.store(W_CLAIMED, Release);
-        return false;
-    }
-    // SAFETY: the runtime outlives its goroutines.
-    let rt = unsafe { &*a.rt };
-    rt.netpoll.waiters.fetch_add(1, Relaxed);
-    w.slept.store(true, Relaxed);
-    if a.when > 0 {
-        // SAFETY: the timer lives in the parked goroutine's frame until deltimer.
-        unsafe { addtimer(rt, a.timer, a.when, wait_fd_timeout, a.waiter as usize) };
-    }
-    // Open for wakers; a claim made during the commit left the wakeup to us.
-    w.state.compare_exchange(W_COMMIT, W_OPEN, AcqRel, Acquire).is_ok()
-}
-
-/// Timer function of wait_fd: time out the waiter if nobody readied it.
-///
-/// # Safety
-/// `arg` is the `Waiter` in the frame of the goroutine parked in `wait_fd`, which
-/// deletes the timer before that frame ends.
-unsafe fn wait_fd_timeout(arg: usize) {
-    let w = arg as *const Waiter;
-    // SAFETY: the goroutine deletes this timer (waiting for us) before it leaves.
-    unsafe {
-        if claim(w) {
-            super::proc::ready(&*(*w).rt, (*w).gp, true);
-        }
-    }
-}
-
-/// gs_wait_fd from a goroutine: parks until `fd` is ready for `events`, the timeout,
-/// or gs_close. Returns the ready events (GS_POLLIN/GS_POLLOUT).
-pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
-    if events == 0 || events & !(GS_POLLIN | GS_POLLOUT) != 0 {
-        return Err(Error::Inval);
-    }
-    let np = &rt.netpoll;
-    let pd = np.pd(fd)?;
-    if !np.arm(fd, pd)? {
-        // Cannot be polled, so always ready: unless the number names a new file now.
-        match poll_thread(fd, events, 0) {
-            Err(Error::TimedOut) => {
-                np.renew(rt, fd, pd)?;
-                if pd.armed.load(Acquire) != 1 {
-                    return Ok(events);
-                }
-            }
-            r => return r,
-        }
-    }
-    let seq = pd.seq.load(Acquire);
-    let want: [(u32, &AtomicUsize); 2] = [(GS_POLLIN, &pd.rg), (GS_POLLOUT, &pd.wg)];
-    // Phase 1: consume pending events or announce WAIT.
-    let mut ready = 0u32;
-    let mut waiting: [*const AtomicUsize; 2] = [core::ptr::null(); 2];
-    for (i, (bit, slot)) in want.iter().enumerate() {
-        if events & bit == 0 {
-            continue;
-        }
-        loop {
-            let old = slot.load(Acquire);
-            if old == PD_READY {
-                if slot.compare_exchange(PD_READY, 0, AcqRel, Acquire).is_ok() {
-                    ready |= bit;
-                    break;
-                }
-            } else if old == 0 {
-                if slot.compare_exchange(0, PD_WAIT, AcqRel, Acquire).is_ok() {
-                    waiting[i] = *slot;
-                    break;
-                }
-            } else {
-                // Another goroutine waits in this direction.
-                undo_wait(&waiting);
-                return Err(Error::Busy);
-            }
-        }
-    }
-    if ready != 0 || timeout_ns == 0 {
-        undo_wait(&waiting);
-        if ready != 0 {
-            return Ok(ready);
-        }
-        return if pd.seq.load(Acquire) != seq { Err(Error::Canceled) } else { Err(Error::TimedOut) };
-    }
-    let gp = {
-        let mp = super::tls::getm();
-        // SAFETY: on a goroutine.
-        unsafe { (*mp).curg() }
-    };
-    let w = Waiter {
-        gp,
-        state: AtomicU32::new(W_COMMIT),
-        refs: AtomicU32::new(0),
-        slept: AtomicBool::new(false),
-        rt,
-    };
-    let mut t = Timer::new();
-    let a = CommitArgs {
-        slots: waiting,
-        waiter: &w,
-        timer: &mut t,
-        when: if timeout_ns < 0 { 0 } else { nanotime().saturating_add(timeout_ns) },
-        rt,
-    };
-    // SAFETY: on a goroutine; w, t and a live in this frame until after deltimer and
-    // until nobody references w any more (below).
-    unsafe {
-        super::park::gopark(
-            Some(netpollblockcommit),
-            &a as *const CommitArgs as *mut c_void,
-            c"IO wait".as_ptr(),
-            false,
-        );
-        if a.when > 0 {
-            deltimer(&mut t);
-        }
-    }
-    // Take our Waiter (or a READY that arrived for this fd) out of the slots; leave
-    // alone what belongs to a new fd of the same number (seq changed).
-    let same_fd = pd.seq.load(Acquire) == seq;
-    for (i, (bit, _)) in want.iter().enumerate() {
-        let s = waiting[i];
-        if s.is_null() {
-            continue;
-        }
-        // SAFETY: the slot belongs to pd.
-        let slot = unsafe { &*s };
-        let mine = &w as *const Waiter as usize;
-        if slot.compare_exchange(mine, 0, AcqRel, Acquire).is_ok() {
-            w.refs.fetch_sub(1, Relaxed); // the slot's reference, taken back
-            continue;
-        }
-        if same_fd && slot.compare_exchange(PD_READY, 0, AcqRel, Acquire).is_ok() {
-            ready |= bit;
-        } else if same_fd {
-            let _ = slot.compare_exchange(PD_WAIT, 0, AcqRel, Acquire);
-        }
-    }
-    // A waker that took w out of a slot may still be at its claim: wait for it to let
-    // go before this frame ends (a few instructions, unless its thread was preempted).
-    let mut spins = 0u32;
-    while w.refs.load(Acquire) != 0 {
-        // load-acquire, synchronize with take()'s release
-        spins += 1;
-        if spins < 64 {
-            core::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-    }
-    if w.slept.load(Relaxed) {
-        np.waiters.fetch_sub(1, Relaxed);
-    }
-    if pd.seq.load(Acquire) != seq {
-        return Err(Error::Canceled);
-    }
-    if ready != 0 {
-        Ok(ready)
-    } else {
-        Err(Error::TimedOut)
-    }
-}
-
-/// Puts back to 0 the slots we set to WAIT (if still WAIT).
-fn undo_wait(waiting: &[*const AtomicUsize; 2]) {
-    for &s in waiting.iter() {
-        if !s.is_null() {
-            // SAFETY: the slot belongs to a PollDesc.
-            let _ = unsafe { &*s }.compare_exchange(PD_WAIT, 0, AcqRel, Acquire);
-        }
-    }
-}
-
-/// poll(2) for a thread that is not running a goroutine.
-fn poll_thread(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
-    let mut pev: libc::c_short = 0;
-    if events & GS_POLLIN != 0 {
-        pev |= libc::POLLIN;
-    }
-    if events & GS_POLLOUT != 0 {
-        pev |= libc::POLLOUT;
-    }
-    let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
-    loop {
-        let left = deadline.saturating_sub(nanotime());
-        let ms = if timeout_ns < 0 { -1 } else { ((left.max(0) + 999_999) / 1_000_000).min(i32::MAX as i64) as i32 };
-        let mut p = libc::pollfd { fd, events: pev, revents: 0 };
-        // SAFETY: p is a valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
-        if n < 0 {
-            let e = errno();
-            if e == libc::EINTR {
-                continue;
-            }
-            return Err(Error::Inval);
-        }
-        if n == 0 {
-            if nanotime() >= deadline {
-                return Err(Error::TimedOut);
-            }
-            continue;
-        }
-        if p.revents & libc::POLLNVAL != 0 {
-            return Err(Error::Inval);
-        }
-        let mut r = 0;
-        if p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && events & GS_POLLIN != 0 {
-            r |= GS_POLLIN;
-        }
-        if p.revents & (libc::POLLOUT | libc::POLLHUP | libc::POLLERR) != 0 && events & GS_POLLOUT != 0 {
-            r |= GS_POLLOUT;
-        }
-        if r == 0 {
-            r = events;
-        }
-        return Ok(r);
-    }
-}
-
-/// gs_wait_fd from any caller. On a goroutine, readiness reported by the poller is
-/// confirmed with poll(2), so that a notification left over from data that was read
-/// meanwhile does not count: the answer is the fd's state, as poll(2) would give.
-pub(crate) fn wait_fd_any(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> {
-    if fd < 0 || events == 0 || events & !(GS_POLLIN | GS_POLLOUT) != 0 {
-        return Err(Error::Inval);
-    }
-    let rt = match caller() {
-        // SAFETY: m is this thread's M.
-        Caller::Goroutine(m, _) => unsafe { (*m).rt() },
-        _ => return poll_thread(fd, events, timeout_ns),
-    };
-    // A number that names a new file in blocking mode (closed behind our back): renew
-    // it now rather than wait for sysmon (see *Fds closed behind our back*).
-    if let Ok(pd) = rt.netpoll.pd(fd) {
-        if pd.armed.load(Acquire) == 1 && !is_nonblock(fd)? {
-            rt.netpoll.renew(rt, fd, pd)?;
-        }
-    }
-    let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
-    loop {
-        match poll_thread(fd, events, 0) {
-            Ok(ev) => return Ok(ev),
-            Err(Error::TimedOut) => {}
-            Err(e) => return Err(e),
-        }
-        let left = if timeout_ns < 0 { -1 } else { deadline.saturating_sub(nanotime()) };
-        if timeout_ns >= 0 && left <= 0 {
-            return Err(Error::TimedOut);
-        }
-        // Any answer but an error is re-checked by poll(2) above.
-        wait_fd(rt, fd, events, left)?;
-    }
-}
-
-/// Waits without confirming readiness: for gs_read and friends, which retry their
-/// system call anyway.
-fn wait_fd_io(fd: i32, events: u32) -> Result<u32> {
-    match caller() {
-        // SAFETY: m is this thread's M.
-        Caller::Goroutine(m, _) => wait_fd(unsafe { (*m).rt() }, fd, events, -1),
-        _ => poll_thread(fd, events, -1),
-    }
-}
-
-/// The result of a system call that returns >= 0 or -1 with errno, as the count or
-/// `-errno`. Call it on the call's result at once (see `crate::error::errno`).
-#[inline(always)]
-fn sys(r: isize) -> isize {
-    if r < 0 {
-        -(errno() as isize)
-    } else {
-        r
-    }
-}
-
-/// Runs `op` (a non-blocking system call, returning >= 0 or `-errno`) until it does
-/// not say EAGAIN, waiting for `events` in between. Returns its result or `-errno`.
-fn retry_io(fd: i32, events: u32, mut op: impl FnMut() -> isize) -> i64 {
-    loop {
-        let r = op();
-        if r >= 0 {
-            return r as i64;
-        }
-        let e = -r as i32;
-        if e == libc::EINTR {
-            continue;
-        }
-        if e != libc::EAGAIN && e != libc::EWOULDBLOCK {
-            return r as i64;
-        }
-        if let Err(err) = wait_fd_io(fd, events) {
-            return err.to_code() as i64;
-        }
-    }
-}
-
-/// How a goroutine's calls on an fd are made (see *Fds closed behind our back*).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Io {
-    /// recv/send with MSG_DONTWAIT: a socket.
-    Socket,
-    /// read/write: the fd is non-blocking, or a thread's call may block.
-    Plain,
-}
-
-/// Gets `fd` ready for a goroutine's calls: armed in the poller, non-blocking where
-/// that matters (always, with `need_nonblock`), renewed if the number names a new
-/// file. A foreign thread's calls may block: nothing to do for them.
-fn prepare(fd: i32, need_nonblock: bool) -> Result<Io> {
-    if fd < 0 {
-        return Err(Error::Inval);
-    }
-    let Caller::Goroutine(m, _) = caller() else { return Ok(Io::Plain) };
-    // SAFETY: m is this thread's M; its runtime outlives it.
-    let rt = unsafe { (*m).rt() };
-    let np = &rt.netpoll;
-    let pd = np.pd(fd)?;
-    np.arm(fd, pd)?;
-    if pd.kind.load(Acquire) == KIND_SOCKET && !need_nonblock {
-        return Ok(Io::Socket);
-    }
-    if !is_nonblock(fd)? {
-        np.renew(rt, fd, pd)?; // armed non-blocking before: a new file
-    }
-    Ok(if pd.kind.load(Acquire) == KIND_SOCKET { Io::Socket } else { Io::Plain })
-}
-
-/// The calling goroutine's fd names something else than a socket now (ENOTSOCK):
-/// renew it, so that a plain call on it does not block. Errors show in that call.
-fn renew_after_enotsock(fd: i32) {
-    if let Caller::Goroutine(m, _) = caller() {
-        // SAFETY: m is this thread's M; its runtime outlives it.
-        let rt = unsafe { (*m).rt() };
-        if let Ok(pd) = rt.netpoll.pd(fd) {
-            let _ = rt.netpoll.renew(rt, fd, pd);
-        }
-    }
-}
-
-/// gs_read.
-pub(crate) fn read(fd: i32, buf: *mut u8, n: usize) -> i64 {
-    let io = match prepare(fd, false) {
-        Ok(io) => io,
-        Err(e) => return e.to_code() as i64,
-    };
-    // SAFETY: the caller passes a buffer of n bytes (API contract).
-    let plain = || sys(unsafe { libc::read(fd, buf.cast(), n) });
-    retry_io(fd, GS_POLLIN, || {
-        if io == Io::Plain {
-            return plain();
-        }
-        // SAFETY: as above.
-        let r = sys(unsafe { libc::recv(fd, buf.cast(), n, libc::MSG_DONTWAIT) });
-        if r != -(libc::ENOTSOCK as isize) {
-            return r;
-        }
-        renew_after_enotsock(fd);
-        plain()
-    })
-}
-
-/// gs_write: writes all `n` bytes across partial writes, or fails. A reader that is
-/// gone gives -EPIPE, not SIGPIPE (see *SIGPIPE* in signal.rs).
-pub(crate) fn write(fd: i32, buf: *const u8, n: usize) -> i64 {
-    let io = match prepare(fd, false) {
-        Ok(io) => io,
-        Err(e) => return e.to_code() as i64,
-    };
-    let mut done = 0usize;
-    while done < n {
-        // SAFETY: [buf+done, buf+n) is within the caller's buffer.
-        let at = unsafe { buf.add(done) };
-        let r = retry_io(fd, GS_POLLOUT, || {
-            if io == Io::Socket {
-                let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-                // SAFETY: as above.
-                let r = sys(unsafe { libc::send(fd, at.cast(), n - done, flags) });
-                if r != -(libc::ENOTSOCK as isize) {
-                    return r;
-                }
-                renew_after_enotsock(fd);
-            }
-            super::signal::write_nosigpipe(fd, at, n - done)
-        });
-        if r < 0 {
-            return r;
-        }
-        done += r as usize;
-    }
-    n as i64
-}
-
-/// After accept fails with EMFILE/ENFILE, wait this long (doubling to the max) before
-/// reporting it, so that a retry loop does not spin. Go's http server uses 5 ms..1 s.
-const ACCEPT_BACKOFF_MIN_NS: i64 = 5_000_000;
-const ACCEPT_BACKOFF_MAX_NS: i64 = 1_000_000_000;
-static ACCEPT_BACKOFF: AtomicI64 = AtomicI64::new(0);
-
-/// gs_accept: the new fd is non-blocking and close-on-exec.
-pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen_t) -> i64 {
-    if let Err(e) = prepare(fd, true) {
-        return e.to_code() as i64;
-    }
-    let r = retry_io(fd, GS_POLLIN, || {
-        // SAFETY: addr/len are the caller's (may be NULL, as accept4 allows).
-        sys(unsafe { libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) } as isize)
-    });
-    if r >= 0 {
-        let rtp = super::sched::current_rt_ptr();
-        if !rtp.is_null() {
-            // SAFETY: the caller's runtime is alive during its call.
-            unsafe { (*rtp).netpoll.forget(&*rtp, r as i32) };
-        }
-    }
-    if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
-        let b = ACCEPT_BACKOFF.load(Relaxed);
-        let b = if b == 0 { ACCEPT_BACKOFF_MIN_NS } else { (b * 2).min(ACCEPT_BACKOFF_MAX_NS) };
-        ACCEPT_BACKOFF.store(b, Relaxed);
-        sleep_any(b);
-    } else if r >= 0 {
-        ACCEPT_BACKOFF.store(0, Relaxed);
-    }
-    r
-}
-
-/// Sleeps the caller: parks a goroutine, or sleeps the thread.
-pub(crate) fn sleep_any(ns: i64) {
-    match caller() {
-        // SAFETY: m is this thread's M.
-        Caller::Goroutine(m, _) => super::timer::sleep(unsafe { (*m).rt() }, ns),
-        _ => super::time::thread_sleep(ns),
-    }
-}
-
-/// gs_connect: non-blocking connect, wait for writability, then SO_ERROR.
-pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t) -> i64 {
-    if addr.is_null() {
-        return Error::Inval.to_code() as i64;
-    }
-    // A socket being connected is a new file: whatever its number's PollDesc says
-    // belongs to an older file closed with close(2).
-    let rtp = super::sched::current_rt_ptr();
-    if !rtp.is_null() && fd >= 0 {
-        // SAFETY: the caller's runtime is alive during its call.
-        unsafe { (*rtp).netpoll.forget(&*rtp, fd) };
-    }
-    if let Err(e) = prepare(fd, true) {
-        return e.to_code() as i64;
-    }
-    // SAFETY: addr/len describe the caller's address.
-    let r = unsafe { libc::connect(fd, addr, len) };
-    if r == 0 {
-        return 0;
-    }
-    let e = errno();
-    if e != libc::EINPROGRESS && e != libc::EINTR && e != libc::EAGAIN {
-        return -(e as i64);
-    }
-    if let Err(err) = wait_fd_io(fd, GS_POLLOUT) {
-        return err.to_code() as i64;
-    }
-    let mut soerr: libc::c_int = 0;
-    let mut l = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: valid out-parameters.
-    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut soerr as *mut libc::c_int).cast(), &mut l) } < 0 {
-        return -(errno() as i64);
-    }
-    -(soerr as i64)
-}
-
 /// Renews the registration of every fd a goroutine is parked on (see *Fds closed
 /// behind our back*). Called by sysmon about once a second while there are waiters.
 pub(crate) fn revalidate_waiters(rt: &Runtime) {
@@ -1043,37 +533,32 @@ pub(crate) fn revalidate_waiters(rt: &Runtime) {
     }
 }
 
-/// gs_close: wakes the fd's waiters with GS_ECANCELED, disarms it, closes it.
-pub(crate) fn close(fd: i32) -> i64 {
-    if fd < 0 {
-        return Error::Inval.to_code() as i64;
-    }
+/// gs_close's part in the poll descriptors (Go's pollDesc evict): the fd's PollDesc
+/// forgets its registration (a new `seq`, so that its events still in flight are
+/// stale) and its waiters return GS_ECANCELED. Before the fd is closed.
+pub(crate) fn evict(fd: i32) {
     let rtp = super::sched::current_rt_ptr();
-    if !rtp.is_null() {
-        // SAFETY: an M's runtime, or the published one, is alive during this call
-        // (a racing shutdown is the caller's bug, as with any use-after-free).
-        let rt = unsafe { &*rtp };
-        if let Some(pd) = rt.netpoll.pd_existing(fd) {
-            let _l = pd.lock.lock();
-            pd.seq.fetch_add(1, AcqRel);
-            if pd.armed.swap(0, AcqRel) == 1 {
-                rt.netpoll.poller.close(fd);
+    if rtp.is_null() {
+        return;
+    }
+    // SAFETY: an M's runtime, or the published one, is alive during this call (a
+    // racing shutdown is the caller's bug, as with any use-after-free).
+    let rt = unsafe { &*rtp };
+    if let Some(pd) = rt.netpoll.pd_existing(fd) {
+        let _l = pd.lock.lock();
+        pd.seq.fetch_add(1, AcqRel);
+        if pd.armed.swap(0, AcqRel) == 1 {
+            rt.netpoll.poller.close(fd);
+        }
+        for slot in [&pd.rg, &pd.wg] {
+            let gp = netpollunblock(slot, false);
+            if !gp.is_null() {
+                super::park::ready(rt, gp, true);
             }
-            for slot in [&pd.rg, &pd.wg] {
-                let gp = netpollunblock(slot, false);
-                if !gp.is_null() {
-                    super::proc::ready(rt, gp, true);
-                }
-                // A pending event belongs to the old fd.
-                let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
-            }
+            // A pending event belongs to the old fd.
+            let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
         }
     }
-    // SAFETY: closing the caller's fd.
-    if unsafe { libc::close(fd) } < 0 {
-        return -(errno() as i64);
-    }
-    0
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The processor: `P`, the right to run goroutines, and its states.
+//! The processor: `P`, the right to run goroutines, its states, and how an M takes
+//! and gives back one (`acquirep`, `releasep`).
 //!
 //! # Ownership of a P
 //!
@@ -100,7 +101,7 @@ impl P {
             ntimers: crate::loom::atomic::AtomicUsize::new(0),
             greserve: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
-                gfree: Vec::with_capacity(super::proc::GFREE_LOCAL_MAX),
+                gfree: Vec::with_capacity(super::newproc::GFREE_LOCAL_MAX),
                 stackcache: Vec::new(),
                 goidcache: 0,
                 goidcacheend: 0,
@@ -153,3 +154,22 @@ impl P {
     }
 }
 
+/// Binds `pp` to `m`.
+pub(crate) fn acquirep(m: &mut M, pp: *mut P) {
+    // SAFETY: pp was handed to us (idle list, nextp or a CAS on its status).
+    let p = unsafe { &*pp };
+    debug_assert!(m.p.is_null(), "acquirep: M already has a P");
+    m.p = pp;
+    p.m.store(m, Release);
+    p.status.store(Pstatus::Running as u32, Release);
+}
+
+/// Unbinds and returns m's P.
+pub(crate) fn releasep(m: &mut M) -> *mut P {
+    let pp = m.p;
+    debug_assert!(!pp.is_null(), "releasep: M has no P");
+    // SAFETY: we hold pp.
+    unsafe { (*pp).m.store(null_mut(), Release) };
+    m.p = null_mut();
+    pp
+}

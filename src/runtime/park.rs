@@ -1,4 +1,5 @@
-//! Parking and readying goroutines (Go's gopark / park_m / goready).
+//! Parking and readying goroutines (Go's gopark / park_m / goready): `gopark`,
+//! `park_m`, `ready` (a G back to a run queue).
 //!
 //! # Who may ready a waiting G
 //!
@@ -35,6 +36,10 @@ use crate::error::{Error, Result};
 use crate::loom::atomic::{AtomicU32, AtomicU64};
 use core::ffi::{c_char, c_void};
 use core::sync::atomic::Ordering::*;
+use super::g::GFLAG_HOST;
+use super::m::M;
+use super::proc::wakep;
+use core::ptr::null_mut;
 
 /// `G::parking`: no commit in progress.
 pub(crate) const PARKING_NONE: u32 = 0;
@@ -216,7 +221,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
 pub(crate) fn ready_won(rt: &Runtime, mp: *mut super::m::M, gp: *mut G, next: bool) {
     // SAFETY: Gs stay allocated.
     if unsafe { &*gp }.parktoken().hand_over() {
-        super::proc::ready_m(rt, mp, gp, next);
+        super::park::ready_m(rt, mp, gp, next);
     } // else park_m resumes it after the commit
 }
 
@@ -251,6 +256,43 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
 
 /// The loom model of `ParkToken` (see src/loom.rs): park_m of a park with or without
 /// a commit, whose unlockf keeps the G parked or not, against gs_ready and a timeout.
+/// Makes a waiting G runnable (Go's ready): into the current P's runnext if called on
+/// an M with a P, else onto the global queue; then wakes an idle P.
+/// The caller must be the single party allowed to ready `gp` (see g.rs).
+/// Can be executed by anyone.
+pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
+    ready_m(rt, getm(), gp, next)
+}
+
+/// `ready` for a caller that already read its M (`mp`: the calling thread's M, or
+/// null on a foreign thread).
+#[inline]
+pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
+    // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
+    let g = unsafe { &*gp };
+    g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+    if g.flags & GFLAG_HOST != 0 {
+        super::host::hostrunqput(rt, gp);
+        return;
+    }
+    // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
+    let pp = unsafe {
+        if mp.is_null() || !std::ptr::eq((*mp).rt, rt) {
+            null_mut()
+        } else {
+            (*mp).p
+        }
+    };
+    if pp.is_null() {
+        let mut s = rt.lock();
+        rt.globrunqput(&mut s, gp);
+    } else {
+        // SAFETY: we hold pp.
+        unsafe { (*pp).runq.runqput(gp, next, rt) };
+    }
+    wakep(rt);
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

@@ -13,7 +13,9 @@
 use super::g::{Gstatus, G};
 use super::m::M;
 use super::p::Pstatus;
-use super::proc::{acquirep, handoffp, mcall, schedule, stopm_until_p};
+use super::proc::{handoffp, mcall, schedule};
+use super::p::acquirep;
+use super::m::stopm_until_p;
 use super::tls::getm;
 use core::ffi::c_void;
 use core::ptr::null_mut;

@@ -78,7 +78,7 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
         super::time::coarse_tick();
         let now = nanotime();
         if rt.npidle.load(SeqCst) as usize == rt.allp.len() {
-            if rt.cfg.flags & super::sched::CFG_CHECKDEAD != 0
+            if rt.cfg.flags & super::config::CFG_CHECKDEAD != 0
                 && !rt.deadlock.load(Relaxed)
                 && super::proc::checkdead(rt)
             {

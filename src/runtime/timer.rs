@@ -326,7 +326,7 @@ unsafe fn sleep_fire(arg: usize) {
     let mp = getm();
     // SAFETY: timers run on an M's g0; the sleeping G was parked by `sleep` and only
     // this timer wakes it.
-    unsafe { super::proc::ready((*mp).rt(), gp, true) };
+    unsafe { super::park::ready((*mp).rt(), gp, true) };
 }
 
 struct SleepArgs {
@@ -348,7 +348,7 @@ unsafe extern "C" fn sleep_commit(gp: *mut core::ffi::c_void, a: *mut core::ffi:
 /// Parks the calling goroutine for `ns` nanoseconds (gs_sleep). Executed on a goroutine.
 pub(crate) fn sleep(rt: &Runtime, ns: i64) {
     if ns <= 0 {
-        super::proc::gosched();
+        super::entry::gosched();
         return;
     }
     let mut t = Timer::new();

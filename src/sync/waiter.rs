@@ -22,7 +22,7 @@ use super::ObjLock;
 use crate::error::{Error, Result};
 use crate::runtime::g::G;
 use crate::runtime::m::M;
-use crate::runtime::proc::{self, Caller};
+use crate::runtime::entry::{self, Caller};
 use crate::runtime::sched::{self, Foreign, Runtime};
 use crate::runtime::timer::{addtimer, deltimer, Timer};
 use crate::runtime::{park, time};
@@ -61,7 +61,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     #[inline]
     pub(crate) fn new() -> Ctx {
-        match proc::caller() {
+        match entry::caller() {
             Caller::Goroutine(m, _) => {
                 // SAFETY: m is this thread's M; its runtime outlives it.
                 Ctx { kind: Kind::Goroutine, m, rt: unsafe { (*m).rt }, _guard: None, entered: None }
@@ -300,7 +300,7 @@ unsafe fn timeout_fire(arg: usize) {
     // for this function to finish.
     unsafe {
         if (*w).done.compare_exchange(0, 1, AcqRel, Relaxed).is_ok() {
-            proc::ready(&*(*w).rt, (*w).g, true);
+            park::ready(&*(*w).rt, (*w).g, true);
         }
     }
 }
@@ -409,7 +409,7 @@ pub(crate) unsafe fn wake(ctx: &Ctx, sg: *mut Sudog, next: bool) {
         let w = (*sg).waiter;
         (*w).fired.store(sg, Relaxed);
         if (*sg).goroutine {
-            proc::ready_m(&*(*sg).rt, ctx.m(), (*w).g, next);
+            park::ready_m(&*(*sg).rt, ctx.m(), (*w).g, next);
         } else {
             parker::notify(&(*w).word, parker::NOTIFIED);
         }

@@ -1,0 +1,329 @@
+//! Creating goroutines (Go's newproc): a G from the P's free list or a new one, its
+//! stack from the P's stack cache, its first frame, and its place in the run queue.
+//! The free lists of dead Gs and of stacks (per P, with global spill lists under
+//! `sched.lock`) are here too.
+
+use super::context::gostartcall;
+use super::g::{Gstatus, ARGS_INLINE, G, GFLAG_ARGS, GFLAG_HOST, GFLAG_MAIN};
+use super::m::M;
+use super::p::P;
+use super::sched::{Runtime, GOIDGEN};
+use crate::error::{Error, Result};
+use core::ffi::{c_char, c_void};
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering::*;
+use super::proc::{goexit1, wakep};
+
+/// A P keeps at most this many dead Gs; above, half go to the global list. Go: 64/32.
+pub(crate) const GFREE_LOCAL_MAX: usize = 64;
+
+const GFREE_BATCH: usize = 32;
+
+/// goids taken from the global generator at once by a P. Go uses 16.
+const GOID_BATCH: u64 = 16;
+
+/// Options of a new goroutine (from gs_go_with and gs_go_copy).
+pub(crate) struct GoOpts {
+    pub(crate) stack_size: usize,
+    pub(crate) name: *const c_char,
+    pub(crate) flags: u32,
+    pub(crate) host_m: *mut M,
+    /// Start arguments to copy (gs_go_copy): `argsize` bytes at `args`, at most
+    /// `ARGS_MAX`; 0 to pass `arg` as is. See *Copied arguments* in g.rs.
+    pub(crate) args: *const u8,
+    pub(crate) argsize: usize,
+}
+
+/// Largest argument block gs_go_copy copies (it ends up on the goroutine's stack).
+pub(crate) const ARGS_MAX: usize = 4096;
+
+impl GoOpts {
+    pub(crate) const DEFAULT: GoOpts = GoOpts {
+        stack_size: 0,
+        name: core::ptr::null(),
+        flags: 0,
+        host_m: null_mut(),
+        args: core::ptr::null(),
+        argsize: 0,
+    };
+}
+
+/// Creates a goroutine running `f(arg)` and makes it runnable (Go's newproc).
+/// From a goroutine or g0 (`mp` non-null with a P) it goes to the P's runnext;
+/// from a foreign thread to the global queue. Returns its goid.
+pub(crate) fn newproc(
+    rt: &Runtime,
+    mp: *mut M,
+    f: unsafe extern "C" fn(*mut c_void),
+    arg: *mut c_void,
+    opts: &GoOpts,
+) -> Result<u64> {
+    // SAFETY: mp, if non-null, is the calling thread's M; its p is ours.
+    let pp: *mut P = if mp.is_null() { null_mut() } else { unsafe { (*mp).p } };
+    // Every live goroutine will need a stack: make sure the slabs can give one now,
+    // so that running out is an error here rather than a crash when it first runs.
+    let alive = rt.goroutine_started(pp);
+    if let Err(e) = rt.stacks.reserve(alive as usize) {
+        rt.goroutine_ended(pp);
+        return Err(e);
+    }
+    let own_stack = if opts.stack_size != 0 && super::stack::round_page(opts.stack_size) != rt.stacks.default_size {
+        match rt.stacks.alloc(opts.stack_size) {
+            Ok(st) => Some(st),
+            Err(e) => {
+                rt.goroutine_ended(pp);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let gp = match gfget(rt, pp) {
+        Ok(g) => g,
+        Err(e) => {
+            if let Some(st) = own_stack {
+                rt.stacks.free(st);
+            }
+            rt.goroutine_ended(pp);
+            return Err(e);
+        }
+    };
+    // SAFETY: gfget gave us a dead G nobody else references; we own it until runqput.
+    let g = unsafe { &mut *gp };
+    let goid = if pp.is_null() {
+        GOIDGEN.fetch_add(1, Relaxed)
+    } else {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if l.goidcache == l.goidcacheend {
+            l.goidcache = GOIDGEN.fetch_add(GOID_BATCH, Relaxed);
+            l.goidcacheend = l.goidcache + GOID_BATCH;
+        }
+        let id = l.goidcache;
+        l.goidcache += 1;
+        id
+    };
+    g.goid.store(goid, Relaxed);
+    g.flags = opts.flags;
+    // A dead G has no name and no host M (gfput, goexit0): only set them if asked,
+    // which leaves the G's third 64 bytes untouched.
+    if !opts.name.is_null() {
+        g.set_name(opts.name);
+    }
+    g.startfn = f as usize;
+    g.startarg = arg as usize;
+    if !opts.host_m.is_null() {
+        g.host_m = opts.host_m;
+        g.flags |= GFLAG_MAIN;
+    }
+    g.lockedm = null_mut();
+    g.lockcount = 0;
+    g.parktoken().clear();
+    g.waitreason.store(null_mut(), Relaxed);
+    g.sched_sp = 0; // laid out by gstart when it first runs
+    if let Some(st) = own_stack {
+        g.stack = st;
+    }
+    if opts.argsize != 0 {
+        copyargs(rt, pp, g, opts.args, opts.argsize);
+    }
+    g.status.store(Gstatus::Runnable as u32, Release);
+    if g.flags & GFLAG_HOST != 0 {
+        super::host::hostrunqput(rt, gp);
+        return Ok(goid);
+    }
+    if pp.is_null() {
+        rt.spawned_foreign.fetch_add(1, Relaxed);
+        let mut s = rt.lock();
+        rt.globrunqput(&mut s, gp);
+    } else {
+        // SAFETY: we hold pp.
+        let p = unsafe { &*pp };
+        p.spawned.store(p.spawned.load(Relaxed) + 1, Relaxed);
+        p.runq.runqput(gp, true, rt);
+    }
+    wakep(rt);
+    Ok(goid)
+}
+
+/// Copies a new G's start arguments to where they wait for `gstart`: into the G, or
+/// when they do not fit there, to the top of a stack it gets now (see *Copied
+/// arguments* in g.rs). Executed by newproc, which owns `g` and `pp` (if non-null).
+fn copyargs(rt: &Runtime, pp: *mut P, g: &mut G, args: *const u8, n: usize) {
+    debug_assert!(n <= ARGS_MAX);
+    let at: *mut u8 = if n <= ARGS_INLINE {
+        (&raw mut g.park.args).cast()
+    } else {
+        if g.stack.is_empty() {
+            g.stack = stackalloc(rt, pp);
+        }
+        (g.stack.hi - args_span(n)) as *mut u8
+    };
+    // SAFETY: the caller's n readable bytes at args (API contract); `at` has room for n
+    // bytes (ARGS_INLINE in the G, or the top of a stack nobody runs on yet).
+    unsafe { core::ptr::copy_nonoverlapping(args, at, n) };
+    g.argsize = n as u16;
+    g.startarg = at as usize;
+    g.flags |= GFLAG_ARGS;
+}
+
+/// Bytes that copied arguments of `n` bytes take at the top of a stack (the start
+/// frame below them stays 16-byte aligned).
+#[inline]
+fn args_span(n: usize) -> usize {
+    (n + 15) & !15
+}
+
+/// Takes a dead G (without a stack) from pp's free list, the global one, or allocates
+/// one (Go's gfget + malg). Executed by the owner of `pp`, or by anyone if `pp` is null.
+fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
+    if !pp.is_null() {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if l.gfree.is_empty() && rt.gfree_len.load(Relaxed) != 0 {
+            let mut s = rt.lock();
+            let n = s.gfree.len().min(GFREE_BATCH);
+            let at = s.gfree.len() - n;
+            l.gfree.extend(s.gfree.drain(at..));
+            rt.gfree_len.store(s.gfree.len(), Relaxed);
+        }
+        if let Some(g) = l.gfree.pop() {
+            return Ok(g);
+        }
+    } else if rt.gfree_len.load(Relaxed) != 0 {
+        let mut s = rt.lock();
+        let g = s.gfree.pop();
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
+        if let Some(g) = g {
+            return Ok(g);
+        }
+    }
+    let gp = rt.allgs.alloc().ok_or(Error::NoMem)?;
+    // The new G may end up on the global queue or free list: make room there now.
+    // On failure it stays unused in its slot (it is dead and on no list).
+    rt.reserve_gslots()?;
+    Ok(gp)
+}
+
+/// Puts a dead G on pp's free list and its stack in pp's stack cache (after giving
+/// back pages it used deep down); stacks of their own mapping are unmapped. Without
+/// a P (the host runner), both go to the global lists.
+/// Executed by the owner of `pp` on g0.
+pub(crate) fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
+    // SAFETY: gp is dead and ours (goexit0).
+    let g = unsafe { &mut *gp };
+    g.set_name(core::ptr::null());
+    let st = core::mem::replace(&mut g.stack, super::stack::Stack::EMPTY);
+    g.sched_sp = 0;
+    if st.own_map {
+        rt.stacks.free(st);
+    } else if !st.is_empty() {
+        st.release_deep(g.stack_lowest);
+        stackfree(rt, pp, st);
+    }
+    g.stack_lowest = usize::MAX;
+    if pp.is_null() {
+        let mut s = rt.lock();
+        if s.gfree.len() == s.gfree.capacity() {
+            super::throw::fatal("gfput: more dead Gs than G slots reserved");
+        }
+        s.gfree.push(gp);
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
+        return;
+    }
+    // SAFETY: we hold pp.
+    let l = unsafe { (*pp).local() };
+    l.gfree.push(gp);
+    if l.gfree.len() >= GFREE_LOCAL_MAX {
+        // Keep the most recently freed (cache-warm) half; the oldest go global.
+        let mut s = rt.lock();
+        if s.gfree.len() + (GFREE_LOCAL_MAX - GFREE_BATCH) > s.gfree.capacity() {
+            super::throw::fatal("gfput: more dead Gs than G slots reserved");
+        }
+        s.gfree.extend(l.gfree.drain(..GFREE_LOCAL_MAX - GFREE_BATCH));
+        rt.gfree_len.store(s.gfree.len(), Relaxed);
+    }
+}
+
+/// A default-size stack: from pp's cache, the global cache, or a slab.
+/// Executed by the owner of `pp` (or anyone if null).
+fn stackalloc(rt: &Runtime, pp: *mut P) -> super::stack::Stack {
+    if !pp.is_null() {
+        // SAFETY: we hold pp.
+        let l = unsafe { (*pp).local() };
+        if let Some(st) = l.stackcache.pop() {
+            return st;
+        }
+        if rt.stackfree_len.load(Relaxed) != 0 {
+            let mut s = rt.lock();
+            let n = s.stackfree.len().min(GFREE_BATCH);
+            let at = s.stackfree.len() - n;
+            l.stackcache.extend(s.stackfree.drain(at..));
+            rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+            if let Some(st) = l.stackcache.pop() {
+                return st;
+            }
+        }
+    } else if rt.stackfree_len.load(Relaxed) != 0 {
+        let mut s = rt.lock();
+        let st = s.stackfree.pop();
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+        if let Some(st) = st {
+            return st;
+        }
+    }
+    match rt.stacks.alloc(0) {
+        Ok(st) => st,
+        Err(_) => super::throw::fatal("stackalloc: out of memory for a goroutine stack"),
+    }
+}
+
+/// Returns a default-size stack to pp's cache (half of a full cache goes global).
+fn stackfree(rt: &Runtime, pp: *mut P, st: super::stack::Stack) {
+    if pp.is_null() {
+        let mut s = rt.lock();
+        s.stackfree.push(st);
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+        return;
+    }
+    // SAFETY: we hold pp.
+    let l = unsafe { (*pp).local() };
+    l.stackcache.push(st);
+    if l.stackcache.len() >= GFREE_LOCAL_MAX {
+        let mut s = rt.lock();
+        let at = l.stackcache.len() - GFREE_BATCH;
+        s.stackfree.extend(l.stackcache.drain(at..));
+        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
+    }
+}
+
+/// Gives a G that never ran its stack and first frame (Go allocates it in newproc;
+/// we wait until the G first runs, so that a goroutine that finishes before the next
+/// one starts hands its stack, still committed, to the next).
+/// Executed on g0 by the M about to run gp.
+#[inline]
+pub(crate) fn gstart(m: &M, g: &mut G) {
+    if g.stack.is_empty() {
+        g.stack = stackalloc(m.rt(), m.p);
+    }
+    let mut top = g.stack.hi;
+    if g.flags & GFLAG_ARGS != 0 {
+        g.flags &= !GFLAG_ARGS;
+        let n = g.argsize as usize;
+        top -= args_span(n);
+        if n <= ARGS_INLINE {
+            // SAFETY: newproc put n bytes in the G, and [top, top + n) is the top of the
+            // G's own, unused stack.
+            unsafe { core::ptr::copy_nonoverlapping(g.startarg as *const u8, top as *mut u8, n) };
+        } // (bigger ones newproc already put at `top`)
+        g.startarg = top;
+    }
+    // SAFETY: the stack is ours and unused above `top`, which is 16-byte aligned (hi
+    // is page-aligned, args_span a multiple of 16). The entry function was checked
+    // non-NULL by the C API.
+    unsafe {
+        let f: unsafe extern "C" fn(*mut c_void) = core::mem::transmute(g.startfn);
+        g.sched_sp = gostartcall(top, f, g.startarg as *mut c_void, goexit1);
+    }
+    g.stack_lowest = g.sched_sp;
+}
