@@ -488,7 +488,7 @@ pub(crate) fn netpoll(rt: &Runtime, delay_ns: i64) -> GQueue {
                         if (*gp).flags & super::g::GFLAG_HOST != 0 {
                             super::park::ready(rt, gp, false);
                         } else {
-                            (*gp).casgstatus(super::g::Gstatus::Waiting, super::g::Gstatus::Runnable);
+                            super::park::set_runnable(&*gp);
                             list.push_back(gp);
                         }
                     }

@@ -171,9 +171,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
-    super::proc::switched_out(g);
-    g.casgstatus(Gstatus::Running, Gstatus::Waiting);
-    super::proc::dropg(m, g);
+    super::proc::leaveg(m, g, Gstatus::Running, Gstatus::Waiting);
     let goid = g.goid();
     let user = g.park_user;
     // SAFETY: a running G has left its start arguments behind (gstart): `park` holds
@@ -206,7 +204,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
         if resume {
             // SAFETY: gp is ours and waiting; m holds a P.
             unsafe {
-                (*gp).casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+                set_runnable(&*gp);
                 resume_now(mp, gp);
             }
         }
@@ -254,8 +252,14 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
     Ok(())
 }
 
-/// The loom model of `ParkToken` (see src/loom.rs): park_m of a park with or without
-/// a commit, whose unlockf keeps the G parked or not, against gs_ready and a timeout.
+/// The one transition of a G from Waiting to Runnable, whoever readies it (`ready`,
+/// `park_m` resuming a G whose unlockf said no, the poller's batch): the caller owns
+/// the wakeup. See *Where to hook tools* in docs/internals.md.
+#[inline(always)]
+pub(crate) fn set_runnable(g: &G) {
+    g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+}
+
 /// Makes a waiting G runnable (Go's ready): into the current P's runnext if called on
 /// an M with a P, else onto the global queue; then wakes an idle P.
 /// The caller must be the single party allowed to ready `gp` (see g.rs).
@@ -270,7 +274,7 @@ pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
 pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
-    g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+    set_runnable(g);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
         return;
@@ -293,6 +297,8 @@ pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     wakep(rt);
 }
 
+/// The loom model of `ParkToken` (see src/loom.rs): park_m of a park with or without
+/// a commit, whose unlockf keeps the G parked or not, against gs_ready and a timeout.
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

@@ -209,7 +209,8 @@ fn end_slice(rt: &Runtime, pp: &P) -> *mut G {
 const NETPOLL_SLICE_NS: i64 = 1_000_000;
 
 /// Runs `gp` on this M. `inherit` keeps the current time slice (gp came from runnext).
-/// Executed on g0 of an M holding a P; never returns.
+/// Executed on g0 of an M holding a P; never returns. The one place where a
+/// goroutine enters an M (its counterpart is `leaveg`).
 ///
 /// # Safety
 /// On g0 of `m`, which holds a P; `gp` is runnable and owned by the caller (see
@@ -551,7 +552,7 @@ pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
 /// Bookkeeping for a G that just switched out: stack depth and canary.
 /// Executed on g0.
 #[inline]
-pub(crate) fn switched_out(g: &mut G) {
+fn switched_out(g: &mut G) {
     if g.sched_sp < g.stack_lowest {
         g.stack_lowest = g.sched_sp;
     }
@@ -562,9 +563,22 @@ pub(crate) fn switched_out(g: &mut G) {
 
 /// Detaches the current G from its M (Go's dropg).
 #[inline]
-pub(crate) fn dropg(m: &mut M, g: &mut G) {
+fn dropg(m: &mut M, g: &mut G) {
     m.curg.store(null_mut(), Relaxed);
     g.m = null_mut();
+}
+
+/// The one place where a goroutine leaves its M, on g0 right after the switch: its
+/// stack bookkeeping, its new status (`from` is Running, or Syscall for a goroutine
+/// back from a blocking call; `to` says why it left: Waiting when it parked,
+/// Runnable when it yielded, was preempted or waits for a P, Dead when it ended),
+/// and its M forgets it. Its counterpart, where a goroutine enters an M, is
+/// `execute`. See *Where to hook tools* in docs/internals.md.
+#[inline(always)]
+pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
+    switched_out(g);
+    g.casgstatus(from, to);
+    dropg(m, g);
 }
 
 /// g0 half of gs_gosched: the G goes behind the other runnable ones.
@@ -577,10 +591,8 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
     let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
-    switched_out(g);
+    leaveg(m, g, Gstatus::Running, Gstatus::Runnable);
     let rt = m.rt();
-    g.casgstatus(Gstatus::Running, Gstatus::Runnable);
-    dropg(m, g);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
         // SAFETY: on g0.
@@ -625,10 +637,8 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     let mp = unsafe { (*gp).m };
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
-    switched_out(g);
+    leaveg(m, g, Gstatus::Running, Gstatus::Dead);
     let rt = m.rt();
-    g.casgstatus(Gstatus::Running, Gstatus::Dead);
-    dropg(m, g);
     if m.lockedg == gp {
         // It ended wired to this M (lockedg is set while lockcount > 0): the M is
         // free again.

@@ -105,9 +105,7 @@ unsafe extern "C" fn exitsyscall0(arg: *mut c_void) -> ! {
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
     let rt = m.rt();
-    super::proc::switched_out(g);
-    g.status.store(Gstatus::Runnable as u32, Release);
-    super::proc::dropg(m, g);
+    super::proc::leaveg(m, g, Gstatus::Syscall, Gstatus::Runnable);
     let pp = rt.pidleget(&mut rt.lock());
     if !pp.is_null() {
         acquirep(m, pp);
