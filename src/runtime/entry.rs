@@ -137,7 +137,7 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
         s.allm.push(mp);
         rt.nm_alive.fetch_add(1, AcqRel);
     }
-    let opts = GoOpts { host_m: mp, ..GoOpts::DEFAULT };
+    let opts = GoOpts { main_m: mp, ..GoOpts::DEFAULT };
     if let Err(e) = newproc(rt, null_mut(), f, arg, &opts) {
         rt.lock().allm.retain(|&x| x != mp);
         // SAFETY: mp never ran; it was only on allm, which we just left.
@@ -159,7 +159,7 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
         if rt.running() {
             s.allm.retain(|&x| x != mp);
             drop(s);
-            // SAFETY: removed from allm under the lock; goexit0 wakes a host M only
+            // SAFETY: removed from allm under the lock; goexit0 wakes a main M only
             // under that lock, so nobody references mp any more.
             drop(unsafe { Box::from_raw(mp) });
         }

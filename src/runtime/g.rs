@@ -87,11 +87,25 @@ pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> boo
 
 /// `G::flags` bits.
 pub(crate) const GFLAG_HOST: u32 = 0x1;
-/// Internal: the main goroutine of `gs_main` (`host_m` is set). Not a GS_GO_* flag.
+/// Internal: the main goroutine of `gs_main` (`main_m` is set). Not a GS_GO_* flag.
 pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 /// Internal: the G has copied start arguments that it has not run with yet
 /// (`argsize`; `startarg` is where they wait). See *Copied arguments*.
 pub(crate) const GFLAG_ARGS: u32 = 0x4000_0000;
+
+/// Why a parked G was resumed (`G::param`). Every value is written here once.
+/// A word wide, as the field it replaced: the layout of `G` stays as drawn.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(usize)]
+pub(crate) enum WakeParam {
+    /// Readied by whoever owned its wakeup (the default).
+    Readied,
+    /// A timed park whose timer won the wakeup (timer.rs).
+    TimedOut,
+    /// A user park (gs_park) whose unlockf returned false: park_m won its own park
+    /// token and resumed it at once (park.rs).
+    ResumedAtOnce,
+}
 
 /// A goroutine. `sched_sp` must stay the first field (the assembly gets its address).
 /// What every switch touches comes in the first 64 bytes (see prefetch.rs), what
@@ -117,8 +131,9 @@ pub(crate) struct G {
     /// Lowest saved sp seen since the stack was (re)used: tells `gfput` how deep the
     /// stack went. Owner only.
     pub(crate) stack_lowest: usize,
-    /// Value handed over by the waker (e.g. timed out or not). Owner only.
-    pub(crate) param: usize,
+    /// Why the G was resumed from its last park (Go's `gp.param`): set by whoever
+    /// won its wakeup, read by the G after it. Owner only.
+    pub(crate) param: WakeParam,
     // Second 64 bytes: the stack, identity, name and park bookkeeping; with the first,
     // all that making and ending a goroutine touches.
     /// The G's stack; empty while the G is dead without one. Owner only.
@@ -142,7 +157,7 @@ pub(crate) struct G {
     /// Intrusive link for run queues and free lists. Owner only.
     pub(crate) schedlink: *mut G,
     /// For the main goroutine of `gs_main`: the M that waits for it to end.
-    pub(crate) host_m: *mut super::m::M,
+    pub(crate) main_m: *mut super::m::M,
     /// `nanotime()` when the G last parked; read by dumps.
     pub(crate) waitsince: AtomicU64,
     /// `PARKING_*` of park.rs: set by the G before a park whose commit does work after
@@ -219,11 +234,11 @@ impl G {
             park_user: false,
             waitreason: AtomicPtr::new(null_mut()),
             waitsince: AtomicU64::new(0),
-            param: 0,
+            param: WakeParam::Readied,
             startfn: 0,
             startarg: 0,
             name: AtomicPtr::new(null_mut()),
-            host_m: null_mut(),
+            main_m: null_mut(),
             preempt: AtomicBool::new(false),
         }
     }

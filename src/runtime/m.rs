@@ -44,14 +44,14 @@ pub(crate) struct M {
     /// The G wired to this M by gs_lock_os_thread, or null. This M only.
     pub(crate) lockedg: *mut G,
     /// The thread that called gs_main (it leaves when its main G ends).
-    pub(crate) is_host: bool,
-    /// Set when this host M's main goroutine has ended.
+    pub(crate) is_main_m: bool,
+    /// Set when this main M's main goroutine has ended.
     pub(crate) main_done: AtomicBool,
     /// Kernel thread id (for dumps and tests).
     pub(crate) tid: AtomicI32,
     /// Alternate signal stack of this thread, (base, len), to unmap on exit.
     pub(crate) sigstack: (usize, usize),
-    /// The previous alternate signal stack, restored when a host M leaves.
+    /// The previous alternate signal stack, restored when a main M leaves.
     pub(crate) old_sigstack: Option<libc::stack_t>,
     /// True while on g0 in the scheduler waiting, for stats.
     pub(crate) idle: AtomicBool,
@@ -73,7 +73,7 @@ unsafe impl Send for M {}
 unsafe impl Sync for M {}
 
 impl M {
-    pub(crate) fn new(rt: *const Runtime, id: u64, is_host: bool) -> *mut M {
+    pub(crate) fn new(rt: *const Runtime, id: u64, is_main_m: bool) -> *mut M {
         Box::into_raw(Box::new(M {
             rt,
             id,
@@ -85,7 +85,7 @@ impl M {
             spinning: false,
             park: Note::new(),
             lockedg: null_mut(),
-            is_host,
+            is_main_m,
             main_done: AtomicBool::new(false),
             tid: AtomicI32::new(0),
             sigstack: (0, 0),
@@ -150,8 +150,8 @@ pub(crate) fn startm(rt: &Runtime, mut pp: *mut P, spinning: bool) {
             unsafe {
                 (*nmp).spinning = spinning;
                 (*nmp).nextp.store(pp, Release);
-                if (*nmp).is_host {
-                    // A host M frees itself (gs_main returning) after taking the lock:
+                if (*nmp).is_main_m {
+                    // A main M frees itself (gs_main returning) after taking the lock:
                     // wake it before we let go of the lock.
                     (*nmp).park.wakeup();
                     drop(s);
@@ -281,7 +281,7 @@ pub(crate) fn mstart_common(mp: *mut M) {
     // SAFETY: mp is this thread's M.
     unsafe {
         (*mp).tid.store(libc::gettid(), Relaxed);
-        if !(*mp).is_host {
+        if !(*mp).is_main_m {
             // Timers fire from epoll/futex waits on this thread: the kernel's default
             // slack of 50 us would make every sleep that much late.
             libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
@@ -299,7 +299,7 @@ pub(crate) fn m_left(rt: &Runtime) {
 }
 
 /// Parks the calling M until it is given a P (true), or woken to leave (false:
-/// shutdown, or the host M's main goroutine ended).
+/// shutdown, or the main M's main goroutine ended).
 /// Executed on g0 by an M without a P.
 pub(crate) fn stopm(m: &mut M) -> bool {
     let rt = m.rt();
@@ -348,7 +348,7 @@ pub(crate) fn stopm_until_p(m: &mut M) {
 
 #[inline]
 pub(crate) fn m_should_exit(m: &M) -> bool {
-    !m.rt().running() || (m.is_host && (m.main_done.load(Acquire) || m.rt().deadlock.load(Acquire)))
+    !m.rt().running() || (m.is_main_m && (m.main_done.load(Acquire) || m.rt().deadlock.load(Acquire)))
 }
 
 /// Leaves the scheduler: gives the P away and returns from gs_mstart0 on this thread.

@@ -27,7 +27,7 @@ pub(crate) struct GoOpts {
     pub(crate) stack_size: usize,
     pub(crate) name: *const c_char,
     pub(crate) flags: u32,
-    pub(crate) host_m: *mut M,
+    pub(crate) main_m: *mut M,
     /// Start arguments to copy (gs_go_copy): `argsize` bytes at `args`, at most
     /// `ARGS_MAX`; 0 to pass `arg` as is. See *Copied arguments* in g.rs.
     pub(crate) args: *const u8,
@@ -42,7 +42,7 @@ impl GoOpts {
         stack_size: 0,
         name: core::ptr::null(),
         flags: 0,
-        host_m: null_mut(),
+        main_m: null_mut(),
         args: core::ptr::null(),
         argsize: 0,
     };
@@ -105,15 +105,15 @@ pub(crate) fn newproc(
     };
     g.goid.store(goid, Relaxed);
     g.flags = opts.flags;
-    // A dead G has no name and no host M (gfput, goexit0): only set them if asked,
+    // A dead G has no name and no main M (gfput, goexit0): only set them if asked,
     // which leaves the G's third 64 bytes untouched.
     if !opts.name.is_null() {
         g.set_name(opts.name);
     }
     g.startfn = f as usize;
     g.startarg = arg as usize;
-    if !opts.host_m.is_null() {
-        g.host_m = opts.host_m;
+    if !opts.main_m.is_null() {
+        g.main_m = opts.main_m;
         g.flags |= GFLAG_MAIN;
     }
     g.lockedm = null_mut();

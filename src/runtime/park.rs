@@ -28,7 +28,7 @@
 //! `PARKING_READIED`, and `park_m` resumes the G itself once its commit is over
 //! (`commit_done`). Exactly one of the two queues the G.
 
-use super::g::{Gstatus, UnlockFn, G};
+use super::g::{Gstatus, UnlockFn, WakeParam, G};
 use super::proc::{execute, schedule};
 use super::sched::Runtime;
 use super::tls::getm;
@@ -47,10 +47,6 @@ pub(crate) const PARKING_NONE: u32 = 0;
 pub(crate) const PARKING_COMMIT: u32 = 1;
 /// `G::parking`: the token was won during the commit; park_m resumes the G.
 pub(crate) const PARKING_READIED: u32 = 2;
-
-/// `G::param` of a user park resumed because its unlockf returned false (the winner
-/// of the park token was park_m itself, not a gs_ready or a timeout).
-pub(crate) const PARAM_RESUMED_AT_ONCE: usize = 2;
 
 /// The hand-over of a G parked through gs_park, between park_m and whoever readies it
 /// (gs_ready, a timeout), written once: a view of the G's two words `park_token` and
@@ -130,7 +126,7 @@ pub(crate) unsafe fn gopark(
     lock: *mut c_void,
     reason: *const c_char,
     user: bool,
-) -> usize {
+) -> WakeParam {
     // SAFETY: forwarded contract.
     unsafe { gopark_m(getm(), unlockf, lock, reason, user) }
 }
@@ -147,7 +143,7 @@ pub(crate) unsafe fn gopark_m(
     lock: *mut c_void,
     reason: *const c_char,
     user: bool,
-) -> usize {
+) -> WakeParam {
     // SAFETY: on a goroutine: mp and its curg are valid until we switch.
     let gp = unsafe { (*mp).curg() };
     // SAFETY: we are gp, the owner of these fields.
@@ -155,7 +151,7 @@ pub(crate) unsafe fn gopark_m(
         let g = &mut *gp;
         g.park.call = super::g::ParkCall { unlockf, lock };
         g.park_user = user;
-        g.param = 0;
+        g.param = WakeParam::Readied;
         g.waitreason.store(reason as *mut c_char, Relaxed);
         g.waitsince.store(super::time::coarse_now() as u64, Relaxed);
         super::proc::mcall_m(mp, park_m);
@@ -197,7 +193,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
         if !keep_parked && (!user || token.win(goid)) {
             if user {
                 // SAFETY: the G is ours (we won its token).
-                unsafe { (*gp).param = PARAM_RESUMED_AT_ONCE };
+                unsafe { (*gp).param = WakeParam::ResumedAtOnce };
             }
             resume = true;
         }

@@ -648,15 +648,15 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.lockedm = null_mut();
     g.lockcount = 0;
     g.waitreason.store(null_mut(), Relaxed);
-    let host = if g.flags & GFLAG_MAIN != 0 { core::mem::replace(&mut g.host_m, null_mut()) } else { null_mut() };
+    let host = if g.flags & GFLAG_MAIN != 0 { core::mem::replace(&mut g.main_m, null_mut()) } else { null_mut() };
     gfput(rt, m.p, gp);
     rt.goroutine_ended(m.p);
     if !host.is_null() {
         // gs_main's goroutine ended: let its thread leave.
-        // SAFETY: the host M is alive until it leaves, which needs this flag.
+        // SAFETY: the main M is alive until it leaves, which needs this flag.
         let h = unsafe { &*host };
         h.main_done.store(true, Release);
-        // Wake it under the lock: a host M frees itself only after taking the lock.
+        // Wake it under the lock: a main M frees itself only after taking the lock.
         let mut s = rt.lock();
         s.midle.retain(|&x| x != host);
         h.park.wakeup();

@@ -80,7 +80,7 @@ pub(crate) struct SchedLocked {
     pub(crate) pidle: Vec<*mut P>,
     /// Idle Ms, asleep on their note.
     pub(crate) midle: Vec<*mut M>,
-    /// Every M alive (freed at shutdown, or by a host M leaving).
+    /// Every M alive (freed at shutdown, or by a main M leaving).
     pub(crate) allm: Vec<*mut M>,
     /// Dead Gs (without stacks; last in, first out: the most recently freed is
     /// taken first), and free default-size stacks.
@@ -593,7 +593,7 @@ pub(crate) fn report_deadlock(rt: &Runtime) {
     for &mp in s.allm.iter() {
         // SAFETY: Ms in allm are alive while the lock is held.
         unsafe {
-            if (*mp).is_host {
+            if (*mp).is_main_m {
                 (*mp).park.wakeup();
             }
         }

@@ -160,7 +160,7 @@ pub(crate) fn install() {
 }
 
 /// Gives this thread an alternate signal stack (keeping a previous one, if any, in
-/// place for a host thread that had its own).
+/// place for a gs_main caller that had its own).
 ///
 /// # Safety
 /// Called on the thread of `m`.

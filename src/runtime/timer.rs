@@ -366,9 +366,6 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
     }
 }
 
-/// `G::param` of a goroutine woken by its timeout.
-pub(crate) const PARAM_TIMEDOUT: usize = 1;
-
 struct ParkTimeoutArgs {
     rt: *const Runtime,
     t: *mut Timer,
@@ -393,7 +390,7 @@ unsafe fn park_timeout_fire(arg: usize) {
         let gp = (*a).gp;
         let goid = (*gp).goid();
         if (*gp).parktoken().win(goid) {
-            (*gp).param = PARAM_TIMEDOUT;
+            (*gp).param = super::g::WakeParam::TimedOut;
             super::park::ready_won(&*(*a).rt, getm(), gp, true);
         }
     }
@@ -460,9 +457,9 @@ pub(crate) fn park_timeout(
     // SAFETY: t is ours; deltimer waits out a running timer function.
     unsafe { deltimer(&mut t) };
     match param {
-        PARAM_TIMEDOUT => false,
-        super::park::PARAM_RESUMED_AT_ONCE => !a.expired,
-        _ => true,
+        super::g::WakeParam::TimedOut => false,
+        super::g::WakeParam::ResumedAtOnce => !a.expired,
+        super::g::WakeParam::Readied => true,
     }
 }
 
