@@ -7,7 +7,7 @@ use super::netpoll::{GS_POLLIN, GS_POLLOUT, PD_READY, PD_WAIT, W_CLAIMED, W_COMM
 use super::entry::{caller, Caller};
 use super::sched::Runtime;
 use super::time::nanotime;
-use super::timer::{addtimer, deltimer, Timer};
+use super::timer::Timeout;
 use crate::error::{errno, Error, Result};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
@@ -15,8 +15,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 struct CommitArgs {
     slots: [*const AtomicUsize; 2],
     waiter: *const Waiter,
-    timer: *mut Timer,
-    when: i64,
+    to: *mut Timeout,
     rt: *const Runtime,
 }
 
@@ -52,10 +51,9 @@ unsafe extern "C" fn netpollblockcommit(_gp: *mut c_void, a: *mut c_void) -> boo
     let rt = unsafe { &*a.rt };
     rt.netpoll.waiters.fetch_add(1, Relaxed);
     w.slept.store(true, Relaxed);
-    if a.when > 0 {
-        // SAFETY: the timer lives in the parked goroutine's frame until deltimer.
-        unsafe { addtimer(rt, a.timer, a.when, wait_fd_timeout, a.waiter as usize) };
-    }
+    // SAFETY: the Timeout and the Waiter live in the parked goroutine's frame, which
+    // disarms the Timeout before it ends.
+    unsafe { (*a.to).arm(wait_fd_timeout, a.waiter as usize) };
     // Open for wakers; a claim made during the commit left the wakeup to us.
     w.state.compare_exchange(W_COMMIT, W_OPEN, AcqRel, Acquire).is_ok()
 }
@@ -142,16 +140,10 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         slept: AtomicBool::new(false),
         rt,
     };
-    let mut t = Timer::new();
-    let a = CommitArgs {
-        slots: waiting,
-        waiter: &w,
-        timer: &mut t,
-        when: if timeout_ns < 0 { 0 } else { nanotime().saturating_add(timeout_ns) },
-        rt,
-    };
-    // SAFETY: on a goroutine; w, t and a live in this frame until after deltimer and
-    // until nobody references w any more (below).
+    let mut to = Timeout::after(rt, timeout_ns);
+    let a = CommitArgs { slots: waiting, waiter: &w, to: &mut to, rt };
+    // SAFETY: on a goroutine; w, to and a live in this frame until `to` is disarmed
+    // and nobody references w any more (below).
     unsafe {
         super::park::gopark(
             Some(netpollblockcommit),
@@ -159,10 +151,8 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
             c"IO wait".as_ptr(),
             false,
         );
-        if a.when > 0 {
-            deltimer(&mut t);
-        }
     }
+    to.disarm();
     // Take our Waiter (or a READY that arrived for this fd) out of the slots; leave
     // alone what belongs to a new fd of the same number (seq changed).
     let same_fd = pd.seq.load(Acquire) == seq;

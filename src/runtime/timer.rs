@@ -317,6 +317,72 @@ pub(crate) fn timesleepuntil(rt: &Runtime) -> i64 {
 // ---------------------------------------------------------------------------------
 // Sleeping and parking with a timeout
 
+/// The deadline of a timed park (gs_sleep, gs_park_timeout, gs_wait_fd, the sync
+/// objects' timed calls): a timer in the parked goroutine's frame. Every timed park
+/// uses it the same way:
+/// 1. `Timeout::new` in the frame of the blocking call, before `gopark`;
+/// 2. `arm`, in the park's unlockf (on g0, the G marked waiting), at the point its
+///    protocol names: once the G can be woken by others, so that the timer cannot
+///    fire before the G is parked, and before the unlockf returns;
+/// 3. `disarm` once the G runs again, before the frame ends: it waits out a timer
+///    function that is running, so the timer's argument (in the frame) stays valid
+///    for as long as the function may touch it. Dropping an armed `Timeout` disarms
+///    it too.
+///
+/// The `Timeout` must not move once armed (the heap holds its address): it stays a
+/// local of the blocking call, referred to by pointer.
+pub(crate) struct Timeout {
+    t: Timer,
+    when: i64,
+    rt: *const Runtime,
+    armed: bool,
+}
+
+impl Timeout {
+    /// A deadline `ns` from now (< 0: none).
+    pub(crate) fn after(rt: &Runtime, ns: i64) -> Timeout {
+        let when = if ns < 0 { 0 } else { super::time::nanotime().saturating_add(ns) };
+        Timeout { t: Timer::new(), when, rt, armed: false }
+    }
+
+    /// True if the deadline has passed already.
+    pub(crate) fn expired(&self) -> bool {
+        self.when != 0 && self.when <= super::time::nanotime()
+    }
+
+    /// Arms the timer to run `f(arg)` at the deadline (if there is one).
+    ///
+    /// # Safety
+    /// `self` does not move and lives until `disarm` (or its drop) returned; `arg`
+    /// stays valid as long as `f` may run; `f` must not block (it runs on some M's
+    /// g0). Not armed already.
+    pub(crate) unsafe fn arm(&mut self, f: unsafe fn(usize), arg: usize) {
+        if self.when == 0 {
+            return;
+        }
+        debug_assert!(!self.armed, "Timeout::arm: armed twice");
+        self.armed = true;
+        // SAFETY: the caller's contract; the runtime outlives its goroutines.
+        unsafe { addtimer(&*self.rt, &mut self.t, self.when, f, arg) };
+    }
+
+    /// Disarms the timer, waiting for its function if it is running. True if the
+    /// timer was armed and had not started.
+    pub(crate) fn disarm(&mut self) -> bool {
+        if !core::mem::replace(&mut self.armed, false) {
+            return false;
+        }
+        // SAFETY: the timer is ours and armed; it does not run on this thread.
+        unsafe { deltimer(&mut self.t) }
+    }
+}
+
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
 /// Timer function that readies the goroutine `arg` sleeping in `sleep`.
 ///
 /// # Safety
@@ -329,19 +395,11 @@ unsafe fn sleep_fire(arg: usize) {
     unsafe { super::park::ready((*mp).rt(), gp, true) };
 }
 
-struct SleepArgs {
-    rt: *const Runtime,
-    t: *mut Timer,
-    when: i64,
-}
-
 /// unlockf of `sleep`: arms the timer once the G is parked, so it cannot fire early.
-unsafe extern "C" fn sleep_commit(gp: *mut core::ffi::c_void, a: *mut core::ffi::c_void) -> bool {
-    // SAFETY: a points to the SleepArgs in the sleeping goroutine's frame.
-    unsafe {
-        let a = &*(a as *const SleepArgs);
-        addtimer(&*a.rt, a.t, a.when, sleep_fire, gp as usize);
-    }
+unsafe extern "C" fn sleep_commit(gp: *mut core::ffi::c_void, to: *mut core::ffi::c_void) -> bool {
+    // SAFETY: `to` is the Timeout in the sleeping goroutine's frame, which disarms it
+    // before it ends; gp is that goroutine.
+    unsafe { (*to.cast::<Timeout>()).arm(sleep_fire, gp as usize) };
     true
 }
 
@@ -351,25 +409,23 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
         super::entry::gosched();
         return;
     }
-    let mut t = Timer::new();
-    let mut a = SleepArgs { rt, t: &mut t, when: super::time::nanotime().saturating_add(ns) };
-    // SAFETY: on a goroutine; `a` and `t` live in this frame until the timer's
-    // function has returned: deltimer waits for it (it readies us before it is done).
+    let mut to = Timeout::after(rt, ns);
+    // SAFETY: on a goroutine; `to` lives in this frame until disarmed (which waits
+    // for a running sleep_fire: it readies us before it is done).
     unsafe {
         super::park::gopark(
             Some(sleep_commit),
-            (&mut a as *mut SleepArgs).cast(),
+            (&mut to as *mut Timeout).cast(),
             c"sleep".as_ptr(),
             false,
         );
-        deltimer(&mut t);
     }
+    to.disarm();
 }
 
 struct ParkTimeoutArgs {
     rt: *const Runtime,
-    t: *mut Timer,
-    when: i64,
+    to: *mut Timeout,
     user_unlockf: Option<super::g::UnlockFn>,
     user_lock: *mut core::ffi::c_void,
     gp: *mut super::g::G,
@@ -406,13 +462,13 @@ unsafe extern "C" fn park_timeout_commit(h: *mut core::ffi::c_void, a: *mut core
                 return false;
             }
         }
-        if a.when <= super::time::nanotime() {
+        if (*a.to).expired() {
             // Timeout 0 (or already due): give up at once, unless readied meanwhile
             // (park_m decides with the park token).
             a.expired = true;
             return false;
         }
-        addtimer(&*a.rt, a.t, a.when, park_timeout_fire, a as *const ParkTimeoutArgs as usize);
+        (*a.to).arm(park_timeout_fire, a as *const ParkTimeoutArgs as usize);
     }
     true
 }
@@ -431,7 +487,7 @@ pub(crate) fn park_timeout(
         unsafe { super::park::gopark(unlockf, lock, reason, true) };
         return true;
     }
-    let mut t = Timer::new();
+    let mut to = Timeout::after(rt, timeout_ns);
     let gp = {
         let mp = getm();
         // SAFETY: on a goroutine.
@@ -439,8 +495,7 @@ pub(crate) fn park_timeout(
     };
     let mut a = ParkTimeoutArgs {
         rt,
-        t: &mut t,
-        when: super::time::nanotime().saturating_add(timeout_ns),
+        to: &mut to,
         user_unlockf: unlockf,
         user_lock: lock,
         gp,
@@ -450,12 +505,11 @@ pub(crate) fn park_timeout(
     // it is done (see *Parks that do more* in park.rs).
     // SAFETY: gp is the calling goroutine.
     unsafe { (*gp).parktoken().begin_commit() };
-    // SAFETY: on a goroutine; `a` and `t` outlive the park (deltimer below).
+    // SAFETY: on a goroutine; `a` and `to` outlive the park (disarmed below).
     let param = unsafe {
         super::park::gopark(Some(park_timeout_commit), (&mut a as *mut ParkTimeoutArgs).cast(), reason, true)
     };
-    // SAFETY: t is ours; deltimer waits out a running timer function.
-    unsafe { deltimer(&mut t) };
+    to.disarm();
     match param {
         super::g::WakeParam::TimedOut => false,
         super::g::WakeParam::ResumedAtOnce => !a.expired,
