@@ -10,8 +10,8 @@
 //! - `Waiting`: the object it is recorded in (a `gs_park` caller's structure, a
 //!   sudog, a timer). Exactly one `ready` may make it `Runnable` again; for parks made
 //!   through `gs_park`, the winner is whoever swaps `park_token` from the G's goid to 0.
-//! - `Dead`: the free list it is on (a P's `gfree`, or `Sched::gfree`), or nobody
-//!   while `goexit0` moves it there.
+//! - `Dead`: the free list it is on (a P's cache of `Runtime::gfree`, or its global
+//!   list), or nobody while `goexit0` moves it there.
 //!
 //! Legal transitions: Idle -> Runnable (newproc); Runnable -> Running (execute);
 //! Running -> Runnable (gosched_m, preemption); Running -> Waiting (park_m);

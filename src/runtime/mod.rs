@@ -15,7 +15,8 @@
 //! What they do:
 //! - `proc.rs`: the scheduling loop: `schedule`, `findrunnable`, `execute`,
 //!   `stealwork`, `wakep`, `handoffp`, the g0 halves of yield and exit.
-//! - `newproc.rs`: creating goroutines, and the free lists of Gs and stacks.
+//! - `newproc.rs`: creating goroutines; `freelist.rs`: the free lists of dead Gs
+//!   and of stacks (a cache per P over a global list).
 //! - `park.rs`: `gopark`, `park_m`, `ready`; *Who may ready a waiting G*.
 //! - `entry.rs`: what the C API calls on the caller's behalf (`caller`, `go`,
 //!   `gosched`, `goexit`, `lock_os_thread`, `main`); `host.rs`: goroutines run by
@@ -42,6 +43,7 @@ pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod debug;
 pub(crate) mod fdwait;
+pub(crate) mod freelist;
 pub(crate) mod entry;
 pub(crate) mod g;
 pub(crate) mod host;

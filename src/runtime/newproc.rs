@@ -1,7 +1,7 @@
-//! Creating goroutines (Go's newproc): a G from the P's free list or a new one, its
-//! stack from the P's stack cache, its first frame, and its place in the run queue.
-//! The free lists of dead Gs and of stacks (per P, with global spill lists under
-//! `sched.lock`) are here too.
+//! Creating goroutines (Go's newproc): a G from the free list of dead Gs or a new
+//! one, its stack from the stack cache, its first frame, and its place in the run
+//! queue; and giving a dead G and its stack back (`gfput`). The free lists
+//! themselves are freelist.rs.
 
 use super::context::gostartcall;
 use super::g::{Gstatus, ARGS_INLINE, G, GFLAG_ARGS, GFLAG_HOST, GFLAG_MAIN};
@@ -14,10 +14,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
 use super::proc::{goexit1, wakep};
 
-/// A P keeps at most this many dead Gs; above, half go to the global list. Go: 64/32.
-pub(crate) const GFREE_LOCAL_MAX: usize = 64;
 
-const GFREE_BATCH: usize = 32;
 
 /// goids taken from the global generator at once by a P. Go uses 16.
 const GOID_BATCH: u64 = 16;
@@ -174,29 +171,22 @@ fn args_span(n: usize) -> usize {
     (n + 15) & !15
 }
 
-/// Takes a dead G (without a stack) from pp's free list, the global one, or allocates
-/// one (Go's gfget + malg). Executed by the owner of `pp`, or by anyone if `pp` is null.
+/// The P's own cache part of a free list (see freelist.rs), or none without a P.
+///
+/// # Safety
+/// The caller holds `pp` (or it is null).
+unsafe fn local<'a, T>(pp: *mut P, f: impl FnOnce(&'a mut super::p::PLocal) -> &'a mut Vec<T>) -> Option<&'a mut Vec<T>> {
+    // SAFETY: the caller's contract.
+    (!pp.is_null()).then(|| f(unsafe { (*pp).local() }))
+}
+
+/// Takes a dead G (without a stack) from the free lists, or allocates one (Go's
+/// gfget + malg). Executed by the owner of `pp`, or by anyone if `pp` is null.
+#[inline(always)]
 fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
-    if !pp.is_null() {
-        // SAFETY: we hold pp.
-        let l = unsafe { (*pp).local() };
-        if l.gfree.is_empty() && rt.gfree_len.load(Relaxed) != 0 {
-            let mut s = rt.lock();
-            let n = s.gfree.len().min(GFREE_BATCH);
-            let at = s.gfree.len() - n;
-            l.gfree.extend(s.gfree.drain(at..));
-            rt.gfree_len.store(s.gfree.len(), Relaxed);
-        }
-        if let Some(g) = l.gfree.pop() {
-            return Ok(g);
-        }
-    } else if rt.gfree_len.load(Relaxed) != 0 {
-        let mut s = rt.lock();
-        let g = s.gfree.pop();
-        rt.gfree_len.store(s.gfree.len(), Relaxed);
-        if let Some(g) = g {
-            return Ok(g);
-        }
+    // SAFETY: the caller holds pp.
+    if let Some(g) = rt.gfree.get(unsafe { local(pp, |l| &mut l.gfree) }) {
+        return Ok(g);
     }
     let gp = rt.allgs.alloc().ok_or(Error::NoMem)?;
     // The new G may end up on the global queue or free list: make room there now.
@@ -205,10 +195,9 @@ fn gfget(rt: &Runtime, pp: *mut P) -> Result<*mut G> {
     Ok(gp)
 }
 
-/// Puts a dead G on pp's free list and its stack in pp's stack cache (after giving
-/// back pages it used deep down); stacks of their own mapping are unmapped. Without
-/// a P (the host runner), both go to the global lists.
-/// Executed by the owner of `pp` on g0.
+/// Puts a dead G on the free lists and its stack in the stack cache (after giving
+/// back pages it used deep down); stacks of their own mapping are unmapped.
+/// Executed by the owner of `pp` (null for the host runner) on g0.
 pub(crate) fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
     // SAFETY: gp is dead and ours (goexit0).
     let g = unsafe { &mut *gp };
@@ -219,81 +208,25 @@ pub(crate) fn gfput(rt: &Runtime, pp: *mut P, gp: *mut G) {
         rt.stacks.free(st);
     } else if !st.is_empty() {
         st.release_deep(g.stack_lowest);
-        stackfree(rt, pp, st);
+        // SAFETY: the caller holds pp.
+        rt.stackfree.put(unsafe { local(pp, |l| &mut l.stackcache) }, st);
     }
     g.stack_lowest = usize::MAX;
-    if pp.is_null() {
-        let mut s = rt.lock();
-        if s.gfree.len() == s.gfree.capacity() {
-            super::throw::fatal("gfput: more dead Gs than G slots reserved");
-        }
-        s.gfree.push(gp);
-        rt.gfree_len.store(s.gfree.len(), Relaxed);
-        return;
-    }
-    // SAFETY: we hold pp.
-    let l = unsafe { (*pp).local() };
-    l.gfree.push(gp);
-    if l.gfree.len() >= GFREE_LOCAL_MAX {
-        // Keep the most recently freed (cache-warm) half; the oldest go global.
-        let mut s = rt.lock();
-        if s.gfree.len() + (GFREE_LOCAL_MAX - GFREE_BATCH) > s.gfree.capacity() {
-            super::throw::fatal("gfput: more dead Gs than G slots reserved");
-        }
-        s.gfree.extend(l.gfree.drain(..GFREE_LOCAL_MAX - GFREE_BATCH));
-        rt.gfree_len.store(s.gfree.len(), Relaxed);
-    }
+    // SAFETY: the caller holds pp.
+    rt.gfree.put(unsafe { local(pp, |l| &mut l.gfree) }, gp);
 }
 
-/// A default-size stack: from pp's cache, the global cache, or a slab.
+/// A default-size stack: from the stack caches, or a slab.
 /// Executed by the owner of `pp` (or anyone if null).
+#[inline(always)]
 fn stackalloc(rt: &Runtime, pp: *mut P) -> super::stack::Stack {
-    if !pp.is_null() {
-        // SAFETY: we hold pp.
-        let l = unsafe { (*pp).local() };
-        if let Some(st) = l.stackcache.pop() {
-            return st;
-        }
-        if rt.stackfree_len.load(Relaxed) != 0 {
-            let mut s = rt.lock();
-            let n = s.stackfree.len().min(GFREE_BATCH);
-            let at = s.stackfree.len() - n;
-            l.stackcache.extend(s.stackfree.drain(at..));
-            rt.stackfree_len.store(s.stackfree.len(), Relaxed);
-            if let Some(st) = l.stackcache.pop() {
-                return st;
-            }
-        }
-    } else if rt.stackfree_len.load(Relaxed) != 0 {
-        let mut s = rt.lock();
-        let st = s.stackfree.pop();
-        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
-        if let Some(st) = st {
-            return st;
-        }
+    // SAFETY: the caller holds pp.
+    if let Some(st) = rt.stackfree.get(unsafe { local(pp, |l| &mut l.stackcache) }) {
+        return st;
     }
     match rt.stacks.alloc(0) {
         Ok(st) => st,
         Err(_) => super::throw::fatal("stackalloc: out of memory for a goroutine stack"),
-    }
-}
-
-/// Returns a default-size stack to pp's cache (half of a full cache goes global).
-fn stackfree(rt: &Runtime, pp: *mut P, st: super::stack::Stack) {
-    if pp.is_null() {
-        let mut s = rt.lock();
-        s.stackfree.push(st);
-        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
-        return;
-    }
-    // SAFETY: we hold pp.
-    let l = unsafe { (*pp).local() };
-    l.stackcache.push(st);
-    if l.stackcache.len() >= GFREE_LOCAL_MAX {
-        let mut s = rt.lock();
-        let at = l.stackcache.len() - GFREE_BATCH;
-        s.stackfree.extend(l.stackcache.drain(at..));
-        rt.stackfree_len.store(s.stackfree.len(), Relaxed);
     }
 }
 

@@ -101,7 +101,7 @@ impl P {
             ntimers: crate::loom::atomic::AtomicUsize::new(0),
             greserve: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
-                gfree: Vec::with_capacity(super::newproc::GFREE_LOCAL_MAX),
+                gfree: Vec::with_capacity(super::freelist::LOCAL_MAX),
                 stackcache: Vec::new(),
                 goidcache: 0,
                 goidcacheend: 0,

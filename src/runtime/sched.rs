@@ -50,6 +50,7 @@
 
 use super::g::{AllGs, G};
 use super::config::{parse_schedtrace, Config};
+use super::freelist::FreeList;
 use super::m::M;
 use super::note::{futex_wait, futex_wake, Note};
 use super::p::{Pstatus, P};
@@ -73,8 +74,8 @@ const SHUTDOWN_GRACE_NS: i64 = 2_000_000_000;
 /// What `sched.lock` guards.
 pub(crate) struct SchedLocked {
     /// Global run queue: pointers, so that moving a batch to a P touches no G.
-    /// Its capacity, like `gfree`'s, is kept at least the number of Gs ever made
-    /// (`reserve_gslots`), so pushing never allocates and cannot fail.
+    /// Its capacity, like the dead Gs' free list's, is kept at least the number of
+    /// Gs ever made (`reserve_gslots`), so pushing never allocates and cannot fail.
     pub(crate) runq: VecDeque<*mut G>,
     /// Idle Ps.
     pub(crate) pidle: Vec<*mut P>,
@@ -82,10 +83,6 @@ pub(crate) struct SchedLocked {
     pub(crate) midle: Vec<*mut M>,
     /// Every M alive (freed at shutdown, or by a main M leaving).
     pub(crate) allm: Vec<*mut M>,
-    /// Dead Gs (without stacks; last in, first out: the most recently freed is
-    /// taken first), and free default-size stacks.
-    pub(crate) gfree: Vec<*mut G>,
-    pub(crate) stackfree: Vec<super::stack::Stack>,
     /// Thread handles of the Ms and sysmon, joined at shutdown.
     pub(crate) threads: Vec<super::osthread::OsThread>,
     /// Runnable host goroutines (see host.rs).
@@ -133,11 +130,13 @@ pub(crate) struct Runtime {
     pub(crate) start_time: i64,
     /// Kernel tid of the thread that called gs_init.
     pub(crate) init_tid: i32,
-    /// Lengths of `gfree` and `stackfree`; written under sched.lock.
-    pub(crate) gfree_len: AtomicUsize,
+    /// Dead Gs (without stacks; last in, first out: the most recently freed is
+    /// taken first), and free default-size stacks: per-P caches over global lists
+    /// (freelist.rs).
+    pub(crate) gfree: FreeList<*mut G>,
+    pub(crate) stackfree: FreeList<super::stack::Stack>,
     /// Gs that `runq` and `gfree` have room for (see `reserve_gslots`).
     pub(crate) gslots_reserved: AtomicUsize,
-    pub(crate) stackfree_len: AtomicUsize,
     /// Set (with GS_CFG_CHECKDEAD) once every goroutine is parked with nothing that
     /// could wake it; gs_wait and gs_main then return GS_EDEADLK.
     pub(crate) deadlock: AtomicBool,
@@ -217,10 +216,8 @@ impl Runtime {
         // Counted under the lock: other threads may have made (and queued) more Gs.
         let want = self.allgs.len().max(256) * 2;
         let r = s.runq.len();
-        let f = s.gfree.len();
         s.runq.try_reserve(want.saturating_sub(r)).map_err(|_| Error::NoMem)?;
-        s.gfree.try_reserve(want.saturating_sub(f)).map_err(|_| Error::NoMem)?;
-        let room = s.runq.capacity().min(s.gfree.capacity());
+        let room = s.runq.capacity().min(self.gfree.reserve(want)?);
         self.gslots_reserved.store(room, Release);
         Ok(())
     }
@@ -390,8 +387,6 @@ fn init_locked(cfg: Config) -> Result<()> {
             pidle: Vec::with_capacity(cfg.nprocs as usize),
             midle: Vec::new(),
             allm: Vec::new(),
-            gfree: Vec::new(),
-            stackfree: Vec::new(),
             threads: Vec::new(),
             hostq: GQueue::new(),
             host_runner: null_mut(),
@@ -420,9 +415,9 @@ fn init_locked(cfg: Config) -> Result<()> {
         init_tid: unsafe { libc::gettid() },
         hostq_len: AtomicUsize::new(0),
         deadlock: AtomicBool::new(false),
-        gfree_len: AtomicUsize::new(0),
+        gfree: FreeList::new(true),
+        stackfree: FreeList::new(false),
         gslots_reserved: AtomicUsize::new(0),
-        stackfree_len: AtomicUsize::new(0),
         host_switches: AtomicU64::new(0),
         netpoll: super::netpoll::Netpoll::new()?,
     });
