@@ -568,14 +568,18 @@ struct gs_mutex *gs_mutex_new(void);
  Locks m, blocking while it is held: a single atomic operation when it is free;
  otherwise a goroutine spins briefly (with more than one P) and then parks, a
  foreign thread blocks. Fair under contention: no waiter waits more than about
- 1 ms behind newcomers (Go's starvation mode). Returns 0; GS_EINVAL for NULL;
- GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN (foreign thread) when
- gs_shutdown runs meanwhile. Not recursive: locking a mutex one holds deadlocks.
+ 1 ms behind newcomers (Go's starvation mode: then the lock goes to the waiters in
+ turn, goroutines and foreign threads alike, and newcomers queue behind them).
+ Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
+ GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Not recursive:
+ locking a mutex one holds deadlocks.
  */
 int gs_mutex_lock(struct gs_mutex *m);
 
 /*
- Locks m if it is free: 0, or GS_EAGAIN if it is held. Never blocks.
+ Locks m if it is free: 0, or GS_EAGAIN if it is held (or, in starvation mode,
+ handed to a waiter that has not run yet), as Go's TryLock; GS_EINVAL for NULL.
+ Never blocks; works anywhere.
  */
 int gs_mutex_trylock(struct gs_mutex *m);
 

@@ -93,9 +93,11 @@ pub extern "C" fn gs_mutex_new() -> *mut gs_mutex {
 /// Locks m, blocking while it is held: a single atomic operation when it is free;
 /// otherwise a goroutine spins briefly (with more than one P) and then parks, a
 /// foreign thread blocks. Fair under contention: no waiter waits more than about
-/// 1 ms behind newcomers (Go's starvation mode). Returns 0; GS_EINVAL for NULL;
-/// GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN (foreign thread) when
-/// gs_shutdown runs meanwhile. Not recursive: locking a mutex one holds deadlocks.
+/// 1 ms behind newcomers (Go's starvation mode: then the lock goes to the waiters in
+/// turn, goroutines and foreign threads alike, and newcomers queue behind them).
+/// Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Not recursive:
+/// locking a mutex one holds deadlocks.
 #[no_mangle]
 pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -106,7 +108,9 @@ pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
     })
 }
 
-/// Locks m if it is free: 0, or GS_EAGAIN if it is held. Never blocks.
+/// Locks m if it is free: 0, or GS_EAGAIN if it is held (or, in starvation mode,
+/// handed to a waiter that has not run yet), as Go's TryLock; GS_EINVAL for NULL.
+/// Never blocks; works anywhere.
 #[no_mangle]
 pub extern "C" fn gs_mutex_trylock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {

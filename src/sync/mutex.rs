@@ -14,14 +14,37 @@
 //!   `STARVATION_NS` and has to park again. Implies `LOCKED`.
 //! - `PARKED`: the queue may be non-empty. Changed only under the queue's lock.
 //!
+//! # Other fields
+//!
+//! - `woken_since`: the `waitstart` of the waiter that an unlock woke while it owns
+//!   WOKEN; 0 while nobody owns it, or a spinner does. Written only by the party that
+//!   owns WOKEN: the unlock that sets it for a wakeup (`wake_one`, under the queue
+//!   lock, before the wakeup), then the woken waiter, which stores 0 before the CAS
+//!   that gives WOKEN up. Read by anyone, as a hint.
+//! - `lock` guards `q` (and the PARKED bit).
+//!
 //! # Modes (Go's)
 //!
 //! Normal: waiters queue FIFO, but a woken waiter competes with newly arriving
 //! lockers, which have the advantage of running already; a waiter that loses goes to
-//! the front of the queue. Once one has waited more than 1 ms it switches the mutex to
-//! starvation mode: unlock then hands ownership directly to the queue's head. The
-//! mode ends when the waiter that gets the lock waited less than 1 ms, or was the
-//! last one.
+//! the front of the queue (its wait still counts from its first park, Go's
+//! waitStartTime). Once one has waited more than 1 ms it switches the mutex to
+//! starvation mode: unlock then hands ownership directly to the queue's head, which
+//! wakes up owning the lock (`Sudog::ticket`), and newcomers neither spin nor barge
+//! but queue behind. The mode ends when the waiter that gets the lock waited less
+//! than 1 ms, or was the last one.
+//!
+//! # A woken waiter that cannot run
+//!
+//! Go relies on preemption to let a woken waiter run. Here an unlocker that locks
+//! again at once would win every time while the woken waiter cannot run: a goroutine
+//! on the unlocker's P (always so at nprocs 1), or a foreign thread the kernel has not
+//! scheduled yet. The woken waiter never gets to see the lock taken and switch to
+//! starvation mode, and since it owns WOKEN nobody else is woken either. So a
+//! newcomer that finds the lock free while the woken waiter waited more than
+//! `STARVATION_NS` (`woken_since`) does not take it but queues: the woken waiter
+//! takes it once it runs. At nprocs 1 this also gives the P to the woken waiter, since
+//! the newcomer parks. TryLock is Go's: it takes a free mutex regardless.
 //!
 //! Unlock of an unlocked mutex is refused (`Perm`) without changing the state. A
 //! mutex may be unlocked by another party than the one that locked it, as in Go.
@@ -32,7 +55,7 @@ use super::ObjLock;
 use crate::error::{Error, Result};
 use crate::runtime::time::nanotime;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
-use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
 
 const LOCKED: u32 = 1;
 const WOKEN: u32 = 2;
@@ -49,7 +72,7 @@ const ACTIVE_SPIN_CNT: u32 = 30;
 #[repr(C)]
 pub(crate) struct Mutex {
     state: AtomicU32,
-    /// Guards `q` and the `PARKED` bit.
+    woken_since: AtomicI64,
     lock: ObjLock,
     q: WaitQ,
 }
@@ -83,6 +106,7 @@ impl Mutex {
     pub(crate) fn new() -> *mut Mutex {
         Box::into_raw(Box::new(Mutex {
             state: AtomicU32::new(0),
+            woken_since: AtomicI64::new(0),
             lock: ObjLock::new(),
             q: WaitQ::new(),
         }))
@@ -120,7 +144,8 @@ impl Mutex {
         self.lock_slow()
     }
 
-    /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter).
+    /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter). Like Go's,
+    /// it takes a free mutex even while a woken waiter competes for it.
     /// Can be executed by anyone; never blocks.
     pub(crate) fn trylock(&self) -> Result<()> {
         let s = self.state.load(Relaxed);
@@ -133,21 +158,43 @@ impl Mutex {
         }
     }
 
+    /// True if `s` (a recent state) has WOKEN set for a waiter that an unlock woke
+    /// more than `STARVATION_NS` after it started waiting (see *A woken waiter that
+    /// cannot run*). A hint: the fields are read one after the other.
+    #[inline]
+    fn woken_starving(&self, s: u32) -> bool {
+        if s & WOKEN == 0 {
+            return false;
+        }
+        let t = self.woken_since.load(Relaxed);
+        t != 0 && nanotime() - t > STARVATION_NS
+    }
+
     #[inline(never)]
     fn lock_slow(&self) -> Result<()> {
         let mut ctx = Ctx::new();
         let mut spins = 0u32;
         let mut awoke = false; // we own the WOKEN bit
+        // Our waitstart while we own WOKEN as a woken waiter (then it is in
+        // woken_since, which only the owner of WOKEN writes); else 0.
+        let mut since = 0i64;
         let mut starving = false;
         let mut waitstart = 0i64;
         let mut s = self.state.load(Relaxed);
         loop {
-            // Free: take it (barging is allowed, as STARVING implies LOCKED).
-            if s & LOCKED == 0 {
+            // Free: take it (barging is allowed, as STARVING implies LOCKED), unless
+            // a woken waiter that waited too long should have it.
+            if s & LOCKED == 0 && (awoke || !self.woken_starving(s)) {
                 let new = if awoke { (s | LOCKED) & !WOKEN } else { s | LOCKED };
+                if since != 0 {
+                    self.woken_since.store(0, Relaxed); // before WOKEN goes
+                }
                 match self.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
                     Ok(_) => return Ok(()),
                     Err(v) => {
+                        if since != 0 {
+                            self.woken_since.store(since, Relaxed); // WOKEN is still ours
+                        }
                         s = v;
                         continue;
                     }
@@ -155,7 +202,7 @@ impl Mutex {
             }
             // Held in normal mode: spin a little, announcing ourselves so that an
             // unlock does not wake a parked waiter for nothing.
-            if s & STARVING == 0 && can_spin(&ctx, spins) {
+            if s & (LOCKED | STARVING) == LOCKED && can_spin(&ctx, spins) {
                 if !awoke
                     && s & (WOKEN | PARKED) == PARKED
                     && self.state.compare_exchange(s, s | WOKEN, Relaxed, Relaxed).is_ok()
@@ -175,16 +222,19 @@ impl Mutex {
                 return Err(e);
             }
             self.lock.lock();
+            if since != 0 {
+                self.woken_since.store(0, Relaxed); // before WOKEN goes
+            }
             s = self.state.load(Relaxed);
             let parked = loop {
-                if s & LOCKED == 0 {
+                if s & LOCKED == 0 && (awoke || !self.woken_starving(s)) {
                     break false;
                 }
                 let mut new = s | PARKED;
                 if awoke {
                     new &= !WOKEN;
                 }
-                if starving {
+                if starving && s & LOCKED != 0 {
                     new |= STARVING;
                 }
                 match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
@@ -194,10 +244,15 @@ impl Mutex {
             };
             if !parked {
                 // Released meanwhile: try again to take it.
+                if since != 0 {
+                    self.woken_since.store(since, Relaxed); // WOKEN is still ours
+                }
                 // SAFETY: locked.
                 unsafe { self.lock.unlock() };
                 continue;
             }
+            // WOKEN, if we owned it, went with the CAS: `awoke` and `since` are set
+            // again below when an unlock wakes us.
             let w = Waiter::new(&ctx);
             let mut sgv = Sudog::EMPTY;
             let sg: *mut Sudog = &mut sgv;
@@ -205,12 +260,14 @@ impl Mutex {
             // the wait.
             let r = unsafe {
                 w.init_sudog(sg, null_mut(), false);
-                (*sg).waitstart = if waitstart == 0 { nanotime() } else { waitstart };
                 if waitstart == 0 {
-                    waitstart = (*sg).waitstart;
+                    waitstart = nanotime();
+                    (*sg).waitstart = waitstart;
                     self.q.push_back(sg);
                 } else {
-                    // Woken before and lost to a newcomer: first in line now.
+                    // Woken before and lost to a newcomer: first in line now (Go's
+                    // queueLifo), still waiting since its first park.
+                    (*sg).waitstart = waitstart;
                     self.q.push_front(sg);
                 }
                 let locks = [&self.lock as *const ObjLock];
@@ -222,7 +279,9 @@ impl Mutex {
                     if unsafe { (*sg).ticket } {
                         return Ok(()); // starvation mode: the unlock gave it to us
                     }
-                    awoke = true; // the unlock set WOKEN for us
+                    // The unlock set WOKEN for us, and woken_since to our waitstart.
+                    awoke = true;
+                    since = waitstart;
                 }
                 _ => {
                     // Shutdown (foreign threads): leave the queue.
@@ -305,6 +364,9 @@ impl Mutex {
         if sg.is_null() {
             // Nobody to wake after all: give the WOKEN bit back.
             self.state.fetch_and(!WOKEN, Relaxed);
+        } else {
+            // SAFETY: dequeued by us; its party reads it again only once woken.
+            self.woken_since.store(unsafe { (*sg).waitstart }, Relaxed);
         }
         // SAFETY: locked.
         unsafe { self.lock.unlock() };
