@@ -318,9 +318,16 @@ size_t gs_chan_len(const struct gs_chan *c);
 size_t gs_chan_cap(const struct gs_chan *c);
 
 /*
- Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
- blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
- were abandoned blocked on c by gs_shutdown do not count.
+ Frees c. Buffered values are dropped. Returns:
+ - 0: freed. No goroutine or thread touches c any more.
+ - GS_EBUSY (nothing is freed) while a goroutine or thread is blocked on c, or was
+   woken from it and has not yet let go of it: a gs_select woken through c (by a
+   send, a receive or gs_chan_close that returned already) until it has taken its
+   other cases off their channels, a timed-out or shut-down call until it has left
+   c's queue. Try again once those calls returned: by then free succeeds.
+   Goroutines that gs_shutdown abandoned blocked on c do not count once
+   gs_shutdown returned.
+ - GS_EINVAL for NULL.
  */
 int gs_chan_free(struct gs_chan *c);
 
@@ -536,8 +543,8 @@ struct gs_waitgroup *gs_waitgroup_new(void);
 
 /*
  Adds delta (which may be negative) to the counter; when it reaches 0, every
- waiter is released. Returns 0; GS_EINVAL if the counter would go negative (or
- overflow), leaving it unchanged, or for NULL. Never blocks.
+ waiter is released. Returns 0; GS_EINVAL if the counter would go negative or
+ above 2^62 - 1, leaving it unchanged, or for NULL. Never blocks.
  */
 int gs_waitgroup_add(struct gs_waitgroup *wg, int64_t delta);
 
@@ -550,12 +557,19 @@ int gs_waitgroup_done(struct gs_waitgroup *wg);
  Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
  blocks a foreign thread. Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block
  inside an unlockf; GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+ When it returns 0, the gs_waitgroup_add or gs_waitgroup_done that released it no
+ longer touches wg: the waiter may free it at once.
  */
 int gs_waitgroup_wait(struct gs_waitgroup *wg);
 
 /*
- Frees the wait group. Returns 0, GS_EBUSY (and frees nothing) while someone waits
- on it, GS_EINVAL for NULL.
+ Frees the wait group (whatever its counter). Returns:
+ - 0: freed. No goroutine or thread touches wg any more.
+ - GS_EBUSY (nothing is freed) while a goroutine or thread waits on wg, or the
+   gs_waitgroup_add that brought the counter to 0 is still releasing waiters (a
+   gs_waitgroup_wait that found the counter 0 may return meanwhile). Goroutines that
+   gs_shutdown abandoned waiting on wg do not count once gs_shutdown returned.
+ - GS_EINVAL for NULL.
  */
 int gs_waitgroup_free(struct gs_waitgroup *wg);
 
@@ -591,8 +605,13 @@ int gs_mutex_trylock(struct gs_mutex *m);
 int gs_mutex_unlock(struct gs_mutex *m);
 
 /*
- Frees m. Returns 0, GS_EBUSY (and frees nothing) while it is locked or waited
- on, GS_EINVAL for NULL.
+ Frees m. Returns:
+ - 0: freed. No goroutine or thread touches m any more.
+ - GS_EBUSY (nothing is freed) while m is locked (a lock handed to a woken waiter
+   included) or waited on, or a waiter that an unlock woke has not yet taken it or
+   queued again. Goroutines that gs_shutdown abandoned waiting on m do not count
+   once gs_shutdown returned.
+ - GS_EINVAL for NULL.
  */
 int gs_mutex_free(struct gs_mutex *m);
 

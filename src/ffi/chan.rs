@@ -203,9 +203,16 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     })
 }
 
-/// Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
-/// blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
-/// were abandoned blocked on c by gs_shutdown do not count.
+/// Frees c. Buffered values are dropped. Returns:
+/// - 0: freed. No goroutine or thread touches c any more.
+/// - GS_EBUSY (nothing is freed) while a goroutine or thread is blocked on c, or was
+///   woken from it and has not yet let go of it: a gs_select woken through c (by a
+///   send, a receive or gs_chan_close that returned already) until it has taken its
+///   other cases off their channels, a timed-out or shut-down call until it has left
+///   c's queue. Try again once those calls returned: by then free succeeds.
+///   Goroutines that gs_shutdown abandoned blocked on c do not count once
+///   gs_shutdown returned.
+/// - GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {

@@ -40,8 +40,8 @@ pub extern "C" fn gs_waitgroup_new() -> *mut gs_waitgroup {
 }
 
 /// Adds delta (which may be negative) to the counter; when it reaches 0, every
-/// waiter is released. Returns 0; GS_EINVAL if the counter would go negative (or
-/// overflow), leaving it unchanged, or for NULL. Never blocks.
+/// waiter is released. Returns 0; GS_EINVAL if the counter would go negative or
+/// above 2^62 - 1, leaving it unchanged, or for NULL. Never blocks.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_add(wg: *mut gs_waitgroup, delta: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -61,6 +61,8 @@ pub extern "C" fn gs_waitgroup_done(wg: *mut gs_waitgroup) -> c_int {
 /// Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
 /// blocks a foreign thread. Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block
 /// inside an unlockf; GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+/// When it returns 0, the gs_waitgroup_add or gs_waitgroup_done that released it no
+/// longer touches wg: the waiter may free it at once.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -71,8 +73,13 @@ pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
     })
 }
 
-/// Frees the wait group. Returns 0, GS_EBUSY (and frees nothing) while someone waits
-/// on it, GS_EINVAL for NULL.
+/// Frees the wait group (whatever its counter). Returns:
+/// - 0: freed. No goroutine or thread touches wg any more.
+/// - GS_EBUSY (nothing is freed) while a goroutine or thread waits on wg, or the
+///   gs_waitgroup_add that brought the counter to 0 is still releasing waiters (a
+///   gs_waitgroup_wait that found the counter 0 may return meanwhile). Goroutines that
+///   gs_shutdown abandoned waiting on wg do not count once gs_shutdown returned.
+/// - GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_free(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -134,8 +141,13 @@ pub extern "C" fn gs_mutex_unlock(m: *mut gs_mutex) -> c_int {
     })
 }
 
-/// Frees m. Returns 0, GS_EBUSY (and frees nothing) while it is locked or waited
-/// on, GS_EINVAL for NULL.
+/// Frees m. Returns:
+/// - 0: freed. No goroutine or thread touches m any more.
+/// - GS_EBUSY (nothing is freed) while m is locked (a lock handed to a woken waiter
+///   included) or waited on, or a waiter that an unlock woke has not yet taken it or
+///   queued again. Goroutines that gs_shutdown abandoned waiting on m do not count
+///   once gs_shutdown returned.
+/// - GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_mutex_free(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {

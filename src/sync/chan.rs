@@ -10,7 +10,8 @@
 //! - `sendx`, `recvx`: the ring's indices; under `lock`.
 //! - `recvq`, `sendq`: parties blocked receiving / sending. At most one of them is
 //!   non-empty (a waiting receiver would have taken a waiting sender's value), and
-//!   after close both are empty.
+//!   after close both are empty. Their `inside` counts keep `free` away from parties
+//!   that may still touch the channel (see *Parties inside an object* in sudog.rs).
 //!
 //! # Hand-off
 //!
@@ -132,17 +133,17 @@ impl Chan {
         p
     }
 
-    /// Frees `c` unless a party (goroutine or thread) is blocked on it: `Busy`.
+    /// Frees `c` unless a party (goroutine or thread) is blocked on it or may still
+    /// touch it (see *Parties inside an object* in sudog.rs): `Busy`.
     /// Can be executed by anyone.
     /// # Safety
     /// `c` came from `new` and no operation on it is in progress or follows.
     pub(crate) unsafe fn free(c: *mut Chan) -> Result<()> {
-        let mut ctx = Ctx::new();
         // SAFETY: the caller's contract.
         let ch = unsafe { &*c };
         ch.lock.lock();
         // SAFETY: the lock is held.
-        let busy = unsafe { ch.recvq.has_live(&mut ctx) || ch.sendq.has_live(&mut ctx) };
+        let busy = unsafe { ch.recvq.inside() != 0 || ch.sendq.inside() != 0 };
         // SAFETY: we hold it.
         unsafe { ch.lock.unlock() };
         if busy {
@@ -301,7 +302,8 @@ impl Chan {
         let sg: *mut Sudog = &mut sgv;
         // SAFETY: sg is ours and queued under the lock; `w` and `sgv` outlive the wait
         // (block returns only when no waker will touch them again, and we take sg off
-        // the queue below if it is still there).
+        // the queue below if it is still there). Woken by a waker, we do not touch the
+        // channel again: it ended sg's count; else we `leave` as our last touch.
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);
@@ -317,9 +319,7 @@ impl Chan {
                 }
                 Woke::TimedOut | Woke::Shutdown => {
                     self.lock.lock();
-                    if (*sg).queued {
-                        q.remove(sg);
-                    }
+                    q.leave(sg);
                     self.lock.unlock();
                     Err(if r == Woke::TimedOut { Error::TimedOut } else { Error::Shutdown })
                 }

@@ -46,6 +46,14 @@
 //! takes it once it runs. At nprocs 1 this also gives the P to the woken waiter, since
 //! the newcomer parks. TryLock is Go's: it takes a free mutex regardless.
 //!
+//! # Free
+//!
+//! A woken waiter comes back to the mutex after its waker returned (it competes
+//! again). `free` refuses while LOCKED or WOKEN is set or a queue entry is inside (see
+//! *Parties inside an object* in sudog.rs): an unlock sets WOKEN before it wakes a
+//! waiter and keeps LOCKED when it hands the lock over, so the woken waiter is covered
+//! until it holds the lock (LOCKED) or is queued again.
+//!
 //! Unlock of an unlocked mutex is refused (`Perm`) without changing the state. A
 //! mutex may be unlocked by another party than the one that locked it, as in Go.
 
@@ -112,17 +120,17 @@ impl Mutex {
         }))
     }
 
-    /// Frees `m` unless it is locked or waited on: `Busy`.
+    /// Frees `m` unless it is locked, waited on, or a woken waiter may still touch it
+    /// (see *Free*): `Busy`.
     /// Can be executed by anyone.
     /// # Safety
     /// `m` came from `new`; no operation on it is in progress or follows.
     pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
-        let mut ctx = Ctx::new();
         // SAFETY: the caller's contract.
         let mu = unsafe { &*m };
         mu.lock.lock();
         // SAFETY: locked.
-        let busy = mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || unsafe { mu.q.has_live(&mut ctx) };
+        let busy = mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || unsafe { mu.q.inside() != 0 };
         // SAFETY: locked.
         unsafe { mu.lock.unlock() };
         if busy {
@@ -286,11 +294,9 @@ impl Mutex {
                 _ => {
                     // Shutdown (foreign threads): leave the queue.
                     self.lock.lock();
-                    // SAFETY: locked; sg is ours.
+                    // SAFETY: locked; sg is ours, pushed on q.
                     unsafe {
-                        if (*sg).queued {
-                            self.q.remove(sg);
-                        }
+                        self.q.leave(sg);
                         self.fix_parked_locked();
                         self.lock.unlock();
                     }

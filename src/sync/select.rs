@@ -11,6 +11,9 @@
 //!    channel in lock order; the party blocks. The first waker to win the party's
 //!    claim fires its case; the others skip the party's sudogs.
 //! 5. Pass 3, all locked again: the party takes its remaining sudogs off the queues.
+//!    Until then every channel counts it as inside (its sudogs are `is_select`; see
+//!    *Parties inside an object* in sudog.rs): the waker of one channel returns
+//!    before the party has let go of any, and a free must not take them meanwhile.
 //!
 //! A send case on a closed channel is ready and fires with result GS_ECLOSED (Go
 //! panics); a receive case on a closed, drained channel fires with GS_ECLOSED and a
@@ -221,6 +224,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
             let sg = sgs.add(k);
             w.init_sudog(sg, cs.elem.cast(), true);
             (*sg).idx = i as usize;
+            (*sg).is_select = true;
             let c = &*cs.chan;
             if cs.op == OP_RECV {
                 c.recvq.push_back(sg);
@@ -233,20 +237,19 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     let reason = if dl == NEVER { c"select" } else { c"select (with timeout)" };
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
     let woke = unsafe { block(&mut ctx, &w, locks, slice_from_raw_parts_mut(sgs, norder), dl, reason) };
-    // 5. Pass 3: off every queue we are still on.
+    // 5. Pass 3: off every queue we are still on, and out of every channel's count:
+    // the unlocks below are our last touches of the channels.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {
         let cs = &cases[i as usize];
-        // SAFETY: locked; sg is ours.
+        // SAFETY: locked; sg is ours, pushed on that queue in pass 2.
         unsafe {
             let sg = sgs.add(k);
-            if (*sg).queued {
-                let c = &*cs.chan;
-                if cs.op == OP_RECV {
-                    c.recvq.remove(sg);
-                } else {
-                    c.sendq.remove(sg);
-                }
+            let c = &*cs.chan;
+            if cs.op == OP_RECV {
+                c.recvq.leave(sg);
+            } else {
+                c.sendq.leave(sg);
             }
         }
     }

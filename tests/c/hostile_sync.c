@@ -5,13 +5,66 @@
  *   unlock and lock again at once (gosched.h promises that no waiter waits more than
  *   about 1 ms behind newcomers): every party gets the lock many times, no single
  *   lock call waits 100 ms, and the counter it protects is exact. TryLock as Go's.
+ * - Frees racing with the wakeups of the parties they free: a gs_select woken
+ *   through one of its channels (by close, by a send), plain receivers and senders,
+ *   timed-out calls, a wait group freed as soon as its wait returns, a mutex freed as
+ *   soon as a woken locker returns, objects left by goroutines gs_shutdown abandoned.
+ *   The free must say GS_EBUSY until no party can touch the object any more, and
+ *   then succeed.
+ *
+ * Poisoned frees: this program defines free() (the library's frees reach it). The
+ * object a case watches is filled with 0xA5 bytes when the library really frees it,
+ * and never given back, so that a party that still touches it finds its lock byte
+ * taken and hangs, and the case reports it. A freed object first sits in the freeing
+ * thread's quarantine, if the library keeps one: `poison` pushes it out by freeing
+ * mutexes on the same thread. (Without a quarantine it goes to free() at once:
+ * `watch` comes before the free.)
  */
 #include "hostile.h"
 
+#include <malloc.h>
 #include <sched.h>
 
 #define US 1000LL
 #define MS 1000000LL
+
+/* ---- Poisoned frees ------------------------------------------------------------------ */
+
+extern void __libc_free(void *p);
+
+static void *_Atomic watched;
+static atomic_int watched_freed;
+
+void free(void *p)
+{
+    if (p != NULL && p == atomic_load_explicit(&watched, memory_order_relaxed)) {
+        memset(p, 0xA5, malloc_usable_size(p));
+        atomic_store(&watched_freed, 1);
+        return; /* leaked: nothing may reuse it */
+    }
+    __libc_free(p);
+}
+
+/* Poisons `obj` when the library gives it to free(). Call before the free. */
+static void watch(void *obj)
+{
+    atomic_store(&watched_freed, 0);
+    atomic_store(&watched, obj);
+}
+
+/* The library has freed the watched object (its free returned 0) on this OS thread:
+ * push it out of the quarantine into malloc's hands, which poisons it. Must run on
+ * the thread that freed it, without a switch in between on a goroutine. */
+static void poison(void)
+{
+    for (int i = 0; i < 80 && !atomic_load(&watched_freed); i++) {
+        gs_mutex *m = gs_mutex_new();
+        CHECK(m != NULL);
+        CHECK_RC(gs_mutex_free(m), 0);
+    }
+    CHECK(atomic_load(&watched_freed));
+    atomic_store(&watched, NULL);
+}
 
 /* ---- Helpers ----------------------------------------------------------------------- */
 
@@ -51,6 +104,35 @@ static void await_thread_asleep(pid_t tid)
         sched_yield();
     }
 }
+
+/* Until `n` goroutines are parked (polled without sleeping: a timed wait may be
+ * short). */
+static void await_parked(uint64_t n)
+{
+    int64_t end = mono_ns() + 10000 * MS;
+    while (stats_now().waiting < n) {
+        if (mono_ns() > end) {
+            gs_dump(2);
+            FAIL("fewer than %llu goroutines parked", (unsigned long long)n);
+        }
+        sched_yield();
+    }
+}
+
+/* Frees with `freefn` until it stops saying GS_EBUSY; returns the number of GS_EBUSY. */
+#define FREE_UNTIL_DONE(freefn, obj)                                                     \
+    ({                                                                                   \
+        int busy_ = 0, rc_;                                                              \
+        int64_t end_ = mono_ns() + 10000 * MS;                                           \
+        while ((rc_ = freefn(obj)) == GS_EBUSY) {                                        \
+            busy_++;                                                                     \
+            if (mono_ns() > end_)                                                        \
+                FAIL("%s stayed GS_EBUSY", #freefn);                                     \
+            sched_yield();                                                               \
+        }                                                                                \
+        CHECK_RC(rc_, 0);                                                                \
+        busy_;                                                                           \
+    })
 
 static void start_thread(void *(*fn)(void *), void *arg, pthread_t *t)
 {
@@ -290,10 +372,547 @@ static void mutex_trylock_case(void)
     CHECK_RC(gs_mutex_free(tmu), 0);
 }
 
+/* ---- Waiters: a goroutine or a foreign thread ----------------------------------------- */
+
+typedef struct waiter {
+    void (*body)(struct waiter *);
+    gs_chan *a, *b;
+    int64_t timeout;
+    atomic_int state; /* 1: about to block, 2: returned */
+    pid_t tid;
+    int rc, result;
+    int64_t v;
+} waiter;
+
+static void waiter_goroutine(void *arg)
+{
+    waiter *w = arg;
+    w->body(w);
+}
+
+static void *waiter_thread(void *arg)
+{
+    waiter *w = arg;
+    w->body(w);
+    return NULL;
+}
+
+/* Starts w as a goroutine (thread == false) or a foreign thread and returns once it
+ * is blocked in its call (for a goroutine: once `parked` goroutines are parked). */
+static void start_waiter(waiter *w, bool thread, pthread_t *t, int parked)
+{
+    atomic_store(&w->state, 0);
+    if (thread) {
+        start_thread(waiter_thread, w, t);
+        await_flag(&w->state, 1, 10000, "the waiter thread did not start");
+        await_thread_asleep(w->tid);
+    } else {
+        CHECK(gs_go(waiter_goroutine, w) > 0);
+        await_flag(&w->state, 1, 10000, "the waiter goroutine did not start");
+        await_parked(parked);
+    }
+}
+
+/* The watched object is poisoned: the waiter must return without touching it. */
+static void finish_waiter(waiter *w, bool thread, pthread_t *t)
+{
+    await_flag(&w->state, 2, 5000,
+               "the woken party did not return after its object was freed: it touched "
+               "the freed (poisoned) memory");
+    if (thread)
+        CHECK(pthread_join(*t, NULL) == 0);
+}
+
+static void body_select(waiter *w)
+{
+    w->tid = os_tid();
+    int64_t va = -1, vb = -1;
+    gs_select_case cs[2] = {{w->a, GS_RECV, &va, 99}, {w->b, GS_RECV, &vb, 99}};
+    atomic_store(&w->state, 1);
+    w->rc = gs_select(cs, 2, w->timeout);
+    w->result = w->rc >= 0 ? cs[w->rc].result : 0;
+    w->v = va;
+    atomic_store(&w->state, 2);
+}
+
+static void body_recv(waiter *w)
+{
+    w->tid = os_tid();
+    int64_t v = -1;
+    atomic_store(&w->state, 1);
+    w->rc = w->timeout < 0 ? gs_chan_recv(w->a, &v) : gs_chan_recv_timeout(w->a, &v, w->timeout);
+    w->v = v;
+    atomic_store(&w->state, 2);
+}
+
+static void body_send(waiter *w)
+{
+    w->tid = os_tid();
+    int64_t v = 42;
+    atomic_store(&w->state, 1);
+    w->rc = w->timeout < 0 ? gs_chan_send(w->a, &v) : gs_chan_send_timeout(w->a, &v, w->timeout);
+    atomic_store(&w->state, 2);
+}
+
+/* ---- gs_chan_free racing a woken select ------------------------------------------------ */
+
+/* A waiter blocks in gs_select receiving on A and B; the main thread wakes it through
+ * A (close, or a send the select takes) and frees A at once. */
+static void select_woken_by_main(bool thread, bool by_close, int *busy)
+{
+    static waiter w;
+    pthread_t t;
+    memset(&w, 0, sizeof w);
+    w.body = body_select;
+    w.a = gs_chan_new(sizeof(int64_t), 0);
+    w.b = gs_chan_new(sizeof(int64_t), 0);
+    w.timeout = -1;
+    CHECK(w.a && w.b);
+    start_waiter(&w, thread, &t, 1);
+    CHECK_RC(gs_chan_free(w.a), GS_EBUSY); /* blocked on it */
+    if (by_close) {
+        CHECK_RC(gs_chan_close(w.a), 0);
+    } else {
+        int64_t v = 7;
+        CHECK_RC(gs_chan_send(w.a, &v), 0);
+    }
+    watch(w.a);
+    *busy += FREE_UNTIL_DONE(gs_chan_free, w.a);
+    poison();
+    finish_waiter(&w, thread, &t);
+    CHECK_EQ(w.rc, 0);
+    CHECK_RC(w.result, by_close ? GS_ECLOSED : 0);
+    CHECK_EQ(w.v, by_close ? 0 : 7);
+    CHECK_RC(gs_chan_free(w.b), 0);
+}
+
+/* The same with a goroutine as the waker: at nprocs 1 a woken goroutine cannot have
+ * run before the free, which must then say GS_EBUSY. */
+static waiter gw;
+static atomic_int gwaker_busy;
+
+static void goroutine_waker(void *arg)
+{
+    bool by_close = ((uintptr_t)arg & 1) != 0, strict = ((uintptr_t)arg & 2) != 0;
+    if (by_close) {
+        CHECK_RC(gs_chan_close(gw.a), 0);
+    } else {
+        int64_t v = 7;
+        CHECK_RC(gs_chan_send(gw.a, &v), 0);
+    }
+    watch(gw.a);
+    int rc = gs_chan_free(gw.a);
+    if (strict)
+        CHECK_RC(rc, GS_EBUSY);
+    int busy = 0;
+    int64_t end = mono_ns() + 10000 * MS;
+    while (rc == GS_EBUSY) {
+        busy++;
+        CHECK(mono_ns() < end);
+        CHECK_RC(gs_gosched(), 0);
+        rc = gs_chan_free(gw.a);
+    }
+    CHECK_RC(rc, 0);
+    poison(); /* no switch since the free: same thread */
+    atomic_fetch_add(&gwaker_busy, busy);
+}
+
+static void select_woken_by_goroutine(bool thread, bool by_close)
+{
+    pthread_t t;
+    memset(&gw, 0, sizeof gw);
+    gw.body = body_select;
+    gw.a = gs_chan_new(sizeof(int64_t), 0);
+    gw.b = gs_chan_new(sizeof(int64_t), 0);
+    gw.timeout = -1;
+    CHECK(gw.a && gw.b);
+    start_waiter(&gw, thread, &t, 1);
+    uintptr_t how = (by_close ? 1 : 0) | (!thread && hostile_nprocs == 1 ? 2 : 0);
+    CHECK(gs_go(goroutine_waker, (void *)how) > 0);
+    finish_waiter(&gw, thread, &t);
+    WAIT_ALL();
+    CHECK_EQ(gw.rc, 0);
+    CHECK_RC(gw.result, by_close ? GS_ECLOSED : 0);
+    CHECK_RC(gs_chan_free(gw.b), 0);
+}
+
+static void free_woken_select_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    int busy = 0;
+    for (int thread = 0; thread < 2; thread++) {
+        for (int by_close = 0; by_close < 2; by_close++) {
+            select_woken_by_main(thread, by_close, &busy);
+            select_woken_by_goroutine(thread, by_close);
+        }
+    }
+    printf("GS_EBUSY seen %d times (main thread), %d (goroutine)\n", busy, atomic_load(&gwaker_busy));
+}
+
+/* ---- gs_chan_free racing woken receivers and senders ----------------------------------- */
+
+enum { WAKE_PEER, WAKE_CLOSE };
+
+static void plain_woken(bool thread, bool receiver, int how, bool buffered)
+{
+    static waiter w;
+    pthread_t t;
+    memset(&w, 0, sizeof w);
+    w.body = receiver ? body_recv : body_send;
+    w.a = gs_chan_new(sizeof(int64_t), buffered ? 1 : 0);
+    w.timeout = -1;
+    CHECK(w.a);
+    if (buffered && !receiver) {
+        int64_t fill = 1;
+        CHECK_RC(gs_chan_send(w.a, &fill), 0); /* full: the sender waits */
+    }
+    start_waiter(&w, thread, &t, 1);
+    CHECK_RC(gs_chan_free(w.a), GS_EBUSY);
+    int64_t v = 5;
+    if (how == WAKE_CLOSE)
+        CHECK_RC(gs_chan_close(w.a), 0);
+    else if (receiver)
+        CHECK_RC(gs_chan_send(w.a, &v), 0);
+    else
+        CHECK_RC(gs_chan_recv(w.a, &v), 0);
+    watch(w.a);
+    FREE_UNTIL_DONE(gs_chan_free, w.a);
+    poison();
+    finish_waiter(&w, thread, &t);
+    if (how == WAKE_CLOSE) {
+        CHECK_RC(w.rc, GS_ECLOSED);
+    } else {
+        CHECK_RC(w.rc, 0);
+        if (receiver)
+            CHECK_EQ(w.v, 5);
+        else
+            CHECK_EQ(v, buffered ? 1 : 42);
+    }
+}
+
+static void free_woken_plain_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    for (int thread = 0; thread < 2; thread++)
+        for (int receiver = 0; receiver < 2; receiver++)
+            for (int how = 0; how < 2; how++)
+                for (int buffered = 0; buffered < 2; buffered++)
+                    plain_woken(thread, receiver, how, buffered);
+}
+
+/* ---- gs_chan_free racing calls that time out ------------------------------------------- */
+
+/* A waiter's call times out while the main thread frees its channel: GS_EBUSY until
+ * it has left the queue. With `poke`, the main thread also offers it a partner
+ * (gs_chan_try_send or gs_chan_try_recv) as its time runs out: a poke that finds its
+ * entry claimed by the timeout takes it off the queue, and the waiter still has to
+ * lock the channel to leave; or the poke wins, and the waiter completes. */
+static void timed_out(bool thread, void (*body)(waiter *), bool poke)
+{
+    static waiter w;
+    pthread_t t;
+    memset(&w, 0, sizeof w);
+    w.body = body;
+    w.a = gs_chan_new(sizeof(int64_t), 0);
+    w.b = gs_chan_new(sizeof(int64_t), 0);
+    w.timeout = 2 * MS;
+    CHECK(w.a && w.b);
+    start_waiter(&w, thread, &t, 1);
+    watch(w.a);
+    int64_t v = 9;
+    bool poked = false;
+    if (poke) {
+        /* From just before the deadline (its start is a little before ours). */
+        int64_t end = mono_ns() + 2 * MS + 500 * US;
+        sleep_ms(1);
+        for (int64_t now = mono_ns(); now < end && !poked; now = mono_ns()) {
+            int rc = body == body_send ? gs_chan_try_recv(w.a, &v) : gs_chan_try_send(w.a, &v);
+            if (rc == 0)
+                poked = true;
+            else
+                CHECK_RC(rc, GS_EAGAIN);
+        }
+    }
+    FREE_UNTIL_DONE(gs_chan_free, w.a);
+    poison();
+    finish_waiter(&w, thread, &t);
+    if (poked) {
+        CHECK_RC(w.rc, 0);
+        if (body == body_send)
+            CHECK_EQ(v, 42);
+        else
+            CHECK_EQ(w.v, 9);
+    } else {
+        CHECK_RC(w.rc, GS_ETIMEDOUT);
+    }
+    CHECK_RC(gs_chan_free(w.b), 0);
+}
+
+static void free_timed_out_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    for (int thread = 0; thread < 2; thread++) {
+        for (int poke = 0; poke < 2; poke++) {
+            timed_out(thread, body_recv, poke);
+            timed_out(thread, body_send, poke);
+            timed_out(thread, body_select, poke);
+        }
+    }
+}
+
+/* ---- gs_waitgroup_free right after the wait returns ------------------------------------ */
+
+static gs_waitgroup *wwg;
+static atomic_int doner_state;
+static atomic_int waiters_back;
+
+static void doner_goroutine(void *arg)
+{
+    int64_t delay = (int64_t)(intptr_t)arg;
+    if (delay > 0)
+        CHECK_RC(gs_sleep(delay), 0);
+    CHECK_RC(gs_waitgroup_done(wwg), 0);
+    atomic_store(&doner_state, 1);
+}
+
+static void *doner_thread(void *arg)
+{
+    int64_t delay = (int64_t)(intptr_t)arg;
+    if (delay > 0)
+        sleep_ms((int)(delay / MS));
+    CHECK_RC(gs_waitgroup_done(wwg), 0);
+    atomic_store(&doner_state, 1);
+    return NULL;
+}
+
+static void wg_waiter_goroutine(void *arg)
+{
+    (void)arg;
+    CHECK_RC(gs_waitgroup_wait(wwg), 0);
+    atomic_fetch_add(&waiters_back, 1);
+}
+
+/* The main thread waits; a goroutine or a thread calls done. */
+static void wg_round(bool doner_is_thread, int64_t delay)
+{
+    wwg = gs_waitgroup_new();
+    CHECK(wwg);
+    CHECK_RC(gs_waitgroup_add(wwg, 1), 0);
+    atomic_store(&doner_state, 0);
+    pthread_t t;
+    if (doner_is_thread)
+        start_thread(doner_thread, (void *)(intptr_t)delay, &t);
+    else
+        CHECK(gs_go(doner_goroutine, (void *)(intptr_t)delay) > 0);
+    CHECK_RC(gs_waitgroup_wait(wwg), 0);
+    /* Back from the wait: whoever released us is done with wwg. */
+    watch(wwg);
+    CHECK_RC(gs_waitgroup_free(wwg), 0);
+    poison();
+    await_flag(&doner_state, 1, 5000,
+               "gs_waitgroup_done did not return after the wait group was freed: it "
+               "touched the freed (poisoned) memory");
+    if (doner_is_thread)
+        CHECK(pthread_join(t, NULL) == 0);
+    else
+        WAIT_ALL();
+}
+
+/* The waiter is a goroutine, the done comes from the main thread. */
+static atomic_int gwaiter_state;
+
+static void wg_goroutine_waiter(void *arg)
+{
+    (void)arg;
+    atomic_store(&gwaiter_state, 1);
+    CHECK_RC(gs_waitgroup_wait(wwg), 0);
+    watch(wwg);
+    CHECK_RC(gs_waitgroup_free(wwg), 0);
+    poison(); /* no switch since the free: same thread */
+    atomic_store(&gwaiter_state, 2);
+}
+
+static void free_waitgroup_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    /* The main thread waits (blocked, or finding 0 at once); the done comes from a
+     * goroutine or a thread, after a delay or at once. */
+    for (int doner_is_thread = 0; doner_is_thread < 2; doner_is_thread++) {
+        wg_round(doner_is_thread, 2 * MS);
+        wg_round(doner_is_thread, 0);
+    }
+    /* A goroutine waits; the main thread calls done. */
+    for (int i = 0; i < 2; i++) {
+        wwg = gs_waitgroup_new();
+        CHECK(wwg);
+        CHECK_RC(gs_waitgroup_add(wwg, 1), 0);
+        atomic_store(&gwaiter_state, 0);
+        CHECK(gs_go(wg_goroutine_waiter, NULL) > 0);
+        if (i == 0)
+            WAIT_PARKED(1, 10000);
+        CHECK_RC(gs_waitgroup_done(wwg), 0);
+        WAIT_ALL();
+        CHECK_EQ(atomic_load(&gwaiter_state), 2);
+    }
+    /* Several waiters, goroutines and the main thread: once all are back, free. */
+    wwg = gs_waitgroup_new();
+    CHECK(wwg);
+    CHECK_RC(gs_waitgroup_add(wwg, 1), 0);
+    atomic_store(&waiters_back, 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(gs_go(wg_waiter_goroutine, NULL) > 0);
+    WAIT_PARKED(4, 10000);
+    CHECK_RC(gs_waitgroup_free(wwg), GS_EBUSY);
+    atomic_store(&doner_state, 0);
+    CHECK(gs_go(doner_goroutine, (void *)(intptr_t)(1 * MS)) > 0);
+    CHECK_RC(gs_waitgroup_wait(wwg), 0);
+    WAIT_ALL();
+    CHECK_EQ(atomic_load(&waiters_back), 4);
+    CHECK_RC(gs_waitgroup_free(wwg), 0);
+}
+
+/* ---- gs_mutex_free right after a woken locker returns ---------------------------------- */
+
+static gs_mutex *mmu;
+static atomic_int unlocker_state;
+
+static void unlocker_goroutine(void *arg)
+{
+    (void)arg;
+    CHECK_RC(gs_sleep(2 * MS), 0); /* the main thread blocks meanwhile */
+    CHECK_RC(gs_mutex_unlock(mmu), 0);
+    atomic_store(&unlocker_state, 1);
+}
+
+static void *unlocker_thread(void *arg)
+{
+    (void)arg;
+    sleep_ms(2);
+    CHECK_RC(gs_mutex_unlock(mmu), 0);
+    atomic_store(&unlocker_state, 1);
+    return NULL;
+}
+
+static atomic_int glocker_state;
+
+static void locker_goroutine(void *arg)
+{
+    (void)arg;
+    atomic_store(&glocker_state, 1);
+    CHECK_RC(gs_mutex_lock(mmu), 0);
+    CHECK_RC(gs_mutex_unlock(mmu), 0);
+    watch(mmu);
+    CHECK_RC(gs_mutex_free(mmu), 0);
+    poison(); /* no switch since the free: same thread */
+    atomic_store(&glocker_state, 2);
+}
+
+static void free_mutex_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    /* The main thread blocks in lock; a goroutine or a thread unlocks. */
+    for (int thread = 0; thread < 2; thread++) {
+        mmu = gs_mutex_new();
+        CHECK(mmu);
+        CHECK_RC(gs_mutex_lock(mmu), 0); /* for the unlocker */
+        atomic_store(&unlocker_state, 0);
+        pthread_t t;
+        if (thread)
+            start_thread(unlocker_thread, NULL, &t);
+        else
+            CHECK(gs_go(unlocker_goroutine, NULL) > 0);
+        CHECK_RC(gs_mutex_lock(mmu), 0);
+        CHECK_RC(gs_mutex_free(mmu), GS_EBUSY); /* locked by us */
+        CHECK_RC(gs_mutex_unlock(mmu), 0);
+        watch(mmu);
+        CHECK_RC(gs_mutex_free(mmu), 0);
+        poison();
+        await_flag(&unlocker_state, 1, 5000,
+                   "gs_mutex_unlock did not return after the mutex was freed: it touched "
+                   "the freed (poisoned) memory");
+        if (thread)
+            CHECK(pthread_join(t, NULL) == 0);
+        else
+            WAIT_ALL();
+    }
+    /* A goroutine blocks in lock; the main thread unlocks. */
+    mmu = gs_mutex_new();
+    CHECK(mmu);
+    CHECK_RC(gs_mutex_lock(mmu), 0);
+    atomic_store(&glocker_state, 0);
+    CHECK(gs_go(locker_goroutine, NULL) > 0);
+    WAIT_PARKED(1, 10000);
+    CHECK_RC(gs_mutex_free(mmu), GS_EBUSY);
+    CHECK_RC(gs_mutex_unlock(mmu), 0);
+    WAIT_ALL();
+    CHECK_EQ(atomic_load(&glocker_state), 2);
+}
+
+/* ---- Objects left by abandoned goroutines ---------------------------------------------- */
+
+static gs_chan *ab_a, *ab_b;
+static gs_mutex *ab_mu;
+static gs_waitgroup *ab_wg;
+
+static void ab_select(void *arg)
+{
+    (void)arg;
+    int64_t va, vb;
+    gs_select_case cs[2] = {{ab_a, GS_RECV, &va, 0}, {ab_b, GS_SEND, &vb, 0}};
+    gs_select(cs, 2, -1);
+    FAIL("an abandoned select returned");
+}
+
+static void ab_lock(void *arg)
+{
+    (void)arg;
+    gs_mutex_lock(ab_mu);
+    FAIL("an abandoned lock returned");
+}
+
+static void ab_wait(void *arg)
+{
+    (void)arg;
+    gs_waitgroup_wait(ab_wg);
+    FAIL("an abandoned wait returned");
+}
+
+static void free_after_shutdown_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    ab_a = gs_chan_new(8, 0);
+    ab_b = gs_chan_new(8, 0);
+    ab_mu = gs_mutex_new();
+    ab_wg = gs_waitgroup_new();
+    CHECK(ab_a && ab_b && ab_mu && ab_wg);
+    CHECK_RC(gs_mutex_lock(ab_mu), 0);
+    CHECK_RC(gs_waitgroup_add(ab_wg, 1), 0);
+    CHECK(gs_go(ab_select, NULL) > 0);
+    CHECK(gs_go(ab_lock, NULL) > 0);
+    CHECK(gs_go(ab_wait, NULL) > 0);
+    WAIT_PARKED(3, 10000);
+    CHECK_RC(gs_chan_free(ab_a), GS_EBUSY);
+    CHECK_RC(gs_waitgroup_free(ab_wg), GS_EBUSY);
+    CHECK(gs_shutdown() >= 0);
+    /* The abandoned goroutines no longer count. */
+    CHECK_RC(gs_chan_free(ab_a), 0);
+    CHECK_RC(gs_chan_free(ab_b), 0);
+    CHECK_RC(gs_waitgroup_free(ab_wg), 0);
+    CHECK_RC(gs_mutex_free(ab_mu), GS_EBUSY); /* still locked by us */
+    CHECK_RC(gs_mutex_unlock(ab_mu), 0);
+    CHECK_RC(gs_mutex_free(ab_mu), 0);
+}
+
 static const hostile_case cases[] = {
     {"mutex_fair_mixed", mutex_fair_mixed_case, 30},
     {"mutex_fair_goroutines", mutex_fair_goroutines_case, 30},
     {"mutex_trylock", mutex_trylock_case, 30},
+    {"free_woken_select", free_woken_select_case, 30},
+    {"free_woken_plain", free_woken_plain_case, 30},
+    {"free_timed_out", free_timed_out_case, 30},
+    {"free_waitgroup", free_waitgroup_case, 30},
+    {"free_mutex", free_mutex_case, 30},
+    {"free_after_shutdown", free_after_shutdown_case, 30},
 };
 
 HOSTILE_MAIN(cases)
