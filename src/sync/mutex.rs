@@ -21,6 +21,8 @@
 //!   owns WOKEN: the unlock that sets it for a wakeup (`wake_one`, under the queue
 //!   lock, before the wakeup), then the woken waiter, which stores 0 before the CAS
 //!   that gives WOKEN up. Read by anyone, as a hint.
+//! - `magic`: `MAGIC_MUTEX` until `free` stores `MAGIC_FREED` (see *Handles* in
+//!   mod.rs).
 //! - `lock` guards `q` (and the PARKED bit).
 //!
 //! # Modes (Go's)
@@ -59,9 +61,10 @@
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
-use super::ObjLock;
+use super::{retire, ObjLock, MAGIC_FREED, MAGIC_MUTEX, MAGIC_OFFSET};
 use crate::error::{Error, Result};
 use crate::runtime::time::nanotime;
+use core::alloc::Layout;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
 
@@ -80,6 +83,7 @@ const ACTIVE_SPIN_CNT: u32 = 30;
 #[repr(C)]
 pub(crate) struct Mutex {
     state: AtomicU32,
+    magic: AtomicU32,
     woken_since: AtomicI64,
     lock: ObjLock,
     q: WaitQ,
@@ -110,34 +114,64 @@ fn do_spin() {
     }
 }
 
+const _: () = assert!(core::mem::offset_of!(Mutex, magic) == MAGIC_OFFSET);
+
 impl Mutex {
     pub(crate) fn new() -> *mut Mutex {
         Box::into_raw(Box::new(Mutex {
             state: AtomicU32::new(0),
+            magic: AtomicU32::new(MAGIC_MUTEX),
             woken_since: AtomicI64::new(0),
             lock: ObjLock::new(),
             q: WaitQ::new(),
         }))
     }
 
-    /// Frees `m` unless it is locked, waited on, or a woken waiter may still touch it
-    /// (see *Free*): `Busy`.
+    /// The mutex behind handle `m`: `Inval` if it is null, or not a live mutex's (see
+    /// *Handles* in mod.rs).
     /// Can be executed by anyone.
     /// # Safety
-    /// `m` came from `new`; no operation on it is in progress or follows.
-    pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
+    /// `m` is null or came from `new`, and its memory is still the runtime's (alive
+    /// or in quarantine).
+    #[inline(always)]
+    pub(crate) unsafe fn check<'a>(m: *const Mutex) -> Result<&'a Mutex> {
+        if m.is_null() {
+            return Err(Error::Inval);
+        }
         // SAFETY: the caller's contract.
+        let mu = unsafe { &*m };
+        if mu.magic.load(Relaxed) != MAGIC_MUTEX {
+            return Err(Error::Inval);
+        }
+        Ok(mu)
+    }
+
+    /// Frees `m` unless it is locked, waited on, or a woken waiter may still touch it
+    /// (see *Free*): `Busy`. `Inval` if it was freed meanwhile (a racing free).
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `m` passed `check`; no operation of the caller's on it is in progress or follows.
+    pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
+        // SAFETY: the caller's contract: alive or in quarantine.
         let mu = unsafe { &*m };
         mu.lock.lock();
         // SAFETY: locked.
-        let busy = mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || unsafe { mu.q.inside() != 0 };
+        let r = unsafe {
+            if mu.magic.load(Relaxed) != MAGIC_MUTEX {
+                Err(Error::Inval)
+            } else if mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || mu.q.inside() != 0 {
+                Err(Error::Busy)
+            } else {
+                mu.magic.store(MAGIC_FREED, Relaxed);
+                Ok(())
+            }
+        };
         // SAFETY: locked.
         unsafe { mu.lock.unlock() };
-        if busy {
-            return Err(Error::Busy);
-        }
-        // SAFETY: made by Box::into_raw in `new`; unused from now on.
-        drop(unsafe { Box::from_raw(m) });
+        r?;
+        // SAFETY: made by Box::into_raw in `new` (this layout); nobody touches it as a
+        // live mutex any more.
+        unsafe { retire(m.cast(), Layout::new::<Mutex>()) };
         Ok(())
     }
 

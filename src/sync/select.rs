@@ -105,10 +105,13 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
 /// gs_select: runs the first ready case (chosen at random among the ready ones), or
 /// blocks on all of them. Returns the index of the case that fired, with its
 /// `result` set; `Again` (poll), `TimedOut`, `Inval` (bad op, NULL elem with a
-/// non-zero elem_size), `Perm` (would block on g0), `Shutdown`.
+/// non-zero elem_size, a channel that is not a live one), `Perm` (would block on g0),
+/// `Shutdown`.
 /// Can be executed by anyone (g0 only to poll).
 /// # Safety
-/// `cases` points to `n` cases whose channels and buffers stay valid during the call.
+/// `cases` points to `n` cases whose buffers stay valid during the call, and whose
+/// channels are null or handles whose memory is still the runtime's (see `Chan::check`);
+/// no channel is freed during the call.
 pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<usize> {
     if n > MAX_CASES {
         return Err(Error::Inval);
@@ -130,8 +133,9 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         if cs.op != OP_SEND && cs.op != OP_RECV {
             return Err(Error::Inval);
         }
-        // SAFETY: a non-NULL channel is valid (caller's contract).
-        if cs.elem.is_null() && unsafe { (*cs.chan).esz } != 0 {
+        // SAFETY: the caller's contract for a non-NULL channel.
+        let c = unsafe { Chan::check(cs.chan)? };
+        if cs.elem.is_null() && c.esz != 0 {
             return Err(Error::Inval);
         }
         let j = cheaprandn(norder as u32 + 1) as usize;

@@ -15,6 +15,8 @@
 //!   The counter is changed by adds only, with a CAS that refuses to make it negative
 //!   or larger than `COUNT_MAX`, so a bad `add` leaves it unchanged.
 //! - `q`: the waiting parties; under `lock`.
+//! - `magic`: `MAGIC_WAITGROUP` until `free` stores `MAGIC_FREED` (see *Handles* in
+//!   mod.rs).
 //!
 //! The CAS chain on `state` orders every `done` before the `wait` that returns.
 //!
@@ -30,10 +32,11 @@
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
-use super::ObjLock;
+use super::{retire, ObjLock, MAGIC_FREED, MAGIC_OFFSET, MAGIC_WAITGROUP};
 use crate::error::{Error, Result};
+use core::alloc::Layout;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
-use core::sync::atomic::{AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 
 /// `state`: parties may be queued.
 const WAITING: u64 = 1 << 62;
@@ -45,37 +48,69 @@ const COUNT_MAX: u64 = WAITING - 1;
 #[repr(C)]
 pub(crate) struct WaitGroup {
     lock: ObjLock,
+    magic: AtomicU32,
     state: AtomicU64,
     q: WaitQ,
 }
+
+const _: () = assert!(core::mem::offset_of!(WaitGroup, magic) == MAGIC_OFFSET);
 
 impl WaitGroup {
     pub(crate) fn new() -> *mut WaitGroup {
         Box::into_raw(Box::new(WaitGroup {
             lock: ObjLock::new(),
+            magic: AtomicU32::new(MAGIC_WAITGROUP),
             state: AtomicU64::new(0),
             q: WaitQ::new(),
         }))
     }
 
-    /// Frees `wg` unless a party waits on it or is still being released (see *Free
-    /// right after wait*): `Busy`.
+    /// The wait group behind handle `wg`: `Inval` if it is null, or not a live wait
+    /// group's (see *Handles* in mod.rs).
     /// Can be executed by anyone.
     /// # Safety
-    /// `wg` came from `new`; no operation on it is in progress or follows.
-    pub(crate) unsafe fn free(wg: *mut WaitGroup) -> Result<()> {
+    /// `wg` is null or came from `new`, and its memory is still the runtime's (alive
+    /// or in quarantine).
+    #[inline(always)]
+    pub(crate) unsafe fn check<'a>(wg: *const WaitGroup) -> Result<&'a WaitGroup> {
+        if wg.is_null() {
+            return Err(Error::Inval);
+        }
         // SAFETY: the caller's contract.
+        let w = unsafe { &*wg };
+        if w.magic.load(Relaxed) != MAGIC_WAITGROUP {
+            return Err(Error::Inval);
+        }
+        Ok(w)
+    }
+
+    /// Frees `wg` unless a party waits on it or is still being released (see *Free
+    /// right after wait*): `Busy`. `Inval` if it was freed meanwhile (a racing free).
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `wg` passed `check`; no operation of the caller's on it is in progress or
+    /// follows.
+    pub(crate) unsafe fn free(wg: *mut WaitGroup) -> Result<()> {
+        // SAFETY: the caller's contract: alive or in quarantine.
         let w = unsafe { &*wg };
         w.lock.lock();
         // SAFETY: locked.
-        let busy = w.state.load(Acquire) & RELEASING != 0 || unsafe { w.q.inside() != 0 };
+        let r = unsafe {
+            if w.magic.load(Relaxed) != MAGIC_WAITGROUP {
+                Err(Error::Inval)
+            } else if w.state.load(Acquire) & RELEASING != 0 || w.q.inside() != 0 {
+                Err(Error::Busy)
+            } else {
+                w.magic.store(MAGIC_FREED, Relaxed);
+                Ok(())
+            }
+        };
         // SAFETY: locked.
         unsafe { w.lock.unlock() };
-        if busy {
-            return Err(Error::Busy);
-        }
-        // SAFETY: made by Box::into_raw in `new`; unused from now on.
-        drop(unsafe { Box::from_raw(wg) });
+        r?;
+        // SAFETY: made by Box::into_raw in `new` (this layout); nobody touches it as a
+        // live wait group any more.
+        unsafe { retire(wg.cast(), Layout::new::<WaitGroup>()) };
         Ok(())
     }
 

@@ -11,14 +11,15 @@
  *   soon as a woken locker returns, objects left by goroutines gs_shutdown abandoned.
  *   The free must say GS_EBUSY until no party can touch the object any more, and
  *   then succeed.
+ * - Handles used after free, and freed twice: GS_EINVAL from every function.
  *
  * Poisoned frees: this program defines free() (the library's frees reach it). The
  * object a case watches is filled with 0xA5 bytes when the library really frees it,
  * and never given back, so that a party that still touches it finds its lock byte
  * taken and hangs, and the case reports it. A freed object first sits in the freeing
- * thread's quarantine, if the library keeps one: `poison` pushes it out by freeing
- * mutexes on the same thread. (Without a quarantine it goes to free() at once:
- * `watch` comes before the free.)
+ * thread's quarantine (gosched.h: until that thread has freed 64 more objects);
+ * `poison` pushes it out by freeing mutexes on the same thread. (A library without a
+ * quarantine gives it to free() at once: `watch` comes before the free.)
  */
 #include "hostile.h"
 
@@ -848,6 +849,128 @@ static void free_mutex_case(void)
     CHECK_EQ(atomic_load(&glocker_state), 2);
 }
 
+/* ---- Use after free, double free ------------------------------------------------------- */
+
+static atomic_int uaf_done;
+
+/* Every function taking the handles: GS_EINVAL (len and cap: 0). */
+static void check_freed(gs_chan *c, gs_mutex *m, gs_waitgroup *wg)
+{
+    int64_t v = 1;
+    CHECK_RC(gs_chan_send(c, &v), GS_EINVAL);
+    CHECK_RC(gs_chan_recv(c, &v), GS_EINVAL);
+    CHECK_RC(gs_chan_try_send(c, &v), GS_EINVAL);
+    CHECK_RC(gs_chan_try_recv(c, &v), GS_EINVAL);
+    CHECK_RC(gs_chan_send_timeout(c, &v, 1 * MS), GS_EINVAL);
+    CHECK_RC(gs_chan_recv_timeout(c, &v, 1 * MS), GS_EINVAL);
+    CHECK_RC(gs_chan_close(c), GS_EINVAL);
+    CHECK_EQ(gs_chan_len(c), 0);
+    CHECK_EQ(gs_chan_cap(c), 0);
+    gs_select_case cs[1] = {{c, GS_RECV, &v, 0}};
+    CHECK_RC(gs_select(cs, 1, -1), GS_EINVAL);
+    CHECK_RC(gs_select(cs, 1, 0), GS_EINVAL);
+    cs[0].op = GS_SEND;
+    CHECK_RC(gs_select(cs, 1, 1 * MS), GS_EINVAL);
+    CHECK_RC(gs_chan_free(c), GS_EINVAL);
+
+    CHECK_RC(gs_mutex_lock(m), GS_EINVAL);
+    CHECK_RC(gs_mutex_trylock(m), GS_EINVAL);
+    CHECK_RC(gs_mutex_unlock(m), GS_EINVAL);
+    CHECK_RC(gs_mutex_free(m), GS_EINVAL);
+
+    CHECK_RC(gs_waitgroup_add(wg, 1), GS_EINVAL);
+    CHECK_RC(gs_waitgroup_done(wg), GS_EINVAL);
+    CHECK_RC(gs_waitgroup_wait(wg), GS_EINVAL);
+    CHECK_RC(gs_waitgroup_free(wg), GS_EINVAL);
+}
+
+static gs_chan *uc;
+static gs_mutex *um;
+static gs_waitgroup *uwg;
+
+static void uaf_goroutine(void *arg)
+{
+    (void)arg;
+    check_freed(uc, um, uwg);
+    atomic_store(&uaf_done, 1);
+}
+
+static gs_chan *racing;
+static atomic_int race_go, race_zero, race_inval;
+
+/* Two of these free one channel at once. Neither ends before both returned: the
+ * winner's quarantine must outlive the loser's call. */
+static void *double_free_thread(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go)) {
+    }
+    int rc = gs_chan_free(racing);
+    if (rc == 0)
+        atomic_fetch_add(&race_zero, 1);
+    else if (rc == GS_EINVAL)
+        atomic_fetch_add(&race_inval, 1);
+    else
+        FAIL("racing gs_chan_free returned %d", rc);
+    while (atomic_load(&race_zero) + atomic_load(&race_inval) < 2) {
+    }
+    return NULL;
+}
+
+static void use_after_free_case(void)
+{
+    CHECK_RC(gs_init(NULL), 0);
+    /* A buffered channel with values in it (and a big ring, freed at once), a
+     * mutex, a wait group with a counter: freed, then used. */
+    for (int big = 0; big < 2; big++) {
+        uc = gs_chan_new(sizeof(int64_t), big ? 4096 : 4);
+        um = gs_mutex_new();
+        uwg = gs_waitgroup_new();
+        CHECK(uc && um && uwg);
+        int64_t v = 3;
+        CHECK_RC(gs_chan_send(uc, &v), 0);
+        CHECK_RC(gs_waitgroup_add(uwg, 2), 0);
+        CHECK_RC(gs_chan_free(uc), 0);
+        CHECK_RC(gs_mutex_free(um), 0);
+        CHECK_RC(gs_waitgroup_free(uwg), 0);
+        check_freed(uc, um, uwg); /* foreign thread */
+        atomic_store(&uaf_done, 0);
+        CHECK(gs_go(uaf_goroutine, NULL) > 0);
+        WAIT_ALL();
+        CHECK_EQ(atomic_load(&uaf_done), 1);
+    }
+    /* A handle of another kind is refused too. */
+    gs_chan *c = gs_chan_new(0, 0);
+    gs_mutex *m = gs_mutex_new();
+    gs_waitgroup *wg = gs_waitgroup_new();
+    CHECK(c && m && wg);
+    CHECK_RC(gs_chan_close((gs_chan *)m), GS_EINVAL);
+    CHECK_RC(gs_chan_free((gs_chan *)wg), GS_EINVAL);
+    CHECK_RC(gs_mutex_lock((gs_mutex *)c), GS_EINVAL);
+    CHECK_RC(gs_mutex_free((gs_mutex *)wg), GS_EINVAL);
+    CHECK_RC(gs_waitgroup_wait((gs_waitgroup *)m), GS_EINVAL);
+    CHECK_RC(gs_waitgroup_free((gs_waitgroup *)c), GS_EINVAL);
+    CHECK_RC(gs_chan_free(c), 0);
+    CHECK_RC(gs_mutex_free(m), 0);
+    CHECK_RC(gs_waitgroup_free(wg), 0);
+    /* Two threads free one channel at once: one frees it, the other gets GS_EINVAL. */
+    for (int i = 0; i < 20; i++) {
+        racing = gs_chan_new(8, 1);
+        CHECK(racing);
+        atomic_store(&race_go, 0);
+        atomic_store(&race_zero, 0);
+        atomic_store(&race_inval, 0);
+        pthread_t t[2];
+        for (int k = 0; k < 2; k++)
+            start_thread(double_free_thread, NULL, &t[k]);
+        atomic_store(&race_go, 1);
+        for (int k = 0; k < 2; k++)
+            CHECK(pthread_join(t[k], NULL) == 0);
+        CHECK_EQ(atomic_load(&race_zero), 1);
+        CHECK_EQ(atomic_load(&race_inval), 1);
+    }
+}
+
 /* ---- Objects left by abandoned goroutines ---------------------------------------------- */
 
 static gs_chan *ab_a, *ab_b;
@@ -912,6 +1035,7 @@ static const hostile_case cases[] = {
     {"free_timed_out", free_timed_out_case, 30},
     {"free_waitgroup", free_waitgroup_case, 30},
     {"free_mutex", free_mutex_case, 30},
+    {"use_after_free", use_after_free_case, 30},
     {"free_after_shutdown", free_after_shutdown_case, 30},
 };
 
