@@ -14,8 +14,9 @@
 //! - `sendx`, `recvx`: the ring's indices; under `lock`.
 //! - `recvq`, `sendq`: parties blocked receiving / sending. At most one of them is
 //!   non-empty (a waiting receiver would have taken a waiting sender's value), and
-//!   after close both are empty. Their `inside` counts keep `free` away from parties
-//!   that may still touch the channel (see *Parties inside an object* in sudog.rs).
+//!   after close both are empty. `free` refuses while either is busy: a party waits
+//!   on it, or left it and may still touch the channel (see *Parties inside an
+//!   object* in sudog.rs).
 //!
 //! # Hand-off
 //!
@@ -188,7 +189,7 @@ impl Chan {
         let r = unsafe {
             if ch.magic.load(Relaxed) != MAGIC_CHAN {
                 Err(Error::Inval)
-            } else if ch.recvq.inside() != 0 || ch.sendq.inside() != 0 {
+            } else if ch.recvq.busy() || ch.sendq.busy() {
                 Err(Error::Busy)
             } else {
                 ch.magic.store(MAGIC_FREED, Relaxed);
@@ -359,7 +360,8 @@ impl Chan {
         // SAFETY: sg is ours and queued under the lock; `w` and `sgv` outlive the wait
         // (block returns only when no waker will touch them again, and we take sg off
         // the queue below if it is still there). Woken by a waker, we do not touch the
-        // channel again: it ended sg's count; else we `leave` as our last touch.
+        // channel again (so sg is not counted: see *Parties inside an object* in
+        // sudog.rs); else we `leave` as our last touch.
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);

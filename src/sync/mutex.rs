@@ -51,7 +51,7 @@
 //! # Free
 //!
 //! A woken waiter comes back to the mutex after its waker returned (it competes
-//! again). `free` refuses while LOCKED or WOKEN is set or a queue entry is inside (see
+//! again). `free` refuses while LOCKED or WOKEN is set or the queue is busy (see
 //! *Parties inside an object* in sudog.rs): an unlock sets WOKEN before it wakes a
 //! waiter and keeps LOCKED when it hands the lock over, so the woken waiter is covered
 //! until it holds the lock (LOCKED) or is queued again.
@@ -159,7 +159,7 @@ impl Mutex {
         let r = unsafe {
             if mu.magic.load(Relaxed) != MAGIC_MUTEX {
                 Err(Error::Inval)
-            } else if mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || mu.q.inside() != 0 {
+            } else if mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || mu.q.busy() {
                 Err(Error::Busy)
             } else {
                 mu.magic.store(MAGIC_FREED, Relaxed);

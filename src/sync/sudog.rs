@@ -23,21 +23,27 @@
 //!
 //! A party that was taken off a queue may still touch the object after its waker
 //! returned: a select locks every channel again to take its other sudogs off (pass 3
-//! in select.rs), a party whose timeout or shutdown won locks the object to leave its
-//! queue, and a waker may have unlinked such a party's claimed sudog already. So each
-//! queue counts in `inside` the sudogs put on it whose party may still touch the
-//! object; the objects' `free` refuses (`Busy`) while any queue of the object counts
-//! one. A sudog is counted (`counted`) from its push until:
-//! - its waker won it in `dequeue`, if its party does not come back (not
-//!   `is_select`): a woken channel sender or receiver and a woken wait group waiter
-//!   return without touching the object; a woken mutex waiter competes for the
-//!   mutex again, but the state word's WOKEN or LOCKED bit, set before the wakeup,
-//!   keeps `free` away until it has the lock or is queued again (mutex.rs);
-//! - else its party (or gs_shutdown's purge) takes it off with `leave`, under the
-//!   object's lock, as its last touch of the object: the lock's release store is the
-//!   last access, and `free` takes the lock before it looks.
+//! in select.rs), and a party whose timeout or shutdown won locks the object to leave
+//! its queue, also when a waker unlinked its claimed sudog already. So an object is
+//! busy (`WaitQ::busy`; the objects' `free` refuses with `Busy`) while one of its
+//! queues holds a sudog, or counts in `inside` a sudog that left it but whose party
+//! will come back. A sudog is counted (`counted`):
+//! - a select's (`is_select`): from its push, whatever happens to it;
+//! - another one: from the moment a waker unlinks it without winning it (its
+//!   party's timeout or shutdown won, or it is a goroutine being abandoned).
 //!
-//! `inside` is changed only under the object's lock, so `free` reads it exactly.
+//! The count ends when its party (or gs_shutdown's purge) lets go of it with `leave`,
+//! under the object's lock, as its last touch of the object: the lock's release store
+//! is the last access, and `free` takes the lock before it looks. The sudog of a
+//! plain waiter that its waker wins is never counted: a woken channel sender or
+//! receiver and a woken wait group waiter return without touching the object, and a
+//! woken mutex waiter, which competes for the mutex again, is covered by the state
+//! word's WOKEN or LOCKED bit, set before the wakeup, until it has the lock or is
+//! queued again (mutex.rs). So a send or receive that blocks or wakes a partner
+//! counts nothing.
+//!
+//! The queue and `inside` change only under the object's lock, so `free` reads them
+//! exactly.
 //!
 //! # Abandoned goroutines
 //!
@@ -117,8 +123,9 @@ impl Sudog {
 /// Under the lock of the object that owns it. The ends are atomics (relaxed) only so
 /// that fast paths may read `first` without the lock as a hint ("is anybody
 /// waiting"), as Go's do; every change is made under the lock. `inside` counts the
-/// parties that may still touch the object (see *Parties inside an object*); an
-/// atomic for the same reason, changed by a load and a store under the lock.
+/// sudogs off the queue (or a select's) whose party will still touch the object (see
+/// *Parties inside an object*); an atomic for the same reason, changed by a load and
+/// a store under the lock.
 pub(crate) struct WaitQ {
     first: AtomicPtr<Sudog>,
     last: AtomicPtr<Sudog>,
@@ -130,26 +137,27 @@ impl WaitQ {
         WaitQ { first: AtomicPtr::new(null_mut()), last: AtomicPtr::new(null_mut()), inside: AtomicU32::new(0) }
     }
 
-    /// Parties that may still touch the object through this queue (see *Parties
-    /// inside an object*).
+    /// True while a party may still touch the object through this queue: one waits
+    /// on it, or left it and will come back (see *Parties inside an object*).
     /// # Safety
     /// The object's lock is held.
     #[inline]
-    pub(crate) unsafe fn inside(&self) -> u32 {
-        self.inside.load(Relaxed)
+    pub(crate) unsafe fn busy(&self) -> bool {
+        !self.is_empty() || self.inside.load(Relaxed) != 0
     }
 
-    /// Counts `sg` (pushed now) in `inside`.
+    /// Counts `sg` in `inside`, unless it is counted already.
     /// # Safety
-    /// The object's lock is held; `sg` is valid.
+    /// The object's lock is held; `sg` is valid and was pushed on this queue.
     #[inline]
     unsafe fn count(&self, sg: *mut Sudog) {
         // SAFETY: the caller's contract.
         unsafe {
-            debug_assert!(!(*sg).counted, "WaitQ: sudog pushed twice");
-            (*sg).counted = true;
+            if !(*sg).counted {
+                (*sg).counted = true;
+                self.inside.store(self.inside.load(Relaxed) + 1, Relaxed);
+            }
         }
-        self.inside.store(self.inside.load(Relaxed) + 1, Relaxed);
     }
 
     /// Ends the count of `sg` if it is counted here.
@@ -198,7 +206,9 @@ impl WaitQ {
             (*sg).prev = last;
             (*sg).queued = true;
             (*sg).q = self;
-            self.count(sg);
+            if (*sg).is_select {
+                self.count(sg);
+            }
             if last.is_null() {
                 self.first.store(sg, Relaxed);
             } else {
@@ -220,7 +230,9 @@ impl WaitQ {
             (*sg).next = first;
             (*sg).q = self;
             (*sg).queued = true;
-            self.count(sg);
+            if (*sg).is_select {
+                self.count(sg);
+            }
             if first.is_null() {
                 self.last.store(sg, Relaxed);
             } else {
@@ -270,11 +282,11 @@ impl WaitQ {
     /// Takes the first sudog whose party we may wake, and wins its claim (Go's
     /// waitq.dequeue). Sudogs whose claim another waker or the party's timeout won,
     /// and goroutines we may not wake (see `Ctx::goroutine_live`), are unlinked and
-    /// skipped; they stay counted, for their party (or the purge) to `leave`. The
-    /// count of the sudog returned ends here unless it `is_select` (see *Parties
-    /// inside an object*). Null if none is left.
+    /// skipped; they are counted in `inside` until their party (or the purge) lets go
+    /// with `leave` (see *Parties inside an object*). Null if none is left.
     /// # Safety
     /// The object's lock is held.
+    #[inline(always)]
     pub(crate) unsafe fn dequeue(&self, ctx: &mut Ctx) -> *mut Sudog {
         loop {
             // SAFETY: the lock is held.
@@ -284,14 +296,11 @@ impl WaitQ {
             }
             // SAFETY: a queued sudog and its waiter are alive (see *Ownership*).
             unsafe {
-                if (*sg).goroutine && !ctx.goroutine_live(&*sg) {
+                if ((*sg).goroutine && !ctx.goroutine_live(&*sg))
+                    || ((*sg).claim && (*(*sg).waiter).done.compare_exchange(0, 1, AcqRel, Relaxed).is_err())
+                {
+                    self.count(sg);
                     continue;
-                }
-                if (*sg).claim && (*(*sg).waiter).done.compare_exchange(0, 1, AcqRel, Relaxed).is_err() {
-                    continue;
-                }
-                if !(*sg).is_select {
-                    self.uncount(sg);
                 }
             }
             return sg;

@@ -27,8 +27,8 @@
 //! that add's CAS saw no WAITING set by it and the add touches nothing more), or when
 //! `release_all` woke it, after releasing `lock`, its last touch. Only a waiter that
 //! reads the counter 0 while another add is still releasing earlier waiters could
-//! free too soon: `free` refuses while RELEASING is set or a queue entry is inside
-//! (see *Parties inside an object* in sudog.rs).
+//! free too soon: `free` refuses while RELEASING is set or the queue is busy (see
+//! *Parties inside an object* in sudog.rs).
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
@@ -98,7 +98,7 @@ impl WaitGroup {
         let r = unsafe {
             if w.magic.load(Relaxed) != MAGIC_WAITGROUP {
                 Err(Error::Inval)
-            } else if w.state.load(Acquire) & RELEASING != 0 || w.q.inside() != 0 {
+            } else if w.state.load(Acquire) & RELEASING != 0 || w.q.busy() {
                 Err(Error::Busy)
             } else {
                 w.magic.store(MAGIC_FREED, Relaxed);
