@@ -43,14 +43,13 @@ const _: () = assert!(core::mem::offset_of!(gs_select_case, op) == core::mem::of
 const _: () = assert!(core::mem::offset_of!(gs_select_case, elem) == core::mem::offset_of!(Case, elem));
 const _: () = assert!(core::mem::offset_of!(gs_select_case, result) == core::mem::offset_of!(Case, result));
 
-/// The channel behind a handle, or GS_EINVAL for NULL.
+/// The channel behind a handle, or GS_EINVAL for NULL and for a handle that is not a
+/// live channel's (freed, or another kind's).
 #[inline]
 fn chan_ref<'a>(c: *const gs_chan) -> Result<&'a Chan, c_int> {
-    if c.is_null() {
-        return Err(Error::Inval.to_code());
-    }
-    // SAFETY: a non-NULL handle came from gs_chan_new and was not freed (API contract).
-    Ok(unsafe { &*(c as *const Chan) })
+    // SAFETY: a non-NULL handle came from gs_chan_new and its memory is still the
+    // runtime's (API contract: see gs_chan_free).
+    unsafe { Chan::check(c.cast()) }.map_err(Error::to_code)
 }
 
 /// The channel behind a handle, if the handle and the element pointer are usable
@@ -85,9 +84,10 @@ pub extern "C" fn gs_chan_new(elem_size: usize, capacity: usize) -> *mut gs_chan
 
 /// Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
 /// in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
-/// GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or elem is NULL with a
-/// non-zero elem_size, GS_EPERM if it would block on the scheduler's stack (inside an
-/// unlockf), GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+/// GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or not a live channel
+/// (freed: see gs_chan_free) or elem is NULL with a non-zero elem_size, GS_EPERM if it
+/// would block on the scheduler's stack (inside an unlockf), GS_ESHUTDOWN (foreign
+/// thread) when gs_shutdown runs meanwhile.
 /// Without a runtime a foreign thread blocks as a plain thread.
 #[no_mangle]
 pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
@@ -102,7 +102,8 @@ pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
 
 /// Receives one element into out (elem_size bytes), blocking until one is available.
 /// Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
-/// zeroed, Go's zero value). Other errors as gs_chan_send.
+/// zeroed, Go's zero value). Other errors as gs_chan_send: GS_EINVAL, GS_EPERM,
+/// GS_ESHUTDOWN.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -115,7 +116,8 @@ pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
 }
 
 /// gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
-/// full. Works anywhere, including inside an unlockf.
+/// full. Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
+/// GS_ECLOSED or GS_EINVAL (as gs_chan_send).
 #[no_mangle]
 pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -128,7 +130,8 @@ pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_in
 }
 
 /// gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
-/// closed). Works anywhere, including inside an unlockf.
+/// closed). Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
+/// GS_ECLOSED or GS_EINVAL (as gs_chan_recv).
 #[no_mangle]
 pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -142,7 +145,8 @@ pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
 
 /// gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
 /// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
-/// GS_ETIMEDOUT, as every timed call does when its time is up.
+/// GS_ETIMEDOUT, as every timed call does when its time is up. Other codes as
+/// gs_chan_send: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM, GS_ESHUTDOWN.
 #[no_mangle]
 pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -156,7 +160,8 @@ pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, tim
 
 /// gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
 /// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
-/// GS_ETIMEDOUT.
+/// GS_ETIMEDOUT. Other codes as gs_chan_recv: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM,
+/// GS_ESHUTDOWN.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -170,7 +175,8 @@ pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeou
 
 /// Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
 /// blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
-/// closed, GS_EINVAL for NULL. Never blocks; works anywhere.
+/// closed, GS_EINVAL for NULL or a channel that is not live (see gs_chan_free).
+/// Never blocks; works anywhere.
 #[no_mangle]
 pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -181,7 +187,7 @@ pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     })
 }
 
-/// Number of buffered elements (0 for NULL).
+/// Number of buffered elements (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -192,7 +198,7 @@ pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     })
 }
 
-/// Buffer capacity given to gs_chan_new (0 for NULL).
+/// Buffer capacity given to gs_chan_new (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -203,17 +209,36 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     })
 }
 
-/// Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
-/// blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
-/// were abandoned blocked on c by gs_shutdown do not count.
+/// Frees c. Buffered values are dropped. Returns:
+/// - 0: freed. No goroutine or thread touches c any more.
+/// - GS_EBUSY (nothing is freed) while a goroutine or thread is blocked on c, or was
+///   woken from it and has not yet let go of it: a gs_select woken through c (by a
+///   send, a receive or gs_chan_close that returned already) until it has taken its
+///   other cases off their channels, a timed-out or shut-down call until it has left
+///   c's queue. Try again once those calls returned: by then free succeeds.
+///   Goroutines that gs_shutdown abandoned blocked on c do not count once
+///   gs_shutdown returned.
+/// - GS_EINVAL for NULL, and for a handle that is not a live channel's: one freed
+///   already (a second gs_chan_free included) or of another kind.
+///
+/// Using c after it was freed, with any gs_chan_* function or in gs_select, returns
+/// GS_EINVAL (gs_chan_len and gs_chan_cap: 0) as long as its memory is still the
+/// runtime's: a freed channel is kept in a quarantine of the OS thread that freed it,
+/// until that thread has freed 64 more channels, mutexes or wait groups, or ended.
+/// After that the memory may be malloc's again and a use of c is undefined behavior,
+/// as is a call on c that runs concurrently with its gs_chan_free (but of two
+/// gs_chan_free racing on c, one returns 0 and the other GS_EINVAL). A ring of more
+/// than 512 bytes is freed at once (the handle still gets GS_EINVAL while in
+/// quarantine).
 #[no_mangle]
 pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if c.is_null() {
-            return Error::Inval.to_code();
+        match chan_ref(c) {
+            // SAFETY: a live channel's handle; the caller's own calls on it are over
+            // (API contract).
+            Ok(_) => code(unsafe { Chan::free(c as *mut Chan) }),
+            Err(e) => e,
         }
-        // SAFETY: a handle from gs_chan_new, not freed yet (API contract).
-        code(unsafe { Chan::free(c as *mut Chan) })
     })
 }
 
@@ -221,8 +246,9 @@ pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
 /// the ready ones, else waits for the first to become ready. Returns the index of
 /// the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
 /// timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
-/// n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
-/// case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
+/// n > 0, an op other than GS_SEND/GS_RECV, a channel that is not live (freed: see
+/// gs_chan_free) or a NULL elem (non-zero elem_size) in a case with a channel, or
+/// n > 65536; GS_EPERM if it would block inside an unlockf;
 /// GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
 /// channel are never chosen; with none left, gs_select waits for the timeout, and
 /// forever if timeout_ns < 0 (Go's empty select).
