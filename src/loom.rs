@@ -1,7 +1,8 @@
 //! The one switch between the standard library's synchronization and loom's, the
 //! model checker that runs a test under every interleaving of its threads (the
 //! crate tokio uses for its scheduler). The files whose protocols the loom models
-//! check (the run queue, the park token, the timer heaps) take their atomics, locks
+//! check (the run queue, the park token, the timer heaps, the sync objects' wait
+//! queues and claims) take their atomics, locks
 //! and spin hints from here; everything else uses `core::sync::atomic` directly.
 //!
 //! The models are the tests named `loom_*` in those files. They run with

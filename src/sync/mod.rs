@@ -86,8 +86,45 @@ pub(crate) mod waitgroup;
 /// thread that finds it taken spins with a growing pause, then yields its CPU, then
 /// sleeps a microsecond at a time: the holder runs a few dozen instructions unless
 /// the kernel took its CPU away, and then the waiter must let it run.
+#[cfg(not(loom))]
 pub(crate) struct ObjLock(core::sync::atomic::AtomicBool);
 
+/// Under loom (the select model in sudog.rs): loom's blocking mutex, whose guard is
+/// kept inside until `unlock`, so that the model explores who gets the lock without
+/// the branches of a spin loop.
+#[cfg(loom)]
+pub(crate) struct ObjLock {
+    m: loom::sync::Mutex<()>,
+    guard: core::cell::UnsafeCell<Option<loom::sync::MutexGuard<'static, ()>>>,
+}
+
+#[cfg(loom)]
+impl ObjLock {
+    pub(crate) fn new() -> ObjLock {
+        ObjLock { m: loom::sync::Mutex::new(()), guard: core::cell::UnsafeCell::new(None) }
+    }
+
+    pub(crate) fn lock(&self) {
+        let g = self.m.lock().expect("loom Mutex poisoned");
+        // SAFETY: the guard borrows self.m, which outlives it: `unlock` drops it
+        // before the lock can go away. Only the holder touches `guard`.
+        unsafe {
+            *self.guard.get() = Some(core::mem::transmute::<
+                loom::sync::MutexGuard<'_, ()>,
+                loom::sync::MutexGuard<'static, ()>,
+            >(g))
+        };
+    }
+
+    /// # Safety
+    /// The lock must be held by this thread.
+    pub(crate) unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the lock, so only it touches `guard`.
+        drop(unsafe { (*self.guard.get()).take() });
+    }
+}
+
+#[cfg(not(loom))]
 impl ObjLock {
     pub(crate) const fn new() -> ObjLock {
         ObjLock(core::sync::atomic::AtomicBool::new(false))

@@ -58,7 +58,8 @@
 use super::waiter::{Ctx, Waiter};
 use crate::runtime::sched::Runtime;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
+use crate::loom::atomic::{AtomicPtr, AtomicU32};
+use core::sync::atomic::Ordering::*;
 
 /// A party waiting on one object. See *Ownership of a sudog*.
 pub(crate) struct Sudog {
@@ -133,7 +134,7 @@ pub(crate) struct WaitQ {
 }
 
 impl WaitQ {
-    pub(crate) const fn new() -> WaitQ {
+    pub(crate) fn new() -> WaitQ {
         WaitQ { first: AtomicPtr::new(null_mut()), last: AtomicPtr::new(null_mut()), inside: AtomicU32::new(0) }
     }
 
@@ -373,5 +374,142 @@ mod tests {
             assert!(q.is_empty());
             assert!(q.last.load(Relaxed).is_null());
         }
+    }
+}
+
+/// The loom model of a select's wakeup (see src/loom.rs): a party waits on channels A
+/// and B with claimed select sudogs; a waker of A, a waker of B (or the party's own
+/// timeout) race to claim it, and a `free` of A races with all of them. Checks that
+/// exactly one claim wins, that `free` never finds A idle while the party may still
+/// touch it (pass 3 of select.rs locks A to take its sudog off), and that both
+/// queues end empty and uncounted.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::ObjLock;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize};
+    use loom::sync::{Arc, Notify};
+
+    struct Obj {
+        lock: ObjLock,
+        q: WaitQ,
+    }
+
+    struct Shared {
+        a: Obj,
+        b: Obj,
+        w: Waiter,
+        sg: [core::cell::UnsafeCell<Sudog>; 2],
+        woken: Notify,
+        wins: AtomicUsize,
+        a_freed: AtomicBool,
+    }
+    // SAFETY: the sudogs are touched under their object's lock, or by the party.
+    unsafe impl Sync for Shared {}
+    // SAFETY: as above.
+    unsafe impl Send for Shared {}
+
+    fn waker(sh: &Shared, o: &Obj) {
+        let mut ctx = Ctx::new();
+        o.lock.lock();
+        // SAFETY: the object's lock is held.
+        let sg = unsafe { o.q.dequeue(&mut ctx) };
+        if !sg.is_null() {
+            sh.wins.fetch_add(1, SeqCst);
+            sh.w.fired.store(sg, Release);
+        }
+        // SAFETY: taken above.
+        unsafe { o.lock.unlock() };
+        if !sg.is_null() {
+            sh.woken.notify();
+        }
+    }
+
+    fn model(timeout: bool) {
+        let mut b = loom::model::Builder::new();
+        b.max_branches = 100_000;
+        b.check(move || {
+            let ctx = Ctx::new();
+            let sh = Arc::new(Shared {
+                a: Obj { lock: ObjLock::new(), q: WaitQ::new() },
+                b: Obj { lock: ObjLock::new(), q: WaitQ::new() },
+                w: Waiter::new(&ctx),
+                sg: [core::cell::UnsafeCell::new(Sudog::EMPTY), core::cell::UnsafeCell::new(Sudog::EMPTY)],
+                woken: Notify::new(),
+                wins: AtomicUsize::new(0),
+                a_freed: AtomicBool::new(false),
+            });
+            // Pass 2 of select: a claimed select sudog on each channel.
+            for (i, o) in [&sh.a, &sh.b].into_iter().enumerate() {
+                let sg = sh.sg[i].get();
+                // SAFETY: no other thread exists yet; the lock is taken for form.
+                unsafe {
+                    (*sg).waiter = &sh.w;
+                    (*sg).claim = true;
+                    (*sg).is_select = true;
+                    (*sg).idx = i;
+                    o.lock.lock();
+                    o.q.push_back(sg);
+                    o.lock.unlock();
+                }
+            }
+            let s1 = sh.clone();
+            let t1 = loom::thread::spawn(move || waker(&s1, &s1.a));
+            let s2 = sh.clone();
+            let t2 = (!timeout).then(|| loom::thread::spawn(move || waker(&s2, &s2.b)));
+            let s3 = sh.clone();
+            let t3 = loom::thread::spawn(move || {
+                // gs_chan_free(A): refuses while the queue is busy.
+                s3.a.lock.lock();
+                // SAFETY: locked.
+                let busy = unsafe { s3.a.q.busy() };
+                // SAFETY: taken above.
+                unsafe { s3.a.lock.unlock() };
+                if !busy {
+                    s3.a_freed.store(true, SeqCst);
+                }
+            });
+            // The party: (timeout) claims itself, or sleeps until a waker won it.
+            if timeout && sh.w.done.compare_exchange(0, 1, AcqRel, Relaxed).is_ok() {
+                sh.wins.fetch_add(1, SeqCst);
+            } else {
+                // (Notify may wake spuriously, as a futex may.)
+                while sh.wins.load(SeqCst) == 0 {
+                    sh.woken.wait();
+                }
+            }
+            // Pass 3: off every queue and out of every count, under each lock.
+            for (i, o) in [&sh.a, &sh.b].into_iter().enumerate() {
+                o.lock.lock();
+                if i == 0 {
+                    assert!(!sh.a_freed.load(SeqCst), "A was freed while the select could still touch it");
+                }
+                // SAFETY: locked; the sudog was pushed on this queue.
+                unsafe {
+                    o.q.leave(sh.sg[i].get());
+                    o.lock.unlock();
+                }
+            }
+            t1.join().unwrap();
+            if let Some(t) = t2 {
+                t.join().unwrap();
+            }
+            t3.join().unwrap();
+            assert_eq!(sh.wins.load(SeqCst), 1, "exactly one claim wins");
+            // SAFETY: every thread has ended.
+            unsafe {
+                assert!(!sh.a.q.busy() && !sh.b.q.busy(), "a queue kept a sudog or a count");
+            }
+        });
+    }
+
+    #[test]
+    fn loom_select_wakeup_and_free() {
+        model(false);
+    }
+
+    #[test]
+    fn loom_select_timeout_and_free() {
+        model(true);
     }
 }

@@ -133,7 +133,7 @@ impl Ctx {
 
 /// A blocked party. See *A Waiter*.
 pub(crate) struct Waiter {
-    pub(crate) done: AtomicU32,
+    pub(crate) done: crate::loom::atomic::AtomicU32,
     pub(crate) fired: AtomicPtr<Sudog>,
     pub(crate) g: *mut G,
     pub(crate) rt: *const Runtime,
@@ -152,7 +152,7 @@ impl Waiter {
             _ => null_mut(),
         };
         Waiter {
-            done: AtomicU32::new(0),
+            done: crate::loom::atomic::AtomicU32::new(0),
             fired: AtomicPtr::new(null_mut()),
             g,
             rt: ctx.rt,
