@@ -326,8 +326,8 @@ pub(crate) fn timesleepuntil(rt: &Runtime) -> i64 {
 ///    fire before the G is parked, and before the unlockf returns;
 /// 3. `disarm` once the G runs again, before the frame ends: it waits out a timer
 ///    function that is running, so the timer's argument (in the frame) stays valid
-///    for as long as the function may touch it. Dropping an armed `Timeout` disarms
-///    it too.
+///    for as long as the function may touch it. (No `Drop` does it: a drop glue
+///    across the park costs the channel operations that inline it a landing pad.)
 ///
 /// The `Timeout` must not move once armed (the heap holds its address): it stays a
 /// local of the blocking call, referred to by pointer.
@@ -342,6 +342,13 @@ impl Timeout {
     /// A deadline `ns` from now (< 0: none).
     pub(crate) fn after(rt: &Runtime, ns: i64) -> Timeout {
         let when = if ns < 0 { 0 } else { super::time::nanotime().saturating_add(ns) };
+        Timeout { t: Timer::new(), when, rt, armed: false }
+    }
+
+    /// A deadline at `when` (nanotime; `i64::MAX`: none), for callers that keep an
+    /// absolute deadline (the sync objects' waits).
+    pub(crate) fn at(rt: &Runtime, when: i64) -> Timeout {
+        let when = if when == i64::MAX { 0 } else { when.max(1) };
         Timeout { t: Timer::new(), when, rt, armed: false }
     }
 
@@ -377,11 +384,6 @@ impl Timeout {
     }
 }
 
-impl Drop for Timeout {
-    fn drop(&mut self) {
-        self.disarm();
-    }
-}
 
 /// Timer function that readies the goroutine `arg` sleeping in `sleep`.
 ///

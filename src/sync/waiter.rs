@@ -13,8 +13,10 @@
 //! - `g`, `rt`: a goroutine party. Written at creation.
 //! - `word`: a thread party's futex word (parker.rs).
 //! - `reg_prev`/`reg_next`: registry links, under the registry's lock.
-//! - `timer`: a goroutine's timeout; armed on g0 once the G is parked, disarmed by the
-//!   party (`deltimer`, which waits out a running callback) before the frame ends.
+//!
+//! A goroutine's timeout is a `timer::Timeout` in the frame of `block`: armed on g0
+//! once the G is parked (`commit_m`), disarmed by the party (waiting out a running
+//! callback) before the frame ends.
 
 use super::parker;
 use super::sudog::Sudog;
@@ -24,9 +26,9 @@ use crate::runtime::g::G;
 use crate::runtime::m::M;
 use crate::runtime::entry::{self, Caller};
 use crate::runtime::sched::{self, Foreign, Runtime};
-use crate::runtime::timer::{addtimer, deltimer, Timer};
+use crate::runtime::timer::Timeout;
 use crate::runtime::{park, time};
-use core::cell::{Cell, UnsafeCell};
+use core::cell::Cell;
 use core::ffi::{c_void, CStr};
 use core::ptr::{null, null_mut};
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
@@ -140,7 +142,6 @@ pub(crate) struct Waiter {
     pub(crate) word: AtomicU32,
     pub(crate) reg_prev: Cell<*const Waiter>,
     pub(crate) reg_next: Cell<*const Waiter>,
-    timer: UnsafeCell<Timer>,
 }
 
 impl Waiter {
@@ -159,7 +160,6 @@ impl Waiter {
             word: AtomicU32::new(0),
             reg_prev: Cell::new(null()),
             reg_next: Cell::new(null()),
-            timer: UnsafeCell::new(Timer::new()),
         }
     }
 
@@ -223,9 +223,8 @@ pub(crate) fn deadline(timeout_ns: i64) -> i64 {
 struct Commit {
     locks: *const *const ObjLock,
     nlocks: usize,
-    rt: *const Runtime,
-    timer: *mut Timer,
-    when: i64,
+    /// The wait's deadline; null without one.
+    to: *mut Timeout,
     waiter: *const Waiter,
     /// The party's sudogs, queued under `locks`.
     sgs: *mut [Sudog],
@@ -244,8 +243,8 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
     unsafe {
         let a = &*(arg as *const Commit);
         let (locks, n) = (a.locks, a.nlocks);
-        if a.when != NEVER {
-            addtimer(&*a.rt, a.timer, a.when, timeout_fire, a.waiter as usize);
+        if !a.to.is_null() {
+            (*a.to).arm(timeout_fire, a.waiter as usize);
         }
         let mut i = n;
         while i > 0 {
@@ -334,23 +333,18 @@ pub(crate) unsafe fn block(
     if ctx.kind == Kind::Goroutine {
         let mp = ctx.m();
         ctx.m = null_mut(); // we may resume on another M
-        let mut a = Commit {
-            locks: locks.as_ptr(),
-            nlocks: locks.len(),
-            rt: w.rt,
-            timer: w.timer.get(),
-            when: deadline,
-            waiter: w,
-            sgs,
-        };
+        // Only a timed wait has a Timeout (an untimed one, the common case, pays
+        // nothing for it). SAFETY: a goroutine's runtime outlives it.
+        let mut to = (deadline != NEVER).then(|| Timeout::at(unsafe { &*w.rt }, deadline));
+        let top = to.as_mut().map_or(null_mut(), |t| t as *mut Timeout);
+        let mut a = Commit { locks: locks.as_ptr(), nlocks: locks.len(), to: top, waiter: w, sgs };
         // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
         unsafe {
             park::gopark_m(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
         }
         // Resumed, maybe on another M: nothing from before the park is reused.
-        if deadline != NEVER {
-            // SAFETY: the timer is ours; deltimer waits out a running timeout_fire.
-            unsafe { deltimer(w.timer.get()) };
+        if let Some(t) = to.as_mut() {
+            t.disarm();
         }
         return if w.fired.load(Relaxed).is_null() { Woke::TimedOut } else { Woke::Fired };
     }
