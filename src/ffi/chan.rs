@@ -75,20 +75,24 @@ fn timed(r: crate::error::Result<()>) -> crate::error::Result<()> {
 
 /// Creates a channel of elements of elem_size bytes (0 allowed: a signal channel)
 /// with room for capacity buffered elements (0: unbuffered, every send waits for a
-/// receiver). Returns NULL if elem_size exceeds 64 KiB (Go's limit), if
-/// elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out. Works
-/// without a runtime: a channel is plain memory.
+/// receiver). Works without a runtime: a channel is plain memory.
+///
+/// Returns the channel; NULL if elem_size exceeds 64 KiB (Go's limit), if
+/// elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out.
 #[no_mangle]
 pub extern "C" fn gs_chan_new(elem_size: usize, capacity: usize) -> *mut gs_chan {
     ffi_boundary!(core::ptr::null_mut(), { Chan::new(elem_size, capacity) as *mut gs_chan })
 }
 
 /// Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
-/// in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
-/// GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or elem is NULL with a
-/// non-zero elem_size, GS_EPERM if it would block on the scheduler's stack (inside an
-/// unlockf), GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
-/// Without a runtime a foreign thread blocks as a plain thread.
+/// in the buffer: parks the calling goroutine, or blocks a foreign thread. Without a
+/// runtime a foreign thread blocks as a plain thread; a goroutine still blocked when
+/// gs_shutdown runs is abandoned.
+///
+/// Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or elem is
+/// NULL with a non-zero elem_size; GS_EPERM if it would block on the scheduler's
+/// stack (inside an unlockf); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs
+/// (before or while it waits). The value was not sent unless it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -100,9 +104,13 @@ pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     })
 }
 
-/// Receives one element into out (elem_size bytes), blocking until one is available.
-/// Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
-/// zeroed, Go's zero value). Other errors as gs_chan_send.
+/// Receives one element into out (elem_size bytes), blocking until one is available,
+/// as gs_chan_send blocks.
+///
+/// Returns 0; GS_ECLOSED once c is closed and its buffer drained (out is then zeroed,
+/// Go's zero value); GS_EINVAL if c is NULL or out is NULL with a non-zero
+/// elem_size; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
+/// thread when gs_shutdown runs. Nothing was received unless it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -114,8 +122,10 @@ pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     })
 }
 
-/// gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
-/// full. Works anywhere, including inside an unlockf.
+/// gs_chan_send without blocking. Works anywhere, including inside an unlockf.
+///
+/// Returns 0; GS_EAGAIN if no receiver waits and the buffer is full; GS_ECLOSED if c
+/// is closed; GS_EINVAL as gs_chan_send.
 #[no_mangle]
 pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -127,8 +137,10 @@ pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_in
     })
 }
 
-/// gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
-/// closed). Works anywhere, including inside an unlockf.
+/// gs_chan_recv without blocking. Works anywhere, including inside an unlockf.
+///
+/// Returns 0; GS_EAGAIN if nothing is available and c is not closed; GS_ECLOSED once
+/// c is closed and drained (out zeroed); GS_EINVAL as gs_chan_recv.
 #[no_mangle]
 pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -140,9 +152,12 @@ pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     })
 }
 
-/// gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
-/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
-/// GS_ETIMEDOUT, as every timed call does when its time is up.
+/// gs_chan_send giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+/// like gs_chan_try_send but reports GS_ETIMEDOUT, as every timed call does when its
+/// time is up.
+///
+/// Returns 0; GS_ETIMEDOUT (the value was not sent); GS_ECLOSED, GS_EINVAL, GS_EPERM
+/// and GS_ESHUTDOWN as gs_chan_send.
 #[no_mangle]
 pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -154,9 +169,11 @@ pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, tim
     })
 }
 
-/// gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
-/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
-/// GS_ETIMEDOUT.
+/// gs_chan_recv giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+/// like gs_chan_try_recv but reports GS_ETIMEDOUT.
+///
+/// Returns 0; GS_ETIMEDOUT (nothing was received); GS_ECLOSED, GS_EINVAL, GS_EPERM
+/// and GS_ESHUTDOWN as gs_chan_recv.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -169,8 +186,9 @@ pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeou
 }
 
 /// Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
-/// blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
-/// closed, GS_EINVAL for NULL. Never blocks; works anywhere.
+/// blocked and later senders get GS_ECLOSED. Never blocks; works anywhere.
+///
+/// Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -181,7 +199,9 @@ pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     })
 }
 
-/// Number of buffered elements (0 for NULL).
+/// The number of buffered elements.
+///
+/// Returns it (0 for NULL).
 #[no_mangle]
 pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -192,7 +212,9 @@ pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     })
 }
 
-/// Buffer capacity given to gs_chan_new (0 for NULL).
+/// The buffer capacity given to gs_chan_new.
+///
+/// Returns it (0 for NULL).
 #[no_mangle]
 pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -203,9 +225,11 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     })
 }
 
-/// Frees c. Returns 0, GS_EBUSY (and frees nothing) while a goroutine or thread is
-/// blocked on it, GS_EINVAL for NULL. Buffered values are dropped. Goroutines that
-/// were abandoned blocked on c by gs_shutdown do not count.
+/// Frees c. Buffered values are dropped. Goroutines that were abandoned blocked on c
+/// by gs_shutdown do not count as blocked.
+///
+/// Returns 0; GS_EBUSY (and frees nothing) while a goroutine or thread is blocked on
+/// it; GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -218,14 +242,16 @@ pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
 }
 
 /// Go's select over n cases: runs one ready case, chosen uniformly at random among
-/// the ready ones, else waits for the first to become ready. Returns the index of
-/// the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
+/// the ready ones, else waits for the first to become ready, blocking as
+/// gs_chan_send does. Cases with a NULL channel are never chosen; with none left,
+/// gs_select waits for the timeout, and forever if timeout_ns < 0 (Go's empty
+/// select).
+///
+/// Returns the index of the case that fired, whose result field is set; GS_EAGAIN if
 /// timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
 /// n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
 /// case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
-/// GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
-/// channel are never chosen; with none left, gs_select waits for the timeout, and
-/// forever if timeout_ns < 0 (Go's empty select).
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_select(cases: *mut gs_select_case, n: usize, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {

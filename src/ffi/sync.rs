@@ -32,16 +32,19 @@ fn mu_ref<'a>(p: *mut gs_mutex) -> Option<&'a Mutex> {
     (!p.is_null()).then(|| unsafe { &*(p as *const Mutex) })
 }
 
-/// Creates a wait group with a counter of 0 (NULL if memory runs out). Works without
-/// a runtime.
+/// Creates a wait group with a counter of 0. Works without a runtime.
+///
+/// Returns the wait group; NULL if memory runs out.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_new() -> *mut gs_waitgroup {
     ffi_boundary!(core::ptr::null_mut(), { WaitGroup::new() as *mut gs_waitgroup })
 }
 
 /// Adds delta (which may be negative) to the counter; when it reaches 0, every
-/// waiter is released. Returns 0; GS_EINVAL if the counter would go negative (or
-/// overflow), leaving it unchanged, or for NULL. Never blocks.
+/// waiter is released. Never blocks; works anywhere.
+///
+/// Returns 0; GS_EINVAL if the counter would go negative (or overflow), leaving it
+/// unchanged, or for NULL.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_add(wg: *mut gs_waitgroup, delta: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -53,14 +56,18 @@ pub extern "C" fn gs_waitgroup_add(wg: *mut gs_waitgroup, delta: i64) -> c_int {
 }
 
 /// gs_waitgroup_add(wg, -1).
+///
+/// Returns 0; GS_EINVAL if the counter is 0 (it stays 0), or for NULL.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_done(wg: *mut gs_waitgroup) -> c_int {
     gs_waitgroup_add(wg, -1)
 }
 
 /// Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
-/// blocks a foreign thread. Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block
-/// inside an unlockf; GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile.
+/// blocks a foreign thread, as gs_chan_send blocks.
+///
+/// Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -71,8 +78,11 @@ pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
     })
 }
 
-/// Frees the wait group. Returns 0, GS_EBUSY (and frees nothing) while someone waits
-/// on it, GS_EINVAL for NULL.
+/// Frees the wait group. Goroutines that were abandoned waiting on it by gs_shutdown
+/// do not count as waiting.
+///
+/// Returns 0; GS_EBUSY (and frees nothing) while someone waits on it; GS_EINVAL for
+/// NULL.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_free(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -84,7 +94,9 @@ pub extern "C" fn gs_waitgroup_free(wg: *mut gs_waitgroup) -> c_int {
     })
 }
 
-/// Creates an unlocked mutex (NULL if memory runs out). Works without a runtime.
+/// Creates an unlocked mutex. Works without a runtime.
+///
+/// Returns the mutex; NULL if memory runs out.
 #[no_mangle]
 pub extern "C" fn gs_mutex_new() -> *mut gs_mutex {
     ffi_boundary!(core::ptr::null_mut(), { Mutex::new() as *mut gs_mutex })
@@ -93,9 +105,11 @@ pub extern "C" fn gs_mutex_new() -> *mut gs_mutex {
 /// Locks m, blocking while it is held: a single atomic operation when it is free;
 /// otherwise a goroutine spins briefly (with more than one P) and then parks, a
 /// foreign thread blocks. Fair under contention: no waiter waits more than about
-/// 1 ms behind newcomers (Go's starvation mode). Returns 0; GS_EINVAL for NULL;
-/// GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN (foreign thread) when
-/// gs_shutdown runs meanwhile. Not recursive: locking a mutex one holds deadlocks.
+/// 1 ms behind newcomers (Go's starvation mode). Blocks as gs_chan_send blocks. Not
+/// recursive: locking a mutex one holds deadlocks.
+///
+/// Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -106,7 +120,9 @@ pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
     })
 }
 
-/// Locks m if it is free: 0, or GS_EAGAIN if it is held. Never blocks.
+/// Locks m if it is free. Never blocks; works anywhere.
+///
+/// Returns 0; GS_EAGAIN if it is held; GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_mutex_trylock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -118,8 +134,10 @@ pub extern "C" fn gs_mutex_trylock(m: *mut gs_mutex) -> c_int {
 }
 
 /// Unlocks m, waking a waiter if there is one. Any goroutine or thread may unlock a
-/// mutex another one locked (as in Go). Returns 0; GS_EPERM if m is not locked (the
-/// mutex is unchanged); GS_EINVAL for NULL. Never blocks.
+/// mutex another one locked (as in Go). Never blocks; works anywhere.
+///
+/// Returns 0; GS_EPERM if m is not locked (the mutex is unchanged); GS_EINVAL for
+/// NULL.
 #[no_mangle]
 pub extern "C" fn gs_mutex_unlock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -130,8 +148,11 @@ pub extern "C" fn gs_mutex_unlock(m: *mut gs_mutex) -> c_int {
     })
 }
 
-/// Frees m. Returns 0, GS_EBUSY (and frees nothing) while it is locked or waited
-/// on, GS_EINVAL for NULL.
+/// Frees m. Goroutines that were abandoned waiting on it by gs_shutdown do not count
+/// as waiting (but a mutex locked by one stays locked).
+///
+/// Returns 0; GS_EBUSY (and frees nothing) while it is locked or waited on;
+/// GS_EINVAL for NULL.
 #[no_mangle]
 pub extern "C" fn gs_mutex_free(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
