@@ -1,0 +1,177 @@
+/*
+ * What happens while gs_shutdown runs and to what it abandons:
+ * - while a shutdown waits for a goroutine that keeps running, every call that needs
+ *   the runtime answers GS_ESHUTDOWN on a foreign thread (gs_wait, gs_stats_get,
+ *   gs_dump, gs_ready, gs_run_for on the host thread, gs_go and its variants, and the
+ *   blocking calls of channels, select, mutexes and wait groups); the goroutine
+ *   itself gets GS_ESHUTDOWN from gs_go and gs_ready and still reads its statistics;
+ *   afterwards they answer GS_ENOTINIT, and a second gs_shutdown too;
+ * - a gs_main whose goroutine is blocked when the runtime is shut down returns
+ *   GS_ESHUTDOWN.
+ */
+#include "common.h"
+
+static atomic_int in_shutdown, release;
+
+static int devnull(void)
+{
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    return fd;
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* True once the caller's runtime is stopping: gs_ready of a handle that names
+ * nobody gives GS_EINVAL while it runs, GS_ESHUTDOWN once it stops (from an M). */
+static bool stopping(void)
+{
+    int rc = gs_ready((gs_g *)(uintptr_t)1);
+    if (rc != GS_EINVAL && rc != GS_ESHUTDOWN)
+        FAIL("gs_ready of a made-up handle returned %d (%s)", rc, gs_strerror(rc));
+    return rc == GS_ESHUTDOWN;
+}
+
+/* --- the codes while a shutdown runs --- */
+
+/* Keeps its thread, and with it gs_shutdown, busy until released. */
+static void holder(void *arg)
+{
+    int fd = *(int *)arg;
+    while (!stopping()) {
+    }
+    /* On an M of the stopping runtime. */
+    CHECK_RC(gs_go(nothing, NULL), GS_ESHUTDOWN);
+    gs_stats st;
+    CHECK_RC(gs_stats_get(&st), 0);
+    CHECK_RC(gs_dump(fd), 0);
+    atomic_store(&in_shutdown, 1);
+    while (!atomic_load(&release)) {
+    }
+}
+
+static void *shutdown_thread(void *arg)
+{
+    *(int *)arg = gs_shutdown();
+    return NULL;
+}
+
+static void check_codes_during_shutdown(void)
+{
+    int fd = devnull();
+    init_procs(2);
+    gs_chan *c = gs_chan_new(sizeof(int), 0);
+    gs_mutex *m = gs_mutex_new();
+    gs_waitgroup *wg = gs_waitgroup_new();
+    CHECK(c != NULL && m != NULL && wg != NULL);
+    CHECK_RC(gs_mutex_lock(m), 0);
+    CHECK_RC(gs_waitgroup_add(wg, 1), 0);
+    atomic_store(&in_shutdown, 0);
+    atomic_store(&release, 0);
+    CHECK_OK(gs_go(holder, &fd));
+    int shut_rc = -1;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, shutdown_thread, &shut_rc) == 0);
+    while (!atomic_load(&in_shutdown))
+        sleep_ms(1);
+
+    /* This thread called gs_init: it is the host thread. */
+    gs_stats st;
+    int v = 7;
+    gs_select_case sc = {c, GS_RECV, &v, 0};
+    gs_go_opts opts = {0, "x", 0};
+    CHECK_RC(gs_stats_get(&st), GS_ESHUTDOWN);
+    CHECK_RC(gs_stats_get(NULL), GS_EINVAL);
+    CHECK_RC(gs_dump(fd), GS_ESHUTDOWN);
+    CHECK_RC(gs_dump(-1), GS_EINVAL);
+    CHECK_RC(gs_wait(0), GS_ESHUTDOWN);
+    CHECK_RC(gs_wait(-1), GS_ESHUTDOWN);
+    CHECK_RC(gs_ready((gs_g *)(uintptr_t)1), GS_ESHUTDOWN);
+    CHECK_RC(gs_ready(NULL), GS_EINVAL);
+    CHECK_RC(gs_run_for(0), GS_ESHUTDOWN);
+    CHECK_RC(gs_run_for(1000000), GS_ESHUTDOWN);
+    CHECK_RC(gs_go(nothing, NULL), GS_ESHUTDOWN);
+    CHECK_RC(gs_go_with(nothing, NULL, &opts), GS_ESHUTDOWN);
+    CHECK_RC(gs_go_copy(nothing, &v, sizeof v), GS_ESHUTDOWN);
+    CHECK_RC(gs_go_copy_with(nothing, &v, sizeof v, &opts), GS_ESHUTDOWN);
+    CHECK_RC(gs_go(NULL, NULL), GS_EINVAL);
+    /* Blocking calls refuse to wait on a runtime that is stopping. */
+    CHECK_RC(gs_chan_recv(c, &v), GS_ESHUTDOWN);
+    CHECK_RC(gs_chan_send(c, &v), GS_ESHUTDOWN);
+    CHECK_RC(gs_chan_recv_timeout(c, &v, 1000000000), GS_ESHUTDOWN);
+    CHECK_RC(gs_chan_send_timeout(c, &v, 1000000000), GS_ESHUTDOWN);
+    CHECK_RC(gs_select(&sc, 1, -1), GS_ESHUTDOWN);
+    CHECK_RC(gs_select(NULL, 0, -1), GS_ESHUTDOWN);
+    CHECK_RC(gs_mutex_lock(m), GS_ESHUTDOWN);
+    CHECK_RC(gs_waitgroup_wait(wg), GS_ESHUTDOWN);
+    /* The calls that never block are not refused. */
+    CHECK_RC(gs_chan_try_recv(c, &v), GS_EAGAIN);
+    CHECK_RC(gs_chan_recv_timeout(c, &v, 0), GS_ETIMEDOUT);
+    CHECK_RC(gs_select(&sc, 1, 0), GS_EAGAIN);
+    CHECK_RC(gs_mutex_trylock(m), GS_EAGAIN);
+
+    atomic_store(&release, 1);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(shut_rc >= 0);
+
+    /* No runtime now. */
+    CHECK_RC(gs_shutdown(), GS_ENOTINIT);
+    CHECK_RC(gs_stats_get(&st), GS_ENOTINIT);
+    CHECK_RC(gs_dump(fd), GS_ENOTINIT);
+    CHECK_RC(gs_wait(0), GS_ENOTINIT);
+    CHECK_RC(gs_ready((gs_g *)(uintptr_t)1), GS_ENOTINIT);
+    CHECK_RC(gs_run_for(0), GS_ENOTINIT);
+    CHECK_RC(gs_go_copy(nothing, &v, sizeof v), GS_ENOTINIT);
+    CHECK_RC(gs_mutex_unlock(m), 0);
+    CHECK_RC(gs_mutex_free(m), 0);
+    CHECK_RC(gs_waitgroup_done(wg), 0);
+    CHECK_RC(gs_waitgroup_free(wg), 0);
+    CHECK_RC(gs_chan_free(c), 0);
+    close(fd);
+    printf("codes while gs_shutdown runs, and after it: checked\n");
+}
+
+/* --- gs_main whose goroutine is still blocked --- */
+
+static gs_chan *never;
+
+static void blocked_main(void *arg)
+{
+    (void)arg;
+    int v;
+    gs_chan_recv(never, &v); /* abandoned here */
+    FAIL("the blocked gs_main goroutine returned");
+}
+
+static void *main_thread(void *arg)
+{
+    *(int *)arg = gs_main(blocked_main, NULL);
+    return NULL;
+}
+
+static void check_gs_main_shut_down(void)
+{
+    init_procs(2);
+    never = gs_chan_new(sizeof(int), 0);
+    CHECK(never != NULL);
+    int rc = 1;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, main_thread, &rc) == 0);
+    WAIT_PARKED(1, 10000);
+    CHECK_EQ(gs_shutdown(), 1);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK_RC(rc, GS_ESHUTDOWN);
+    CHECK_RC(gs_chan_free(never), 0);
+    printf("gs_main of a goroutine blocked at gs_shutdown: GS_ESHUTDOWN\n");
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each case's line shows even if a later one crashes */
+    check_codes_during_shutdown();
+    check_gs_main_shut_down();
+    return 0;
+}
