@@ -7,7 +7,9 @@
  *   itself gets GS_ESHUTDOWN from gs_go and gs_ready and still reads its statistics;
  *   afterwards they answer GS_ENOTINIT, and a second gs_shutdown too;
  * - a gs_main whose goroutine is blocked when the runtime is shut down returns
- *   GS_ESHUTDOWN.
+ *   GS_ESHUTDOWN;
+ * - goroutines wired to their threads (gs_lock_os_thread) and handed between
+ *   threads all the time do not keep gs_shutdown waiting for its 2 s grace.
  */
 #include "common.h"
 
@@ -168,10 +170,67 @@ static void check_gs_main_shut_down(void)
     printf("gs_main of a goroutine blocked at gs_shutdown: GS_ESHUTDOWN\n");
 }
 
+/* --- wired goroutines handed between threads, then shut down --- */
+
+#define PAIRS 3
+#define CYCLES 40
+
+static gs_chan *ping[PAIRS], *pong[PAIRS];
+
+static void wired(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    bool pinger = i % 2 == 0;
+    gs_chan *in = pinger ? pong[i / 2] : ping[i / 2];
+    gs_chan *out = pinger ? ping[i / 2] : pong[i / 2];
+    CHECK_RC(gs_lock_os_thread(), 0);
+    int v = 0;
+    if (pinger && gs_chan_send(out, &v) != 0)
+        return;
+    for (;;) {
+        if (gs_chan_recv(in, &v) != 0 || gs_chan_send(out, &v) != 0)
+            return;
+    }
+}
+
+static void check_wired_shutdown(void)
+{
+    int threads = count_dir_entries("/proc/self/task");
+    for (int c = 0; c < CYCLES; c++) {
+        init_procs(2);
+        for (int p = 0; p < PAIRS; p++) {
+            ping[p] = gs_chan_new(sizeof(int), 0);
+            pong[p] = gs_chan_new(sizeof(int), 0);
+        }
+        for (int i = 0; i < 2 * PAIRS; i++)
+            CHECK_OK(gs_go(wired, (void *)(intptr_t)i));
+        sleep_ms(c % 5);
+        int64_t t0 = mono_ns();
+        int rc = gs_shutdown();
+        int64_t ms = (mono_ns() - t0) / 1000000;
+        if (rc < 0)
+            FAIL("cycle %d: gs_shutdown returned %d (%s)", c, rc, gs_strerror(rc));
+        if (ms > 1000)
+            FAIL("cycle %d: gs_shutdown took %lld ms: a wired thread did not leave", c,
+                 (long long)ms);
+        for (int p = 0; p < PAIRS; p++) {
+            CHECK_RC(gs_chan_free(ping[p]), 0);
+            CHECK_RC(gs_chan_free(pong[p]), 0);
+        }
+    }
+    int64_t until = mono_ns() + 2000 * 1000000LL;
+    while (count_dir_entries("/proc/self/task") > threads && mono_ns() < until)
+        sleep_ms(1);
+    CHECK_EQ(count_dir_entries("/proc/self/task"), threads);
+    printf("%d shutdowns of wired goroutines handed between threads: none waited\n",
+           CYCLES);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* each case's line shows even if a later one crashes */
     check_codes_during_shutdown();
     check_gs_main_shut_down();
+    check_wired_shutdown();
     return 0;
 }
