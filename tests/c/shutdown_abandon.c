@@ -8,6 +8,8 @@
  *   afterwards they answer GS_ENOTINIT, and a second gs_shutdown too;
  * - a gs_main whose goroutine is blocked when the runtime is shut down returns
  *   GS_ESHUTDOWN;
+ * - a host goroutine that blocks on a mutex inside gs_run_for after the worker
+ *   threads left is abandoned like the others: the mutex can be unlocked and freed;
  * - goroutines wired to their threads (gs_lock_os_thread) and handed between
  *   threads all the time do not keep gs_shutdown waiting for its 2 s grace.
  */
@@ -170,6 +172,54 @@ static void check_gs_main_shut_down(void)
     printf("gs_main of a goroutine blocked at gs_shutdown: GS_ESHUTDOWN\n");
 }
 
+/* --- a host goroutine that blocks after the worker threads left --- */
+
+static gs_mutex *host_mu;
+static atomic_int host_running;
+
+static void host_blocker(void *arg)
+{
+    (void)arg;
+    atomic_store(&host_running, 1);
+    while (!stopping()) {
+    }
+    /* Give gs_shutdown time to see every M leave (the host runner is none). */
+    int64_t until = mono_ns() + 200 * 1000000LL;
+    while (mono_ns() < until) {
+    }
+    gs_mutex_lock(host_mu); /* held by the main thread: abandoned here */
+    FAIL("the abandoned host goroutine got the mutex");
+}
+
+static void *shutdown_when_host_runs(void *arg)
+{
+    while (!atomic_load(&host_running))
+        sleep_ms(1);
+    *(int *)arg = gs_shutdown();
+    return NULL;
+}
+
+static void check_host_goroutine_abandoned(void)
+{
+    init_procs(1);
+    host_mu = gs_mutex_new();
+    CHECK(host_mu != NULL);
+    CHECK_RC(gs_mutex_lock(host_mu), 0);
+    atomic_store(&host_running, 0);
+    gs_go_opts opts = {0, "host blocker", GS_GO_HOST};
+    CHECK_OK(gs_go_with(host_blocker, NULL, &opts));
+    int rc = -1;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, shutdown_when_host_runs, &rc) == 0);
+    int steps = gs_run_for(10LL * 1000000000);
+    CHECK_EQ(steps, 1);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK_EQ(rc, 1);
+    CHECK_RC(gs_mutex_unlock(host_mu), 0);
+    CHECK_RC(gs_mutex_free(host_mu), 0);
+    printf("a host goroutine blocked after the Ms left: abandoned cleanly\n");
+}
+
 /* --- wired goroutines handed between threads, then shut down --- */
 
 #define PAIRS 3
@@ -231,6 +281,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0); /* each case's line shows even if a later one crashes */
     check_codes_during_shutdown();
     check_gs_main_shut_down();
+    check_host_goroutine_abandoned();
     check_wired_shutdown();
     return 0;
 }
