@@ -8,6 +8,9 @@
  *   afterwards they answer GS_ENOTINIT, and a second gs_shutdown too;
  * - a gs_main whose goroutine is blocked when the runtime is shut down returns
  *   GS_ESHUTDOWN;
+ * - a goroutine that a select had been woken for through one channel, abandoned
+ *   before it ran again, leaves no sudog on the select's other channels (their
+ *   operations and gs_chan_free then touch nothing of its freed stack);
  * - a host goroutine that blocks on a mutex inside gs_run_for after the worker
  *   threads left is abandoned like the others: the mutex can be unlocked and freed;
  * - goroutines wired to their threads (gs_lock_os_thread) and handed between
@@ -172,6 +175,54 @@ static void check_gs_main_shut_down(void)
     printf("gs_main of a goroutine blocked at gs_shutdown: GS_ESHUTDOWN\n");
 }
 
+/* --- a select woken through one channel, abandoned before it ran --- */
+
+static gs_chan *sel_a, *sel_b;
+static atomic_int spinning;
+
+static void selector(void *arg)
+{
+    (void)arg;
+    int va = 0, vb = 0;
+    gs_select_case cases[2] = {{sel_a, GS_RECV, &va, 0}, {sel_b, GS_RECV, &vb, 0}};
+    gs_select(cases, 2, -1); /* woken through sel_a, then abandoned before it runs */
+    FAIL("the abandoned select ran");
+}
+
+/* Holds the only P, so that the woken selector does not run, until the shutdown. */
+static void spinner(void *arg)
+{
+    (void)arg;
+    atomic_store(&spinning, 1);
+    while (!stopping()) {
+    }
+}
+
+static void check_abandoned_select(void)
+{
+    init_procs(1);
+    sel_a = gs_chan_new(sizeof(int), 0);
+    sel_b = gs_chan_new(sizeof(int), 0);
+    CHECK(sel_a != NULL && sel_b != NULL);
+    atomic_store(&spinning, 0);
+    CHECK_OK(gs_go(selector, NULL));
+    WAIT_PARKED(1, 10000);
+    CHECK_OK(gs_go(spinner, NULL));
+    while (!atomic_load(&spinning))
+        sleep_ms(1);
+    int v = 42;
+    /* The selector is claimed and readied; its sudog on sel_b stays until it runs. */
+    CHECK_RC(gs_chan_send(sel_a, &v), 0);
+    CHECK_EQ(gs_shutdown(), 1);
+    /* Its stack is gone: nothing of it may be left on sel_b's queue. */
+    CHECK_RC(gs_chan_try_send(sel_b, &v), GS_EAGAIN);
+    CHECK_RC(gs_chan_try_recv(sel_b, &v), GS_EAGAIN);
+    CHECK_RC(gs_chan_close(sel_b), 0);
+    CHECK_RC(gs_chan_free(sel_b), 0);
+    CHECK_RC(gs_chan_free(sel_a), 0);
+    printf("a select readied through one channel and abandoned: nothing left queued\n");
+}
+
 /* --- a host goroutine that blocks after the worker threads left --- */
 
 static gs_mutex *host_mu;
@@ -281,6 +332,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0); /* each case's line shows even if a later one crashes */
     check_codes_during_shutdown();
     check_gs_main_shut_down();
+    check_abandoned_select();
     check_host_goroutine_abandoned();
     check_wired_shutdown();
     return 0;
