@@ -14,8 +14,11 @@ pub type gs_unlockf = Option<unsafe extern "C" fn(g: *mut gs_g, lock: *mut c_voi
 /// Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
 /// after the goroutine is marked waiting; if it returns false the goroutine resumes
 /// at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
-/// A goroutine still parked when gs_shutdown runs is abandoned: the call never
-/// returns.
+/// A handle names the goroutine, not one park: a gs_ready with a handle published for
+/// an earlier park takes the goroutine as soon as it is marked waiting, before or
+/// while unlockf runs; wakers must find the handle under the lock that unlockf
+/// releases (what unlockf is for). A goroutine still parked when gs_shutdown runs is
+/// abandoned: the call never returns.
 ///
 /// Returns 0 when readied (or when unlockf returned false); GS_EPERM off-goroutine (a
 /// foreign thread, or inside an unlockf).
