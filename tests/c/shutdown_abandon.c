@@ -18,7 +18,18 @@
  */
 #include "common.h"
 
-static atomic_int in_shutdown, release;
+static atomic_int holder_running, in_shutdown, release;
+
+/* Waits (foreign thread) until *flag is set; fails after 10 s. */
+static void await_flag(atomic_int *flag, const char *what)
+{
+    int64_t end = mono_ns() + 10LL * 1000000000;
+    while (!atomic_load(flag)) {
+        if (mono_ns() > end)
+            FAIL("waited 10 s for %s", what);
+        sleep_ms(1);
+    }
+}
 
 static int devnull(void)
 {
@@ -48,6 +59,7 @@ static bool stopping(void)
 static void holder(void *arg)
 {
     int fd = *(int *)arg;
+    atomic_store(&holder_running, 1);
     while (!stopping()) {
     }
     /* On an M of the stopping runtime. */
@@ -76,14 +88,15 @@ static void check_codes_during_shutdown(void)
     CHECK(c != NULL && m != NULL && wg != NULL);
     CHECK_RC(gs_mutex_lock(m), 0);
     CHECK_RC(gs_waitgroup_add(wg, 1), 0);
+    atomic_store(&holder_running, 0);
     atomic_store(&in_shutdown, 0);
     atomic_store(&release, 0);
     CHECK_OK(gs_go(holder, &fd));
+    await_flag(&holder_running, "the holder to run"); /* else it may be abandoned unrun */
     int shut_rc = -1;
     pthread_t th;
     CHECK(pthread_create(&th, NULL, shutdown_thread, &shut_rc) == 0);
-    while (!atomic_load(&in_shutdown))
-        sleep_ms(1);
+    await_flag(&in_shutdown, "the holder to see the shutdown");
 
     /* This thread called gs_init: it is the host thread. */
     gs_stats st;
@@ -208,8 +221,7 @@ static void check_abandoned_select(void)
     CHECK_OK(gs_go(selector, NULL));
     WAIT_PARKED(1, 10000);
     CHECK_OK(gs_go(spinner, NULL));
-    while (!atomic_load(&spinning))
-        sleep_ms(1);
+    await_flag(&spinning, "the spinner");
     int v = 42;
     /* The selector is claimed and readied; its sudog on sel_b stays until it runs. */
     CHECK_RC(gs_chan_send(sel_a, &v), 0);
@@ -244,8 +256,7 @@ static void host_blocker(void *arg)
 
 static void *shutdown_when_host_runs(void *arg)
 {
-    while (!atomic_load(&host_running))
-        sleep_ms(1);
+    await_flag(&host_running, "the host goroutine");
     *(int *)arg = gs_shutdown();
     return NULL;
 }
