@@ -957,11 +957,7 @@ pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen
         sys(unsafe { libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) } as isize)
     });
     if r >= 0 {
-        let rtp = super::sched::current_rt_ptr();
-        if !rtp.is_null() {
-            // SAFETY: the caller's runtime is alive during its call.
-            unsafe { (*rtp).netpoll.forget(&*rtp, r as i32) };
-        }
+        with_caller_rt(|rt| rt.netpoll.forget(rt, r as i32));
     }
     if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
         let b = ACCEPT_BACKOFF.load(Relaxed);
@@ -990,10 +986,8 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     }
     // A socket being connected is a new file: whatever its number's PollDesc says
     // belongs to an older file closed with close(2).
-    let rtp = super::sched::current_rt_ptr();
-    if !rtp.is_null() && fd >= 0 {
-        // SAFETY: the caller's runtime is alive during its call.
-        unsafe { (*rtp).netpoll.forget(&*rtp, fd) };
+    if fd >= 0 {
+        with_caller_rt(|rt| rt.netpoll.forget(rt, fd));
     }
     if let Err(e) = prepare(fd, true) {
         return e.to_code() as i64;
@@ -1039,16 +1033,29 @@ pub(crate) fn revalidate_waiters(rt: &Runtime) {
     }
 }
 
+/// Runs `f` with the calling thread's runtime, kept alive meanwhile: an M's own, or
+/// for a foreign thread the published one, entered with a foreign pass (a gs_shutdown
+/// on another thread frees the runtime only once the pass is back). Not at all
+/// without a runtime or while one stops: its goroutines are being abandoned, so
+/// there is nobody to wake and no poll descriptor to keep up to date.
+fn with_caller_rt(f: impl FnOnce(&Runtime)) {
+    match caller() {
+        // SAFETY: m is this thread's M; its runtime outlives it.
+        Caller::Goroutine(m, _) | Caller::G0(m) => f(unsafe { (*m).rt() }),
+        Caller::Foreign => {
+            if let Ok(fg) = super::sched::enter_foreign() {
+                f(fg.rt());
+            }
+        }
+    }
+}
+
 /// gs_close: wakes the fd's waiters with GS_ECANCELED, disarms it, closes it.
 pub(crate) fn close(fd: i32) -> i64 {
     if fd < 0 {
         return Error::Inval.to_code() as i64;
     }
-    let rtp = super::sched::current_rt_ptr();
-    if !rtp.is_null() {
-        // SAFETY: an M's runtime, or the published one, is alive during this call
-        // (a racing shutdown is the caller's bug, as with any use-after-free).
-        let rt = unsafe { &*rtp };
+    with_caller_rt(|rt| {
         if let Some(pd) = rt.netpoll.pd_existing(fd) {
             let _l = pd.lock.lock();
             pd.seq.fetch_add(1, AcqRel);
@@ -1064,7 +1071,7 @@ pub(crate) fn close(fd: i32) -> i64 {
                 let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
             }
         }
-    }
+    });
     // SAFETY: closing the caller's fd.
     if unsafe { libc::close(fd) } < 0 {
         return -(errno() as i64);

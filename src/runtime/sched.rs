@@ -731,14 +731,3 @@ pub(crate) fn wait_all(rt: &Runtime, timeout_ns: i64) -> Result<()> {
         futex_wait(&rt.nogo_seq, seq, deadline - now);
     }
 }
-
-/// The runtime as seen from the calling thread: its M's, or the published one.
-/// Used by read-only calls that tolerate a stopping runtime.
-pub(crate) fn current_rt_ptr() -> *const Runtime {
-    let mp = super::tls::getm();
-    if !mp.is_null() {
-        // SAFETY: an M's runtime outlives it.
-        return unsafe { (*mp).rt };
-    }
-    RT.load(Acquire)
-}
