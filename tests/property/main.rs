@@ -1953,7 +1953,12 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
     // runtime was shut down release the wait groups its goroutines will never mark.
     let start = Instant::now();
     let soft = Duration::from_millis(rng.range(5, 120));
-    let hard = Duration::from_secs(60);
+    let hard = Duration::from_secs(
+        std::env::var("PROPERTY_HANG_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60),
+    );
     let mut closed = false;
     let who = "the test thread (host)";
     let host_ok: Vec<i64> = if race {
@@ -2006,6 +2011,21 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
         }
         if start.elapsed() > hard {
             let _ = gs_dump(2);
+            let mut st = gs_stats::default();
+            if gs_stats_get(&mut st) == 0 {
+                eprintln!(
+                    "gs_stats: goroutines {} runnable {} waiting {} global_runq {} procs {} idle {} threads {} idle {} spinning {}",
+                    st.goroutines,
+                    st.runnable,
+                    st.waiting,
+                    st.global_runq,
+                    st.procs,
+                    st.idle_procs,
+                    st.threads,
+                    st.idle_threads,
+                    st.spinning_threads
+                );
+            }
             w.fail(format!(
                 "seed {seed}: the actors did not finish in {hard:?}"
             ));
