@@ -272,10 +272,11 @@ struct gs_chan *gs_chan_new(size_t elem_size, size_t capacity);
  runtime a foreign thread blocks as a plain thread; a goroutine still blocked when
  gs_shutdown runs is abandoned.
 
- Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or elem is
- NULL with a non-zero elem_size; GS_EPERM if it would block on the scheduler's
- stack (inside an unlockf); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs
- (before or while it waits). The value was not sent unless it returned 0.
+ Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or not a
+ live channel (freed: see gs_chan_free), or elem is NULL with a non-zero elem_size;
+ GS_EPERM if it would block on the scheduler's stack (inside an unlockf);
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (before or while it waits).
+ The value was not sent unless it returned 0.
  */
 int gs_chan_send(struct gs_chan *c, const void *elem);
 
@@ -284,9 +285,10 @@ int gs_chan_send(struct gs_chan *c, const void *elem);
  as gs_chan_send blocks.
 
  Returns 0; GS_ECLOSED once c is closed and its buffer drained (out is then zeroed,
- Go's zero value); GS_EINVAL if c is NULL or out is NULL with a non-zero
- elem_size; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
- thread when gs_shutdown runs. Nothing was received unless it returned 0.
+ Go's zero value); GS_EINVAL if c is NULL or not a live channel, or out is NULL
+ with a non-zero elem_size; GS_EPERM if it would block inside an unlockf;
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing was received unless
+ it returned 0.
  */
 int gs_chan_recv(struct gs_chan *c, void *out);
 
@@ -329,30 +331,47 @@ int gs_chan_recv_timeout(struct gs_chan *c, void *out, int64_t timeout_ns);
  Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
  blocked and later senders get GS_ECLOSED. Never blocks; works anywhere.
 
- Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL.
+ Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL or a channel
+ that is not live (see gs_chan_free).
  */
 int gs_chan_close(struct gs_chan *c);
 
 /*
  The number of buffered elements.
 
- Returns it (0 for NULL).
+ Returns it (0 for NULL or a channel that is not live).
  */
 size_t gs_chan_len(const struct gs_chan *c);
 
 /*
  The buffer capacity given to gs_chan_new.
 
- Returns it (0 for NULL).
+ Returns it (0 for NULL or a channel that is not live).
  */
 size_t gs_chan_cap(const struct gs_chan *c);
 
 /*
- Frees c. Buffered values are dropped. Goroutines that were abandoned blocked on c
- by gs_shutdown do not count as blocked.
+ Frees c. Buffered values are dropped.
 
- Returns 0; GS_EBUSY (and frees nothing) while a goroutine or thread is blocked on
- it; GS_EINVAL for NULL.
+ Returns 0 once freed: no goroutine or thread touches c any more. GS_EBUSY (nothing
+ is freed) while a goroutine or thread is blocked on c, or was woken from it and has
+ not yet let go of it: a gs_select woken through c (by a send, a receive or
+ gs_chan_close that returned already) until it has taken its other cases off their
+ channels, a timed-out or shut-down call until it has left c's queue; try again once
+ those calls returned: by then free succeeds. Goroutines that gs_shutdown abandoned
+ blocked on c do not count once gs_shutdown returned. GS_EINVAL for NULL, and for a
+ handle that is not a live channel's: one freed already (a second gs_chan_free
+ included) or of another kind.
+
+ Using c after it was freed, with any gs_chan_* function or in gs_select, gives
+ GS_EINVAL (gs_chan_len and gs_chan_cap: 0) as long as its memory is still the
+ runtime's: a freed channel is kept in a quarantine of the OS thread that freed it,
+ until that thread has freed 64 more channels, mutexes or wait groups, or ended.
+ After that the memory may be malloc's again and a use of c is undefined behavior,
+ as is a call on c that runs concurrently with its gs_chan_free (but of two
+ gs_chan_free racing on c, one returns 0 and the other GS_EINVAL). A ring of more
+ than 512 bytes is freed at once (the handle still gets GS_EINVAL while in
+ quarantine).
  */
 int gs_chan_free(struct gs_chan *c);
 
@@ -365,9 +384,10 @@ int gs_chan_free(struct gs_chan *c);
 
  Returns the index of the case that fired, whose result field is set; GS_EAGAIN if
  timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
- n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
- case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
- GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
+ n > 0, an op other than GS_SEND/GS_RECV, a channel that is not live (freed: see
+ gs_chan_free) or a NULL elem (non-zero elem_size) in a case with a channel, or
+ n > 65536; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
+ thread when gs_shutdown runs.
  */
 int gs_select(struct gs_select_case *cases, size_t n, int64_t timeout_ns);
 
@@ -666,33 +686,49 @@ struct gs_waitgroup *gs_waitgroup_new(void);
  Adds delta (which may be negative) to the counter; when it reaches 0, every
  waiter is released. Never blocks; works anywhere.
 
- Returns 0; GS_EINVAL if the counter would go negative (or overflow), leaving it
- unchanged, or for NULL.
+ Returns 0; GS_EINVAL if the counter would go negative or above 2^62 - 1, leaving
+ it unchanged, or for NULL or a wait group that is not live (freed: see
+ gs_waitgroup_free).
  */
 int gs_waitgroup_add(struct gs_waitgroup *wg, int64_t delta);
 
 /*
  gs_waitgroup_add(wg, -1).
 
- Returns 0; GS_EINVAL if the counter is 0 (it stays 0), or for NULL.
+ Returns 0; GS_EINVAL if the counter is 0 (it stays 0), or for NULL or a wait group
+ that is not live.
  */
 int gs_waitgroup_done(struct gs_waitgroup *wg);
 
 /*
  Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
- blocks a foreign thread, as gs_chan_send blocks.
+ blocks a foreign thread, as gs_chan_send blocks. When it returns 0, the
+ gs_waitgroup_add or gs_waitgroup_done that released it no longer touches wg: the
+ waiter may free it at once.
 
- Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
- GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
+ Returns 0; GS_EINVAL for NULL or a wait group that is not live (see
+ gs_waitgroup_free); GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs.
  */
 int gs_waitgroup_wait(struct gs_waitgroup *wg);
 
 /*
- Frees the wait group. Goroutines that were abandoned waiting on it by gs_shutdown
- do not count as waiting.
+ Frees the wait group (whatever its counter).
 
- Returns 0; GS_EBUSY (and frees nothing) while someone waits on it; GS_EINVAL for
- NULL.
+ Returns 0 once freed: no goroutine or thread touches wg any more. GS_EBUSY
+ (nothing is freed) while a goroutine or thread waits on wg, or the
+ gs_waitgroup_add that brought the counter to 0 is still releasing waiters (a
+ gs_waitgroup_wait that found the counter 0 may return meanwhile); goroutines that
+ gs_shutdown abandoned waiting on wg do not count once gs_shutdown returned.
+ GS_EINVAL for NULL, and for a handle that is not a live wait group's: one freed
+ already (a second gs_waitgroup_free included) or of another kind.
+
+ Using wg after it was freed gives GS_EINVAL as long as its memory is still the
+ runtime's: it is kept in a quarantine of the OS thread that freed it until that
+ thread has freed 64 more channels, mutexes or wait groups, or ended. After that the
+ memory may be malloc's again and a use of wg is undefined behavior, as is a call on
+ wg that runs concurrently with its gs_waitgroup_free (but of two gs_waitgroup_free
+ racing on wg, one returns 0 and the other GS_EINVAL).
  */
 int gs_waitgroup_free(struct gs_waitgroup *wg);
 
@@ -707,18 +743,22 @@ struct gs_mutex *gs_mutex_new(void);
  Locks m, blocking while it is held: a single atomic operation when it is free;
  otherwise a goroutine spins briefly (with more than one P) and then parks, a
  foreign thread blocks. Fair under contention: no waiter waits more than about
- 1 ms behind newcomers (Go's starvation mode). Blocks as gs_chan_send blocks. Not
- recursive: locking a mutex one holds deadlocks.
+ 1 ms behind newcomers (Go's starvation mode: then the lock goes to the waiters in
+ turn, goroutines and foreign threads alike, and newcomers queue behind them).
+ Blocks as gs_chan_send blocks. Not recursive: locking a mutex one holds deadlocks.
 
- Returns 0; GS_EINVAL for NULL; GS_EPERM if it would block inside an unlockf;
- GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
+ Returns 0; GS_EINVAL for NULL or a mutex that is not live (freed: see
+ gs_mutex_free); GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs.
  */
 int gs_mutex_lock(struct gs_mutex *m);
 
 /*
- Locks m if it is free. Never blocks; works anywhere.
+ Locks m if it is free, as Go's TryLock. Never blocks; works anywhere.
 
- Returns 0; GS_EAGAIN if it is held; GS_EINVAL for NULL.
+ Returns 0; GS_EAGAIN if it is held (or, in starvation mode, handed to a waiter that
+ has not run yet); GS_EINVAL for NULL or a mutex that is not live (see
+ gs_mutex_free).
  */
 int gs_mutex_trylock(struct gs_mutex *m);
 
@@ -727,16 +767,26 @@ int gs_mutex_trylock(struct gs_mutex *m);
  mutex another one locked (as in Go). Never blocks; works anywhere.
 
  Returns 0; GS_EPERM if m is not locked (the mutex is unchanged); GS_EINVAL for
- NULL.
+ NULL or a mutex that is not live.
  */
 int gs_mutex_unlock(struct gs_mutex *m);
 
 /*
- Frees m. Goroutines that were abandoned waiting on it by gs_shutdown do not count
- as waiting (but a mutex locked by one stays locked).
+ Frees m.
 
- Returns 0; GS_EBUSY (and frees nothing) while it is locked or waited on;
- GS_EINVAL for NULL.
+ Returns 0 once freed: no goroutine or thread touches m any more. GS_EBUSY (nothing
+ is freed) while m is locked (a lock handed to a woken waiter included) or waited
+ on, or a waiter that an unlock woke has not yet taken it or queued again;
+ goroutines that gs_shutdown abandoned waiting on m do not count once gs_shutdown
+ returned. GS_EINVAL for NULL, and for a handle that is not a live mutex's: one
+ freed already (a second gs_mutex_free included) or of another kind.
+
+ Using m after it was freed gives GS_EINVAL as long as its memory is still the
+ runtime's: it is kept in a quarantine of the OS thread that freed it until that
+ thread has freed 64 more channels, mutexes or wait groups, or ended. After that the
+ memory may be malloc's again and a use of m is undefined behavior, as is a call on
+ m that runs concurrently with its gs_mutex_free (but of two gs_mutex_free racing
+ on m, one returns 0 and the other GS_EINVAL).
  */
 int gs_mutex_free(struct gs_mutex *m);
 

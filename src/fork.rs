@@ -8,9 +8,14 @@
 //! child must never wait for anything the parent's threads were doing:
 //! - `prepare` (in the parent, before the fork) takes the few locks that the child
 //!   will need consistent: the registry of foreign waiters (`sync::parker`);
-//! - `child` releases them, forgets the parent's runtime (`sched::forget_after_fork`:
+//! - `child` marks them free, forgets the parent's runtime (`sched::forget_after_fork`:
 //!   `gs_*` calls then see GS_ENOTINIT, and `gs_init` makes a new one) and the
 //!   parent's waiters; `parent` releases them in the parent.
+//!
+//! Every lock of the library is a futex word of its own (runtime/lock.rs), with no
+//! state shared between locks: a lock library that queues its sleepers in a table of
+//! its own (parking_lot) carries the parent's sleepers into the child, where an
+//! unlock may hand the lock to one of them, a thread that is not there.
 //!
 //! The runtime's threads are bare pthreads (runtime/osthread.rs): a `std::thread`
 //! takes a lock of the standard library as it ends, which a fork at that moment

@@ -14,9 +14,9 @@ pub(crate) use core::sync::atomic;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic;
 
-/// A lock whose `lock` gives the guard directly (parking_lot's, or loom's).
+/// A lock whose `lock` gives the guard directly (the runtime's own, or loom's).
 #[cfg(not(loom))]
-pub(crate) use parking_lot::Mutex;
+pub(crate) use crate::runtime::lock::Mutex;
 
 #[cfg(loom)]
 pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);

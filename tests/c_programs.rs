@@ -99,6 +99,7 @@ c_tests! {
     hostile_fork: "tests/c/hostile_fork.c", HOSTILE_TIMEOUT_S;
     hostile_sched: "tests/c/hostile_sched.c", HOSTILE_TIMEOUT_S;
     hostile_limits: "tests/c/hostile_limits.c", HOSTILE_TIMEOUT_S;
+    hostile_sync: "tests/c/hostile_sync.c", HOSTILE_TIMEOUT_S;
     // 20 s by default; `make soak` runs it for 10 minutes.
     soak: "tests/c/soak.c", DEFAULT_TIMEOUT_S;
 }

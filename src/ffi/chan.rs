@@ -43,14 +43,13 @@ const _: () = assert!(core::mem::offset_of!(gs_select_case, op) == core::mem::of
 const _: () = assert!(core::mem::offset_of!(gs_select_case, elem) == core::mem::offset_of!(Case, elem));
 const _: () = assert!(core::mem::offset_of!(gs_select_case, result) == core::mem::offset_of!(Case, result));
 
-/// The channel behind a handle, or GS_EINVAL for NULL.
+/// The channel behind a handle, or GS_EINVAL for NULL and for a handle that is not a
+/// live channel's (freed, or another kind's).
 #[inline]
 fn chan_ref<'a>(c: *const gs_chan) -> Result<&'a Chan, c_int> {
-    if c.is_null() {
-        return Err(Error::Inval.to_code());
-    }
-    // SAFETY: a non-NULL handle came from gs_chan_new and was not freed (API contract).
-    Ok(unsafe { &*(c as *const Chan) })
+    // SAFETY: a non-NULL handle came from gs_chan_new and its memory is still the
+    // runtime's (API contract: see gs_chan_free).
+    unsafe { Chan::check(c.cast()) }.map_err(Error::to_code)
 }
 
 /// The channel behind a handle, if the handle and the element pointer are usable
@@ -89,10 +88,11 @@ pub extern "C" fn gs_chan_new(elem_size: usize, capacity: usize) -> *mut gs_chan
 /// runtime a foreign thread blocks as a plain thread; a goroutine still blocked when
 /// gs_shutdown runs is abandoned.
 ///
-/// Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or elem is
-/// NULL with a non-zero elem_size; GS_EPERM if it would block on the scheduler's
-/// stack (inside an unlockf); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs
-/// (before or while it waits). The value was not sent unless it returned 0.
+/// Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or not a
+/// live channel (freed: see gs_chan_free), or elem is NULL with a non-zero elem_size;
+/// GS_EPERM if it would block on the scheduler's stack (inside an unlockf);
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (before or while it waits).
+/// The value was not sent unless it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -108,9 +108,10 @@ pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
 /// as gs_chan_send blocks.
 ///
 /// Returns 0; GS_ECLOSED once c is closed and its buffer drained (out is then zeroed,
-/// Go's zero value); GS_EINVAL if c is NULL or out is NULL with a non-zero
-/// elem_size; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
-/// thread when gs_shutdown runs. Nothing was received unless it returned 0.
+/// Go's zero value); GS_EINVAL if c is NULL or not a live channel, or out is NULL
+/// with a non-zero elem_size; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing was received unless
+/// it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -188,7 +189,8 @@ pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeou
 /// Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
 /// blocked and later senders get GS_ECLOSED. Never blocks; works anywhere.
 ///
-/// Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL.
+/// Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL or a channel
+/// that is not live (see gs_chan_free).
 #[no_mangle]
 pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -201,7 +203,7 @@ pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
 
 /// The number of buffered elements.
 ///
-/// Returns it (0 for NULL).
+/// Returns it (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -214,7 +216,7 @@ pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
 
 /// The buffer capacity given to gs_chan_new.
 ///
-/// Returns it (0 for NULL).
+/// Returns it (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -225,19 +227,36 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     })
 }
 
-/// Frees c. Buffered values are dropped. Goroutines that were abandoned blocked on c
-/// by gs_shutdown do not count as blocked.
+/// Frees c. Buffered values are dropped.
 ///
-/// Returns 0; GS_EBUSY (and frees nothing) while a goroutine or thread is blocked on
-/// it; GS_EINVAL for NULL.
+/// Returns 0 once freed: no goroutine or thread touches c any more. GS_EBUSY (nothing
+/// is freed) while a goroutine or thread is blocked on c, or was woken from it and has
+/// not yet let go of it: a gs_select woken through c (by a send, a receive or
+/// gs_chan_close that returned already) until it has taken its other cases off their
+/// channels, a timed-out or shut-down call until it has left c's queue; try again once
+/// those calls returned: by then free succeeds. Goroutines that gs_shutdown abandoned
+/// blocked on c do not count once gs_shutdown returned. GS_EINVAL for NULL, and for a
+/// handle that is not a live channel's: one freed already (a second gs_chan_free
+/// included) or of another kind.
+///
+/// Using c after it was freed, with any gs_chan_* function or in gs_select, gives
+/// GS_EINVAL (gs_chan_len and gs_chan_cap: 0) as long as its memory is still the
+/// runtime's: a freed channel is kept in a quarantine of the OS thread that freed it,
+/// until that thread has freed 64 more channels, mutexes or wait groups, or ended.
+/// After that the memory may be malloc's again and a use of c is undefined behavior,
+/// as is a call on c that runs concurrently with its gs_chan_free (but of two
+/// gs_chan_free racing on c, one returns 0 and the other GS_EINVAL). A ring of more
+/// than 512 bytes is freed at once (the handle still gets GS_EINVAL while in
+/// quarantine).
 #[no_mangle]
 pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if c.is_null() {
-            return Error::Inval.to_code();
+        match chan_ref(c) {
+            // SAFETY: a live channel's handle; the caller's own calls on it are over
+            // (API contract).
+            Ok(_) => code(unsafe { Chan::free(c as *mut Chan) }),
+            Err(e) => e,
         }
-        // SAFETY: a handle from gs_chan_new, not freed yet (API contract).
-        code(unsafe { Chan::free(c as *mut Chan) })
     })
 }
 
@@ -249,9 +268,10 @@ pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
 ///
 /// Returns the index of the case that fired, whose result field is set; GS_EAGAIN if
 /// timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
-/// n > 0, an op other than GS_SEND/GS_RECV or a NULL elem (non-zero elem_size) in a
-/// case with a channel, or n > 65536; GS_EPERM if it would block inside an unlockf;
-/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
+/// n > 0, an op other than GS_SEND/GS_RECV, a channel that is not live (freed: see
+/// gs_chan_free) or a NULL elem (non-zero elem_size) in a case with a channel, or
+/// n > 65536; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
+/// thread when gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_select(cases: *mut gs_select_case, n: usize, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {

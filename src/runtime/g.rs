@@ -228,7 +228,7 @@ impl G {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn new_boxed(slot: u32) -> *mut G {
         Box::into_raw(Box::new(G::new(slot)))
     }

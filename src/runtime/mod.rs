@@ -23,6 +23,7 @@ pub(crate) mod context;
 pub(crate) mod debug;
 pub(crate) mod g;
 pub(crate) mod host;
+pub(crate) mod lock;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod note;

@@ -135,7 +135,7 @@ const MAX_FD: usize = SEG_LEN * NSEGS;
 
 pub(crate) struct PollDesc {
     /// Serializes registration and close.
-    lock: parking_lot::Mutex<()>,
+    lock: super::lock::Mutex<()>,
     seq: AtomicU32,
     /// Armed in the poller for the current seq (0 no, 1 yes, 2 cannot be polled).
     armed: AtomicU32,
@@ -168,7 +168,7 @@ struct Waiter {
 impl PollDesc {
     fn new() -> PollDesc {
         PollDesc {
-            lock: parking_lot::Mutex::new(()),
+            lock: super::lock::Mutex::new(()),
             seq: AtomicU32::new(1),
             armed: AtomicU32::new(0),
             kind: AtomicU32::new(KIND_OTHER),
@@ -952,8 +952,8 @@ pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen
     if let Err(e) = prepare(fd, true) {
         return e.to_code() as i64;
     }
-    // SAFETY: addr/len are the caller's (may be NULL, as accept4 allows).
     let r = retry_io(fd, GS_POLLIN, || {
+        // SAFETY: addr/len are the caller's (may be NULL, as accept4 allows).
         sys(unsafe { libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) } as isize)
     });
     if r >= 0 {

@@ -59,7 +59,7 @@ use super::stack::{StackPool, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE
 use crate::error::{Error, Result};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
-use parking_lot::{Mutex, MutexGuard};
+use super::lock::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 
 /// Goroutine counts a P takes from `ngoroutines` at a time (see *Counting goroutines*).

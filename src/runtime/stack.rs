@@ -34,7 +34,7 @@
 
 use crate::error::{Error, Result};
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering::*};
-use parking_lot::Mutex;
+use super::lock::Mutex;
 
 pub(crate) const PAGE: usize = 4096;
 /// Default usable size of a goroutine stack (API.md).

@@ -3,14 +3,20 @@
 //!
 //! # A channel
 //!
-//! One allocation: the `Chan` header, then `cap * elem_size` bytes of ring.
+//! One allocation: the `Chan` header, then `cap * elem_size` bytes of ring; a ring of
+//! more than `RING_INLINE_MAX` bytes is an allocation of its own (see *Handles* in
+//! mod.rs).
 //! - `lock` guards everything below except the constants (`cap`, `esz`, `buf`).
+//! - `magic`: `MAGIC_CHAN` from `new` until `free` stores `MAGIC_FREED`, under
+//!   `lock`; read without it by every operation's `check`.
 //! - `closed`, `qcount`: written under `lock`; read without it by the fast paths of
 //!   non-blocking operations and by `len` (as Go does).
 //! - `sendx`, `recvx`: the ring's indices; under `lock`.
 //! - `recvq`, `sendq`: parties blocked receiving / sending. At most one of them is
 //!   non-empty (a waiting receiver would have taken a waiting sender's value), and
-//!   after close both are empty.
+//!   after close both are empty. `free` refuses while either is busy: a party waits
+//!   on it, or left it and may still touch the channel (see *Parties inside an
+//!   object* in sudog.rs).
 //!
 //! # Hand-off
 //!
@@ -28,12 +34,12 @@
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke};
-use super::ObjLock;
+use super::{retire, ObjLock, MAGIC_CHAN, MAGIC_FREED, MAGIC_OFFSET, RING_INLINE_MAX};
 use crate::error::{Error, Result};
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 
 /// Largest element: Go's limit (64 KiB). Bigger values are better sent by pointer.
 pub(crate) const MAX_ELEM_SIZE: usize = 1 << 16;
@@ -47,6 +53,7 @@ const CHAN_ALIGN: usize = 16;
 pub(crate) struct Chan {
     pub(crate) lock: ObjLock,
     closed: AtomicBool,
+    magic: AtomicU32,
     qcount: AtomicUsize,
     pub(crate) cap: usize,
     pub(crate) esz: usize,
@@ -87,9 +94,16 @@ unsafe fn copy_elem(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
-fn layout(bufsize: usize) -> Option<Layout> {
-    Layout::from_size_align(core::mem::size_of::<Chan>().checked_add(bufsize)?, CHAN_ALIGN).ok()
+/// The layout of the channel's allocation, and of its ring's own (if it has one).
+fn layouts(bufsize: usize) -> Option<(Layout, Option<Layout>)> {
+    let head = core::mem::size_of::<Chan>();
+    if bufsize <= RING_INLINE_MAX {
+        return Some((Layout::from_size_align(head + bufsize, CHAN_ALIGN).ok()?, None));
+    }
+    Some((Layout::from_size_align(head, CHAN_ALIGN).ok()?, Some(Layout::from_size_align(bufsize, CHAN_ALIGN).ok()?)))
 }
+
+const _: () = assert!(core::mem::offset_of!(Chan, magic) == MAGIC_OFFSET);
 
 impl Chan {
     /// Allocates a channel (Go's makechan). Null on bad sizes or no memory.
@@ -102,23 +116,33 @@ impl Chan {
             Some(b) if b <= MAX_BUF_SIZE => b,
             _ => return null_mut(),
         };
-        let Some(l) = layout(bufsize) else { return null_mut() };
+        let Some((l, ring)) = layouts(bufsize) else { return null_mut() };
         // SAFETY: the layout has a non-zero size (the header).
         let p = unsafe { std::alloc::alloc(l) } as *mut Chan;
         if p.is_null() {
             return null_mut();
         }
-        let buf = if bufsize == 0 {
-            null_mut()
-        } else {
+        let buf = match ring {
+            _ if bufsize == 0 => null_mut(),
             // SAFETY: the ring follows the header inside the allocation.
-            unsafe { (p as *mut u8).add(core::mem::size_of::<Chan>()) }
+            None => unsafe { (p as *mut u8).add(core::mem::size_of::<Chan>()) },
+            Some(rl) => {
+                // SAFETY: rl has a non-zero size (bufsize > RING_INLINE_MAX).
+                let b = unsafe { std::alloc::alloc(rl) };
+                if b.is_null() {
+                    // SAFETY: allocated above with l; never used.
+                    unsafe { std::alloc::dealloc(p.cast(), l) };
+                    return null_mut();
+                }
+                b
+            }
         };
         // SAFETY: p is a fresh allocation for a Chan.
         unsafe {
             p.write(Chan {
                 lock: ObjLock::new(),
                 closed: AtomicBool::new(false),
+                magic: AtomicU32::new(MAGIC_CHAN),
                 qcount: AtomicUsize::new(0),
                 cap,
                 esz,
@@ -132,25 +156,59 @@ impl Chan {
         p
     }
 
-    /// Frees `c` unless a party (goroutine or thread) is blocked on it: `Busy`.
+    /// The channel behind handle `c`: `Inval` if it is null, or not a live channel's
+    /// (see *Handles* in mod.rs).
     /// Can be executed by anyone.
     /// # Safety
-    /// `c` came from `new` and no operation on it is in progress or follows.
-    pub(crate) unsafe fn free(c: *mut Chan) -> Result<()> {
-        let mut ctx = Ctx::new();
+    /// `c` is null or came from `new`, and its memory is still the runtime's (alive
+    /// or in quarantine).
+    #[inline(always)]
+    pub(crate) unsafe fn check<'a>(c: *const Chan) -> Result<&'a Chan> {
+        if c.is_null() {
+            return Err(Error::Inval);
+        }
         // SAFETY: the caller's contract.
+        let ch = unsafe { &*c };
+        if ch.magic.load(Relaxed) != MAGIC_CHAN {
+            return Err(Error::Inval);
+        }
+        Ok(ch)
+    }
+
+    /// Frees `c` unless a party (goroutine or thread) is blocked on it or may still
+    /// touch it (see *Parties inside an object* in sudog.rs): `Busy`. `Inval` if it
+    /// was freed meanwhile (a racing free).
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `c` passed `check`; no operation of the caller's on it is in progress or follows.
+    pub(crate) unsafe fn free(c: *mut Chan) -> Result<()> {
+        // SAFETY: the caller's contract: alive or in quarantine.
         let ch = unsafe { &*c };
         ch.lock.lock();
         // SAFETY: the lock is held.
-        let busy = unsafe { ch.recvq.has_live(&mut ctx) || ch.sendq.has_live(&mut ctx) };
+        let r = unsafe {
+            if ch.magic.load(Relaxed) != MAGIC_CHAN {
+                Err(Error::Inval)
+            } else if ch.recvq.busy() || ch.sendq.busy() {
+                Err(Error::Busy)
+            } else {
+                ch.magic.store(MAGIC_FREED, Relaxed);
+                Ok(())
+            }
+        };
         // SAFETY: we hold it.
         unsafe { ch.lock.unlock() };
-        if busy {
-            return Err(Error::Busy);
+        r?;
+        let bufsize = ch.esz * ch.cap;
+        let (l, ring) = layouts(bufsize).expect("Chan::free: layout was valid at new");
+        // SAFETY: allocated in `new` with these layouts; nobody touches them any more
+        // as a live channel (the ring not even through a stale handle: `check` fails).
+        unsafe {
+            if let Some(rl) = ring {
+                std::alloc::dealloc(ch.buf, rl);
+            }
+            retire(c.cast(), l);
         }
-        let l = layout(ch.esz * ch.cap).expect("Chan::free: layout was valid at new");
-        // SAFETY: allocated in `new` with this layout; nobody uses it any more.
-        unsafe { std::alloc::dealloc(c as *mut u8, l) };
         Ok(())
     }
 
@@ -301,7 +359,9 @@ impl Chan {
         let sg: *mut Sudog = &mut sgv;
         // SAFETY: sg is ours and queued under the lock; `w` and `sgv` outlive the wait
         // (block returns only when no waker will touch them again, and we take sg off
-        // the queue below if it is still there).
+        // the queue below if it is still there). Woken by a waker, we do not touch the
+        // channel again (so sg is not counted: see *Parties inside an object* in
+        // sudog.rs); else we `leave` as our last touch.
         unsafe {
             w.init_sudog(sg, ep, timeout > 0);
             q.push_back(sg);
@@ -317,9 +377,7 @@ impl Chan {
                 }
                 Woke::TimedOut | Woke::Shutdown => {
                     self.lock.lock();
-                    if (*sg).queued {
-                        q.remove(sg);
-                    }
+                    q.leave(sg);
                     self.lock.unlock();
                     Err(if r == Woke::TimedOut { Error::TimedOut } else { Error::Shutdown })
                 }

@@ -35,6 +35,28 @@
 //! the same function, even across a call that is not inlined. So every later read
 //! goes through a helper that is not inlined (`waiter::curm`; see tls.rs).
 //!
+//! # Handles: magic words and the quarantine
+//!
+//! A channel, a mutex and a wait group each have a `magic` word: its kind's `MAGIC_*`
+//! from `new` on. Every API call that takes the handle checks it first (each kind's
+//! `check`) and refuses anything else with `Inval`, so a handle of another kind, or
+//! of an object already freed, is refused (`magic` is at `MAGIC_OFFSET` in each
+//! kind). `free` checks it again under the object's lock (two racing frees: one
+//! wins, the other gets `Inval`), and only when nobody is inside the object (see
+//! *Parties inside an object* in sudog.rs) stores `MAGIC_FREED` there, before the
+//! memory goes.
+//!
+//! Freed memory does not go back to malloc at once, where the next allocation would
+//! take it and a stale handle would find a live object again (or malloc's own data):
+//! `retire` puts it in a quarantine of the calling OS thread, a FIFO of the last
+//! `QUARANTINE` objects that thread freed, and gives the oldest to malloc as a new one
+//! comes in (and all of them when the thread ends). A channel's ring of more than
+//! `RING_INLINE_MAX` bytes is a separate allocation, freed at once, so that the
+//! quarantine stays small. While an object is in quarantine, a use of its handle, a
+//! second free included, reliably gets `Inval`; after that, its memory may be
+//! malloc's again and a use is undefined. An operation racing with the free on another
+//! thread is undefined too: it may have passed the check before the store.
+//!
 //! # Layers and life cycle
 //!
 //! `ffi/chan.rs` and `ffi/sync.rs` call down into this module; it calls down into the
@@ -109,6 +131,70 @@ impl ObjLock {
     #[inline]
     pub(crate) unsafe fn unlock(&self) {
         self.0.store(false, core::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Offset of `magic` in every kind of object, so that a handle of one kind given to
+/// another kind's function is refused after reading only its own memory.
+pub(crate) const MAGIC_OFFSET: usize = 4;
+/// `magic` of a live channel ("chan"). See *Handles*.
+pub(crate) const MAGIC_CHAN: u32 = u32::from_le_bytes(*b"chan");
+/// `magic` of a live mutex ("mutx").
+pub(crate) const MAGIC_MUTEX: u32 = u32::from_le_bytes(*b"mutx");
+/// `magic` of a live wait group ("wgrp").
+pub(crate) const MAGIC_WAITGROUP: u32 = u32::from_le_bytes(*b"wgrp");
+/// `magic` of a freed object, stored by its `free` under the object's lock.
+pub(crate) const MAGIC_FREED: u32 = u32::from_le_bytes(*b"FREE");
+
+/// Objects a thread's quarantine holds (see *Handles*).
+const QUARANTINE: usize = 64;
+/// Largest channel ring kept in the channel's own allocation (and so in quarantine).
+pub(crate) const RING_INLINE_MAX: usize = 512;
+
+/// A thread's quarantine: a ring of freed objects, oldest at `next` once full.
+struct Quarantine {
+    slots: [Option<(core::ptr::NonNull<u8>, core::alloc::Layout)>; QUARANTINE],
+    next: usize,
+}
+
+impl Drop for Quarantine {
+    fn drop(&mut self) {
+        for (p, l) in self.slots.iter_mut().filter_map(Option::take) {
+            // SAFETY: retired memory came from the global allocator with this layout,
+            // and nothing of the runtime uses it any more.
+            unsafe { std::alloc::dealloc(p.as_ptr(), l) };
+        }
+    }
+}
+
+/// Frees `p`, the memory of a freed object (its magic is `MAGIC_FREED`): it goes to the
+/// calling thread's quarantine, and the oldest object there (if full) to malloc.
+/// Not inlined: the quarantine is per thread (see tls.rs). Never blocks.
+/// # Safety
+/// `p` was allocated by the global allocator with `layout`; no party will touch it as
+/// a live object again.
+#[inline(never)]
+pub(crate) unsafe fn retire(p: *mut u8, layout: core::alloc::Layout) {
+    use core::cell::RefCell;
+    thread_local! {
+        static Q: RefCell<Quarantine> =
+            const { RefCell::new(Quarantine { slots: [const { None }; QUARANTINE], next: 0 }) };
+    }
+    let Some(p) = core::ptr::NonNull::new(p) else { return };
+    let old = Q.try_with(|q| {
+        let mut q = q.borrow_mut();
+        let i = q.next;
+        q.next = (i + 1) % QUARANTINE;
+        q.slots[i].replace((p, layout))
+    });
+    let old = match old {
+        Ok(old) => old,
+        // The thread is ending and its quarantine is gone: free at once.
+        Err(_) => Some((p, layout)),
+    };
+    if let Some((o, l)) = old {
+        // SAFETY: the caller's contract (for `p`), or `o` was retired before with `l`.
+        unsafe { std::alloc::dealloc(o.as_ptr(), l) };
     }
 }
 

@@ -14,25 +14,59 @@
 //!   `STARVATION_NS` and has to park again. Implies `LOCKED`.
 //! - `PARKED`: the queue may be non-empty. Changed only under the queue's lock.
 //!
+//! # Other fields
+//!
+//! - `woken_since`: the `waitstart` of the waiter that an unlock woke while it owns
+//!   WOKEN; 0 while nobody owns it, or a spinner does. Written only by the party that
+//!   owns WOKEN: the unlock that sets it for a wakeup (`wake_one`, under the queue
+//!   lock, before the wakeup), then the woken waiter, which stores 0 before the CAS
+//!   that gives WOKEN up. Read by anyone, as a hint.
+//! - `magic`: `MAGIC_MUTEX` until `free` stores `MAGIC_FREED` (see *Handles* in
+//!   mod.rs).
+//! - `lock` guards `q` (and the PARKED bit).
+//!
 //! # Modes (Go's)
 //!
 //! Normal: waiters queue FIFO, but a woken waiter competes with newly arriving
 //! lockers, which have the advantage of running already; a waiter that loses goes to
-//! the front of the queue. Once one has waited more than 1 ms it switches the mutex to
-//! starvation mode: unlock then hands ownership directly to the queue's head. The
-//! mode ends when the waiter that gets the lock waited less than 1 ms, or was the
-//! last one.
+//! the front of the queue (its wait still counts from its first park, Go's
+//! waitStartTime). Once one has waited more than 1 ms it switches the mutex to
+//! starvation mode: unlock then hands ownership directly to the queue's head, which
+//! wakes up owning the lock (`Sudog::ticket`), and newcomers neither spin nor barge
+//! but queue behind. The mode ends when the waiter that gets the lock waited less
+//! than 1 ms, or was the last one.
+//!
+//! # A woken waiter that cannot run
+//!
+//! Go relies on preemption to let a woken waiter run. Here an unlocker that locks
+//! again at once would win every time while the woken waiter cannot run: a goroutine
+//! on the unlocker's P (always so at nprocs 1), or a foreign thread the kernel has not
+//! scheduled yet. The woken waiter never gets to see the lock taken and switch to
+//! starvation mode, and since it owns WOKEN nobody else is woken either. So a
+//! newcomer that finds the lock free while the woken waiter waited more than
+//! `STARVATION_NS` (`woken_since`) does not take it but queues: the woken waiter
+//! takes it once it runs. At nprocs 1 this also gives the P to the woken waiter, since
+//! the newcomer parks. TryLock is Go's: it takes a free mutex regardless.
+//!
+//! # Free
+//!
+//! A woken waiter comes back to the mutex after its waker returned (it competes
+//! again). `free` refuses while LOCKED or WOKEN is set or the queue is busy (see
+//! *Parties inside an object* in sudog.rs): an unlock sets WOKEN before it wakes a
+//! waiter and keeps LOCKED when it hands the lock over, so the woken waiter is covered
+//! until it holds the lock (LOCKED) or is queued again.
 //!
 //! Unlock of an unlocked mutex is refused (`Perm`) without changing the state. A
 //! mutex may be unlocked by another party than the one that locked it, as in Go.
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
-use super::ObjLock;
+use super::{retire, ObjLock, MAGIC_FREED, MAGIC_MUTEX, MAGIC_OFFSET};
 use crate::error::{Error, Result};
 use crate::runtime::time::nanotime;
+use core::alloc::Layout;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
-use core::sync::atomic::{AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
 
 const LOCKED: u32 = 1;
 const WOKEN: u32 = 2;
@@ -49,7 +83,8 @@ const ACTIVE_SPIN_CNT: u32 = 30;
 #[repr(C)]
 pub(crate) struct Mutex {
     state: AtomicU32,
-    /// Guards `q` and the `PARKED` bit.
+    magic: AtomicU32,
+    woken_since: AtomicI64,
     lock: ObjLock,
     q: WaitQ,
 }
@@ -79,33 +114,64 @@ fn do_spin() {
     }
 }
 
+const _: () = assert!(core::mem::offset_of!(Mutex, magic) == MAGIC_OFFSET);
+
 impl Mutex {
     pub(crate) fn new() -> *mut Mutex {
         Box::into_raw(Box::new(Mutex {
             state: AtomicU32::new(0),
+            magic: AtomicU32::new(MAGIC_MUTEX),
+            woken_since: AtomicI64::new(0),
             lock: ObjLock::new(),
             q: WaitQ::new(),
         }))
     }
 
-    /// Frees `m` unless it is locked or waited on: `Busy`.
+    /// The mutex behind handle `m`: `Inval` if it is null, or not a live mutex's (see
+    /// *Handles* in mod.rs).
     /// Can be executed by anyone.
     /// # Safety
-    /// `m` came from `new`; no operation on it is in progress or follows.
-    pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
-        let mut ctx = Ctx::new();
+    /// `m` is null or came from `new`, and its memory is still the runtime's (alive
+    /// or in quarantine).
+    #[inline(always)]
+    pub(crate) unsafe fn check<'a>(m: *const Mutex) -> Result<&'a Mutex> {
+        if m.is_null() {
+            return Err(Error::Inval);
+        }
         // SAFETY: the caller's contract.
+        let mu = unsafe { &*m };
+        if mu.magic.load(Relaxed) != MAGIC_MUTEX {
+            return Err(Error::Inval);
+        }
+        Ok(mu)
+    }
+
+    /// Frees `m` unless it is locked, waited on, or a woken waiter may still touch it
+    /// (see *Free*): `Busy`. `Inval` if it was freed meanwhile (a racing free).
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `m` passed `check`; no operation of the caller's on it is in progress or follows.
+    pub(crate) unsafe fn free(m: *mut Mutex) -> Result<()> {
+        // SAFETY: the caller's contract: alive or in quarantine.
         let mu = unsafe { &*m };
         mu.lock.lock();
         // SAFETY: locked.
-        let busy = mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || unsafe { mu.q.has_live(&mut ctx) };
+        let r = unsafe {
+            if mu.magic.load(Relaxed) != MAGIC_MUTEX {
+                Err(Error::Inval)
+            } else if mu.state.load(Acquire) & (LOCKED | WOKEN) != 0 || mu.q.busy() {
+                Err(Error::Busy)
+            } else {
+                mu.magic.store(MAGIC_FREED, Relaxed);
+                Ok(())
+            }
+        };
         // SAFETY: locked.
         unsafe { mu.lock.unlock() };
-        if busy {
-            return Err(Error::Busy);
-        }
-        // SAFETY: made by Box::into_raw in `new`; unused from now on.
-        drop(unsafe { Box::from_raw(m) });
+        r?;
+        // SAFETY: made by Box::into_raw in `new` (this layout); nobody touches it as a
+        // live mutex any more.
+        unsafe { retire(m.cast(), Layout::new::<Mutex>()) };
         Ok(())
     }
 
@@ -120,7 +186,8 @@ impl Mutex {
         self.lock_slow()
     }
 
-    /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter).
+    /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter). Like Go's,
+    /// it takes a free mutex even while a woken waiter competes for it.
     /// Can be executed by anyone; never blocks.
     pub(crate) fn trylock(&self) -> Result<()> {
         let s = self.state.load(Relaxed);
@@ -133,21 +200,43 @@ impl Mutex {
         }
     }
 
+    /// True if `s` (a recent state) has WOKEN set for a waiter that an unlock woke
+    /// more than `STARVATION_NS` after it started waiting (see *A woken waiter that
+    /// cannot run*). A hint: the fields are read one after the other.
+    #[inline]
+    fn woken_starving(&self, s: u32) -> bool {
+        if s & WOKEN == 0 {
+            return false;
+        }
+        let t = self.woken_since.load(Relaxed);
+        t != 0 && nanotime() - t > STARVATION_NS
+    }
+
     #[inline(never)]
     fn lock_slow(&self) -> Result<()> {
         let mut ctx = Ctx::new();
         let mut spins = 0u32;
         let mut awoke = false; // we own the WOKEN bit
+        // Our waitstart while we own WOKEN as a woken waiter (then it is in
+        // woken_since, which only the owner of WOKEN writes); else 0.
+        let mut since = 0i64;
         let mut starving = false;
         let mut waitstart = 0i64;
         let mut s = self.state.load(Relaxed);
         loop {
-            // Free: take it (barging is allowed, as STARVING implies LOCKED).
-            if s & LOCKED == 0 {
+            // Free: take it (barging is allowed, as STARVING implies LOCKED), unless
+            // a woken waiter that waited too long should have it.
+            if s & LOCKED == 0 && (awoke || !self.woken_starving(s)) {
                 let new = if awoke { (s | LOCKED) & !WOKEN } else { s | LOCKED };
+                if since != 0 {
+                    self.woken_since.store(0, Relaxed); // before WOKEN goes
+                }
                 match self.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
                     Ok(_) => return Ok(()),
                     Err(v) => {
+                        if since != 0 {
+                            self.woken_since.store(since, Relaxed); // WOKEN is still ours
+                        }
                         s = v;
                         continue;
                     }
@@ -155,7 +244,7 @@ impl Mutex {
             }
             // Held in normal mode: spin a little, announcing ourselves so that an
             // unlock does not wake a parked waiter for nothing.
-            if s & STARVING == 0 && can_spin(&ctx, spins) {
+            if s & (LOCKED | STARVING) == LOCKED && can_spin(&ctx, spins) {
                 if !awoke
                     && s & (WOKEN | PARKED) == PARKED
                     && self.state.compare_exchange(s, s | WOKEN, Relaxed, Relaxed).is_ok()
@@ -175,16 +264,19 @@ impl Mutex {
                 return Err(e);
             }
             self.lock.lock();
+            if since != 0 {
+                self.woken_since.store(0, Relaxed); // before WOKEN goes
+            }
             s = self.state.load(Relaxed);
             let parked = loop {
-                if s & LOCKED == 0 {
+                if s & LOCKED == 0 && (awoke || !self.woken_starving(s)) {
                     break false;
                 }
                 let mut new = s | PARKED;
                 if awoke {
                     new &= !WOKEN;
                 }
-                if starving {
+                if starving && s & LOCKED != 0 {
                     new |= STARVING;
                 }
                 match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
@@ -194,10 +286,15 @@ impl Mutex {
             };
             if !parked {
                 // Released meanwhile: try again to take it.
+                if since != 0 {
+                    self.woken_since.store(since, Relaxed); // WOKEN is still ours
+                }
                 // SAFETY: locked.
                 unsafe { self.lock.unlock() };
                 continue;
             }
+            // WOKEN, if we owned it, went with the CAS: `awoke` and `since` are set
+            // again below when an unlock wakes us.
             let w = Waiter::new(&ctx);
             let mut sgv = Sudog::EMPTY;
             let sg: *mut Sudog = &mut sgv;
@@ -205,12 +302,14 @@ impl Mutex {
             // the wait.
             let r = unsafe {
                 w.init_sudog(sg, null_mut(), false);
-                (*sg).waitstart = if waitstart == 0 { nanotime() } else { waitstart };
                 if waitstart == 0 {
-                    waitstart = (*sg).waitstart;
+                    waitstart = nanotime();
+                    (*sg).waitstart = waitstart;
                     self.q.push_back(sg);
                 } else {
-                    // Woken before and lost to a newcomer: first in line now.
+                    // Woken before and lost to a newcomer: first in line now (Go's
+                    // queueLifo), still waiting since its first park.
+                    (*sg).waitstart = waitstart;
                     self.q.push_front(sg);
                 }
                 let locks = [&self.lock as *const ObjLock];
@@ -222,16 +321,16 @@ impl Mutex {
                     if unsafe { (*sg).ticket } {
                         return Ok(()); // starvation mode: the unlock gave it to us
                     }
-                    awoke = true; // the unlock set WOKEN for us
+                    // The unlock set WOKEN for us, and woken_since to our waitstart.
+                    awoke = true;
+                    since = waitstart;
                 }
                 _ => {
                     // Shutdown (foreign threads): leave the queue.
                     self.lock.lock();
-                    // SAFETY: locked; sg is ours.
+                    // SAFETY: locked; sg is ours, pushed on q.
                     unsafe {
-                        if (*sg).queued {
-                            self.q.remove(sg);
-                        }
+                        self.q.leave(sg);
                         self.fix_parked_locked();
                         self.lock.unlock();
                     }
@@ -305,6 +404,9 @@ impl Mutex {
         if sg.is_null() {
             // Nobody to wake after all: give the WOKEN bit back.
             self.state.fetch_and(!WOKEN, Relaxed);
+        } else {
+            // SAFETY: dequeued by us; its party reads it again only once woken.
+            self.woken_since.store(unsafe { (*sg).waitstart }, Relaxed);
         }
         // SAFETY: locked.
         unsafe { self.lock.unlock() };

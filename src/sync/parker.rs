@@ -54,12 +54,12 @@ struct Registry {
     head: *const Waiter,
 }
 
-struct Reg(parking_lot::Mutex<Registry>);
+struct Reg(crate::runtime::lock::Mutex<Registry>);
 // SAFETY: the list is only touched under the mutex; a waiter unregisters before its
 // frame ends.
 unsafe impl Sync for Reg {}
 
-static REGISTRY: Reg = Reg(parking_lot::Mutex::new(Registry { head: null() }));
+static REGISTRY: Reg = Reg(crate::runtime::lock::Mutex::new(Registry { head: null() }));
 
 /// Adds `w` (a foreign thread's waiter, on its stack) to the registry.
 /// Executed by the waiting foreign thread, before it checks `rt.running()`.
@@ -108,7 +108,7 @@ pub(crate) fn shutdown_wake_all() {
 }
 
 /// Takes the registry's mutex.
-fn lock() -> parking_lot::MutexGuard<'static, Registry> {
+fn lock() -> crate::runtime::lock::MutexGuard<'static, Registry> {
     REGISTRY.0.lock()
 }
 
@@ -124,12 +124,13 @@ pub(crate) fn fork_parent() {
     unsafe { REGISTRY.0.force_unlock() };
 }
 
-/// After fork(), in the child: release it and forget the parent's waiters (their
-/// threads do not exist here).
+/// After fork(), in the child: forget the parent's waiters (their threads do not
+/// exist here) and mark the registry free.
 pub(crate) fn fork_child() {
-    // SAFETY: as above (the child's only thread is the one that forked).
+    // SAFETY: the child's only thread is the one that forked, which holds the
+    // registry (fork_prepare); no other thread can sleep on it or touch the list.
     unsafe {
         (*REGISTRY.0.data_ptr()).head = null();
-        REGISTRY.0.force_unlock();
+        REGISTRY.0.reset_after_fork();
     }
 }

@@ -11,6 +11,9 @@
 //!    channel in lock order; the party blocks. The first waker to win the party's
 //!    claim fires its case; the others skip the party's sudogs.
 //! 5. Pass 3, all locked again: the party takes its remaining sudogs off the queues.
+//!    Until then every channel counts it as inside (its sudogs are `is_select`; see
+//!    *Parties inside an object* in sudog.rs): the waker of one channel returns
+//!    before the party has let go of any, and a free must not take them meanwhile.
 //!
 //! A send case on a closed channel is ready and fires with result GS_ECLOSED (Go
 //! panics); a receive case on a closed, drained channel fires with GS_ECLOSED and a
@@ -102,10 +105,13 @@ fn block_no_cases(timeout: i64) -> Result<usize> {
 /// gs_select: runs the first ready case (chosen at random among the ready ones), or
 /// blocks on all of them. Returns the index of the case that fired, with its
 /// `result` set; `Again` (poll), `TimedOut`, `Inval` (bad op, NULL elem with a
-/// non-zero elem_size), `Perm` (would block on g0), `Shutdown`.
+/// non-zero elem_size, a channel that is not a live one), `Perm` (would block on g0),
+/// `Shutdown`.
 /// Can be executed by anyone (g0 only to poll).
 /// # Safety
-/// `cases` points to `n` cases whose channels and buffers stay valid during the call.
+/// `cases` points to `n` cases whose buffers stay valid during the call, and whose
+/// channels are null or handles whose memory is still the runtime's (see `Chan::check`);
+/// no channel is freed during the call.
 pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<usize> {
     if n > MAX_CASES {
         return Err(Error::Inval);
@@ -127,8 +133,9 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         if cs.op != OP_SEND && cs.op != OP_RECV {
             return Err(Error::Inval);
         }
-        // SAFETY: a non-NULL channel is valid (caller's contract).
-        if cs.elem.is_null() && unsafe { (*cs.chan).esz } != 0 {
+        // SAFETY: the caller's contract for a non-NULL channel.
+        let c = unsafe { Chan::check(cs.chan)? };
+        if cs.elem.is_null() && c.esz != 0 {
             return Err(Error::Inval);
         }
         let j = cheaprandn(norder as u32 + 1) as usize;
@@ -221,6 +228,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
             let sg = sgs.add(k);
             w.init_sudog(sg, cs.elem.cast(), true);
             (*sg).idx = i as usize;
+            (*sg).is_select = true;
             let c = &*cs.chan;
             if cs.op == OP_RECV {
                 c.recvq.push_back(sg);
@@ -233,20 +241,19 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     let reason = if dl == NEVER { c"select" } else { c"select (with timeout)" };
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
     let woke = unsafe { block(&mut ctx, &w, locks, slice_from_raw_parts_mut(sgs, norder), dl, reason) };
-    // 5. Pass 3: off every queue we are still on.
+    // 5. Pass 3: off every queue we are still on, and out of every channel's count:
+    // the unlocks below are our last touches of the channels.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {
         let cs = &cases[i as usize];
-        // SAFETY: locked; sg is ours.
+        // SAFETY: locked; sg is ours, pushed on that queue in pass 2.
         unsafe {
             let sg = sgs.add(k);
-            if (*sg).queued {
-                let c = &*cs.chan;
-                if cs.op == OP_RECV {
-                    c.recvq.remove(sg);
-                } else {
-                    c.sendq.remove(sg);
-                }
+            let c = &*cs.chan;
+            if cs.op == OP_RECV {
+                c.recvq.leave(sg);
+            } else {
+                c.sendq.leave(sg);
             }
         }
     }

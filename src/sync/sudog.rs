@@ -19,20 +19,46 @@
 //! - Back to its party once it woke up and took the sudog off any queue it is still
 //!   on; only then may the frame end.
 //!
+//! # Parties inside an object
+//!
+//! A party that was taken off a queue may still touch the object after its waker
+//! returned: a select locks every channel again to take its other sudogs off (pass 3
+//! in select.rs), and a party whose timeout or shutdown won locks the object to leave
+//! its queue, also when a waker unlinked its claimed sudog already. So an object is
+//! busy (`WaitQ::busy`; the objects' `free` refuses with `Busy`) while one of its
+//! queues holds a sudog, or counts in `inside` a sudog that left it but whose party
+//! will come back. A sudog is counted (`counted`):
+//! - a select's (`is_select`): from its push, whatever happens to it;
+//! - another one: from the moment a waker unlinks it without winning it (its
+//!   party's timeout or shutdown won, or it is a goroutine being abandoned).
+//!
+//! The count ends when its party (or gs_shutdown's purge) lets go of it with `leave`,
+//! under the object's lock, as its last touch of the object: the lock's release store
+//! is the last access, and `free` takes the lock before it looks. The sudog of a
+//! plain waiter that its waker wins is never counted: a woken channel sender or
+//! receiver and a woken wait group waiter return without touching the object, and a
+//! woken mutex waiter, which competes for the mutex again, is covered by the state
+//! word's WOKEN or LOCKED bit, set before the wakeup, until it has the lock or is
+//! queued again (mutex.rs). So a send or receive that blocks or wakes a partner
+//! counts nothing.
+//!
+//! The queue and `inside` change only under the object's lock, so `free` reads them
+//! exactly.
+//!
 //! # Abandoned goroutines
 //!
 //! gs_shutdown abandons goroutines, and frees their stacks, with their sudogs still
 //! queued. Once the Ms have left, shutdown walks the runtime's Gs: a G parked by
 //! `block` (its park call is `commit_m`) has the `Commit` in its frame, which names
-//! its sudogs and the locks of their objects; each sudog still queued is taken off
-//! the queue it records in `q` (`purge_abandoned` in waiter.rs), while the stacks
-//! still exist. Foreign threads' sudogs stay: those threads are woken and leave by
-//! themselves.
+//! its sudogs and the locks of their objects; each sudog still queued or counted
+//! leaves the queue it records in `q` (`purge_abandoned` in waiter.rs), while the
+//! stacks still exist, so that the objects can be freed afterwards. Foreign threads'
+//! sudogs stay: those threads are woken and leave by themselves.
 
 use super::waiter::{Ctx, Waiter};
 use crate::runtime::sched::Runtime;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering::*};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
 /// A party waiting on one object. See *Ownership of a sudog*.
 pub(crate) struct Sudog {
@@ -41,8 +67,8 @@ pub(crate) struct Sudog {
     pub(crate) prev: *mut Sudog,
     /// On a queue now; under the object's lock.
     pub(crate) queued: bool,
-    /// The queue it was last put on (meaningful while `queued`): for gs_shutdown's
-    /// purge (see *Abandoned goroutines*).
+    /// The queue it was last put on (meaningful while `queued` or `counted`): for
+    /// gs_shutdown's purge (see *Abandoned goroutines*).
     pub(crate) q: *const WaitQ,
     /// The party.
     pub(crate) waiter: *const Waiter,
@@ -60,6 +86,12 @@ pub(crate) struct Sudog {
     pub(crate) ticket: bool,
     /// Mutex: when the party started waiting (nanotime).
     pub(crate) waitstart: i64,
+    /// Counted in `(*q).inside`; under the object's lock (see *Parties inside an
+    /// object*).
+    pub(crate) counted: bool,
+    /// A select's sudog: its party locks the object again once woken, so it stays
+    /// counted until the party's `leave` (Go's isSelect).
+    pub(crate) is_select: bool,
     /// Goroutine sudogs: the goroutine's runtime.
     pub(crate) rt: *const Runtime,
 }
@@ -78,6 +110,8 @@ impl Sudog {
         success: false,
         ticket: false,
         waitstart: 0,
+        counted: false,
+        is_select: false,
         rt: core::ptr::null(),
     };
 }
@@ -88,15 +122,71 @@ impl Sudog {
 /// A FIFO of sudogs (Go's waitq), intrusive through `next`/`prev`.
 /// Under the lock of the object that owns it. The ends are atomics (relaxed) only so
 /// that fast paths may read `first` without the lock as a hint ("is anybody
-/// waiting"), as Go's do; every change is made under the lock.
+/// waiting"), as Go's do; every change is made under the lock. `inside` counts the
+/// sudogs off the queue (or a select's) whose party will still touch the object (see
+/// *Parties inside an object*); an atomic for the same reason, changed by a load and
+/// a store under the lock.
 pub(crate) struct WaitQ {
     first: AtomicPtr<Sudog>,
     last: AtomicPtr<Sudog>,
+    inside: AtomicU32,
 }
 
 impl WaitQ {
     pub(crate) const fn new() -> WaitQ {
-        WaitQ { first: AtomicPtr::new(null_mut()), last: AtomicPtr::new(null_mut()) }
+        WaitQ { first: AtomicPtr::new(null_mut()), last: AtomicPtr::new(null_mut()), inside: AtomicU32::new(0) }
+    }
+
+    /// True while a party may still touch the object through this queue: one waits
+    /// on it, or left it and will come back (see *Parties inside an object*).
+    /// # Safety
+    /// The object's lock is held.
+    #[inline]
+    pub(crate) unsafe fn busy(&self) -> bool {
+        !self.is_empty() || self.inside.load(Relaxed) != 0
+    }
+
+    /// Counts `sg` in `inside`, unless it is counted already.
+    /// # Safety
+    /// The object's lock is held; `sg` is valid and was pushed on this queue.
+    #[inline]
+    unsafe fn count(&self, sg: *mut Sudog) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if !(*sg).counted {
+                (*sg).counted = true;
+                self.inside.store(self.inside.load(Relaxed) + 1, Relaxed);
+            }
+        }
+    }
+
+    /// Ends the count of `sg` if it is counted here.
+    /// # Safety
+    /// The object's lock is held; `sg` is valid and was pushed on this queue.
+    #[inline]
+    unsafe fn uncount(&self, sg: *mut Sudog) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if (*sg).counted {
+                (*sg).counted = false;
+                self.inside.store(self.inside.load(Relaxed) - 1, Relaxed);
+            }
+        }
+    }
+
+    /// The party's last touch of the object through `sg`: takes it off this queue if
+    /// it is still on it, and ends its count (see *Parties inside an object*).
+    /// Executed by the sudog's party, or by gs_shutdown's purge for an abandoned one.
+    /// # Safety
+    /// The object's lock is held; `sg` is valid and was pushed on this queue.
+    pub(crate) unsafe fn leave(&self, sg: *mut Sudog) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if (*sg).queued {
+                self.remove(sg);
+            }
+            self.uncount(sg);
+        }
     }
 
     /// True if nobody waits. Under the lock exact; without it, a racy hint.
@@ -116,6 +206,9 @@ impl WaitQ {
             (*sg).prev = last;
             (*sg).queued = true;
             (*sg).q = self;
+            if (*sg).is_select {
+                self.count(sg);
+            }
             if last.is_null() {
                 self.first.store(sg, Relaxed);
             } else {
@@ -137,6 +230,9 @@ impl WaitQ {
             (*sg).next = first;
             (*sg).q = self;
             (*sg).queued = true;
+            if (*sg).is_select {
+                self.count(sg);
+            }
             if first.is_null() {
                 self.last.store(sg, Relaxed);
             } else {
@@ -186,9 +282,11 @@ impl WaitQ {
     /// Takes the first sudog whose party we may wake, and wins its claim (Go's
     /// waitq.dequeue). Sudogs whose claim another waker or the party's timeout won,
     /// and goroutines we may not wake (see `Ctx::goroutine_live`), are unlinked and
-    /// skipped. Null if none is left.
+    /// skipped; they are counted in `inside` until their party (or the purge) lets go
+    /// with `leave` (see *Parties inside an object*). Null if none is left.
     /// # Safety
     /// The object's lock is held.
+    #[inline(always)]
     pub(crate) unsafe fn dequeue(&self, ctx: &mut Ctx) -> *mut Sudog {
         loop {
             // SAFETY: the lock is held.
@@ -198,32 +296,15 @@ impl WaitQ {
             }
             // SAFETY: a queued sudog and its waiter are alive (see *Ownership*).
             unsafe {
-                if (*sg).goroutine && !ctx.goroutine_live(&*sg) {
-                    continue;
-                }
-                if (*sg).claim && (*(*sg).waiter).done.compare_exchange(0, 1, AcqRel, Relaxed).is_err() {
+                if ((*sg).goroutine && !ctx.goroutine_live(&*sg))
+                    || ((*sg).claim && (*(*sg).waiter).done.compare_exchange(0, 1, AcqRel, Relaxed).is_err())
+                {
+                    self.count(sg);
                     continue;
                 }
             }
             return sg;
         }
-    }
-
-    /// True if a party waits here that we could wake (for the objects' `free`).
-    /// # Safety
-    /// The object's lock is held.
-    pub(crate) unsafe fn has_live(&self, ctx: &mut Ctx) -> bool {
-        let mut sg = self.first.load(Relaxed);
-        while !sg.is_null() {
-            // SAFETY: queued sudogs are valid.
-            unsafe {
-                if !(*sg).goroutine || ctx.goroutine_live(&*sg) {
-                    return true;
-                }
-                sg = (*sg).next;
-            }
-        }
-        false
     }
 }
 

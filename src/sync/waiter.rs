@@ -256,13 +256,14 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
     true
 }
 
-/// Takes the sudogs of `g` off their queues if `g` is a goroutine parked by `block`,
-/// or readied from there but not run since: a select claimed through one channel, or
-/// a timed wait whose timer fired, takes its other sudogs off when it runs, which an
-/// abandoned goroutine never does (see *Abandoned goroutines* in sudog.rs). The G is
-/// not woken.
+/// Takes the sudogs of `g` off their queues, and out of the objects' counts of parties
+/// inside, if `g` is a goroutine parked by `block`, or readied from there but not run
+/// since: a select claimed through one channel, or a timed wait whose timer fired,
+/// takes its other sudogs off when it runs, which an abandoned goroutine never does
+/// (see *Abandoned goroutines* in sudog.rs). The G is not woken.
 /// The objects' other state heals by itself: a mutex's PARKED bit and a wait
-/// group's `nwait` are reset by the next unlock or release that finds the queue empty.
+/// group's WAITING bit are reset by the next unlock or release that finds the queue
+/// empty.
 /// Executed by gs_shutdown once no M of g's runtime runs, before the stacks are freed.
 /// # Safety
 /// No M runs goroutines of g's runtime any more, and g's stack is still mapped.
@@ -287,8 +288,8 @@ pub(crate) unsafe fn purge_abandoned(g: &G) {
         }
         for i in 0..a.sgs.len() {
             let sg = a.sgs.cast::<Sudog>().add(i);
-            if (*sg).queued {
-                (*(*sg).q).remove(sg);
+            if (*sg).queued || (*sg).counted {
+                (*(*sg).q).leave(sg);
             }
         }
         for i in (0..a.nlocks).rev() {

@@ -2,117 +2,192 @@
 //!
 //! # State
 //!
-//! - `count`: the counter; changed with a CAS (SeqCst) that refuses to make it
-//!   negative, so a bad `add` leaves it unchanged.
-//! - `nwait`: parties queued on `q`; changed only under `lock` (SeqCst), so outside the
-//!   lock it equals the queue's length.
-//! - `q`: the waiting parties; under `lock`.
+//! - `state`: the counter (the low 62 bits) and two flags, in one word so that an
+//!   add sees in the result of its own CAS whether anybody waits (Go packs the counter
+//!   and the waiters' count the same way):
+//!   - `WAITING`: parties may be queued on `q`. Set under `lock` by a waiter, with a
+//!     CAS that fails if the counter is 0 (then it does not wait); cleared under
+//!     `lock` by the release, or by the last waiter that leaves (shutdown).
+//!   - `RELEASING`: the add that brought the counter to 0 while WAITING was set has
+//!     still to release the queue; set by that add's CAS, cleared under `lock` by its
+//!     `release_all`.
 //!
-//! The adder that brings `count` to 0 reads `nwait` after its CAS; a waiter increments
-//! `nwait` before it re-reads `count`. Both are SeqCst, so at least one of them sees
-//! the other: the adder wakes the waiter, or the waiter does not wait.
-//! The CAS chain on `count` orders every `done` before the `wait` that returns.
+//!   The counter is changed by adds only, with a CAS that refuses to make it negative
+//!   or larger than `COUNT_MAX`, so a bad `add` leaves it unchanged.
+//! - `q`: the waiting parties; under `lock`.
+//! - `magic`: `MAGIC_WAITGROUP` until `free` stores `MAGIC_FREED` (see *Handles* in
+//!   mod.rs).
+//!
+//! The CAS chain on `state` orders every `done` before the `wait` that returns.
+//!
+//! # Free right after wait
+//!
+//! The last `done` must not touch the wait group after a waiter can return, since the
+//! waiter may free it at once. A waiter returns when it reads a counter of 0 (then
+//! that add's CAS saw no WAITING set by it and the add touches nothing more), or when
+//! `release_all` woke it, after releasing `lock`, its last touch. Only a waiter that
+//! reads the counter 0 while another add is still releasing earlier waiters could
+//! free too soon: `free` refuses while RELEASING is set or the queue is busy (see
+//! *Parties inside an object* in sudog.rs).
 
 use super::sudog::{Sudog, WaitQ};
 use super::waiter::{block, wake, Ctx, Waiter, Woke, NEVER};
-use super::ObjLock;
+use super::{retire, ObjLock, MAGIC_FREED, MAGIC_OFFSET, MAGIC_WAITGROUP};
 use crate::error::{Error, Result};
+use core::alloc::Layout;
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
-use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+
+/// `state`: parties may be queued.
+const WAITING: u64 = 1 << 62;
+/// `state`: an add must still release the queue.
+const RELEASING: u64 = 1 << 63;
+/// Largest counter (and its mask in `state`).
+const COUNT_MAX: u64 = WAITING - 1;
 
 #[repr(C)]
 pub(crate) struct WaitGroup {
     lock: ObjLock,
-    count: AtomicI64,
-    nwait: AtomicU32,
+    magic: AtomicU32,
+    state: AtomicU64,
     q: WaitQ,
 }
+
+const _: () = assert!(core::mem::offset_of!(WaitGroup, magic) == MAGIC_OFFSET);
 
 impl WaitGroup {
     pub(crate) fn new() -> *mut WaitGroup {
         Box::into_raw(Box::new(WaitGroup {
             lock: ObjLock::new(),
-            count: AtomicI64::new(0),
-            nwait: AtomicU32::new(0),
+            magic: AtomicU32::new(MAGIC_WAITGROUP),
+            state: AtomicU64::new(0),
             q: WaitQ::new(),
         }))
     }
 
-    /// Frees `wg` unless a party waits on it: `Busy`.
+    /// The wait group behind handle `wg`: `Inval` if it is null, or not a live wait
+    /// group's (see *Handles* in mod.rs).
     /// Can be executed by anyone.
     /// # Safety
-    /// `wg` came from `new`; no operation on it is in progress or follows.
-    pub(crate) unsafe fn free(wg: *mut WaitGroup) -> Result<()> {
-        let mut ctx = Ctx::new();
+    /// `wg` is null or came from `new`, and its memory is still the runtime's (alive
+    /// or in quarantine).
+    #[inline(always)]
+    pub(crate) unsafe fn check<'a>(wg: *const WaitGroup) -> Result<&'a WaitGroup> {
+        if wg.is_null() {
+            return Err(Error::Inval);
+        }
         // SAFETY: the caller's contract.
+        let w = unsafe { &*wg };
+        if w.magic.load(Relaxed) != MAGIC_WAITGROUP {
+            return Err(Error::Inval);
+        }
+        Ok(w)
+    }
+
+    /// Frees `wg` unless a party waits on it or is still being released (see *Free
+    /// right after wait*): `Busy`. `Inval` if it was freed meanwhile (a racing free).
+    /// Can be executed by anyone.
+    /// # Safety
+    /// `wg` passed `check`; no operation of the caller's on it is in progress or
+    /// follows.
+    pub(crate) unsafe fn free(wg: *mut WaitGroup) -> Result<()> {
+        // SAFETY: the caller's contract: alive or in quarantine.
         let w = unsafe { &*wg };
         w.lock.lock();
         // SAFETY: locked.
-        let busy = unsafe { w.q.has_live(&mut ctx) };
+        let r = unsafe {
+            if w.magic.load(Relaxed) != MAGIC_WAITGROUP {
+                Err(Error::Inval)
+            } else if w.state.load(Acquire) & RELEASING != 0 || w.q.busy() {
+                Err(Error::Busy)
+            } else {
+                w.magic.store(MAGIC_FREED, Relaxed);
+                Ok(())
+            }
+        };
         // SAFETY: locked.
         unsafe { w.lock.unlock() };
-        if busy {
-            return Err(Error::Busy);
-        }
-        // SAFETY: made by Box::into_raw in `new`; unused from now on.
-        drop(unsafe { Box::from_raw(wg) });
+        r?;
+        // SAFETY: made by Box::into_raw in `new` (this layout); nobody touches it as a
+        // live wait group any more.
+        unsafe { retire(wg.cast(), Layout::new::<WaitGroup>()) };
         Ok(())
     }
 
     /// Adds `delta` to the counter (Go's Add). `Inval` if it would go negative (or
-    /// overflow); the counter is then unchanged. At 0, every waiter is released.
+    /// above 2^62 - 1); the counter is then unchanged. At 0, every waiter is released.
     /// Can be executed by anyone; never blocks.
     pub(crate) fn add(&self, delta: i64) -> Result<()> {
-        let mut old = self.count.load(Relaxed);
-        let new = loop {
-            let new = match old.checked_add(delta) {
-                Some(v) if v >= 0 => v,
+        let mut old = self.state.load(Relaxed);
+        loop {
+            let count = match ((old & COUNT_MAX) as i64).checked_add(delta) {
+                Some(v) if v >= 0 && v as u64 <= COUNT_MAX => v as u64,
                 _ => return Err(Error::Inval),
             };
-            match self.count.compare_exchange_weak(old, new, SeqCst, Relaxed) {
-                Ok(_) => break new,
+            let mut new = (old & !COUNT_MAX) | count;
+            let release = count == 0 && old & (WAITING | RELEASING) == WAITING;
+            if release {
+                new |= RELEASING;
+            }
+            match self.state.compare_exchange_weak(old, new, AcqRel, Relaxed) {
+                Ok(_) => {
+                    if release {
+                        self.release_all();
+                    }
+                    return Ok(());
+                }
                 Err(v) => old = v,
             }
-        };
-        if new == 0 && self.nwait.load(SeqCst) != 0 {
-            self.release_all();
         }
-        Ok(())
     }
 
-    /// Wakes every queued party (the counter reached 0).
-    /// Can be executed by anyone; takes `lock`.
+    /// Wakes every queued party (the counter reached 0), unless the counter is above 0
+    /// again when we look: then they keep waiting for the next 0 (Go calls this reuse
+    /// before Wait returned a misuse; here it is harmless). Clears RELEASING.
+    /// Executed by the add that set RELEASING; takes `lock`.
     #[inline(never)]
     fn release_all(&self) {
         let mut ctx = Ctx::new();
         self.lock.lock();
-        if self.count.load(SeqCst) != 0 {
-            // Added to again before we got here: the waiters keep waiting (Go calls
-            // this reuse before Wait returned a misuse; here it is harmless).
-            // SAFETY: locked.
-            unsafe { self.lock.unlock() };
-            return;
-        }
+        let mut s = self.state.load(Acquire);
         let (mut head, mut tail): (*mut Sudog, *mut Sudog) = (null_mut(), null_mut());
         loop {
-            // SAFETY: locked.
-            let sg = unsafe { self.q.dequeue(&mut ctx) };
-            if sg.is_null() {
-                break;
-            }
-            // SAFETY: dequeued and claimed by us.
-            unsafe {
-                if tail.is_null() {
-                    head = sg;
-                } else {
-                    (*tail).next = sg;
+            if s & COUNT_MAX != 0 {
+                // Added to again before we got here.
+                match self.state.compare_exchange_weak(s, s & !RELEASING, Relaxed, Acquire) {
+                    Ok(_) => break,
+                    Err(v) => {
+                        s = v;
+                        continue;
+                    }
                 }
             }
-            tail = sg;
+            loop {
+                // SAFETY: locked.
+                let sg = unsafe { self.q.dequeue(&mut ctx) };
+                if sg.is_null() {
+                    break;
+                }
+                // SAFETY: dequeued and claimed by us.
+                unsafe {
+                    if tail.is_null() {
+                        head = sg;
+                    } else {
+                        (*tail).next = sg;
+                    }
+                }
+                tail = sg;
+            }
+            // Every sudog left the queue (woken, not ours to wake, or claimed by its
+            // party): nobody waits now. Only adds change the counter meanwhile (WAITING
+            // is ours under the lock), and one that brings it back to 0 from here on
+            // sees WAITING clear and releases nothing.
+            match self.state.compare_exchange_weak(s, s & !(RELEASING | WAITING), Relaxed, Acquire) {
+                Ok(_) => break,
+                Err(v) => s = v,
+            }
         }
-        // Every sudog left the queue (woken, not ours to wake, or claimed by its party).
-        self.nwait.store(0, SeqCst);
-        // SAFETY: locked.
+        // SAFETY: locked. Our last touch of the wait group.
         unsafe { self.lock.unlock() };
         while !head.is_null() {
             // SAFETY: ours to wake; the link is read first (the party reuses it).
@@ -128,20 +203,28 @@ impl WaitGroup {
     /// `Shutdown` for a foreign thread when the runtime stops.
     /// Can be executed by anyone (g0 only while the counter is 0).
     pub(crate) fn wait(&self) -> Result<()> {
-        if self.count.load(SeqCst) == 0 {
+        if self.state.load(Acquire) & COUNT_MAX == 0 {
             return Ok(());
         }
         let mut ctx = Ctx::new();
         self.lock.lock();
-        self.nwait.fetch_add(1, SeqCst);
-        if self.count.load(SeqCst) == 0 {
-            self.nwait.fetch_sub(1, SeqCst);
-            // SAFETY: locked.
-            unsafe { self.lock.unlock() };
-            return Ok(());
+        let mut s = self.state.load(Acquire);
+        loop {
+            if s & COUNT_MAX == 0 {
+                // SAFETY: locked.
+                unsafe { self.lock.unlock() };
+                return Ok(());
+            }
+            if s & WAITING != 0 {
+                break;
+            }
+            match self.state.compare_exchange_weak(s, s | WAITING, Acquire, Acquire) {
+                Ok(_) => break,
+                Err(v) => s = v,
+            }
         }
         if let Err(e) = ctx.may_block() {
-            self.nwait.fetch_sub(1, SeqCst);
+            // WAITING may stay set with nobody queued: the next release clears it.
             // SAFETY: locked.
             unsafe { self.lock.unlock() };
             return Err(e);
@@ -156,13 +239,13 @@ impl WaitGroup {
             let locks = [&self.lock as *const ObjLock];
             let r = block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.WaitGroup.Wait");
             match r {
+                // release_all woke us after its last touch; we touch nothing more.
                 Woke::Fired => Ok(()),
                 _ => {
                     self.lock.lock();
-                    if (*sg).queued {
-                        self.q.remove(sg);
-                        self.nwait.fetch_sub(1, SeqCst);
-                    }
+                    self.q.leave(sg);
+                    // WAITING may stay set with nobody queued: the next release
+                    // clears it.
                     self.lock.unlock();
                     Err(Error::Shutdown)
                 }
@@ -182,7 +265,7 @@ mod tests {
         let w = unsafe { &*wg };
         w.add(2).unwrap();
         assert_eq!(w.add(-3), Err(Error::Inval));
-        assert_eq!(w.count.load(Relaxed), 2);
+        assert_eq!(w.state.load(Relaxed), 2);
         assert_eq!(w.add(i64::MAX), Err(Error::Inval), "overflow is refused too");
         w.add(-1).unwrap();
         w.add(-1).unwrap();
@@ -204,7 +287,7 @@ mod tests {
                     // SAFETY: as above.
                     let w = unsafe { &*(wg as *const WaitGroup) };
                     w.wait().unwrap();
-                    assert_eq!(w.count.load(Relaxed), 0);
+                    assert_eq!(w.state.load(Relaxed) & COUNT_MAX, 0);
                 })
             })
             .collect();

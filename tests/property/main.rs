@@ -2294,11 +2294,12 @@ fn verify(w: &World) {
         let woken_abandoned =
             w.race && (0..n).any(|i| abandoned(i) && lock(&w.actors[i].log).holding == Some(m));
         if rc == GS_EBUSY as i64 && woken_abandoned {
-            // KNOWN ISSUE, src/sync/mutex.rs (being rewritten; reported, not fixed
-            // here): a goroutine that gs_mutex_unlock woke in normal mode (setting
-            // WOKEN for it) and that gs_shutdown abandoned before it ran leaves WOKEN
-            // set for good: gs_mutex_free gives GS_EBUSY forever, and unlock no
-            // longer wakes parked waiters. Counted, the mutex is leaked; set
+            // KNOWN ISSUE, src/sync/mutex.rs (reported, not fixed here): a goroutine
+            // that gs_mutex_unlock woke in normal mode (setting WOKEN for it) and
+            // that gs_shutdown abandoned before it ran leaves the mutex waiting for
+            // it for good: gs_mutex_free gives GS_EBUSY forever, and a later
+            // gs_mutex_lock that must wait (as a newcomer behind a waiter that waited
+            // over 1 ms) never returns. Counted, the mutex is leaked; set
             // PROPERTY_STRICT=1 to fail on it.
             KNOWN_WOKEN.fetch_add(1, Relaxed);
             if std::env::var_os("PROPERTY_STRICT").is_some() {
