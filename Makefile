@@ -1,5 +1,5 @@
 # The two entry points of the README: `make demo` and `make test`.
-.PHONY: all build demo test bench header soak loom
+.PHONY: all build demo test bench header soak loom property-long
 
 all: build
 
@@ -28,3 +28,8 @@ soak: build
 # The loom models alone (they also run in `make test`).
 loom:
 	bash scripts/loom.sh
+
+# The property test of the C API (tests/property) over 5000 seeds instead of the 64
+# that `make test` runs; PROPERTY_SEEDS sets another count, PROPERTY_SEED=n replays one.
+property-long: build
+	PROPERTY_SEEDS=$${PROPERTY_SEEDS:-5000} cargo test --release --test property -- --nocapture

@@ -10,7 +10,15 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-/* Error codes: negative POSIX errno values (the liburing convention). */
+/*
+ * Error codes: negative POSIX errno values (the liburing convention). The paragraph
+ * of a function's comment that starts with "Returns" lists every code the function
+ * can return and when, including from the wrong context (a foreign thread, a
+ * goroutine, inside an unlockf), without a runtime (before gs_init, after
+ * gs_shutdown, in a forked child: GS_ENOTINIT) and while another thread runs
+ * gs_shutdown (GS_ESHUTDOWN). Only the functions that say so ("another negative
+ * errno value of ...") return codes of the system calls they make as well.
+ */
 #define GS_EINVAL     (-EINVAL)
 #define GS_ENOMEM     (-ENOMEM)
 #define GS_EAGAIN     (-EAGAIN)
@@ -251,93 +259,111 @@ extern "C" {
 /*
  Creates a channel of elements of elem_size bytes (0 allowed: a signal channel)
  with room for capacity buffered elements (0: unbuffered, every send waits for a
- receiver). Returns NULL if elem_size exceeds 64 KiB (Go's limit), if
- elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out. Works
- without a runtime: a channel is plain memory.
+ receiver). Works without a runtime: a channel is plain memory.
+
+ Returns the channel; NULL if elem_size exceeds 64 KiB (Go's limit), if
+ elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out.
  */
 struct gs_chan *gs_chan_new(size_t elem_size, size_t capacity);
 
 /*
  Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
- in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
- GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or not a live channel
- (freed: see gs_chan_free) or elem is NULL with a non-zero elem_size, GS_EPERM if it
- would block on the scheduler's stack (inside an unlockf), GS_ESHUTDOWN (foreign
- thread) when gs_shutdown runs meanwhile.
- Without a runtime a foreign thread blocks as a plain thread.
+ in the buffer: parks the calling goroutine, or blocks a foreign thread. Without a
+ runtime a foreign thread blocks as a plain thread; a goroutine still blocked when
+ gs_shutdown runs is abandoned.
+
+ Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or not a
+ live channel (freed: see gs_chan_free), or elem is NULL with a non-zero elem_size;
+ GS_EPERM if it would block on the scheduler's stack (inside an unlockf);
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (before or while it waits).
+ The value was not sent unless it returned 0.
  */
 int gs_chan_send(struct gs_chan *c, const void *elem);
 
 /*
- Receives one element into out (elem_size bytes), blocking until one is available.
- Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
- zeroed, Go's zero value). Other errors as gs_chan_send: GS_EINVAL, GS_EPERM,
- GS_ESHUTDOWN.
+ Receives one element into out (elem_size bytes), blocking until one is available,
+ as gs_chan_send blocks.
+
+ Returns 0; GS_ECLOSED once c is closed and its buffer drained (out is then zeroed,
+ Go's zero value); GS_EINVAL if c is NULL or not a live channel, or out is NULL
+ with a non-zero elem_size; GS_EPERM if it would block inside an unlockf;
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing was received unless
+ it returned 0.
  */
 int gs_chan_recv(struct gs_chan *c, void *out);
 
 /*
- gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
- full. Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
- GS_ECLOSED or GS_EINVAL (as gs_chan_send).
+ gs_chan_send without blocking. Works anywhere, including inside an unlockf.
+
+ Returns 0; GS_EAGAIN if no receiver waits and the buffer is full; GS_ECLOSED if c
+ is closed; GS_EINVAL as gs_chan_send.
  */
 int gs_chan_try_send(struct gs_chan *c, const void *elem);
 
 /*
- gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
- closed). Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
- GS_ECLOSED or GS_EINVAL (as gs_chan_recv).
+ gs_chan_recv without blocking. Works anywhere, including inside an unlockf.
+
+ Returns 0; GS_EAGAIN if nothing is available and c is not closed; GS_ECLOSED once
+ c is closed and drained (out zeroed); GS_EINVAL as gs_chan_recv.
  */
 int gs_chan_try_recv(struct gs_chan *c, void *out);
 
 /*
- gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
- timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
- GS_ETIMEDOUT, as every timed call does when its time is up. Other codes as
- gs_chan_send: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM, GS_ESHUTDOWN.
+ gs_chan_send giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+ like gs_chan_try_send but reports GS_ETIMEDOUT, as every timed call does when its
+ time is up.
+
+ Returns 0; GS_ETIMEDOUT (the value was not sent); GS_ECLOSED, GS_EINVAL, GS_EPERM
+ and GS_ESHUTDOWN as gs_chan_send.
  */
 int gs_chan_send_timeout(struct gs_chan *c, const void *elem, int64_t timeout_ns);
 
 /*
- gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
- timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
- GS_ETIMEDOUT. Other codes as gs_chan_recv: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM,
- GS_ESHUTDOWN.
+ gs_chan_recv giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+ like gs_chan_try_recv but reports GS_ETIMEDOUT.
+
+ Returns 0; GS_ETIMEDOUT (nothing was received); GS_ECLOSED, GS_EINVAL, GS_EPERM
+ and GS_ESHUTDOWN as gs_chan_recv.
  */
 int gs_chan_recv_timeout(struct gs_chan *c, void *out, int64_t timeout_ns);
 
 /*
  Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
- blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
- closed, GS_EINVAL for NULL or a channel that is not live (see gs_chan_free).
- Never blocks; works anywhere.
+ blocked and later senders get GS_ECLOSED. Never blocks; works anywhere.
+
+ Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL or a channel
+ that is not live (see gs_chan_free).
  */
 int gs_chan_close(struct gs_chan *c);
 
 /*
- Number of buffered elements (0 for NULL or a channel that is not live).
+ The number of buffered elements.
+
+ Returns it (0 for NULL or a channel that is not live).
  */
 size_t gs_chan_len(const struct gs_chan *c);
 
 /*
- Buffer capacity given to gs_chan_new (0 for NULL or a channel that is not live).
+ The buffer capacity given to gs_chan_new.
+
+ Returns it (0 for NULL or a channel that is not live).
  */
 size_t gs_chan_cap(const struct gs_chan *c);
 
 /*
- Frees c. Buffered values are dropped. Returns:
- - 0: freed. No goroutine or thread touches c any more.
- - GS_EBUSY (nothing is freed) while a goroutine or thread is blocked on c, or was
-   woken from it and has not yet let go of it: a gs_select woken through c (by a
-   send, a receive or gs_chan_close that returned already) until it has taken its
-   other cases off their channels, a timed-out or shut-down call until it has left
-   c's queue. Try again once those calls returned: by then free succeeds.
-   Goroutines that gs_shutdown abandoned blocked on c do not count once
-   gs_shutdown returned.
- - GS_EINVAL for NULL, and for a handle that is not a live channel's: one freed
-   already (a second gs_chan_free included) or of another kind.
+ Frees c. Buffered values are dropped.
 
- Using c after it was freed, with any gs_chan_* function or in gs_select, returns
+ Returns 0 once freed: no goroutine or thread touches c any more. GS_EBUSY (nothing
+ is freed) while a goroutine or thread is blocked on c, or was woken from it and has
+ not yet let go of it: a gs_select woken through c (by a send, a receive or
+ gs_chan_close that returned already) until it has taken its other cases off their
+ channels, a timed-out or shut-down call until it has left c's queue; try again once
+ those calls returned: by then free succeeds. Goroutines that gs_shutdown abandoned
+ blocked on c do not count once gs_shutdown returned. GS_EINVAL for NULL, and for a
+ handle that is not a live channel's: one freed already (a second gs_chan_free
+ included) or of another kind.
+
+ Using c after it was freed, with any gs_chan_* function or in gs_select, gives
  GS_EINVAL (gs_chan_len and gs_chan_cap: 0) as long as its memory is still the
  runtime's: a freed channel is kept in a quarantine of the OS thread that freed it,
  until that thread has freed 64 more channels, mutexes or wait groups, or ended.
@@ -351,40 +377,58 @@ int gs_chan_free(struct gs_chan *c);
 
 /*
  Go's select over n cases: runs one ready case, chosen uniformly at random among
- the ready ones, else waits for the first to become ready. Returns the index of
- the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
+ the ready ones, else waits for the first to become ready, blocking as
+ gs_chan_send does. Cases with a NULL channel are never chosen; with none left,
+ gs_select waits for the timeout, and forever if timeout_ns < 0 (Go's empty
+ select).
+
+ Returns the index of the case that fired, whose result field is set; GS_EAGAIN if
  timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
  n > 0, an op other than GS_SEND/GS_RECV, a channel that is not live (freed: see
  gs_chan_free) or a NULL elem (non-zero elem_size) in a case with a channel, or
- n > 65536; GS_EPERM if it would block inside an unlockf;
- GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
- channel are never chosen; with none left, gs_select waits for the timeout, and
- forever if timeout_ns < 0 (Go's empty select).
+ n > 65536; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
+ thread when gs_shutdown runs.
  */
 int gs_select(struct gs_select_case *cases, size_t n, int64_t timeout_ns);
 
 /*
- Fills *out with a snapshot of the scheduler's counters. GS_EINVAL for NULL,
- GS_ENOTINIT.
+ Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
+ an unlockf or from a foreign thread.
+
+ Returns 0; GS_EINVAL for a NULL out; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on
+ a foreign thread while gs_shutdown runs.
  */
 int gs_stats_get(struct gs_stats *out);
 
 /*
  Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
- and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT,
- or another negative errno value of write(2): -EPIPE when fd is a pipe or socket
- whose reader is gone (no SIGPIPE is raised).
+ and for how long, per goroutine. A full non-blocking fd is waited for, as gs_write
+ waits. From a goroutine, inside an unlockf or from a foreign thread.
+
+ Returns 0; GS_EINVAL for a bad fd; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on
+ a foreign thread while gs_shutdown runs; GS_ECANCELED or GS_EBUSY as gs_write,
+ for a goroutine waiting on a full fd; or another negative errno value of
+ write(2): -EPIPE when fd is a pipe or socket whose reader is gone (no SIGPIPE is
+ raised).
  */
 int gs_dump(int fd);
 
 /*
- Starts fn(arg) as a goroutine. Returns its id (> 0), GS_EINVAL for a NULL fn,
- GS_ENOMEM, GS_ENOTINIT, GS_ESHUTDOWN. From a goroutine or a foreign thread.
+ Starts fn(arg) as a goroutine. From a goroutine, inside an unlockf or from a
+ foreign thread.
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn; GS_ENOMEM if no
+ goroutine or stack can be made; GS_ENOTINIT without a runtime; GS_ESHUTDOWN while
+ gs_shutdown runs.
  */
 int64_t gs_go(gs_fn fn_, void *arg);
 
 /*
- gs_go with options (stack size, name, flags); opts may be NULL.
+ gs_go with options (stack size, name, flags); opts may be NULL (the defaults).
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags or a
+ stack_size other than 0 outside 16 KiB to 1 GiB; GS_ENOMEM, GS_ENOTINIT and
+ GS_ESHUTDOWN as gs_go.
  */
 int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
 
@@ -393,28 +437,39 @@ int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
  `size` bytes at `arg`, as Go's `go f(x, y)` copies its arguments: 16-byte aligned,
  writable, on the goroutine's stack until it ends. The caller's block may be reused
  as soon as the call returns; nothing is allocated on the heap. size 0 passes NULL.
- GS_EINVAL for a NULL fn, size > GS_GO_COPY_MAX, or a NULL arg with size > 0;
- other errors as gs_go.
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, size >
+ GS_GO_COPY_MAX, or a NULL arg with size > 0; GS_ENOMEM, GS_ENOTINIT and
+ GS_ESHUTDOWN as gs_go.
  */
 int64_t gs_go_copy(gs_fn fn_, const void *arg, size_t size);
 
 /*
  gs_go_copy with options, as gs_go_with; opts may be NULL.
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or gs_go_with
+ refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
  */
 int64_t gs_go_copy_with(gs_fn fn_, const void *arg, size_t size, const struct gs_go_opts *opts);
 
 /*
- Host thread only (the thread that called gs_init; else GS_EPERM): runs ready
- GS_GO_HOST goroutines on this thread until none is ready or the budget is spent,
- then returns how many goroutine steps ran (>= 0). A step lasts until the goroutine
- parks, yields or ends; no step starts after the budget, so the call never blocks
- longer than the budget plus one step. A game calls it once per frame.
+ Host thread only (the thread that called gs_init): runs ready GS_GO_HOST
+ goroutines on this thread until none is ready or the budget is spent. A step lasts
+ until the goroutine parks, yields or ends; no step starts after the budget, so the
+ call never blocks longer than the budget plus one step. A game calls it once per
+ frame.
+
+ Returns how many goroutine steps ran (>= 0); GS_EPERM on any other thread, on a
+ goroutine or inside an unlockf; GS_ENOTINIT without a runtime; GS_ESHUTDOWN while
+ gs_shutdown runs.
  */
 int gs_run_for(int64_t budget_ns);
 
 /*
- Yields the processor. 0 on a goroutine; off-goroutine, GS_EPERM after
- sched_yield().
+ Yields the processor to other goroutines.
+
+ Returns 0 on a goroutine; GS_EPERM off-goroutine (a foreign thread, or inside an
+ unlockf), after sched_yield().
  */
 int gs_gosched(void);
 
@@ -424,110 +479,163 @@ int gs_gosched(void);
 void gs_goexit(void);
 
 /*
- The calling goroutine's handle; NULL off-goroutine.
+ The calling goroutine's handle, for gs_ready.
+
+ Returns the handle; NULL off-goroutine (a foreign thread, or inside an unlockf).
  */
 struct gs_g *gs_self(void);
 
 /*
- The calling goroutine's id; 0 off-goroutine.
+ The calling goroutine's id.
+
+ Returns the id (> 0); 0 off-goroutine.
  */
 int64_t gs_goid(void);
 
 /*
- Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Returns
- 0; GS_EPERM off-goroutine; GS_EAGAIN (and wires nothing) if every thread that
- gs_config.max_threads allows would then be wired to a goroutine: a wired thread
- whose goroutine waits runs nothing else, so one must stay free for the rest.
+ Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
+
+ Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf);
+ GS_EAGAIN (and wires nothing) if every thread that gs_config.max_threads allows
+ would then be wired to a goroutine: a wired thread whose goroutine waits runs
+ nothing else, so one must stay free for the rest.
  */
 int gs_lock_os_thread(void);
 
 /*
  Undoes one gs_lock_os_thread; the goroutine may migrate when the count reaches 0.
- Unlocking an unlocked goroutine does nothing. GS_EPERM off-goroutine.
+ Unlocking an unlocked goroutine does nothing.
+
+ Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf).
  */
 int gs_unlock_os_thread(void);
 
 /*
- True once the calling goroutine has run for more than its time slice (10 ms)
- without yielding (sysmon's preemption request). False off-goroutine.
+ Whether the calling goroutine should yield (sysmon's preemption request).
+
+ Returns true once the calling goroutine has run for more than its time slice
+ (10 ms) without yielding; false off-goroutine.
  */
 bool gs_should_yield(void);
 
 /*
- Starts the runtime. `cfg` may be NULL (defaults). Returns 0, GS_EALREADY if it is
- running, GS_EINVAL for a bad configuration, GS_ENOMEM. Adds SA_ONSTACK to the
- signal handlers installed so far (see Signals at the top of this header).
+ Starts the runtime. `cfg` may be NULL (defaults). Adds SA_ONSTACK to the signal
+ handlers installed so far (see Signals at the top of this header). Of two racing
+ calls, one starts the runtime and the other gives GS_EALREADY.
+
+ Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
+ unlockf); GS_EINVAL for a bad configuration (nothing is started); GS_ENOMEM if the
+ poller or the monitor thread cannot be made.
  */
 int gs_init(const struct gs_config *cfg);
 
 /*
- Initializes with defaults if needed and runs fn(arg) as a goroutine; the calling
- thread works as an M until fn returns, then returns 0. Other goroutines keep
- running. GS_EPERM from a goroutine, GS_EINVAL for a NULL fn, GS_ESHUTDOWN if the
- runtime was shut down first.
+ Foreign thread: initializes the runtime with defaults if none runs (as
+ gs_init(NULL); also when a gs_shutdown finished meanwhile) and runs fn(arg) as a
+ goroutine; the calling thread works as an M until fn returns. Other goroutines
+ keep running.
+
+ Returns 0 once fn has returned; GS_EINVAL for a NULL fn; GS_EPERM from a goroutine
+ or inside an unlockf; GS_ENOMEM if the runtime or the goroutine cannot be made;
+ GS_ESHUTDOWN if gs_shutdown runs before fn returned (fn's goroutine is then
+ abandoned with the others); GS_EDEADLK (with GS_CFG_CHECKDEAD) after a goroutine
+ dump on stderr, when fn's goroutine is blocked with all the others.
  */
 int gs_main(gs_fn fn_, void *arg);
 
 /*
  Foreign thread: blocks until no goroutine is alive. timeout_ns < 0 waits forever.
- Returns 0, GS_ETIMEDOUT, GS_EPERM from a goroutine, GS_ENOTINIT, GS_EDEADLK (with
- GS_CFG_CHECKDEAD).
+
+ Returns 0; GS_ETIMEDOUT; GS_EPERM from a goroutine or inside an unlockf;
+ GS_ENOTINIT without a runtime (before gs_init, after gs_shutdown, in a forked
+ child); GS_ESHUTDOWN when gs_shutdown runs, before or during the wait; GS_EDEADLK
+ (with GS_CFG_CHECKDEAD) after a goroutine dump on stderr.
  */
 int gs_wait(int64_t timeout_ns);
 
 /*
- Foreign thread: stops all Ms and frees the runtime. Returns the number of
- goroutines abandoned (>= 0), GS_EPERM from a goroutine, GS_ENOTINIT. gs_init may be
- called again afterwards.
+ Foreign thread: stops all Ms and frees the runtime. Goroutines that have not ended
+ are abandoned where they are (their calls never return); foreign threads blocked
+ in channels, select, mutexes and wait groups return GS_ESHUTDOWN. gs_init may be
+ called again afterwards. Of two racing calls, one shuts the runtime down and the
+ other waits for it, then gives GS_ENOTINIT.
+
+ Returns the number of goroutines abandoned (>= 0); GS_EPERM from a goroutine or
+ inside an unlockf; GS_ENOTINIT without a runtime.
  */
 int gs_shutdown(void);
 
 /*
- The library's version, e.g. "0.1.0".
+ The library's version.
+
+ Returns a static string, e.g. "0.1.0".
  */
 const char *gs_version(void);
 
 /*
- A static English message for a GS_E* code or any negative errno value.
+ A message for a return code.
+
+ Returns a static English message for any GS_E* code or other negative errno value
+ (and "success" for a code >= 0); never NULL.
  */
 const char *gs_strerror(int code);
 
 /*
- Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT). Returns the ready
- events (> 0), GS_ETIMEDOUT, GS_ECANCELED (gs_close'd meanwhile), GS_EINVAL (bad
- fd or events), GS_EBUSY (another goroutine already waits on the same fd in the
- same direction).
+ Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT); a foreign thread
+ blocks in poll(2). timeout_ns < 0 waits forever.
+
+ Returns the ready events (> 0); GS_ETIMEDOUT; GS_ECANCELED if fd was gs_close'd
+ while the goroutine waited; GS_EINVAL for a bad fd or events; GS_EBUSY if another
+ goroutine already waits on the same fd in the same direction.
  */
 int gs_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
 
 /*
- Reads up to n bytes: the count (0 at end of file) or a negative error code
- (GS_* or -errno).
+ Reads up to n bytes, waiting until fd is readable (as gs_wait_fd).
+
+ Returns the count (0 at end of file); GS_EINVAL for a bad fd, or a NULL buf with
+ n > 0; GS_ECANCELED or GS_EBUSY as gs_wait_fd; or another negative errno value of
+ read(2) (recv(2) on a socket).
  */
 ptrdiff_t gs_read(int fd, void *buf, size_t n);
 
 /*
- Writes all n bytes (across partial writes) unless an error occurs: n, or a
- negative error code.
+ Writes all n bytes (across partial writes, waiting until fd is writable as
+ gs_wait_fd) unless an error occurs.
+
+ Returns n; GS_EINVAL for a bad fd, or a NULL buf with n > 0; GS_ECANCELED or
+ GS_EBUSY as gs_wait_fd; or another negative errno value of write(2) (send(2) on a
+ socket): -EPIPE or -ECONNRESET when the reader is gone (no SIGPIPE is raised).
  */
 ptrdiff_t gs_write(int fd, const void *buf, size_t n);
 
 /*
- Accepts a connection: the new fd (non-blocking, close-on-exec) or a negative
- error code. Out of descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms,
- doubling to 1 s) before returning, so that a retry loop does not spin.
+ Accepts a connection, waiting until one arrives (as gs_wait_fd). Out of
+ descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms, doubling to 1 s) before
+ returning, so that a retry loop does not spin.
+
+ Returns the new fd (non-blocking, close-on-exec); GS_EINVAL for a bad listen_fd,
+ or when exactly one of addr and len is NULL; GS_ECANCELED or GS_EBUSY as
+ gs_wait_fd; or another negative errno value of accept4(2).
  */
 int gs_accept(int listen_fd, struct sockaddr *addr, socklen_t *len);
 
 /*
- Connects fd (made non-blocking) to addr, waiting for the connection: 0 or a
- negative error code (e.g. -ECONNREFUSED).
+ Connects fd (made non-blocking) to addr, waiting for the connection (as
+ gs_wait_fd).
+
+ Returns 0; GS_EINVAL for a bad fd or a NULL addr; GS_ECANCELED or GS_EBUSY as
+ gs_wait_fd; or another negative errno value of connect(2) or of the socket's
+ SO_ERROR (e.g. -ECONNREFUSED).
  */
 int gs_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /*
- Wakes goroutines waiting on fd with GS_ECANCELED, then closes it: 0 or a negative
- error code.
+ Wakes the goroutines waiting on fd (their calls give GS_ECANCELED), then closes
+ it.
+
+ Returns 0; GS_EINVAL for a negative fd; or another negative errno value of
+ close(2) (-EBADF for an fd that is not open).
  */
 int gs_close(int fd);
 
@@ -535,65 +643,87 @@ int gs_close(int fd);
  Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
  after the goroutine is marked waiting; if it returns false the goroutine resumes
  at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
- Returns 0 when readied; GS_EPERM off-goroutine.
+ A handle names the goroutine, not one park: a gs_ready with a handle published for
+ an earlier park takes the goroutine as soon as it is marked waiting, before or
+ while unlockf runs; wakers must find the handle under the lock that unlockf
+ releases (what unlockf is for). A goroutine still parked when gs_shutdown runs is
+ abandoned: the call never returns.
+
+ Returns 0 when readied (or when unlockf returned false); GS_EPERM off-goroutine (a
+ foreign thread, or inside an unlockf).
  */
 int gs_park(gs_unlockf unlockf, void *lock, const char *reason);
 
 /*
  As gs_park, but gives up after timeout_ns nanoseconds (< 0: never; 0: unlockf
- runs, then the goroutine resumes at once unless readied meanwhile). Returns 0 when
- readied (or when unlockf returned false), GS_ETIMEDOUT when the time ran out;
- exactly one of the two whatever races with gs_ready. GS_EPERM off-goroutine.
+ runs, then the goroutine resumes at once unless readied meanwhile).
+
+ Returns 0 when readied (or when unlockf returned false); GS_ETIMEDOUT when the time
+ ran out, exactly one of the two whatever races with gs_ready; GS_EPERM
+ off-goroutine (a foreign thread, or inside an unlockf).
  */
 int gs_park_timeout(gs_unlockf unlockf, void *lock, const char *reason, int64_t timeout_ns);
 
 /*
- Makes a goroutine parked by gs_park runnable. GS_EINVAL if g is NULL, stale, or
- not parked through gs_park (running, runnable, already readied, exited). From a
- goroutine or a foreign thread.
+ Makes a goroutine parked by gs_park runnable. From a goroutine, inside an unlockf
+ or from a foreign thread.
+
+ Returns 0; GS_EINVAL, changing nothing, if g is NULL, stale, or not parked through
+ gs_park (running, runnable, already readied, timed out, exited, or parked by the
+ runtime in a channel, mutex, wait group, sleep or fd wait); GS_ENOTINIT without a
+ runtime; GS_ESHUTDOWN while gs_shutdown runs.
  */
 int gs_ready(struct gs_g *g);
 
 /*
- Creates a wait group with a counter of 0 (NULL if memory runs out). Works without
- a runtime.
+ Creates a wait group with a counter of 0. Works without a runtime.
+
+ Returns the wait group; NULL if memory runs out.
  */
 struct gs_waitgroup *gs_waitgroup_new(void);
 
 /*
  Adds delta (which may be negative) to the counter; when it reaches 0, every
- waiter is released. Returns 0; GS_EINVAL if the counter would go negative or
- above 2^62 - 1, leaving it unchanged, or for NULL or a wait group that is not live
- (freed: see gs_waitgroup_free). Never blocks.
+ waiter is released. Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL if the counter would go negative or above 2^62 - 1, leaving
+ it unchanged, or for NULL or a wait group that is not live (freed: see
+ gs_waitgroup_free).
  */
 int gs_waitgroup_add(struct gs_waitgroup *wg, int64_t delta);
 
 /*
- gs_waitgroup_add(wg, -1): returns 0 or GS_EINVAL as that does.
+ gs_waitgroup_add(wg, -1).
+
+ Returns 0; GS_EINVAL if the counter is 0 (it stays 0), or for NULL or a wait group
+ that is not live.
  */
 int gs_waitgroup_done(struct gs_waitgroup *wg);
 
 /*
  Blocks until the counter is 0 (at once if it is): parks the calling goroutine or
- blocks a foreign thread. Returns 0; GS_EINVAL for NULL or a wait group that is not
- live (see gs_waitgroup_free); GS_EPERM if it would block inside an unlockf;
- GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. When it returns 0,
- the gs_waitgroup_add or gs_waitgroup_done that released it no longer touches wg:
- the waiter may free it at once.
+ blocks a foreign thread, as gs_chan_send blocks. When it returns 0, the
+ gs_waitgroup_add or gs_waitgroup_done that released it no longer touches wg: the
+ waiter may free it at once.
+
+ Returns 0; GS_EINVAL for NULL or a wait group that is not live (see
+ gs_waitgroup_free); GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs.
  */
 int gs_waitgroup_wait(struct gs_waitgroup *wg);
 
 /*
- Frees the wait group (whatever its counter). Returns:
- - 0: freed. No goroutine or thread touches wg any more.
- - GS_EBUSY (nothing is freed) while a goroutine or thread waits on wg, or the
-   gs_waitgroup_add that brought the counter to 0 is still releasing waiters (a
-   gs_waitgroup_wait that found the counter 0 may return meanwhile). Goroutines that
-   gs_shutdown abandoned waiting on wg do not count once gs_shutdown returned.
- - GS_EINVAL for NULL, and for a handle that is not a live wait group's: one freed
-   already (a second gs_waitgroup_free included) or of another kind.
+ Frees the wait group (whatever its counter).
 
- Using wg after it was freed returns GS_EINVAL as long as its memory is still the
+ Returns 0 once freed: no goroutine or thread touches wg any more. GS_EBUSY
+ (nothing is freed) while a goroutine or thread waits on wg, or the
+ gs_waitgroup_add that brought the counter to 0 is still releasing waiters (a
+ gs_waitgroup_wait that found the counter 0 may return meanwhile); goroutines that
+ gs_shutdown abandoned waiting on wg do not count once gs_shutdown returned.
+ GS_EINVAL for NULL, and for a handle that is not a live wait group's: one freed
+ already (a second gs_waitgroup_free included) or of another kind.
+
+ Using wg after it was freed gives GS_EINVAL as long as its memory is still the
  runtime's: it is kept in a quarantine of the OS thread that freed it until that
  thread has freed 64 more channels, mutexes or wait groups, or ended. After that the
  memory may be malloc's again and a use of wg is undefined behavior, as is a call on
@@ -603,7 +733,9 @@ int gs_waitgroup_wait(struct gs_waitgroup *wg);
 int gs_waitgroup_free(struct gs_waitgroup *wg);
 
 /*
- Creates an unlocked mutex (NULL if memory runs out). Works without a runtime.
+ Creates an unlocked mutex. Works without a runtime.
+
+ Returns the mutex; NULL if memory runs out.
  */
 struct gs_mutex *gs_mutex_new(void);
 
@@ -613,38 +745,43 @@ struct gs_mutex *gs_mutex_new(void);
  foreign thread blocks. Fair under contention: no waiter waits more than about
  1 ms behind newcomers (Go's starvation mode: then the lock goes to the waiters in
  turn, goroutines and foreign threads alike, and newcomers queue behind them).
+ Blocks as gs_chan_send blocks. Not recursive: locking a mutex one holds deadlocks.
+
  Returns 0; GS_EINVAL for NULL or a mutex that is not live (freed: see
- gs_mutex_free); GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN
- (foreign thread) when gs_shutdown runs meanwhile. Not recursive: locking a mutex
- one holds deadlocks.
+ gs_mutex_free); GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs.
  */
 int gs_mutex_lock(struct gs_mutex *m);
 
 /*
- Locks m if it is free: 0, or GS_EAGAIN if it is held (or, in starvation mode,
- handed to a waiter that has not run yet), as Go's TryLock; GS_EINVAL for NULL or a
- mutex that is not live (see gs_mutex_free). Never blocks; works anywhere.
+ Locks m if it is free, as Go's TryLock. Never blocks; works anywhere.
+
+ Returns 0; GS_EAGAIN if it is held (or, in starvation mode, handed to a waiter that
+ has not run yet); GS_EINVAL for NULL or a mutex that is not live (see
+ gs_mutex_free).
  */
 int gs_mutex_trylock(struct gs_mutex *m);
 
 /*
  Unlocks m, waking a waiter if there is one. Any goroutine or thread may unlock a
- mutex another one locked (as in Go). Returns 0; GS_EPERM if m is not locked (the
- mutex is unchanged); GS_EINVAL for NULL or a mutex that is not live. Never blocks.
+ mutex another one locked (as in Go). Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if m is not locked (the mutex is unchanged); GS_EINVAL for
+ NULL or a mutex that is not live.
  */
 int gs_mutex_unlock(struct gs_mutex *m);
 
 /*
- Frees m. Returns:
- - 0: freed. No goroutine or thread touches m any more.
- - GS_EBUSY (nothing is freed) while m is locked (a lock handed to a woken waiter
-   included) or waited on, or a waiter that an unlock woke has not yet taken it or
-   queued again. Goroutines that gs_shutdown abandoned waiting on m do not count
-   once gs_shutdown returned.
- - GS_EINVAL for NULL, and for a handle that is not a live mutex's: one freed
-   already (a second gs_mutex_free included) or of another kind.
+ Frees m.
 
- Using m after it was freed returns GS_EINVAL as long as its memory is still the
+ Returns 0 once freed: no goroutine or thread touches m any more. GS_EBUSY (nothing
+ is freed) while m is locked (a lock handed to a woken waiter included) or waited
+ on, or a waiter that an unlock woke has not yet taken it or queued again;
+ goroutines that gs_shutdown abandoned waiting on m do not count once gs_shutdown
+ returned. GS_EINVAL for NULL, and for a handle that is not a live mutex's: one
+ freed already (a second gs_mutex_free included) or of another kind.
+
+ Using m after it was freed gives GS_EINVAL as long as its memory is still the
  runtime's: it is kept in a quarantine of the OS thread that freed it until that
  thread has freed 64 more channels, mutexes or wait groups, or ended. After that the
  memory may be malloc's again and a use of m is undefined behavior, as is a call on
@@ -670,13 +807,18 @@ void gs_exitsyscall(void);
 void gs_entersyscallblock(void);
 
 /*
- Monotonic nanoseconds.
+ The monotonic clock.
+
+ Returns nanoseconds since an arbitrary start (CLOCK_MONOTONIC).
  */
 int64_t gs_nanotime(void);
 
 /*
  Sleeps for ns nanoseconds: parks the calling goroutine on a timer (ns <= 0 just
- yields); off-goroutine, sleeps the thread (nanosleep). Returns 0.
+ yields); off-goroutine, sleeps the thread (nanosleep). A goroutine still asleep
+ when gs_shutdown runs is abandoned.
+
+ Returns 0; nothing fails.
  */
 int gs_sleep(int64_t ns);
 

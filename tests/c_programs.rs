@@ -67,6 +67,7 @@ c_tests! {
     init_race: "tests/c/init_race.c", DEFAULT_TIMEOUT_S;
     shutdown_cycles: "tests/c/shutdown_cycles.c", DEFAULT_TIMEOUT_S;
     shutdown_race: "tests/c/shutdown_race.c", DEFAULT_TIMEOUT_S;
+    shutdown_abandon: "tests/c/shutdown_abandon.c", DEFAULT_TIMEOUT_S;
     spawn_million: "tests/c/spawn_million.c", 300;
     park_ready_pingpong: "tests/c/park_ready_pingpong.c", DEFAULT_TIMEOUT_S;
     stack_release: "tests/c/stack_release.c", DEFAULT_TIMEOUT_S;

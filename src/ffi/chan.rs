@@ -74,21 +74,25 @@ fn timed(r: crate::error::Result<()>) -> crate::error::Result<()> {
 
 /// Creates a channel of elements of elem_size bytes (0 allowed: a signal channel)
 /// with room for capacity buffered elements (0: unbuffered, every send waits for a
-/// receiver). Returns NULL if elem_size exceeds 64 KiB (Go's limit), if
-/// elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out. Works
-/// without a runtime: a channel is plain memory.
+/// receiver). Works without a runtime: a channel is plain memory.
+///
+/// Returns the channel; NULL if elem_size exceeds 64 KiB (Go's limit), if
+/// elem_size * capacity overflows or exceeds 1 TiB, or if memory runs out.
 #[no_mangle]
 pub extern "C" fn gs_chan_new(elem_size: usize, capacity: usize) -> *mut gs_chan {
     ffi_boundary!(core::ptr::null_mut(), { Chan::new(elem_size, capacity) as *mut gs_chan })
 }
 
 /// Sends elem_size bytes from elem, blocking until a receiver takes them or they fit
-/// in the buffer: parks the calling goroutine, or blocks a foreign thread. Returns 0,
-/// GS_ECLOSED if c is (or gets) closed, GS_EINVAL if c is NULL or not a live channel
-/// (freed: see gs_chan_free) or elem is NULL with a non-zero elem_size, GS_EPERM if it
-/// would block on the scheduler's stack (inside an unlockf), GS_ESHUTDOWN (foreign
-/// thread) when gs_shutdown runs meanwhile.
-/// Without a runtime a foreign thread blocks as a plain thread.
+/// in the buffer: parks the calling goroutine, or blocks a foreign thread. Without a
+/// runtime a foreign thread blocks as a plain thread; a goroutine still blocked when
+/// gs_shutdown runs is abandoned.
+///
+/// Returns 0; GS_ECLOSED if c is (or gets) closed; GS_EINVAL if c is NULL or not a
+/// live channel (freed: see gs_chan_free), or elem is NULL with a non-zero elem_size;
+/// GS_EPERM if it would block on the scheduler's stack (inside an unlockf);
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (before or while it waits).
+/// The value was not sent unless it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -100,10 +104,14 @@ pub extern "C" fn gs_chan_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     })
 }
 
-/// Receives one element into out (elem_size bytes), blocking until one is available.
-/// Returns 0, or GS_ECLOSED once c is closed and its buffer drained (out is then
-/// zeroed, Go's zero value). Other errors as gs_chan_send: GS_EINVAL, GS_EPERM,
-/// GS_ESHUTDOWN.
+/// Receives one element into out (elem_size bytes), blocking until one is available,
+/// as gs_chan_send blocks.
+///
+/// Returns 0; GS_ECLOSED once c is closed and its buffer drained (out is then zeroed,
+/// Go's zero value); GS_EINVAL if c is NULL or not a live channel, or out is NULL
+/// with a non-zero elem_size; GS_EPERM if it would block inside an unlockf;
+/// GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing was received unless
+/// it returned 0.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -115,9 +123,10 @@ pub extern "C" fn gs_chan_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     })
 }
 
-/// gs_chan_send without blocking: GS_EAGAIN if no receiver waits and the buffer is
-/// full. Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
-/// GS_ECLOSED or GS_EINVAL (as gs_chan_send).
+/// gs_chan_send without blocking. Works anywhere, including inside an unlockf.
+///
+/// Returns 0; GS_EAGAIN if no receiver waits and the buffer is full; GS_ECLOSED if c
+/// is closed; GS_EINVAL as gs_chan_send.
 #[no_mangle]
 pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -129,9 +138,10 @@ pub extern "C" fn gs_chan_try_send(c: *mut gs_chan, elem: *const c_void) -> c_in
     })
 }
 
-/// gs_chan_recv without blocking: GS_EAGAIN if nothing is available (and c is not
-/// closed). Works anywhere, including inside an unlockf. Returns 0, GS_EAGAIN,
-/// GS_ECLOSED or GS_EINVAL (as gs_chan_recv).
+/// gs_chan_recv without blocking. Works anywhere, including inside an unlockf.
+///
+/// Returns 0; GS_EAGAIN if nothing is available and c is not closed; GS_ECLOSED once
+/// c is closed and drained (out zeroed); GS_EINVAL as gs_chan_recv.
 #[no_mangle]
 pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -143,10 +153,12 @@ pub extern "C" fn gs_chan_try_recv(c: *mut gs_chan, out: *mut c_void) -> c_int {
     })
 }
 
-/// gs_chan_send giving up after timeout_ns: GS_ETIMEDOUT (the value was not sent).
-/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_send but reports
-/// GS_ETIMEDOUT, as every timed call does when its time is up. Other codes as
-/// gs_chan_send: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM, GS_ESHUTDOWN.
+/// gs_chan_send giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+/// like gs_chan_try_send but reports GS_ETIMEDOUT, as every timed call does when its
+/// time is up.
+///
+/// Returns 0; GS_ETIMEDOUT (the value was not sent); GS_ECLOSED, GS_EINVAL, GS_EPERM
+/// and GS_ESHUTDOWN as gs_chan_send.
 #[no_mangle]
 pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -158,10 +170,11 @@ pub extern "C" fn gs_chan_send_timeout(c: *mut gs_chan, elem: *const c_void, tim
     })
 }
 
-/// gs_chan_recv giving up after timeout_ns: GS_ETIMEDOUT (nothing was received).
-/// timeout_ns < 0 waits forever; 0 polls like gs_chan_try_recv but reports
-/// GS_ETIMEDOUT. Other codes as gs_chan_recv: 0, GS_ECLOSED, GS_EINVAL, GS_EPERM,
-/// GS_ESHUTDOWN.
+/// gs_chan_recv giving up after timeout_ns. timeout_ns < 0 waits forever; 0 polls
+/// like gs_chan_try_recv but reports GS_ETIMEDOUT.
+///
+/// Returns 0; GS_ETIMEDOUT (nothing was received); GS_ECLOSED, GS_EINVAL, GS_EPERM
+/// and GS_ESHUTDOWN as gs_chan_recv.
 #[no_mangle]
 pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -174,9 +187,10 @@ pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeou
 }
 
 /// Closes c: blocked and later receivers drain the buffer, then get GS_ECLOSED;
-/// blocked and later senders get GS_ECLOSED. Returns 0, GS_EALREADY if already
-/// closed, GS_EINVAL for NULL or a channel that is not live (see gs_chan_free).
-/// Never blocks; works anywhere.
+/// blocked and later senders get GS_ECLOSED. Never blocks; works anywhere.
+///
+/// Returns 0; GS_EALREADY if c was closed already; GS_EINVAL for NULL or a channel
+/// that is not live (see gs_chan_free).
 #[no_mangle]
 pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -187,7 +201,9 @@ pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     })
 }
 
-/// Number of buffered elements (0 for NULL or a channel that is not live).
+/// The number of buffered elements.
+///
+/// Returns it (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -198,7 +214,9 @@ pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     })
 }
 
-/// Buffer capacity given to gs_chan_new (0 for NULL or a channel that is not live).
+/// The buffer capacity given to gs_chan_new.
+///
+/// Returns it (0 for NULL or a channel that is not live).
 #[no_mangle]
 pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
@@ -209,19 +227,19 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     })
 }
 
-/// Frees c. Buffered values are dropped. Returns:
-/// - 0: freed. No goroutine or thread touches c any more.
-/// - GS_EBUSY (nothing is freed) while a goroutine or thread is blocked on c, or was
-///   woken from it and has not yet let go of it: a gs_select woken through c (by a
-///   send, a receive or gs_chan_close that returned already) until it has taken its
-///   other cases off their channels, a timed-out or shut-down call until it has left
-///   c's queue. Try again once those calls returned: by then free succeeds.
-///   Goroutines that gs_shutdown abandoned blocked on c do not count once
-///   gs_shutdown returned.
-/// - GS_EINVAL for NULL, and for a handle that is not a live channel's: one freed
-///   already (a second gs_chan_free included) or of another kind.
+/// Frees c. Buffered values are dropped.
 ///
-/// Using c after it was freed, with any gs_chan_* function or in gs_select, returns
+/// Returns 0 once freed: no goroutine or thread touches c any more. GS_EBUSY (nothing
+/// is freed) while a goroutine or thread is blocked on c, or was woken from it and has
+/// not yet let go of it: a gs_select woken through c (by a send, a receive or
+/// gs_chan_close that returned already) until it has taken its other cases off their
+/// channels, a timed-out or shut-down call until it has left c's queue; try again once
+/// those calls returned: by then free succeeds. Goroutines that gs_shutdown abandoned
+/// blocked on c do not count once gs_shutdown returned. GS_EINVAL for NULL, and for a
+/// handle that is not a live channel's: one freed already (a second gs_chan_free
+/// included) or of another kind.
+///
+/// Using c after it was freed, with any gs_chan_* function or in gs_select, gives
 /// GS_EINVAL (gs_chan_len and gs_chan_cap: 0) as long as its memory is still the
 /// runtime's: a freed channel is kept in a quarantine of the OS thread that freed it,
 /// until that thread has freed 64 more channels, mutexes or wait groups, or ended.
@@ -243,15 +261,17 @@ pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
 }
 
 /// Go's select over n cases: runs one ready case, chosen uniformly at random among
-/// the ready ones, else waits for the first to become ready. Returns the index of
-/// the case that fired (its result is set: 0 or GS_ECLOSED); GS_EAGAIN if
+/// the ready ones, else waits for the first to become ready, blocking as
+/// gs_chan_send does. Cases with a NULL channel are never chosen; with none left,
+/// gs_select waits for the timeout, and forever if timeout_ns < 0 (Go's empty
+/// select).
+///
+/// Returns the index of the case that fired, whose result field is set; GS_EAGAIN if
 /// timeout_ns is 0 and none is ready; GS_ETIMEDOUT; GS_EINVAL for cases == NULL with
 /// n > 0, an op other than GS_SEND/GS_RECV, a channel that is not live (freed: see
 /// gs_chan_free) or a NULL elem (non-zero elem_size) in a case with a channel, or
-/// n > 65536; GS_EPERM if it would block inside an unlockf;
-/// GS_ESHUTDOWN (foreign thread) when gs_shutdown runs meanwhile. Cases with a NULL
-/// channel are never chosen; with none left, gs_select waits for the timeout, and
-/// forever if timeout_ns < 0 (Go's empty select).
+/// n > 65536; GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign
+/// thread when gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_select(cases: *mut gs_select_case, n: usize, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {

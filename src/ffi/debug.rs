@@ -41,8 +41,11 @@ fn with_rt<T>(f: impl FnOnce(&sched::Runtime) -> T) -> Result<T> {
     }
 }
 
-/// Fills *out with a snapshot of the scheduler's counters. GS_EINVAL for NULL,
-/// GS_ENOTINIT.
+/// Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
+/// an unlockf or from a foreign thread.
+///
+/// Returns 0; GS_EINVAL for a NULL out; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on
+/// a foreign thread while gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -78,9 +81,14 @@ pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
 }
 
 /// Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
-/// and for how long, per goroutine. Returns 0, GS_EINVAL for a bad fd, GS_ENOTINIT,
-/// or another negative errno value of write(2): -EPIPE when fd is a pipe or socket
-/// whose reader is gone (no SIGPIPE is raised).
+/// and for how long, per goroutine. A full non-blocking fd is waited for, as gs_write
+/// waits. From a goroutine, inside an unlockf or from a foreign thread.
+///
+/// Returns 0; GS_EINVAL for a bad fd; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on
+/// a foreign thread while gs_shutdown runs; GS_ECANCELED or GS_EBUSY as gs_write,
+/// for a goroutine waiting on a full fd; or another negative errno value of
+/// write(2): -EPIPE when fd is a pipe or socket whose reader is gone (no SIGPIPE is
+/// raised).
 #[no_mangle]
 pub extern "C" fn gs_dump(fd: c_int) -> c_int {
     ffi_boundary!(PANIC_CODE, {

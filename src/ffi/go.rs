@@ -35,8 +35,12 @@ pub const GS_GO_HOST: u32 = 0x1;
 /// The flags gs_go_with accepts.
 const GO_FLAGS_SUPPORTED: u32 = GS_GO_HOST;
 
-/// Starts fn(arg) as a goroutine. Returns its id (> 0), GS_EINVAL for a NULL fn,
-/// GS_ENOMEM, GS_ENOTINIT, GS_ESHUTDOWN. From a goroutine or a foreign thread.
+/// Starts fn(arg) as a goroutine. From a goroutine, inside an unlockf or from a
+/// foreign thread.
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn; GS_ENOMEM if no
+/// goroutine or stack can be made; GS_ENOTINIT without a runtime; GS_ESHUTDOWN while
+/// gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
     ffi_boundary!(PANIC_CODE as i64, {
@@ -48,7 +52,11 @@ pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
     })
 }
 
-/// gs_go with options (stack size, name, flags); opts may be NULL.
+/// gs_go with options (stack size, name, flags); opts may be NULL (the defaults).
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags or a
+/// stack_size other than 0 outside 16 KiB to 1 GiB; GS_ENOMEM, GS_ENOTINIT and
+/// GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts) -> i64 {
     ffi_boundary!(PANIC_CODE as i64, {
@@ -68,14 +76,19 @@ const _: () = assert!(GS_GO_COPY_MAX == newproc::ARGS_MAX);
 /// `size` bytes at `arg`, as Go's `go f(x, y)` copies its arguments: 16-byte aligned,
 /// writable, on the goroutine's stack until it ends. The caller's block may be reused
 /// as soon as the call returns; nothing is allocated on the heap. size 0 passes NULL.
-/// GS_EINVAL for a NULL fn, size > GS_GO_COPY_MAX, or a NULL arg with size > 0;
-/// other errors as gs_go.
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, size >
+/// GS_GO_COPY_MAX, or a NULL arg with size > 0; GS_ENOMEM, GS_ENOTINIT and
+/// GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_copy(fn_: gs_fn, arg: *const core::ffi::c_void, size: usize) -> i64 {
     gs_go_copy_with(fn_, arg, size, core::ptr::null())
 }
 
 /// gs_go_copy with options, as gs_go_with; opts may be NULL.
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or gs_go_with
+/// refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_copy_with(
     fn_: gs_fn,
@@ -119,11 +132,15 @@ fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
     Ok(o)
 }
 
-/// Host thread only (the thread that called gs_init; else GS_EPERM): runs ready
-/// GS_GO_HOST goroutines on this thread until none is ready or the budget is spent,
-/// then returns how many goroutine steps ran (>= 0). A step lasts until the goroutine
-/// parks, yields or ends; no step starts after the budget, so the call never blocks
-/// longer than the budget plus one step. A game calls it once per frame.
+/// Host thread only (the thread that called gs_init): runs ready GS_GO_HOST
+/// goroutines on this thread until none is ready or the budget is spent. A step lasts
+/// until the goroutine parks, yields or ends; no step starts after the budget, so the
+/// call never blocks longer than the budget plus one step. A game calls it once per
+/// frame.
+///
+/// Returns how many goroutine steps ran (>= 0); GS_EPERM on any other thread, on a
+/// goroutine or inside an unlockf; GS_ENOTINIT without a runtime; GS_ESHUTDOWN while
+/// gs_shutdown runs.
 #[no_mangle]
 pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -141,8 +158,10 @@ pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
     })
 }
 
-/// Yields the processor. 0 on a goroutine; off-goroutine, GS_EPERM after
-/// sched_yield().
+/// Yields the processor to other goroutines.
+///
+/// Returns 0 on a goroutine; GS_EPERM off-goroutine (a foreign thread, or inside an
+/// unlockf), after sched_yield().
 #[no_mangle]
 pub extern "C" fn gs_gosched() -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -168,7 +187,9 @@ pub extern "C" fn gs_goexit() {
     }
 }
 
-/// The calling goroutine's handle; NULL off-goroutine.
+/// The calling goroutine's handle, for gs_ready.
+///
+/// Returns the handle; NULL off-goroutine (a foreign thread, or inside an unlockf).
 #[no_mangle]
 pub extern "C" fn gs_self() -> *mut gs_g {
     match entry::caller() {
@@ -178,7 +199,9 @@ pub extern "C" fn gs_self() -> *mut gs_g {
     }
 }
 
-/// The calling goroutine's id; 0 off-goroutine.
+/// The calling goroutine's id.
+///
+/// Returns the id (> 0); 0 off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_goid() -> i64 {
     match entry::caller() {
@@ -188,10 +211,12 @@ pub extern "C" fn gs_goid() -> i64 {
     }
 }
 
-/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Returns
-/// 0; GS_EPERM off-goroutine; GS_EAGAIN (and wires nothing) if every thread that
-/// gs_config.max_threads allows would then be wired to a goroutine: a wired thread
-/// whose goroutine waits runs nothing else, so one must stay free for the rest.
+/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
+///
+/// Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf);
+/// GS_EAGAIN (and wires nothing) if every thread that gs_config.max_threads allows
+/// would then be wired to a goroutine: a wired thread whose goroutine waits runs
+/// nothing else, so one must stay free for the rest.
 #[no_mangle]
 pub extern "C" fn gs_lock_os_thread() -> c_int {
     match entry::caller() {
@@ -201,7 +226,9 @@ pub extern "C" fn gs_lock_os_thread() -> c_int {
 }
 
 /// Undoes one gs_lock_os_thread; the goroutine may migrate when the count reaches 0.
-/// Unlocking an unlocked goroutine does nothing. GS_EPERM off-goroutine.
+/// Unlocking an unlocked goroutine does nothing.
+///
+/// Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf).
 #[no_mangle]
 pub extern "C" fn gs_unlock_os_thread() -> c_int {
     match entry::caller() {
@@ -213,8 +240,10 @@ pub extern "C" fn gs_unlock_os_thread() -> c_int {
     }
 }
 
-/// True once the calling goroutine has run for more than its time slice (10 ms)
-/// without yielding (sysmon's preemption request). False off-goroutine.
+/// Whether the calling goroutine should yield (sysmon's preemption request).
+///
+/// Returns true once the calling goroutine has run for more than its time slice
+/// (10 ms) without yielding; false off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_should_yield() -> bool {
     match entry::caller() {

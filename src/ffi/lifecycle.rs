@@ -34,9 +34,13 @@ pub const GS_CFG_CHECKDEAD: u32 = 0x1;
 /// Goroutine entry function.
 pub type gs_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 
-/// Starts the runtime. `cfg` may be NULL (defaults). Returns 0, GS_EALREADY if it is
-/// running, GS_EINVAL for a bad configuration, GS_ENOMEM. Adds SA_ONSTACK to the
-/// signal handlers installed so far (see Signals at the top of this header).
+/// Starts the runtime. `cfg` may be NULL (defaults). Adds SA_ONSTACK to the signal
+/// handlers installed so far (see Signals at the top of this header). Of two racing
+/// calls, one starts the runtime and the other gives GS_EALREADY.
+///
+/// Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
+/// unlockf); GS_EINVAL for a bad configuration (nothing is started); GS_ENOMEM if the
+/// poller or the monitor thread cannot be made.
 #[no_mangle]
 pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -46,10 +50,16 @@ pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
     })
 }
 
-/// Initializes with defaults if needed and runs fn(arg) as a goroutine; the calling
-/// thread works as an M until fn returns, then returns 0. Other goroutines keep
-/// running. GS_EPERM from a goroutine, GS_EINVAL for a NULL fn, GS_ESHUTDOWN if the
-/// runtime was shut down first.
+/// Foreign thread: initializes the runtime with defaults if none runs (as
+/// gs_init(NULL); also when a gs_shutdown finished meanwhile) and runs fn(arg) as a
+/// goroutine; the calling thread works as an M until fn returns. Other goroutines
+/// keep running.
+///
+/// Returns 0 once fn has returned; GS_EINVAL for a NULL fn; GS_EPERM from a goroutine
+/// or inside an unlockf; GS_ENOMEM if the runtime or the goroutine cannot be made;
+/// GS_ESHUTDOWN if gs_shutdown runs before fn returned (fn's goroutine is then
+/// abandoned with the others); GS_EDEADLK (with GS_CFG_CHECKDEAD) after a goroutine
+/// dump on stderr, when fn's goroutine is blocked with all the others.
 #[no_mangle]
 pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -71,8 +81,11 @@ pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
 }
 
 /// Foreign thread: blocks until no goroutine is alive. timeout_ns < 0 waits forever.
-/// Returns 0, GS_ETIMEDOUT, GS_EPERM from a goroutine, GS_ENOTINIT, GS_EDEADLK (with
-/// GS_CFG_CHECKDEAD).
+///
+/// Returns 0; GS_ETIMEDOUT; GS_EPERM from a goroutine or inside an unlockf;
+/// GS_ENOTINIT without a runtime (before gs_init, after gs_shutdown, in a forked
+/// child); GS_ESHUTDOWN when gs_shutdown runs, before or during the wait; GS_EDEADLK
+/// (with GS_CFG_CHECKDEAD) after a goroutine dump on stderr.
 #[no_mangle]
 pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -92,9 +105,14 @@ pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
     })
 }
 
-/// Foreign thread: stops all Ms and frees the runtime. Returns the number of
-/// goroutines abandoned (>= 0), GS_EPERM from a goroutine, GS_ENOTINIT. gs_init may be
-/// called again afterwards.
+/// Foreign thread: stops all Ms and frees the runtime. Goroutines that have not ended
+/// are abandoned where they are (their calls never return); foreign threads blocked
+/// in channels, select, mutexes and wait groups return GS_ESHUTDOWN. gs_init may be
+/// called again afterwards. Of two racing calls, one shuts the runtime down and the
+/// other waits for it, then gives GS_ENOTINIT.
+///
+/// Returns the number of goroutines abandoned (>= 0); GS_EPERM from a goroutine or
+/// inside an unlockf; GS_ENOTINIT without a runtime.
 #[no_mangle]
 pub extern "C" fn gs_shutdown() -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -108,13 +126,18 @@ pub extern "C" fn gs_shutdown() -> c_int {
     })
 }
 
-/// The library's version, e.g. "0.1.0".
+/// The library's version.
+///
+/// Returns a static string, e.g. "0.1.0".
 #[no_mangle]
 pub extern "C" fn gs_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// A static English message for a GS_E* code or any negative errno value.
+/// A message for a return code.
+///
+/// Returns a static English message for any GS_E* code or other negative errno value
+/// (and "success" for a code >= 0); never NULL.
 #[no_mangle]
 pub extern "C" fn gs_strerror(code: c_int) -> *const c_char {
     ffi_boundary!(c"internal error".as_ptr(), { crate::error::strerror(code) })

@@ -14,10 +14,12 @@ pub const GS_POLLOUT: u32 = 0x4;
 
 const _: () = assert!(GS_POLLIN == netpoll::GS_POLLIN && GS_POLLOUT == netpoll::GS_POLLOUT);
 
-/// Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT). Returns the ready
-/// events (> 0), GS_ETIMEDOUT, GS_ECANCELED (gs_close'd meanwhile), GS_EINVAL (bad
-/// fd or events), GS_EBUSY (another goroutine already waits on the same fd in the
-/// same direction).
+/// Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT); a foreign thread
+/// blocks in poll(2). timeout_ns < 0 waits forever.
+///
+/// Returns the ready events (> 0); GS_ETIMEDOUT; GS_ECANCELED if fd was gs_close'd
+/// while the goroutine waited; GS_EINVAL for a bad fd or events; GS_EBUSY if another
+/// goroutine already waits on the same fd in the same direction.
 #[no_mangle]
 pub extern "C" fn gs_wait_fd(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -28,8 +30,11 @@ pub extern "C" fn gs_wait_fd(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
     })
 }
 
-/// Reads up to n bytes: the count (0 at end of file) or a negative error code
-/// (GS_* or -errno).
+/// Reads up to n bytes, waiting until fd is readable (as gs_wait_fd).
+///
+/// Returns the count (0 at end of file); GS_EINVAL for a bad fd, or a NULL buf with
+/// n > 0; GS_ECANCELED or GS_EBUSY as gs_wait_fd; or another negative errno value of
+/// read(2) (recv(2) on a socket).
 #[no_mangle]
 pub extern "C" fn gs_read(fd: c_int, buf: *mut c_void, n: usize) -> isize {
     ffi_boundary!(PANIC_CODE as isize, {
@@ -40,8 +45,12 @@ pub extern "C" fn gs_read(fd: c_int, buf: *mut c_void, n: usize) -> isize {
     })
 }
 
-/// Writes all n bytes (across partial writes) unless an error occurs: n, or a
-/// negative error code.
+/// Writes all n bytes (across partial writes, waiting until fd is writable as
+/// gs_wait_fd) unless an error occurs.
+///
+/// Returns n; GS_EINVAL for a bad fd, or a NULL buf with n > 0; GS_ECANCELED or
+/// GS_EBUSY as gs_wait_fd; or another negative errno value of write(2) (send(2) on a
+/// socket): -EPIPE or -ECONNRESET when the reader is gone (no SIGPIPE is raised).
 #[no_mangle]
 pub extern "C" fn gs_write(fd: c_int, buf: *const c_void, n: usize) -> isize {
     ffi_boundary!(PANIC_CODE as isize, {
@@ -52,9 +61,13 @@ pub extern "C" fn gs_write(fd: c_int, buf: *const c_void, n: usize) -> isize {
     })
 }
 
-/// Accepts a connection: the new fd (non-blocking, close-on-exec) or a negative
-/// error code. Out of descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms,
-/// doubling to 1 s) before returning, so that a retry loop does not spin.
+/// Accepts a connection, waiting until one arrives (as gs_wait_fd). Out of
+/// descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms, doubling to 1 s) before
+/// returning, so that a retry loop does not spin.
+///
+/// Returns the new fd (non-blocking, close-on-exec); GS_EINVAL for a bad listen_fd,
+/// or when exactly one of addr and len is NULL; GS_ECANCELED or GS_EBUSY as
+/// gs_wait_fd; or another negative errno value of accept4(2).
 #[no_mangle]
 pub extern "C" fn gs_accept(listen_fd: c_int, addr: *mut libc::sockaddr, len: *mut libc::socklen_t) -> c_int {
     ffi_boundary!(PANIC_CODE, {
@@ -65,15 +78,22 @@ pub extern "C" fn gs_accept(listen_fd: c_int, addr: *mut libc::sockaddr, len: *m
     })
 }
 
-/// Connects fd (made non-blocking) to addr, waiting for the connection: 0 or a
-/// negative error code (e.g. -ECONNREFUSED).
+/// Connects fd (made non-blocking) to addr, waiting for the connection (as
+/// gs_wait_fd).
+///
+/// Returns 0; GS_EINVAL for a bad fd or a NULL addr; GS_ECANCELED or GS_EBUSY as
+/// gs_wait_fd; or another negative errno value of connect(2) or of the socket's
+/// SO_ERROR (e.g. -ECONNREFUSED).
 #[no_mangle]
 pub extern "C" fn gs_connect(fd: c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> c_int {
     ffi_boundary!(PANIC_CODE, { io::connect(fd, addr, len) as c_int })
 }
 
-/// Wakes goroutines waiting on fd with GS_ECANCELED, then closes it: 0 or a negative
-/// error code.
+/// Wakes the goroutines waiting on fd (their calls give GS_ECANCELED), then closes
+/// it.
+///
+/// Returns 0; GS_EINVAL for a negative fd; or another negative errno value of
+/// close(2) (-EBADF for an fd that is not open).
 #[no_mangle]
 pub extern "C" fn gs_close(fd: c_int) -> c_int {
     ffi_boundary!(PANIC_CODE, { io::close(fd) as c_int })

@@ -5,14 +5,19 @@ use crate::runtime::entry::{self, Caller};
 use crate::runtime::{time, timer};
 use core::ffi::c_int;
 
-/// Monotonic nanoseconds.
+/// The monotonic clock.
+///
+/// Returns nanoseconds since an arbitrary start (CLOCK_MONOTONIC).
 #[no_mangle]
 pub extern "C" fn gs_nanotime() -> i64 {
     time::nanotime()
 }
 
 /// Sleeps for ns nanoseconds: parks the calling goroutine on a timer (ns <= 0 just
-/// yields); off-goroutine, sleeps the thread (nanosleep). Returns 0.
+/// yields); off-goroutine, sleeps the thread (nanosleep). A goroutine still asleep
+/// when gs_shutdown runs is abandoned.
+///
+/// Returns 0; nothing fails.
 #[no_mangle]
 pub extern "C" fn gs_sleep(ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {

@@ -119,11 +119,18 @@ pub(crate) fn unlock_os_thread(mp: *mut M, gp: *mut G) {
 /// gs_main: the calling (foreign) thread becomes an M and runs `f(arg)` as a goroutine
 /// until it returns; other goroutines keep running.
 pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
-    match super::sched::init(super::config::resolve_config(0, 0, 0, 0)?) {
-        Ok(()) | Err(Error::Already) => {}
-        Err(e) => return Err(e),
-    }
-    let fg = super::sched::enter_foreign()?;
+    let fg = loop {
+        match super::sched::init(super::config::resolve_config(0, 0, 0, 0)?) {
+            Ok(()) | Err(Error::Already) => {}
+            Err(e) => return Err(e),
+        }
+        // A gs_shutdown that finished between the two left no runtime: start another,
+        // as a call made after it would (GS_ENOTINIT is not one of gs_main's answers).
+        match super::sched::enter_foreign() {
+            Err(Error::NotInit) => continue,
+            r => break r?,
+        }
+    };
     let rt = fg.rt();
     let mp = M::new(rt, rt.mnext.fetch_add(1, Relaxed), true);
     {

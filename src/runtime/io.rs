@@ -7,7 +7,7 @@
 
 use super::entry::{caller, Caller};
 use super::fdwait::{poll_thread, wait_fd};
-use super::netpoll::{evict, is_nonblock, GS_POLLIN, GS_POLLOUT, KIND_SOCKET};
+use super::netpoll::{evict, is_nonblock, with_caller_rt, GS_POLLIN, GS_POLLOUT, KIND_SOCKET};
 use crate::error::{errno, Error, Result};
 use core::sync::atomic::{AtomicI64, Ordering::*};
 
@@ -167,11 +167,7 @@ pub(crate) fn accept(fd: i32, addr: *mut libc::sockaddr, len: *mut libc::socklen
         sys(unsafe { libc::accept4(fd, addr, len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) } as isize)
     });
     if r >= 0 {
-        let rtp = super::sched::current_rt_ptr();
-        if !rtp.is_null() {
-            // SAFETY: the caller's runtime is alive during its call.
-            unsafe { (*rtp).netpoll.forget(&*rtp, r as i32) };
-        }
+        with_caller_rt(|rt| rt.netpoll.forget(rt, r as i32));
     }
     if r == -(libc::EMFILE as i64) || r == -(libc::ENFILE as i64) {
         let b = ACCEPT_BACKOFF.load(Relaxed);
@@ -200,10 +196,8 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     }
     // A socket being connected is a new file: whatever its number's PollDesc says
     // belongs to an older file closed with close(2).
-    let rtp = super::sched::current_rt_ptr();
-    if !rtp.is_null() && fd >= 0 {
-        // SAFETY: the caller's runtime is alive during its call.
-        unsafe { (*rtp).netpoll.forget(&*rtp, fd) };
+    if fd >= 0 {
+        with_caller_rt(|rt| rt.netpoll.forget(rt, fd));
     }
     if let Err(e) = prepare(fd, true) {
         return e.to_code() as i64;

@@ -309,6 +309,19 @@ pub(crate) fn stopm(m: &mut M) -> bool {
         if m_should_exit(m) {
             return false;
         }
+        // Goroutines on the global queue and a P for them, but nobody running them:
+        // startm found no idle M and the cap on threads let it make none, so it queued
+        // the P's goroutines globally and idled the P, for the next M that is free.
+        // That may be this one, coming from startlockedm or a blocking call without
+        // looking at the queue: take them rather than sleep beside them.
+        if rt.runqsize.load(Acquire) != 0 {
+            let pp = rt.pidleget(&mut s);
+            if !pp.is_null() {
+                drop(s);
+                acquirep(m, pp);
+                return true;
+            }
+        }
         rt.mput(&mut s, m);
         m.idle.store(true, Relaxed);
     }

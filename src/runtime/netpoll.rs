@@ -80,6 +80,7 @@
 //! `TIMER_SPIN_MAX`) per timed wait; a runtime without timers, or whose next timer is
 //! far off, sleeps as before.
 
+use super::entry::{caller, Caller};
 use super::g::G;
 use super::runq::GQueue;
 use super::sched::Runtime;
@@ -533,32 +534,44 @@ pub(crate) fn revalidate_waiters(rt: &Runtime) {
     }
 }
 
+/// Runs `f` with the calling thread's runtime, kept alive meanwhile: an M's own, or
+/// for a foreign thread the published one, entered with a foreign pass (a gs_shutdown
+/// on another thread frees the runtime only once the pass is back). Not at all
+/// without a runtime or while one stops: its goroutines are being abandoned, so
+/// there is nobody to wake and no poll descriptor to keep up to date.
+pub(crate) fn with_caller_rt(f: impl FnOnce(&Runtime)) {
+    match caller() {
+        // SAFETY: m is this thread's M; its runtime outlives it.
+        Caller::Goroutine(m, _) | Caller::G0(m) => f(unsafe { (*m).rt() }),
+        Caller::Foreign => {
+            if let Ok(fg) = super::sched::enter_foreign() {
+                f(fg.rt());
+            }
+        }
+    }
+}
+
 /// gs_close's part in the poll descriptors (Go's pollDesc evict): the fd's PollDesc
 /// forgets its registration (a new `seq`, so that its events still in flight are
 /// stale) and its waiters return GS_ECANCELED. Before the fd is closed.
 pub(crate) fn evict(fd: i32) {
-    let rtp = super::sched::current_rt_ptr();
-    if rtp.is_null() {
-        return;
-    }
-    // SAFETY: an M's runtime, or the published one, is alive during this call (a
-    // racing shutdown is the caller's bug, as with any use-after-free).
-    let rt = unsafe { &*rtp };
-    if let Some(pd) = rt.netpoll.pd_existing(fd) {
-        let _l = pd.lock.lock();
-        pd.seq.fetch_add(1, AcqRel);
-        if pd.armed.swap(0, AcqRel) == 1 {
-            rt.netpoll.poller.close(fd);
-        }
-        for slot in [&pd.rg, &pd.wg] {
-            let gp = netpollunblock(slot, false);
-            if !gp.is_null() {
-                super::park::ready(rt, gp, true);
+    with_caller_rt(|rt| {
+        if let Some(pd) = rt.netpoll.pd_existing(fd) {
+            let _l = pd.lock.lock();
+            pd.seq.fetch_add(1, AcqRel);
+            if pd.armed.swap(0, AcqRel) == 1 {
+                rt.netpoll.poller.close(fd);
             }
-            // A pending event belongs to the old fd.
-            let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
+            for slot in [&pd.rg, &pd.wg] {
+                let gp = netpollunblock(slot, false);
+                if !gp.is_null() {
+                    super::park::ready(rt, gp, true);
+                }
+                // A pending event belongs to the old fd.
+                let _ = slot.compare_exchange(PD_READY, 0, AcqRel, Acquire);
+            }
         }
-    }
+    });
 }
 
 #[cfg(test)]

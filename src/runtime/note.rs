@@ -15,9 +15,12 @@ impl Note {
         Note { key: AtomicU32::new(0) }
     }
 
-    /// Re-arms the note. Only the sleeper calls it, after it woke up.
+    /// Re-arms the note. Only the sleeper calls it, after it woke up. A read-modify-
+    /// write with acquire: it reads the last wakeup even when two were merged into
+    /// the one sleep (the second found the note set), so that what the second waker
+    /// wrote before its wakeup (gs_shutdown's state) is visible after the clear.
     pub(crate) fn clear(&self) {
-        self.key.store(0, Relaxed);
+        self.key.swap(0, Acquire);
     }
 
     /// Wakes the sleeper (now or when it arrives). At most once per `clear`.

@@ -493,6 +493,21 @@ fn stoplockedm(m: &mut M) {
     }
     m.waiting_locked.store(true, Relaxed);
     loop {
+        // A stopping runtime is checked before every sleep, not only after a wakeup:
+        // gs_shutdown's wakeup may have landed on the note while it still held
+        // startlockedm's, so that the one sleep that took the P consumed both, and no
+        // other comes. (Only then: a host M whose gs_main goroutine ended leaves
+        // after a wakeup without a P, as before, so that it never leaves while a
+        // startlockedm is handing it its locked goroutine.)
+        if !rt.running() {
+            // A P handed to us meanwhile leaves with the M (mexit gives it away).
+            let pp = m.nextp.swap(null_mut(), Acquire);
+            if !pp.is_null() {
+                acquirep(m, pp);
+            }
+            // SAFETY: on g0.
+            unsafe { mexit(m) }
+        }
         m.park.sleep();
         m.park.clear();
         let pp = m.nextp.swap(null_mut(), Acquire);

@@ -46,7 +46,9 @@
 //! `RT` points at the live runtime or is null. Ms reach their runtime through
 //! `M::rt`. Foreign threads reach it through `enter_foreign`, which counts them in
 //! `INFLIGHT`; `shutdown` sets `state`, wakes every M, waits for all of them to leave,
-//! clears `RT`, waits for `INFLIGHT` to drain, and only then frees memory.
+//! clears `RT`, waits for `INFLIGHT` to drain (a gs_run_for's host runner is counted
+//! there, not among the Ms), takes the abandoned goroutines' sudogs off the objects'
+//! queues, and only then frees memory.
 
 use super::g::{AllGs, G};
 use super::config::{parse_schedtrace, Config};
@@ -524,15 +526,19 @@ fn shutdown_locked() -> Result<u64> {
         futex_wait(&rt.mexit_seq, seq, left.min(50_000_000));
     };
     let abandoned = rt.live_goroutines();
-    // Goroutines still blocked in sync objects are abandoned: their sudogs come off
-    // the objects' queues. (If some M did not leave, nothing is freed and they stay.)
-    if all_left {
-        // SAFETY: every M has left; the stacks are freed only below.
-        unsafe { crate::sync::runtime_stopped(rt) };
-    }
     RT.store(null_mut(), SeqCst);
     while INFLIGHT.load(SeqCst) != 0 {
         std::thread::yield_now();
+    }
+    // Goroutines still blocked in sync objects are abandoned: their sudogs come off
+    // the objects' queues. Only now: a gs_run_for (a foreign pass) may have been
+    // running a host goroutine on its host runner, which is no M that nm_alive
+    // counts, until the pass was given back; that goroutine may have blocked after
+    // the other Ms left. (If some M did not leave, nothing is freed and they stay.)
+    if all_left {
+        // SAFETY: every M has left and every foreign pass is back, so no goroutine
+        // runs; the stacks are freed only below.
+        unsafe { crate::sync::runtime_stopped(rt) };
     }
     if !all_left {
         let msg = "gosched: gs_shutdown: some threads are still running goroutines; \
@@ -617,15 +623,4 @@ pub(crate) fn wait_all(rt: &Runtime, timeout_ns: i64) -> Result<()> {
         }
         futex_wait(&rt.nogo_seq, seq, deadline - now);
     }
-}
-
-/// The runtime as seen from the calling thread: its M's, or the published one.
-/// Used by read-only calls that tolerate a stopping runtime.
-pub(crate) fn current_rt_ptr() -> *const Runtime {
-    let mp = super::tls::getm();
-    if !mp.is_null() {
-        // SAFETY: an M's runtime outlives it.
-        return unsafe { (*mp).rt };
-    }
-    RT.load(Acquire)
 }

@@ -256,8 +256,10 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
 }
 
 /// Takes the sudogs of `g` off their queues, and out of the objects' counts of parties
-/// inside, if `g` is a goroutine parked by `block` (see *Abandoned goroutines* in
-/// sudog.rs). The G is not woken.
+/// inside, if `g` is a goroutine parked by `block`, or readied from there but not run
+/// since: a select claimed through one channel, or a timed wait whose timer fired,
+/// takes its other sudogs off when it runs, which an abandoned goroutine never does
+/// (see *Abandoned goroutines* in sudog.rs). The G is not woken.
 /// The objects' other state heals by itself: a mutex's PARKED bit and a wait
 /// group's WAITING bit are reset by the next unlock or release that finds the queue
 /// empty.
@@ -265,10 +267,12 @@ unsafe extern "C" fn commit_m(_gp: *mut c_void, arg: *mut c_void) -> bool {
 /// # Safety
 /// No M runs goroutines of g's runtime any more, and g's stack is still mapped.
 pub(crate) unsafe fn purge_abandoned(g: &G) {
-    if g.status() != crate::runtime::g::Gstatus::Waiting {
-        return;
+    use crate::runtime::g::Gstatus;
+    if !matches!(g.status(), Gstatus::Waiting | Gstatus::Runnable) || g.sched_sp == 0 {
+        return; // not parked, or never ran (`park` may hold copied start arguments)
     }
-    // SAFETY: a waiting G has run, so `park` holds the call of its last park.
+    // SAFETY: the G has run, so `park` holds a ParkCall (of its last park); its
+    // unlockf is commit_m only while the G is in `block` (cleared when it resumes).
     let call = unsafe { g.park.call };
     if call.unlockf.map(|f| f as *const () as usize) != Some(commit_m as *const () as usize) {
         return;
@@ -342,7 +346,10 @@ pub(crate) unsafe fn block(
         unsafe {
             park::gopark_m(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
         }
-        // Resumed, maybe on another M: nothing from before the park is reused.
+        // Resumed, maybe on another M: nothing from before the park is reused. Out of
+        // `block` from here on, as far as gs_shutdown's purge is concerned.
+        // SAFETY: w.g is this goroutine, the owner of its park area while it runs.
+        unsafe { (*w.g).park.call.unlockf = None };
         if let Some(t) = to.as_mut() {
             t.disarm();
         }

@@ -21,6 +21,9 @@ static void check_uninitialized(const char *when)
     CHECK_RC(gs_go(should_not_run, NULL), GS_ENOTINIT);
     CHECK_RC(gs_go_with(should_not_run, NULL, &opts), GS_ENOTINIT);
     CHECK_RC(gs_go_with(should_not_run, NULL, NULL), GS_ENOTINIT);
+    CHECK_RC(gs_go_copy(should_not_run, &opts, sizeof opts), GS_ENOTINIT);
+    CHECK_RC(gs_go_copy_with(should_not_run, NULL, 0, &opts), GS_ENOTINIT);
+    CHECK_RC(gs_run_for(0), GS_ENOTINIT);
     /* A handle that was never given out, and one that looks plausible. */
     CHECK_RC(gs_ready((gs_g *)(uintptr_t)0x12345678), GS_ENOTINIT);
     CHECK_RC(gs_ready((gs_g *)(uintptr_t)1), GS_ENOTINIT);

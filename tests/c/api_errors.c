@@ -2,7 +2,8 @@
  * Every bad-input case of gosched.h for the core, with the runtime initialized:
  * bad arguments give GS_EINVAL, calls from the wrong context GS_EPERM (a foreign
  * thread parking or yielding; a goroutine, or an unlockf on the scheduler's stack,
- * waiting for or shutting down the runtime), a second gs_init GS_EALREADY, and
+ * waiting for or shutting down the runtime or running host goroutines; a thread
+ * other than gs_init's running host goroutines), a second gs_init GS_EALREADY, and
  * gs_ready refuses every goroutine that is not parked through gs_park (running,
  * runnable, already readied, exited with its memory reused) without changing
  * anything. gs_strerror has a distinct message for every code.
@@ -116,6 +117,8 @@ static void *off_goroutine_thread(void *arg)
 {
     (void)arg;
     check_off_goroutine();
+    /* Not the thread that called gs_init: not the host thread. */
+    CHECK_RC(gs_run_for(0), GS_EPERM);
     return NULL;
 }
 
@@ -130,6 +133,7 @@ static void wrong_context(void *arg)
     CHECK_RC(gs_wait(-1), GS_EPERM);
     CHECK_RC(gs_wait(0), GS_EPERM);
     CHECK_RC(gs_shutdown(), GS_EPERM);
+    CHECK_RC(gs_run_for(0), GS_EPERM);
     CHECK_RC(gs_init(NULL), GS_EALREADY);
     /* Still running: spawning works. */
     CHECK_OK(gs_go(count_run, NULL));
@@ -152,7 +156,15 @@ static bool calls_in_unlockf(gs_g *g, void *arg)
     CHECK_RC(gs_wait(-1), GS_EPERM);
     CHECK_RC(gs_shutdown(), GS_EPERM);
     CHECK_RC(gs_main(count_run, NULL), GS_EPERM);
+    CHECK_RC(gs_run_for(0), GS_EPERM);
+    CHECK_RC(gs_park_timeout(NULL, NULL, "x", 0), GS_EPERM);
+    CHECK_RC(gs_lock_os_thread(), GS_EPERM);
+    CHECK_RC(gs_unlock_os_thread(), GS_EPERM);
     CHECK_RC(gs_init(NULL), GS_EALREADY);
+    /* Reading the runtime is fine. */
+    gs_stats st;
+    CHECK_RC(gs_stats_get(&st), 0);
+    CHECK_EQ(st.procs, 1);
     /* Spawning from here is fine. */
     CHECK_OK(gs_go(count_run, NULL));
     atomic_fetch_add(&in_unlockf_ran, 1);

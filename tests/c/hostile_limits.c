@@ -85,6 +85,61 @@ static void lock_cap_case(void)
     CHECK_RC(gs_shutdown(), 0);
 }
 
+/* ---- A wired goroutine handed between the threads the cap allows ------------------------
+ *
+ * With one P and max_threads 2, a goroutine wired to its thread ping-pongs with one
+ * that is not: every turn hands the P between the two threads (startlockedm). When
+ * the handing thread has not gone idle yet, the other finds no free thread and may
+ * make none, so its runnable goroutines go to the global queue and the P idles,
+ * waiting for the next free thread: the one that then goes idle must take them
+ * (it used to sleep beside them, and everything stopped). */
+
+#define CAP_TURNS 20000
+
+static gs_chan *cap_ping, *cap_pong;
+
+static void cap_wired(void *arg)
+{
+    (void)arg;
+    CHECK_RC(gs_lock_os_thread(), 0);
+    uint64_t v = 0;
+    for (int i = 0; i < CAP_TURNS; i++) {
+        CHECK_RC(gs_chan_send(cap_ping, &v), 0);
+        CHECK_RC(gs_chan_recv(cap_pong, &v), 0);
+    }
+    CHECK_RC(gs_unlock_os_thread(), 0);
+}
+
+static void cap_free(void *arg)
+{
+    (void)arg;
+    uint64_t v;
+    for (int i = 0; i < CAP_TURNS; i++) {
+        CHECK_RC(gs_chan_recv(cap_ping, &v), 0);
+        v++;
+        CHECK_RC(gs_chan_send(cap_pong, &v), 0);
+    }
+}
+
+static void locked_pingpong_cap_case(void)
+{
+    init_cfg(1, 2);
+    cap_ping = gs_chan_new(sizeof(uint64_t), 0);
+    cap_pong = gs_chan_new(sizeof(uint64_t), 0);
+    CHECK(cap_ping != NULL && cap_pong != NULL);
+    CHECK_OK(gs_go(cap_wired, NULL));
+    CHECK_OK(gs_go(cap_free, NULL));
+    int rc = gs_wait(20LL * 1000000000);
+    if (rc != 0) {
+        gs_dump(2);
+        FAIL("a wired goroutine ping-ponging at max_threads 2: gs_wait returned %d (%s)", rc,
+             gs_strerror(rc));
+    }
+    CHECK_RC(gs_chan_free(cap_ping), 0);
+    CHECK_RC(gs_chan_free(cap_pong), 0);
+    CHECK_RC(gs_shutdown(), 0);
+}
+
 /* ---- Every thread in a blocking call -----------------------------------------------------
  *
  * With the cap reached and every thread in a blocking call, the others wait: the
@@ -238,6 +293,7 @@ static void as_case(void)
 static const hostile_case cases[] = {
     {"thread_cap_lock", lock_cap_case, 60},
     {"thread_cap_syscalls", syscall_cap_case, 60},
+    {"thread_cap_locked_pingpong", locked_pingpong_cap_case, 60},
     {"rlimit_nofile", nofile_case, 30},
     {"rlimit_as", as_case, 60},
 };
