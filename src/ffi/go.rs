@@ -167,7 +167,7 @@ pub extern "C" fn gs_gosched() -> c_int {
     ffi_boundary!(PANIC_CODE, {
         match entry::caller() {
             Caller::Goroutine(m, _) => {
-                entry::gosched_on(m);
+                entry::gosched_with(m);
                 0
             }
             _ => {

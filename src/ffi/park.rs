@@ -31,7 +31,7 @@ pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const
                 // (a gs_g* is passed as a pointer-sized handle).
                 unsafe {
                     let f: Option<crate::runtime::g::UnlockFn> = core::mem::transmute(unlockf);
-                    park::gopark_m(m, f, lock, reason, true);
+                    park::gopark_with(m, f, lock, reason, true);
                 }
                 0
             }

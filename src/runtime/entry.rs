@@ -5,7 +5,7 @@
 use super::g::G;
 use super::m::M;
 use super::newproc::{newproc, GoOpts};
-use super::proc::{mcall, mcall_m};
+use super::proc::{mcall, mcall_with};
 use super::tls::{getm, setm};
 use crate::error::{Error, Result};
 use core::ffi::c_void;
@@ -66,9 +66,9 @@ pub(crate) fn gosched() {
 
 /// gs_gosched on a goroutine of `mp` (the caller read its M already).
 #[inline(always)]
-pub(crate) fn gosched_on(mp: *mut M) {
+pub(crate) fn gosched_with(mp: *mut M) {
     // SAFETY: the caller runs a goroutine on mp.
-    unsafe { mcall_m(mp, gosched_m) };
+    unsafe { mcall_with(mp, gosched_m) };
 }
 
 /// gs_goexit on a goroutine.

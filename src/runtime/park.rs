@@ -128,7 +128,7 @@ pub(crate) unsafe fn gopark(
     user: bool,
 ) -> WakeParam {
     // SAFETY: forwarded contract.
-    unsafe { gopark_m(getm(), unlockf, lock, reason, user) }
+    unsafe { gopark_with(getm(), unlockf, lock, reason, user) }
 }
 
 /// `gopark` for a caller that already read its M (`mp`: the calling thread's M,
@@ -137,7 +137,7 @@ pub(crate) unsafe fn gopark(
 /// # Safety
 /// As `gopark`, and `mp` is the calling thread's M.
 #[inline(always)]
-pub(crate) unsafe fn gopark_m(
+pub(crate) unsafe fn gopark_with(
     mp: *mut super::m::M,
     unlockf: Option<UnlockFn>,
     lock: *mut c_void,
@@ -154,7 +154,7 @@ pub(crate) unsafe fn gopark_m(
         g.param = WakeParam::Readied;
         g.waitreason.store(reason as *mut c_char, Relaxed);
         g.waitsince.store(super::time::coarse_now() as u64, Relaxed);
-        super::proc::mcall_m(mp, park_m);
+        super::proc::mcall_with(mp, park_m);
         // Resumed, possibly on another M: re-read nothing from before the switch.
         (*gp).param
     }
@@ -171,7 +171,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     let goid = g.goid();
     let user = g.park_user;
     // SAFETY: a running G has left its start arguments behind (gstart): `park` holds
-    // the call written by gopark_m.
+    // the call written by gopark_with.
     let super::g::ParkCall { unlockf, lock } = unsafe { g.park.call };
     // Set by the G itself before it switched (see *Parks that do more*).
     let committing = g.parktoken().committing();
@@ -215,7 +215,7 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
 pub(crate) fn ready_won(rt: &Runtime, mp: *mut super::m::M, gp: *mut G, next: bool) {
     // SAFETY: Gs stay allocated.
     if unsafe { &*gp }.parktoken().hand_over() {
-        super::park::ready_m(rt, mp, gp, next);
+        super::park::ready_with(rt, mp, gp, next);
     } // else park_m resumes it after the commit
 }
 
@@ -261,13 +261,13 @@ pub(crate) fn set_runnable(g: &G) {
 /// The caller must be the single party allowed to ready `gp` (see g.rs).
 /// Can be executed by anyone.
 pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
-    ready_m(rt, getm(), gp, next)
+    ready_with(rt, getm(), gp, next)
 }
 
 /// `ready` for a caller that already read its M (`mp`: the calling thread's M, or
 /// null on a foreign thread).
 #[inline]
-pub(crate) fn ready_m(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
+pub(crate) fn ready_with(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
     set_runnable(g);

@@ -546,7 +546,7 @@ fn startlockedm(m: &mut M, gp: *mut G) {
 #[inline(never)]
 pub(crate) unsafe fn mcall(f: McallFn) {
     // SAFETY: forwarded contract.
-    unsafe { mcall_m(getm(), f) }
+    unsafe { mcall_with(getm(), f) }
 }
 
 /// `mcall` for a caller that already read its M (one thread-local read less).
@@ -555,7 +555,7 @@ pub(crate) unsafe fn mcall(f: McallFn) {
 /// # Safety
 /// As `mcall`, and `mp` is the calling thread's M.
 #[inline(always)]
-pub(crate) unsafe fn mcall_m(mp: *mut M, f: McallFn) {
+pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // SAFETY: the caller is on a goroutine of mp, so its curg is valid; the context
     // is saved in curg.sched_sp before the switch.
     unsafe {

@@ -29,8 +29,8 @@
 //!
 //! # Thread-locals
 //!
-//! An operation reads its M once (`Ctx::new`) and passes it along (`gopark_m`,
-//! `ready_m`). Once a goroutine has blocked it may run on another M, and the compiler
+//! An operation reads its M once (`Ctx::new`) and passes it along (`gopark_with`,
+//! `ready_with`). Once a goroutine has blocked it may run on another M, and the compiler
 //! may keep a thread-local's address computed before the switch for later reads in
 //! the same function, even across a call that is not inlined. So every later read
 //! goes through a helper that is not inlined (`waiter::curm`; see tls.rs).

@@ -344,7 +344,7 @@ pub(crate) unsafe fn block(
         let mut a = Commit { locks: locks.as_ptr(), nlocks: locks.len(), to: top, waiter: w, sgs };
         // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
         unsafe {
-            park::gopark_m(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
+            park::gopark_with(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
         }
         // Resumed, maybe on another M: nothing from before the park is reused. Out of
         // `block` from here on, as far as gs_shutdown's purge is concerned.
@@ -412,7 +412,7 @@ pub(crate) unsafe fn wake(ctx: &Ctx, sg: *mut Sudog, next: bool) {
         let w = (*sg).waiter;
         (*w).fired.store(sg, Relaxed);
         if (*sg).goroutine {
-            park::ready_m(&*(*sg).rt, ctx.m(), (*w).g, next);
+            park::ready_with(&*(*sg).rt, ctx.m(), (*w).g, next);
         } else {
             parker::notify(&(*w).word, parker::NOTIFIED);
         }
