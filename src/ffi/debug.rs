@@ -1,9 +1,9 @@
 //! Introspection: gs_stats_get, gs_dump.
 
 use super::{ffi_boundary, PANIC_CODE};
-use crate::error::{Error, Result};
-use crate::runtime::entry::{self, Caller};
-use crate::runtime::{debug, sched};
+use crate::error::Error;
+use crate::runtime::entry::{self};
+use crate::runtime::debug;
 use core::ffi::c_int;
 
 /// Scheduler counters (a snapshot).
@@ -29,17 +29,6 @@ pub struct gs_stats {
     pub timers: u64,
 }
 
-/// Runs `f` with the caller's runtime.
-fn with_rt<T>(f: impl FnOnce(&sched::Runtime) -> T) -> Result<T> {
-    match entry::caller() {
-        Caller::Foreign => {
-            let fg = sched::enter_foreign()?;
-            Ok(f(fg.rt()))
-        }
-        // SAFETY: m is this thread's M; its runtime outlives it.
-        Caller::Goroutine(m, _) | Caller::G0(m) => Ok(f(unsafe { (*m).rt() })),
-    }
-}
 
 /// Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
 /// an unlockf or from a foreign thread.
@@ -52,7 +41,7 @@ pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
         if out.is_null() {
             return Error::Inval.to_code();
         }
-        match with_rt(debug::stats) {
+        match entry::with_runtime(debug::stats) {
             Ok(s) => {
                 let v = gs_stats {
                     goroutines: s.goroutines,
@@ -95,7 +84,7 @@ pub extern "C" fn gs_dump(fd: c_int) -> c_int {
         if fd < 0 {
             return Error::Inval.to_code();
         }
-        let text = match with_rt(debug::dump) {
+        let text = match entry::with_runtime(debug::dump) {
             Ok(t) => t,
             Err(e) => return e.to_code(),
         };

@@ -5,9 +5,9 @@
 use super::lifecycle::gs_fn;
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::entry::{self, Caller};
+use crate::runtime::entry::{self};
 use crate::runtime::newproc::{self, GoOpts};
-use crate::runtime::stack::{MAX_STACK_SIZE, MIN_STACK_SIZE};
+use crate::runtime::stack;
 use core::ffi::{c_char, c_int};
 
 /// Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
@@ -82,7 +82,7 @@ const _: () = assert!(GS_GO_COPY_MAX == newproc::ARGS_MAX);
 /// GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_copy(fn_: gs_fn, arg: *const core::ffi::c_void, size: usize) -> i64 {
-    gs_go_copy_with(fn_, arg, size, core::ptr::null())
+    ffi_boundary!(PANIC_CODE as i64, { gs_go_copy_with(fn_, arg, size, core::ptr::null()) })
 }
 
 /// gs_go_copy with options, as gs_go_with; opts may be NULL.
@@ -122,7 +122,7 @@ fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
         if u.flags & !GO_FLAGS_SUPPORTED != 0 {
             return Err(Error::Inval);
         }
-        if u.stack_size != 0 && !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&u.stack_size) {
+        if u.stack_size != 0 && !stack::valid_size(u.stack_size as u64) {
             return Err(Error::Inval);
         }
         o.stack_size = u.stack_size;
@@ -144,14 +144,7 @@ fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
 #[no_mangle]
 pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if !matches!(entry::caller(), Caller::Foreign) {
-            return Error::Perm.to_code();
-        }
-        let fg = match crate::runtime::sched::enter_foreign() {
-            Ok(f) => f,
-            Err(e) => return e.to_code(),
-        };
-        match crate::runtime::host::run_for(fg.rt(), budget_ns) {
+        match entry::run_for(budget_ns) {
             Ok(n) => n.min(c_int::MAX as u64) as c_int,
             Err(e) => e.to_code(),
         }
@@ -164,27 +157,13 @@ pub extern "C" fn gs_run_for(budget_ns: i64) -> c_int {
 /// unlockf), after sched_yield().
 #[no_mangle]
 pub extern "C" fn gs_gosched() -> c_int {
-    ffi_boundary!(PANIC_CODE, {
-        match entry::caller() {
-            Caller::Goroutine(m, _) => {
-                entry::gosched_with(m);
-                0
-            }
-            _ => {
-                // SAFETY: sched_yield has no preconditions.
-                unsafe { libc::sched_yield() };
-                Error::Perm.to_code()
-            }
-        }
-    })
+    ffi_boundary!(PANIC_CODE, { super::code(entry::gosched_any()) })
 }
 
 /// Ends the calling goroutine now; returns only when called off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_goexit() {
-    if let Caller::Goroutine(..) = entry::caller() {
-        entry::goexit();
-    }
+    ffi_boundary!((), { entry::goexit_any() })
 }
 
 /// The calling goroutine's handle, for gs_ready.
@@ -192,11 +171,7 @@ pub extern "C" fn gs_goexit() {
 /// Returns the handle; NULL off-goroutine (a foreign thread, or inside an unlockf).
 #[no_mangle]
 pub extern "C" fn gs_self() -> *mut gs_g {
-    match entry::caller() {
-        // SAFETY: g is the running goroutine.
-        Caller::Goroutine(_, g) => unsafe { (*g).handle() as *mut gs_g },
-        _ => core::ptr::null_mut(),
-    }
+    ffi_boundary!(core::ptr::null_mut(), { entry::self_handle().cast() })
 }
 
 /// The calling goroutine's id.
@@ -204,11 +179,7 @@ pub extern "C" fn gs_self() -> *mut gs_g {
 /// Returns the id (> 0); 0 off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_goid() -> i64 {
-    match entry::caller() {
-        // SAFETY: g is the running goroutine.
-        Caller::Goroutine(_, g) => unsafe { (*g).goid() as i64 },
-        _ => 0,
-    }
+    ffi_boundary!(0, { entry::self_goid() as i64 })
 }
 
 /// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
@@ -219,10 +190,7 @@ pub extern "C" fn gs_goid() -> i64 {
 /// nothing else, so one must stay free for the rest.
 #[no_mangle]
 pub extern "C" fn gs_lock_os_thread() -> c_int {
-    match entry::caller() {
-        Caller::Goroutine(m, g) => super::code(entry::lock_os_thread(m, g)),
-        _ => Error::Perm.to_code(),
-    }
+    ffi_boundary!(PANIC_CODE, { super::code(entry::lock_os_thread_self()) })
 }
 
 /// Undoes one gs_lock_os_thread; the goroutine may migrate when the count reaches 0.
@@ -231,13 +199,7 @@ pub extern "C" fn gs_lock_os_thread() -> c_int {
 /// Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf).
 #[no_mangle]
 pub extern "C" fn gs_unlock_os_thread() -> c_int {
-    match entry::caller() {
-        Caller::Goroutine(m, g) => {
-            entry::unlock_os_thread(m, g);
-            0
-        }
-        _ => Error::Perm.to_code(),
-    }
+    ffi_boundary!(PANIC_CODE, { super::code(entry::unlock_os_thread_self()) })
 }
 
 /// Whether the calling goroutine should yield (sysmon's preemption request).
@@ -246,15 +208,7 @@ pub extern "C" fn gs_unlock_os_thread() -> c_int {
 /// (10 ms) without yielding; false off-goroutine.
 #[no_mangle]
 pub extern "C" fn gs_should_yield() -> bool {
-    match entry::caller() {
-        Caller::Goroutine(m, _) => {
-            // SAFETY: m is this thread's M; p, if held, is ours.
-            let pp = unsafe { (*m).p };
-            // SAFETY: as above.
-            !pp.is_null() && unsafe { (*pp).preempt.load(core::sync::atomic::Ordering::Relaxed) }
-        }
-        _ => false,
-    }
+    ffi_boundary!(false, { entry::should_yield() })
 }
 
 const _: () = assert!(GS_GO_HOST == crate::runtime::g::GFLAG_HOST);

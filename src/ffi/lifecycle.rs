@@ -64,19 +64,7 @@ pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
 pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
     ffi_boundary!(PANIC_CODE, {
         let Some(f) = fn_ else { return Error::Inval.to_code() };
-        if !matches!(entry::caller(), entry::Caller::Foreign) {
-            return Error::Perm.to_code();
-        }
-        let r = entry::main(f, arg);
-        if r == Err(Error::Deadlock) {
-            let rtp = sched::RT.load(core::sync::atomic::Ordering::Acquire);
-            if !rtp.is_null() {
-                // SAFETY: best effort: the runtime is alive unless shut down concurrently.
-                let d = crate::runtime::debug::dump(unsafe { &*rtp });
-                eprint!("gosched: all goroutines are asleep - deadlock!\n\n{d}");
-            }
-        }
-        code(r)
+        code(entry::main_foreign(f, arg))
     })
 }
 
@@ -88,21 +76,7 @@ pub extern "C" fn gs_main(fn_: gs_fn, arg: *mut c_void) -> c_int {
 /// (with GS_CFG_CHECKDEAD) after a goroutine dump on stderr.
 #[no_mangle]
 pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
-    ffi_boundary!(PANIC_CODE, {
-        if !matches!(entry::caller(), entry::Caller::Foreign) {
-            return Error::Perm.to_code();
-        }
-        let fg = match sched::enter_foreign() {
-            Ok(f) => f,
-            Err(e) => return e.to_code(),
-        };
-        let r = sched::wait_all(fg.rt(), timeout_ns);
-        if r == Err(Error::Deadlock) {
-            let d = crate::runtime::debug::dump(fg.rt());
-            eprint!("gosched: all goroutines are asleep - deadlock!\n\n{d}");
-        }
-        code(r)
-    })
+    ffi_boundary!(PANIC_CODE, { code(entry::wait(timeout_ns)) })
 }
 
 /// Foreign thread: stops all Ms and frees the runtime. Goroutines that have not ended
@@ -116,10 +90,7 @@ pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_shutdown() -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        if !matches!(entry::caller(), entry::Caller::Foreign) {
-            return Error::Perm.to_code();
-        }
-        match sched::shutdown() {
+        match entry::shutdown() {
             Ok(n) => n.min(c_int::MAX as u64) as c_int,
             Err(e) => e.to_code(),
         }
@@ -131,7 +102,7 @@ pub extern "C" fn gs_shutdown() -> c_int {
 /// Returns a static string, e.g. "0.1.0".
 #[no_mangle]
 pub extern "C" fn gs_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    ffi_boundary!(c"".as_ptr(), { concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
 }
 
 /// A message for a return code.

@@ -3,8 +3,7 @@
 use super::go::gs_g;
 use super::{code, ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::entry::{self, Caller};
-use crate::runtime::{park, sched};
+use crate::runtime::entry::{self};
 use core::ffi::{c_char, c_int, c_void};
 
 /// Called on the scheduler's stack after the goroutine is marked waiting; returning
@@ -25,18 +24,10 @@ pub type gs_unlockf = Option<unsafe extern "C" fn(g: *mut gs_g, lock: *mut c_voi
 #[no_mangle]
 pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match entry::caller() {
-            Caller::Goroutine(m, _) => {
-                // SAFETY: on a goroutine of m; gs_unlockf and UnlockFn have the same ABI
-                // (a gs_g* is passed as a pointer-sized handle).
-                unsafe {
-                    let f: Option<crate::runtime::g::UnlockFn> = core::mem::transmute(unlockf);
-                    park::gopark_with(m, f, lock, reason, true);
-                }
-                0
-            }
-            _ => Error::Perm.to_code(),
-        }
+        // SAFETY: gs_unlockf and UnlockFn have the same ABI (a gs_g* is passed as a
+        // pointer-sized handle).
+        let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };
+        code(entry::park_any(f, lock, reason, -1))
     })
 }
 
@@ -49,20 +40,9 @@ pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const
 #[no_mangle]
 pub extern "C" fn gs_park_timeout(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match entry::caller() {
-            Caller::Goroutine(m, _) => {
-                // SAFETY: as in gs_park.
-                let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };
-                // SAFETY: m is this thread's M.
-                let rt = unsafe { (*m).rt() };
-                if crate::runtime::timer::park_timeout(rt, f, lock, reason, timeout_ns) {
-                    0
-                } else {
-                    Error::TimedOut.to_code()
-                }
-            }
-            _ => Error::Perm.to_code(),
-        }
+        // SAFETY: as in gs_park.
+        let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };
+        code(entry::park_any(f, lock, reason, timeout_ns))
     })
 }
 
@@ -79,19 +59,6 @@ pub extern "C" fn gs_ready(g: *mut gs_g) -> c_int {
         if g.is_null() {
             return Error::Inval.to_code();
         }
-        match entry::caller() {
-            Caller::Foreign => match sched::enter_foreign() {
-                Ok(fg) => code(park::ready_handle(fg.rt(), core::ptr::null_mut(), g as usize)),
-                Err(e) => e.to_code(),
-            },
-            Caller::Goroutine(m, _) | Caller::G0(m) => {
-                // SAFETY: m is this thread's M.
-                let rt = unsafe { (*m).rt() };
-                if !rt.running() {
-                    return Error::Shutdown.to_code();
-                }
-                code(park::ready_handle(rt, m, g as usize))
-            }
-        }
+        code(entry::ready_any(g as usize))
     })
 }

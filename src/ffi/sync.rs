@@ -68,7 +68,7 @@ pub extern "C" fn gs_waitgroup_add(wg: *mut gs_waitgroup, delta: i64) -> c_int {
 /// that is not live.
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_done(wg: *mut gs_waitgroup) -> c_int {
-    gs_waitgroup_add(wg, -1)
+    ffi_boundary!(PANIC_CODE, { gs_waitgroup_add(wg, -1) })
 }
 
 /// Blocks until the counter is 0 (at once if it is): parks the calling goroutine or

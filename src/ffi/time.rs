@@ -1,8 +1,7 @@
 //! Time: gs_nanotime, gs_sleep.
 
 use super::{ffi_boundary, PANIC_CODE};
-use crate::runtime::entry::{self, Caller};
-use crate::runtime::{time, timer};
+use crate::runtime::{entry, time};
 use core::ffi::c_int;
 
 /// The monotonic clock.
@@ -10,7 +9,7 @@ use core::ffi::c_int;
 /// Returns nanoseconds since an arbitrary start (CLOCK_MONOTONIC).
 #[no_mangle]
 pub extern "C" fn gs_nanotime() -> i64 {
-    time::nanotime()
+    ffi_boundary!(0, { time::nanotime() })
 }
 
 /// Sleeps for ns nanoseconds: parks the calling goroutine on a timer (ns <= 0 just
@@ -21,11 +20,7 @@ pub extern "C" fn gs_nanotime() -> i64 {
 #[no_mangle]
 pub extern "C" fn gs_sleep(ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match entry::caller() {
-            // SAFETY: m is this thread's M.
-            Caller::Goroutine(m, _) => timer::sleep(unsafe { (*m).rt() }, ns),
-            _ => time::thread_sleep(ns),
-        }
+        entry::sleep_any(ns);
         0
     })
 }

@@ -2,7 +2,7 @@
 //! environment (GS_MAXPROCS, GS_STACK_SIZE, GS_DEBUG) and the CPUs the process may
 //! use (its affinity mask and cgroup CPU quota), resolved once by gs_init.
 
-use super::stack::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
+use super::stack::{valid_size, DEFAULT_STACK_SIZE};
 use crate::error::{Error, Result};
 
 /// Default cap on Ms (Go's sched.maxmcount).
@@ -93,10 +93,10 @@ pub(crate) fn resolve_config(nprocs: u32, stack_size: usize, max_threads: u32, f
     };
     let stack_size = match stack_size {
         0 => match env_u64("GS_STACK_SIZE") {
-            Some(n) if (MIN_STACK_SIZE as u64..=MAX_STACK_SIZE as u64).contains(&n) => n as usize,
+            Some(n) if valid_size(n) => n as usize,
             _ => DEFAULT_STACK_SIZE,
         },
-        n if !(MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&n) => return Err(Error::Inval),
+        n if !valid_size(n as u64) => return Err(Error::Inval),
         n => n,
     };
     let max_threads = if max_threads == 0 { DEFAULT_MAX_THREADS } else { max_threads };

@@ -6,6 +6,7 @@ use super::g::G;
 use super::m::M;
 use super::newproc::{newproc, GoOpts};
 use super::proc::{mcall, mcall_with};
+use super::sched::Runtime;
 use super::tls::{getm, setm};
 use crate::error::{Error, Result};
 use core::ffi::c_void;
@@ -180,5 +181,217 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
         Err(Error::Deadlock)
     } else {
         Err(Error::Shutdown)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// On behalf of whoever calls: the C API's calls, dispatched on the caller's kind
+
+/// `Perm` unless the caller is a foreign thread (gs_wait, gs_shutdown, gs_run_for,
+/// gs_main).
+pub(crate) fn foreign_only() -> Result<()> {
+    match caller() {
+        Caller::Foreign => Ok(()),
+        _ => Err(Error::Perm),
+    }
+}
+
+/// Runs `f` with the caller's runtime: an M's own, or for a foreign thread the
+/// published one, held with a foreign pass for the call. `NotInit` without one,
+/// `Shutdown` (foreign thread) while one stops.
+pub(crate) fn with_runtime<T>(f: impl FnOnce(&Runtime) -> T) -> Result<T> {
+    match caller() {
+        Caller::Foreign => {
+            let fg = super::sched::enter_foreign()?;
+            Ok(f(fg.rt()))
+        }
+        // SAFETY: m is this thread's M; its runtime outlives it.
+        Caller::Goroutine(m, _) | Caller::G0(m) => Ok(f(unsafe { (*m).rt() })),
+    }
+}
+
+/// gs_wait: a foreign thread waits until no goroutine is alive; a deadlock (with
+/// GS_CFG_CHECKDEAD) is reported on stderr with a goroutine dump.
+pub(crate) fn wait(timeout_ns: i64) -> Result<()> {
+    foreign_only()?;
+    let fg = super::sched::enter_foreign()?;
+    let r = super::sched::wait_all(fg.rt(), timeout_ns);
+    if r == Err(Error::Deadlock) {
+        print_deadlock(fg.rt());
+    }
+    r
+}
+
+/// The report of gs_wait and gs_main when every goroutine is asleep (Go's message).
+fn print_deadlock(rt: &Runtime) {
+    let d = super::debug::dump(rt);
+    eprint!("gosched: all goroutines are asleep - deadlock!\n\n{d}");
+}
+
+/// gs_shutdown, from a foreign thread.
+pub(crate) fn shutdown() -> Result<u64> {
+    foreign_only()?;
+    super::sched::shutdown()
+}
+
+/// gs_run_for, from a foreign thread.
+pub(crate) fn run_for(budget_ns: i64) -> Result<u64> {
+    foreign_only()?;
+    let fg = super::sched::enter_foreign()?;
+    super::host::run_for(fg.rt(), budget_ns)
+}
+
+/// gs_main, from a foreign thread, with the deadlock report.
+pub(crate) fn main_foreign(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+    foreign_only()?;
+    let r = main(f, arg);
+    if r == Err(Error::Deadlock) {
+        let rtp = super::sched::RT.load(Acquire);
+        if !rtp.is_null() {
+            // SAFETY: best effort: the runtime is alive unless shut down concurrently.
+            print_deadlock(unsafe { &*rtp });
+        }
+    }
+    r
+}
+
+/// gs_self: the calling goroutine's handle; null off-goroutine.
+pub(crate) fn self_handle() -> *mut c_void {
+    match caller() {
+        // SAFETY: g is the running goroutine.
+        Caller::Goroutine(_, g) => unsafe { (*g).handle() as *mut c_void },
+        _ => null_mut(),
+    }
+}
+
+/// gs_goid: the calling goroutine's id; 0 off-goroutine.
+pub(crate) fn self_goid() -> u64 {
+    match caller() {
+        // SAFETY: g is the running goroutine.
+        Caller::Goroutine(_, g) => unsafe { (*g).goid() },
+        _ => 0,
+    }
+}
+
+/// gs_should_yield: has the calling goroutine's time slice run out (sysmon's
+/// preemption request)? False off-goroutine.
+pub(crate) fn should_yield() -> bool {
+    match caller() {
+        Caller::Goroutine(m, _) => {
+            // SAFETY: m is this thread's M; its p, if held, is ours.
+            let pp = unsafe { (*m).p };
+            // SAFETY: as above.
+            !pp.is_null() && unsafe { (*pp).preempt.load(Relaxed) }
+        }
+        _ => false,
+    }
+}
+
+/// gs_gosched: yields on a goroutine; elsewhere yields the thread and says `Perm`.
+pub(crate) fn gosched_any() -> Result<()> {
+    match caller() {
+        Caller::Goroutine(m, _) => {
+            gosched_with(m);
+            Ok(())
+        }
+        _ => {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+            Err(Error::Perm)
+        }
+    }
+}
+
+/// gs_goexit: ends the calling goroutine; does nothing off-goroutine.
+pub(crate) fn goexit_any() {
+    if let Caller::Goroutine(..) = caller() {
+        goexit();
+    }
+}
+
+/// gs_lock_os_thread / gs_unlock_os_thread for the calling goroutine (`Perm`
+/// off-goroutine).
+pub(crate) fn lock_os_thread_self() -> Result<()> {
+    match caller() {
+        Caller::Goroutine(m, g) => lock_os_thread(m, g),
+        _ => Err(Error::Perm),
+    }
+}
+
+pub(crate) fn unlock_os_thread_self() -> Result<()> {
+    match caller() {
+        Caller::Goroutine(m, g) => {
+            unlock_os_thread(m, g);
+            Ok(())
+        }
+        _ => Err(Error::Perm),
+    }
+}
+
+/// gs_sleep: parks a goroutine on a timer, sleeps any other thread.
+pub(crate) fn sleep_any(ns: i64) {
+    match caller() {
+        // SAFETY: m is this thread's M.
+        Caller::Goroutine(m, _) => super::timer::sleep(unsafe { (*m).rt() }, ns),
+        _ => super::time::thread_sleep(ns),
+    }
+}
+
+/// gs_park (`timeout_ns` < 0) and gs_park_timeout: `Perm` off-goroutine, `TimedOut`
+/// when the time ran out.
+pub(crate) fn park_any(
+    unlockf: Option<super::g::UnlockFn>,
+    lock: *mut c_void,
+    reason: *const core::ffi::c_char,
+    timeout_ns: i64,
+) -> Result<()> {
+    let Caller::Goroutine(m, _) = caller() else { return Err(Error::Perm) };
+    if timeout_ns < 0 {
+        // SAFETY: on a goroutine of m.
+        unsafe { super::park::gopark_with(m, unlockf, lock, reason, true) };
+        return Ok(());
+    }
+    // SAFETY: m is this thread's M.
+    let rt = unsafe { (*m).rt() };
+    if super::timer::park_timeout(rt, unlockf, lock, reason, timeout_ns) {
+        Ok(())
+    } else {
+        Err(Error::TimedOut)
+    }
+}
+
+/// gs_ready, from anywhere: `Shutdown` while the runtime stops.
+pub(crate) fn ready_any(handle: usize) -> Result<()> {
+    match caller() {
+        Caller::Foreign => {
+            let fg = super::sched::enter_foreign()?;
+            super::park::ready_handle(fg.rt(), null_mut(), handle)
+        }
+        Caller::Goroutine(m, _) | Caller::G0(m) => {
+            // SAFETY: m is this thread's M.
+            let rt = unsafe { (*m).rt() };
+            if !rt.running() {
+                return Err(Error::Shutdown);
+            }
+            super::park::ready_handle(rt, m, handle)
+        }
+    }
+}
+
+/// gs_entersyscall, gs_exitsyscall, gs_entersyscallblock: for a goroutine; nothing
+/// off-goroutine.
+pub(crate) fn entersyscall_any(block: bool) {
+    if let Caller::Goroutine(m, g) = caller() {
+        if block {
+            super::syscall::entersyscallblock(m, g);
+        } else {
+            super::syscall::entersyscall(m, g);
+        }
+    }
+}
+
+pub(crate) fn exitsyscall_any() {
+    if let Caller::Goroutine(m, g) = caller() {
+        super::syscall::exitsyscall(m, g);
     }
 }

@@ -43,6 +43,11 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 256 << 10;
 pub(crate) const MIN_STACK_SIZE: usize = 16 << 10;
 /// Largest stack accepted from a user.
 pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Is `n` a stack size gs_config and gs_go_opts accept?
+pub(crate) fn valid_size(n: u64) -> bool {
+    (MIN_STACK_SIZE as u64..=MAX_STACK_SIZE as u64).contains(&n)
+}
 /// Stacks per slab: 256 x 256 KiB = 64 MiB of address space per mapping.
 const SLAB_STACKS: usize = 256;
 /// Guards installed per `process_madvise` call while carving.
