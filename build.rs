@@ -17,8 +17,8 @@ fn generate() {
     let out_dir = std::env::var("OUT_DIR").expect("OUT_DIR");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    let config = cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml"))
-        .expect("cbindgen.toml is readable");
+    let config =
+        cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml")).expect("cbindgen.toml is readable");
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)

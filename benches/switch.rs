@@ -37,18 +37,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-n" => {
-                iters = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "-trials" => {
-                trials = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
+            "-n" => iters = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage()),
+            "-trials" => trials = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage()),
             // cargo bench passes --bench to harness-less benchmarks.
             "--bench" => {}
             _ => usage(),
@@ -69,7 +59,5 @@ fn main() {
         "workload=raw_switch procs=1 n={iters} value={full:.3} unit=ns/switch impl=gosched ratio_vs_minimal={:.3}",
         full / minimal
     );
-    println!(
-        "workload=raw_switch procs=1 n={iters} value={minimal:.3} unit=ns/switch impl=minimal"
-    );
+    println!("workload=raw_switch procs=1 n={iters} value={minimal:.3} unit=ns/switch impl=minimal");
 }

@@ -39,10 +39,7 @@ impl Stack {
                 0,
             )
         };
-        assert!(
-            base != libc::MAP_FAILED,
-            "bench_support: mmap of a stack failed"
-        );
+        assert!(base != libc::MAP_FAILED, "bench_support: mmap of a stack failed");
         Stack { base }
     }
 
@@ -118,10 +115,7 @@ unsafe fn min_start_frame(top: usize) -> usize {
 pub fn switch_roundtrip_ns(iters: u64, minimal: bool) -> f64 {
     let iters = iters.max(1);
     let stack = Stack::new();
-    let p: *mut Pair = Box::into_raw(Box::new(Pair {
-        main_sp: 0,
-        co_sp: 0,
-    }));
+    let p: *mut Pair = Box::into_raw(Box::new(Pair { main_sp: 0, co_sp: 0 }));
     // SAFETY: the stack is ours and unused; the frame is laid out for the switch
     // that will first resume it.
     unsafe {

@@ -97,5 +97,11 @@ fn aarch64_switch_keeps_registers_and_fp_state_under_qemu() {
         );
         return;
     }
-    run_switch_contract("aarch64-linux-gnu-gcc", &["-static"], "asm/aarch64.S", Some("qemu-aarch64"), "aarch64");
+    run_switch_contract(
+        "aarch64-linux-gnu-gcc",
+        &["-static"],
+        "asm/aarch64.S",
+        Some("qemu-aarch64"),
+        "aarch64",
+    );
 }

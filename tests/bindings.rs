@@ -28,15 +28,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-const CXXFLAGS: &[&str] = &[
-    "-std=c++17",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-O1",
-    "-g",
-    "-pthread",
-];
+const CXXFLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-pthread"];
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -62,12 +54,7 @@ fn cpp_tests_clangxx() {
 #[test]
 fn cpp_game_loop() {
     let _one = serial();
-    let needed = [
-        "gs_run_for",
-        "gs_go_with",
-        "gs_waitgroup_new",
-        "gs_chan_new",
-    ];
+    let needed = ["gs_run_for", "gs_go_with", "gs_waitgroup_new", "gs_chan_new"];
     if let Some(missing) = missing_symbols(&needed) {
         println!("game_loop skipped: libgosched.so lacks {missing} (not built yet)");
         return;
@@ -81,22 +68,14 @@ fn cpp_game_loop() {
     for cxx in compilers {
         let src = repo().join("bindings/cpp/examples/game_loop.cpp");
         let exe = compile(cxx, &src).unwrap_or_else(|e| panic!("{e}"));
-        let out = run(
-            Command::new(&exe).args(["--frames", "30", "--jobs", "16"]),
-            RUN_TIMEOUT,
-        );
+        let out = run(Command::new(&exe).args(["--frames", "30", "--jobs", "16"]), RUN_TIMEOUT);
         assert!(out.ok(), "game_loop ({cxx}) failed:\n{}", out.text());
         assert!(
-            out.stdout.contains("all on the main thread")
-                && out.stdout.contains("none on the main thread"),
+            out.stdout.contains("all on the main thread") && out.stdout.contains("none on the main thread"),
             "game_loop ({cxx}) did not confirm host goroutines on the main thread:\n{}",
             out.text()
         );
-        assert!(
-            out.stdout.contains("frame time (work): p50"),
-            "no frame times:\n{}",
-            out.text()
-        );
+        assert!(out.stdout.contains("frame time (work): p50"), "no frame times:\n{}", out.text());
         assert!(out.stdout.contains("game_loop: OK"), "{}", out.text());
         println!("{}", out.stdout);
     }
@@ -108,23 +87,11 @@ fn python_unittest_suite() {
     let Some(site) = python_site() else { return };
     let out = run(
         python(site)
-            .args([
-                "-m",
-                "unittest",
-                "discover",
-                "-s",
-                "bindings/python/tests",
-                "-v",
-            ])
+            .args(["-m", "unittest", "discover", "-s", "bindings/python/tests", "-v"])
             .env("GOSCHED_LIBRARY", lib_dir().join("libgosched.so")),
         PYTHON_TIMEOUT,
     );
-    let summary = out
-        .stderr
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("Ran "))
-        .unwrap_or("");
+    let summary = out.stderr.lines().rev().find(|l| l.starts_with("Ran ")).unwrap_or("");
     let ran: usize = summary
         .strip_prefix("Ran ")
         .and_then(|s| s.split_whitespace().next())
@@ -133,17 +100,11 @@ fn python_unittest_suite() {
     assert!(out.ok(), "the Python tests failed:\n{}", out.text());
     assert!(ran > 0, "no Python test ran:\n{}", out.text());
     assert!(
-        out.stderr
-            .lines()
-            .any(|l| l == "OK" || l.starts_with("OK (")),
+        out.stderr.lines().any(|l| l == "OK" || l.starts_with("OK (")),
         "the unittest summary does not say OK:\n{}",
         out.text()
     );
-    let skipped: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("... skipped"))
-        .collect();
+    let skipped: Vec<&str> = out.stderr.lines().filter(|l| l.contains("... skipped")).collect();
     println!("{summary}; {} skipped", skipped.len());
     for s in skipped {
         println!("  {s}");
@@ -167,23 +128,12 @@ fn python_finds_the_library_without_gosched_library() {
     let fake_target = work_dir().join(format!("target-{}", std::process::id()));
     let release = fake_target.join("release");
     std::fs::create_dir_all(&release).expect("create a target directory");
-    copy_whole(
-        &lib_dir().join("libgosched.so"),
-        &release.join("libgosched.so"),
-        b"\x7fELF",
-    );
+    copy_whole(&lib_dir().join("libgosched.so"), &release.join("libgosched.so"), b"\x7fELF");
     let out = run(
-        python(site)
-            .args(["-c", code])
-            .env_remove("GOSCHED_LIBRARY")
-            .env("CARGO_TARGET_DIR", &fake_target),
+        python(site).args(["-c", code]).env_remove("GOSCHED_LIBRARY").env("CARGO_TARGET_DIR", &fake_target),
         RUN_TIMEOUT,
     );
-    assert!(
-        out.ok(),
-        "import without $GOSCHED_LIBRARY failed:\n{}",
-        out.text()
-    );
+    assert!(out.ok(), "import without $GOSCHED_LIBRARY failed:\n{}", out.text());
     assert_eq!(
         out.stdout.trim(),
         release.join("libgosched.so").to_string_lossy(),
@@ -206,17 +156,10 @@ fn python_finds_the_library_without_gosched_library() {
                 .current_dir(repo().join("bindings")),
             RUN_TIMEOUT,
         );
-        assert!(
-            out.ok(),
-            "import from the project directory failed:\n{}",
-            out.text()
-        );
+        assert!(out.ok(), "import from the project directory failed:\n{}", out.text());
         assert_eq!(out.stdout.trim(), own.to_string_lossy());
     } else {
-        println!(
-            "{} is not the project's target/release library: cwd discovery not checked",
-            own.display()
-        );
+        println!("{} is not the project's target/release library: cwd discovery not checked", own.display());
     }
     // (With nothing to find, the error names the three places: the Python suite checks
     // that, from a copy of the package outside any cargo project.)
@@ -242,33 +185,23 @@ fn run_cpp_tests(cxx: &str) {
             .map(|r| r.split_whitespace().collect())
             .unwrap_or_default();
         match missing_symbols(&required) {
-            Some(missing) => println!(
-                "{} skipped: libgosched.so lacks {missing} (not built yet)",
-                name_of(f)
-            ),
+            Some(missing) => {
+                println!("{} skipped: libgosched.so lacks {missing} (not built yet)", name_of(f))
+            }
             None => runnable.push(f.clone()),
         }
     }
     // Compile two at a time, then run one at a time (some tests measure time).
     let results: Vec<(PathBuf, Result<PathBuf, String>)> = std::thread::scope(|s| {
-        let chunks: Vec<Vec<PathBuf>> = (0..2)
-            .map(|k| runnable.iter().skip(k).step_by(2).cloned().collect())
-            .collect();
+        let chunks: Vec<Vec<PathBuf>> =
+            (0..2).map(|k| runnable.iter().skip(k).step_by(2).cloned().collect()).collect();
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|f| (f.clone(), compile(cxx, &f)))
-                        .collect::<Vec<_>>()
-                })
+                s.spawn(move || chunk.into_iter().map(|f| (f.clone(), compile(cxx, &f))).collect::<Vec<_>>())
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("compile thread"))
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().expect("compile thread")).collect()
     });
     let mut failures = Vec::new();
     for (src, exe) in results {
@@ -284,12 +217,7 @@ fn run_cpp_tests(cxx: &str) {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} C++ test(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} C++ test(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 /// Compiles one C++ file into `<work>/<compiler>/<name>`.
@@ -314,19 +242,12 @@ fn compile(cxx: &str, src: &Path) -> Result<PathBuf, String> {
     if out.ok() {
         Ok(exe)
     } else {
-        Err(format!(
-            "{cxx} could not compile {}:\n{}",
-            name_of(src),
-            out.text()
-        ))
+        Err(format!("{cxx} could not compile {}:\n{}", name_of(src), out.text()))
     }
 }
 
 fn name_of(p: &Path) -> String {
-    p.file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned()
+    p.file_stem().unwrap_or_default().to_string_lossy().into_owned()
 }
 
 // ---------------------------------------------------------------------------------
@@ -359,15 +280,8 @@ fn python_site() -> Option<&'static Path> {
         let _ = std::fs::remove_dir_all(&stage);
         let _ = std::fs::remove_dir_all(&site);
         copy_tree(&repo().join("bindings/python"), &stage);
-        let base = [
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-        ];
+        let base =
+            ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--target"];
         let offline = run(
             Command::new("python3")
                 .args(base)
@@ -379,10 +293,7 @@ fn python_site() -> Option<&'static Path> {
         if !offline.ok() {
             // No setuptools installed: let pip fetch the build backend.
             let _ = std::fs::remove_dir_all(&site);
-            let online = run(
-                Command::new("python3").args(base).arg(&site).arg(&stage),
-                PYTHON_TIMEOUT,
-            );
+            let online = run(Command::new("python3").args(base).arg(&site).arg(&stage), PYTHON_TIMEOUT);
             assert!(
                 online.ok(),
                 "pip install of bindings/python failed:\n{}\n{}",
@@ -391,10 +302,7 @@ fn python_site() -> Option<&'static Path> {
             );
         }
         let _ = std::fs::remove_dir_all(&stage);
-        assert!(
-            site.join("gosched").join("__init__.py").is_file(),
-            "pip installed no gosched package"
-        );
+        assert!(site.join("gosched").join("__init__.py").is_file(), "pip installed no gosched package");
         Some(site)
     })
     .as_deref()
@@ -432,18 +340,12 @@ fn repo() -> &'static Path {
 /// `<target>/<profile>`: this test binary lives in its `deps/`.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("the test binary is in <target>/<profile>/deps")
-        .to_path_buf()
+    exe.parent().and_then(Path::parent).expect("the test binary is in <target>/<profile>/deps").to_path_buf()
 }
 
 /// `<target>/bindings-tests`.
 fn work_dir() -> PathBuf {
-    let d = profile_dir()
-        .parent()
-        .expect("<target>")
-        .join("bindings-tests");
+    let d = profile_dir().parent().expect("<target>").join("bindings-tests");
     std::fs::create_dir_all(&d).expect("create <target>/bindings-tests");
     d
 }
@@ -452,10 +354,7 @@ fn work_dir() -> PathBuf {
 /// it in `deps/` only); built with `cargo build` when there is none.
 fn built_library() -> PathBuf {
     let profile = profile_dir();
-    let candidates = [
-        profile.join("deps/libgosched.so"),
-        profile.join("libgosched.so"),
-    ];
+    let candidates = [profile.join("deps/libgosched.so"), profile.join("libgosched.so")];
     let newest = candidates
         .iter()
         .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p.clone())))
@@ -470,10 +369,7 @@ fn built_library() -> PathBuf {
     if profile.file_name() == Some(OsStr::new("release")) {
         cmd.arg("--release");
     }
-    assert!(
-        cmd.status().expect("run cargo build").success(),
-        "cargo build failed"
-    );
+    assert!(cmd.status().expect("run cargo build").success(), "cargo build failed");
     profile.join("libgosched.so")
 }
 
@@ -502,11 +398,7 @@ fn lib_dir() -> &'static Path {
 /// Copies a file whole, retrying while a concurrent build rewrites it.
 fn copy_whole(from: &Path, to: &Path, magic: &[u8]) {
     for _ in 0..100 {
-        let stamp = || {
-            std::fs::metadata(from)
-                .ok()
-                .map(|m| (m.len(), m.modified().ok()))
-        };
+        let stamp = || std::fs::metadata(from).ok().map(|m| (m.len(), m.modified().ok()));
         let before = stamp();
         if let Ok(bytes) = std::fs::read(from) {
             if before == stamp()
@@ -529,9 +421,7 @@ fn exported() -> &'static Vec<String> {
     static SYMS: OnceLock<Vec<String>> = OnceLock::new();
     SYMS.get_or_init(|| {
         let out = run(
-            Command::new("nm")
-                .args(["-D", "--defined-only"])
-                .arg(lib_dir().join("libgosched.so")),
+            Command::new("nm").args(["-D", "--defined-only"]).arg(lib_dir().join("libgosched.so")),
             RUN_TIMEOUT,
         );
         assert!(out.ok(), "nm -D failed:\n{}", out.text());
@@ -547,11 +437,7 @@ fn exported() -> &'static Vec<String> {
 /// None if the library exports every symbol, else the missing ones, space-separated.
 fn missing_symbols(symbols: &[&str]) -> Option<String> {
     let have = exported();
-    let missing: Vec<&str> = symbols
-        .iter()
-        .copied()
-        .filter(|s| !have.iter().any(|h| h == s))
-        .collect();
+    let missing: Vec<&str> = symbols.iter().copied().filter(|s| !have.iter().any(|h| h == s)).collect();
     (!missing.is_empty()).then(|| missing.join(" "))
 }
 
@@ -574,39 +460,29 @@ impl Output {
         !self.timed_out && self.status.map(|s| s.success()).unwrap_or(false)
     }
     fn text(&self) -> String {
-        let status = if self.timed_out {
-            "timed out (killed)".to_string()
-        } else {
-            format!("{:?}", self.status)
-        };
-        format!(
-            "$ {}\nstatus: {status}\n--- stdout\n{}\n--- stderr\n{}",
-            self.what, self.stdout, self.stderr
-        )
+        let status =
+            if self.timed_out { "timed out (killed)".to_string() } else { format!("{:?}", self.status) };
+        format!("$ {}\nstatus: {status}\n--- stdout\n{}\n--- stderr\n{}", self.what, self.stdout, self.stderr)
     }
 }
 
 /// Runs `cmd` in its own process group, killing the group after `timeout`.
 fn run(cmd: &mut Command, timeout: Duration) -> Output {
     let what = format!("{cmd:?}");
-    let mut child = match cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            return Output {
-                status: None,
-                timed_out: false,
-                stdout: String::new(),
-                stderr: format!("cannot start: {e}"),
-                what,
+    let mut child =
+        match cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return Output {
+                    status: None,
+                    timed_out: false,
+                    stdout: String::new(),
+                    stderr: format!("cannot start: {e}"),
+                    what,
+                }
             }
-        }
-    };
+        };
     let mut so = child.stdout.take().expect("stdout");
     let mut se = child.stderr.take().expect("stderr");
     let ro = std::thread::spawn(move || {
@@ -636,11 +512,5 @@ fn run(cmd: &mut Command, timeout: Duration) -> Output {
     };
     let stdout = String::from_utf8_lossy(&ro.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&re.join().unwrap_or_default()).into_owned();
-    Output {
-        status,
-        timed_out,
-        stdout,
-        stderr,
-        what,
-    }
+    Output { status, timed_out, stdout, stderr, what }
 }

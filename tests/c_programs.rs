@@ -138,13 +138,10 @@ fn group_host() {
 /// binary does not ask for the shared library.
 #[test]
 fn static_link() {
-    let bin =
-        compile(Path::new("tests/c/api_errors.c"), Link::Static).unwrap_or_else(|e| panic!("{e}"));
+    let bin = compile(Path::new("tests/c/api_errors.c"), Link::Static).unwrap_or_else(|e| panic!("{e}"));
     let image = std::fs::read(&bin).expect("read the static binary");
     assert!(
-        !image
-            .windows(b"libgosched.so".len())
-            .any(|w| w == b"libgosched.so"),
+        !image.windows(b"libgosched.so".len()).any(|w| w == b"libgosched.so"),
         "{} links libgosched.so dynamically",
         bin.display()
     );
@@ -171,10 +168,7 @@ fn every_c_test_is_registered() {
         "C tests not registered in tests/c_programs.rs (add them to c_tests!): {missing:?}"
     );
     for rel in REGISTERED.iter().chain(REGISTERED_EXAMPLES) {
-        assert!(
-            repo().join(rel).is_file(),
-            "{rel} is registered but does not exist"
-        );
+        assert!(repo().join(rel).is_file(), "{rel} is registered but does not exist");
     }
 }
 
@@ -204,12 +198,7 @@ fn examples_run() {
         }
     }
     println!("examples: {ran} run besides the registered ones");
-    assert!(
-        failures.is_empty(),
-        "{} example(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} example(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 // ---------------------------------------------------------------------------------
@@ -220,10 +209,7 @@ fn repo() -> &'static Path {
 
 /// `path` relative to the repository, with `/` separators.
 fn relative(path: &Path) -> String {
-    path.strip_prefix(repo())
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
+    path.strip_prefix(repo()).unwrap_or(path).to_string_lossy().replace('\\', "/")
 }
 
 /// The `.c` files of a directory of the repository, sorted.
@@ -242,10 +228,7 @@ fn c_files(dir: &str) -> Vec<PathBuf> {
 /// `<target>/<profile>`: this test binary lives in its `deps/`.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("the test binary is in <target>/<profile>/deps")
-        .to_path_buf()
+    exe.parent().and_then(Path::parent).expect("the test binary is in <target>/<profile>/deps").to_path_buf()
 }
 
 /// Where cargo put the library this test run was built with, built if missing.
@@ -256,9 +239,7 @@ fn profile_dir() -> PathBuf {
 fn built_lib_dir() -> PathBuf {
     let profile = profile_dir();
     let mtime = |d: &Path| {
-        let so = std::fs::metadata(d.join("libgosched.so"))
-            .and_then(|m| m.modified())
-            .ok();
+        let so = std::fs::metadata(d.join("libgosched.so")).and_then(|m| m.modified()).ok();
         so.filter(|_| d.join("libgosched.a").is_file())
     };
     let deps = profile.join("deps");
@@ -270,35 +251,23 @@ fn built_lib_dir() -> PathBuf {
     }
     let target = profile.parent().expect("<target>");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(repo())
-        .args(["build", "--lib"])
-        .env("CARGO_TARGET_DIR", target);
+    cmd.current_dir(repo()).args(["build", "--lib"]).env("CARGO_TARGET_DIR", target);
     if profile.file_name() == Some(OsStr::new("release")) {
         cmd.arg("--release");
     }
     let st = cmd.status().expect("run cargo build");
     assert!(st.success(), "cargo build of the library failed");
-    assert!(
-        profile.join("libgosched.so").is_file(),
-        "no libgosched.so in {}",
-        profile.display()
-    );
+    assert!(profile.join("libgosched.so").is_file(), "no libgosched.so in {}", profile.display());
     profile
 }
 
 /// Copies `from` to `to` whole: retries while a concurrent build rewrites `from`.
 fn copy_whole(from: &Path, to: &Path, magic: &[u8]) {
     for _ in 0..50 {
-        let before = std::fs::metadata(from)
-            .ok()
-            .map(|m| (m.len(), m.modified().ok()));
+        let before = std::fs::metadata(from).ok().map(|m| (m.len(), m.modified().ok()));
         if let Ok(bytes) = std::fs::read(from) {
-            let after = std::fs::metadata(from)
-                .ok()
-                .map(|m| (m.len(), m.modified().ok()));
-            if before == after
-                && bytes.starts_with(magic)
-                && before.map(|b| b.0) == Some(bytes.len() as u64)
+            let after = std::fs::metadata(from).ok().map(|m| (m.len(), m.modified().ok()));
+            if before == after && bytes.starts_with(magic) && before.map(|b| b.0) == Some(bytes.len() as u64)
             {
                 let tmp = to.with_extension("tmp");
                 std::fs::write(&tmp, &bytes).expect("write the library copy");
@@ -308,10 +277,7 @@ fn copy_whole(from: &Path, to: &Path, magic: &[u8]) {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!(
-        "{} kept changing (or is not a library); is a build running?",
-        from.display()
-    );
+    panic!("{} kept changing (or is not a library); is a build running?", from.display());
 }
 
 /// A private copy of `libgosched.so` and `libgosched.a` for this test process, in
@@ -325,16 +291,8 @@ fn lib_dir() -> &'static Path {
         let base = out_dir();
         let dir = base.join(format!("lib-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the library copy's directory");
-        copy_whole(
-            &src.join("libgosched.so"),
-            &dir.join("libgosched.so"),
-            b"\x7fELF",
-        );
-        copy_whole(
-            &src.join("libgosched.a"),
-            &dir.join("libgosched.a"),
-            b"!<arch>",
-        );
+        copy_whole(&src.join("libgosched.so"), &dir.join("libgosched.so"), b"\x7fELF");
+        copy_whole(&src.join("libgosched.a"), &dir.join("libgosched.a"), b"!<arch>");
         let mut stale: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&base)
             .into_iter()
             .flatten()
@@ -372,23 +330,14 @@ enum Link {
 /// Compiles `src` (relative to the repository) into `<target>/c-tests/`.
 fn compile(src: &Path, link: Link) -> Result<PathBuf, String> {
     let lib = lib_dir();
-    let stem = src
-        .file_stem()
-        .and_then(OsStr::to_str)
-        .expect("a file name");
-    let prefix = if src.starts_with("examples-c") {
-        "example-"
-    } else {
-        ""
-    };
+    let stem = src.file_stem().and_then(OsStr::to_str).expect("a file name");
+    let prefix = if src.starts_with("examples-c") { "example-" } else { "" };
     let suffix = if link == Link::Static { "-static" } else { "" };
     let bin = out_dir().join(format!("{prefix}{stem}{suffix}"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
     let mut cmd = Command::new(&cc);
     cmd.current_dir(repo())
-        .args([
-            "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
-        ])
+        .args(["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
         .arg("-I")
         .arg(repo().join("include"))
         .arg("-o")
@@ -396,21 +345,11 @@ fn compile(src: &Path, link: Link) -> Result<PathBuf, String> {
         .arg(repo().join(src));
     match link {
         Link::Shared => {
-            cmd.arg("-L")
-                .arg(lib)
-                .arg(format!("-Wl,-rpath,{}", lib.display()))
-                .arg("-lgosched");
+            cmd.arg("-L").arg(lib).arg(format!("-Wl,-rpath,{}", lib.display())).arg("-lgosched");
         }
         Link::Static => {
             // What rustc reports as the staticlib's native dependencies on Linux.
-            cmd.arg(lib.join("libgosched.a")).args([
-                "-lgcc_s",
-                "-lutil",
-                "-lrt",
-                "-lpthread",
-                "-ldl",
-                "-lc",
-            ]);
+            cmd.arg(lib.join("libgosched.a")).args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-ldl", "-lc"]);
         }
     }
     cmd.arg("-lm");
@@ -547,11 +486,7 @@ fn run_c_test(rel: &str, timeout_s: u64) {
 fn run_group(prefix: &str) {
     let files: Vec<PathBuf> = c_files("tests/c")
         .into_iter()
-        .filter(|p| {
-            p.file_stem()
-                .and_then(OsStr::to_str)
-                .is_some_and(|s| s.starts_with(prefix))
-        })
+        .filter(|p| p.file_stem().and_then(OsStr::to_str).is_some_and(|s| s.starts_with(prefix)))
         .collect();
     if files.is_empty() {
         println!("no tests/c/{prefix}*.c yet");

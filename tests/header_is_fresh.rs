@@ -10,17 +10,10 @@ fn checked_in_header_matches_cbindgen() {
         .arg(format!("{root}/scripts/gen-header.sh"))
         .output()
         .expect("bash runs scripts/gen-header.sh");
-    assert!(
-        out.status.success(),
-        "scripts/gen-header.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "scripts/gen-header.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let path = String::from_utf8(out.stdout).expect("a path");
     let fresh = std::fs::read_to_string(path.trim()).expect("the generated header is readable");
     let checked_in =
         std::fs::read_to_string(format!("{root}/include/gosched.h")).expect("include/gosched.h exists");
-    assert!(
-        fresh == checked_in,
-        "include/gosched.h is stale: run .ci/update-header and commit the result"
-    );
+    assert!(fresh == checked_in, "include/gosched.h is stale: run .ci/update-header and commit the result");
 }

@@ -2,8 +2,8 @@
 
 use super::{ffi_boundary, PANIC_CODE};
 use crate::error::Error;
-use crate::runtime::entry::{self};
 use crate::runtime::debug;
+use crate::runtime::entry::{self};
 use core::ffi::c_int;
 
 /// Scheduler counters (a snapshot).
@@ -28,7 +28,6 @@ pub struct gs_stats {
     pub netpoll_waiters: u64,
     pub timers: u64,
 }
-
 
 /// Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
 /// an unlockf or from a foreign thread.

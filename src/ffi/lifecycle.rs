@@ -44,8 +44,12 @@ pub type gs_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 #[no_mangle]
 pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        // SAFETY: a non-NULL cfg points to a gs_config (API contract).
-        let c = if cfg.is_null() { gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 } } else { unsafe { *cfg } };
+        let c = if cfg.is_null() {
+            gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 }
+        } else {
+            // SAFETY: a non-NULL cfg points to a gs_config (API contract).
+            unsafe { *cfg }
+        };
         code(config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
     })
 }

@@ -38,7 +38,12 @@ pub extern "C" fn gs_park(unlockf: gs_unlockf, lock: *mut c_void, reason: *const
 /// ran out, exactly one of the two whatever races with gs_ready; GS_EPERM
 /// off-goroutine (a foreign thread, or inside an unlockf).
 #[no_mangle]
-pub extern "C" fn gs_park_timeout(unlockf: gs_unlockf, lock: *mut c_void, reason: *const c_char, timeout_ns: i64) -> c_int {
+pub extern "C" fn gs_park_timeout(
+    unlockf: gs_unlockf,
+    lock: *mut c_void,
+    reason: *const c_char,
+    timeout_ns: i64,
+) -> c_int {
     ffi_boundary!(PANIC_CODE, {
         // SAFETY: as in gs_park.
         let f: Option<crate::runtime::g::UnlockFn> = unsafe { core::mem::transmute(unlockf) };

@@ -46,9 +46,9 @@ pub(crate) fn available_cpus() -> u32 {
 
 fn cgroup_quota_cpus() -> Option<u32> {
     // cgroup v2: the process's own cgroup, then the root's.
-    let own = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|s| {
-        s.lines().find_map(|l| l.strip_prefix("0::").map(|p| p.trim().to_string()))
-    });
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("0::").map(|p| p.trim().to_string())));
     let mut paths = Vec::new();
     if let Some(p) = own {
         paths.push(format!("/sys/fs/cgroup{p}/cpu.max"));

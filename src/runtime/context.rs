@@ -93,10 +93,10 @@ pub(crate) mod slot_aarch64 {
     pub(crate) const MIN_FRAME_SIZE: usize = 176;
 }
 
-#[cfg(target_arch = "x86_64")]
-pub(crate) use slot_x86_64 as slot;
 #[cfg(target_arch = "aarch64")]
 pub(crate) use slot_aarch64 as slot;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use slot_x86_64 as slot;
 
 /// Bytes of a saved context.
 pub(crate) const FRAME_SIZE: usize = slot::FRAME_SIZE;

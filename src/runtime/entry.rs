@@ -4,7 +4,9 @@
 
 use super::g::G;
 use super::m::M;
+use super::m::{m_left, mstart_common};
 use super::newproc::{newproc, GoOpts};
+use super::proc::{goexit1, gosched_m};
 use super::proc::{mcall, mcall_with};
 use super::sched::Runtime;
 use super::tls::{getm, setm};
@@ -12,8 +14,6 @@ use crate::error::{Error, Result};
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
-use super::m::{m_left, mstart_common};
-use super::proc::{goexit1, gosched_m};
 
 // ---------------------------------------------------------------------------------
 // Entry points for the calling thread (used by the C API)

@@ -3,8 +3,10 @@
 //! foreign thread waits in poll(2). The slots, the Waiter and its lifetime are
 //! described at the top of netpoll.rs.
 
-use super::netpoll::{GS_POLLIN, GS_POLLOUT, PD_READY, PD_WAIT, W_CLAIMED, W_COMMIT, W_OPEN, Waiter, claim, is_nonblock};
 use super::entry::{caller, Caller};
+use super::netpoll::{
+    claim, is_nonblock, Waiter, GS_POLLIN, GS_POLLOUT, PD_READY, PD_WAIT, W_CLAIMED, W_COMMIT, W_OPEN,
+};
 use super::sched::Runtime;
 use super::time::nanotime;
 use super::timer::Timeout;
@@ -221,7 +223,11 @@ pub(crate) fn poll_thread(fd: i32, events: u32, timeout_ns: i64) -> Result<u32> 
     let deadline = if timeout_ns < 0 { i64::MAX } else { nanotime().saturating_add(timeout_ns) };
     loop {
         let left = deadline.saturating_sub(nanotime());
-        let ms = if timeout_ns < 0 { -1 } else { ((left.max(0) + 999_999) / 1_000_000).min(i32::MAX as i64) as i32 };
+        let ms = if timeout_ns < 0 {
+            -1
+        } else {
+            ((left.max(0) + 999_999) / 1_000_000).min(i32::MAX as i64) as i32
+        };
         let mut p = libc::pollfd { fd, events: pev, revents: 0 };
         // SAFETY: p is a valid pollfd.
         let n = unsafe { libc::poll(&mut p, 1, ms) };

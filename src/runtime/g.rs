@@ -257,9 +257,7 @@ impl G {
     #[inline]
     pub(crate) fn casgstatus(&self, from: Gstatus, to: Gstatus) {
         if cfg!(debug_assertions) {
-            if let Err(cur) =
-                self.status.compare_exchange(from as u32, to as u32, AcqRel, Acquire)
-            {
+            if let Err(cur) = self.status.compare_exchange(from as u32, to as u32, AcqRel, Acquire) {
                 super::throw::fatal(&format!(
                     "casgstatus: goroutine {} is {:?}, expected {:?} -> {:?}",
                     self.goid.load(Relaxed),

@@ -217,7 +217,16 @@ pub(crate) fn connect(fd: i32, addr: *const libc::sockaddr, len: libc::socklen_t
     let mut soerr: libc::c_int = 0;
     let mut l = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: valid out-parameters.
-    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut soerr as *mut libc::c_int).cast(), &mut l) } < 0 {
+    if unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut soerr as *mut libc::c_int).cast(),
+            &mut l,
+        )
+    } < 0
+    {
         return -(errno() as i64);
     }
     -(soerr as i64)

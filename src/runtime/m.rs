@@ -8,18 +8,18 @@
 //!
 //! Fields marked "this M only" are written only by the thread of the M itself.
 
+use super::context::{gs_gogo, gs_mstart0};
 use super::g::G;
 use super::note::Note;
 use super::p::P;
-use super::sched::Runtime;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering::*};
-use super::context::{gs_gogo, gs_mstart0};
 use super::p::{acquirep, releasep};
 use super::proc::{handoffp, schedule};
+use super::sched::Runtime;
 use super::sched::SchedLocked;
 use super::tls::setm;
 use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering::*};
 
 pub(crate) struct M {
     /// The runtime this M belongs to (outlives the M).
@@ -207,7 +207,12 @@ fn newm(rt: &Runtime, s: &mut SchedLocked, pp: *mut P, spinning: bool) -> bool {
         (*mp).nextp.store(pp, Relaxed);
     }
     rt.nm_alive.fetch_add(1, AcqRel);
-    let h = super::osthread::newosproc(&format!("gosched-m{id}"), G0_STACK_SIZE, |a| mstart(a as *mut M), mp as usize);
+    let h = super::osthread::newosproc(
+        &format!("gosched-m{id}"),
+        G0_STACK_SIZE,
+        |a| mstart(a as *mut M),
+        mp as usize,
+    );
     match h {
         Ok(h) => {
             s.allm.push(mp);

@@ -7,14 +7,12 @@ use super::context::gostartcall;
 use super::g::{Gstatus, ARGS_INLINE, G, GFLAG_ARGS, GFLAG_HOST, GFLAG_MAIN};
 use super::m::M;
 use super::p::P;
+use super::proc::{goexit1, wakep};
 use super::sched::{Runtime, GOIDGEN};
 use crate::error::{Error, Result};
 use core::ffi::{c_char, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
-use super::proc::{goexit1, wakep};
-
-
 
 /// goids taken from the global generator at once by a P. Go uses 16.
 const GOID_BATCH: u64 = 16;
@@ -64,17 +62,18 @@ pub(crate) fn newproc(
         rt.goroutine_ended(pp);
         return Err(e);
     }
-    let own_stack = if opts.stack_size != 0 && super::stack::round_page(opts.stack_size) != rt.stacks.default_size {
-        match rt.stacks.alloc(opts.stack_size) {
-            Ok(st) => Some(st),
-            Err(e) => {
-                rt.goroutine_ended(pp);
-                return Err(e);
+    let own_stack =
+        if opts.stack_size != 0 && super::stack::round_page(opts.stack_size) != rt.stacks.default_size {
+            match rt.stacks.alloc(opts.stack_size) {
+                Ok(st) => Some(st),
+                Err(e) => {
+                    rt.goroutine_ended(pp);
+                    return Err(e);
+                }
             }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
     let gp = match gfget(rt, pp) {
         Ok(g) => g,
         Err(e) => {
@@ -175,7 +174,10 @@ fn args_span(n: usize) -> usize {
 ///
 /// # Safety
 /// The caller holds `pp` (or it is null).
-unsafe fn local<'a, T>(pp: *mut P, f: impl FnOnce(&'a mut super::p::PLocal) -> &'a mut Vec<T>) -> Option<&'a mut Vec<T>> {
+unsafe fn local<'a, T>(
+    pp: *mut P,
+    f: impl FnOnce(&'a mut super::p::PLocal) -> &'a mut Vec<T>,
+) -> Option<&'a mut Vec<T>> {
     // SAFETY: the caller's contract.
     (!pp.is_null()).then(|| f(unsafe { (*pp).local() }))
 }

@@ -73,13 +73,7 @@ pub(crate) fn futex_wait(word: &AtomicU32, val: u32, ns: i64) {
     // SAFETY: FUTEX_WAIT_PRIVATE reads the u32 at `word`, which is valid for the call;
     // the timespec (if any) outlives the call.
     unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            val,
-            tsp,
-        );
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, val, tsp);
     }
 }
 
@@ -87,11 +81,6 @@ pub(crate) fn futex_wait(word: &AtomicU32, val: u32, ns: i64) {
 pub(crate) fn futex_wake(word: &AtomicU32, n: i32) {
     // SAFETY: FUTEX_WAKE_PRIVATE only uses the address as a key.
     unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            n,
-        );
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, n);
     }
 }

@@ -11,8 +11,8 @@
 //!
 //! Fields marked "owner only" are touched only by the M that holds the P.
 
-use super::m::M;
 use super::g::G;
+use super::m::M;
 use super::runq::LocalRunq;
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;

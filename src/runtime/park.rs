@@ -28,18 +28,18 @@
 //! `PARKING_READIED`, and `park_m` resumes the G itself once its commit is over
 //! (`commit_done`). Exactly one of the two queues the G.
 
+use super::g::GFLAG_HOST;
 use super::g::{Gstatus, UnlockFn, WakeParam, G};
+use super::m::M;
+use super::proc::wakep;
 use super::proc::{execute, schedule};
 use super::sched::Runtime;
 use super::tls::getm;
 use crate::error::{Error, Result};
 use crate::loom::atomic::{AtomicU32, AtomicU64};
 use core::ffi::{c_char, c_void};
-use core::sync::atomic::Ordering::*;
-use super::g::GFLAG_HOST;
-use super::m::M;
-use super::proc::wakep;
 use core::ptr::null_mut;
+use core::sync::atomic::Ordering::*;
 
 /// `G::parking`: no commit in progress.
 pub(crate) const PARKING_NONE: u32 = 0;

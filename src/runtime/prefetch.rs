@@ -74,4 +74,3 @@ pub(crate) fn upcoming(pp: &P) {
         }
     }
 }
-

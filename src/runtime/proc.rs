@@ -12,6 +12,9 @@
 use super::context::{gs_mcall, McallFn};
 use super::g::{Gstatus, G, GFLAG_HOST, GFLAG_MAIN};
 use super::m::M;
+use super::m::{m_should_exit, mexit, startm, stopm_until_p};
+use super::newproc::{gfput, gstart};
+use super::p::{acquirep, releasep};
 use super::p::{Pstatus, P};
 use super::runq::GQueue;
 use super::sched::Runtime;
@@ -19,9 +22,6 @@ use super::tls::getm;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::*;
-use super::m::{m_should_exit, mexit, startm, stopm_until_p};
-use super::newproc::{gfput, gstart};
-use super::p::{acquirep, releasep};
 
 /// Every this many scheduling rounds, take a G from the global queue first so that
 /// it cannot starve behind local work. Go uses 61.
@@ -40,9 +40,7 @@ pub(crate) fn wakep(rt: &Runtime) {
         return;
     }
     // Be conservative about spinning threads: only one at a time starts.
-    if rt.nmspinning.load(SeqCst) != 0
-        || rt.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
-    {
+    if rt.nmspinning.load(SeqCst) != 0 || rt.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err() {
         return;
     }
     startm(rt, null_mut(), true);
@@ -370,9 +368,9 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
             } else {
                 acquirep(m, pp);
                 rt.wake_sysmon(); // every P was idle: sysmon may sleep deeply
-                // Run the expired timers we woke for, whichever P's heap holds them:
-                // waiting for the steal phase would make a timer's wakeup depend on
-                // this M being allowed to steal.
+                                  // Run the expired timers we woke for, whichever P's heap holds them:
+                                  // waiting for the steal phase would make a timer's wakeup depend on
+                                  // this M being allowed to steal.
                 let now = super::time::nanotime();
                 for p2 in rt.allp.iter() {
                     super::timer::runtimers(p2, now, true);
@@ -663,7 +661,8 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     g.lockedm = null_mut();
     g.lockcount = 0;
     g.waitreason.store(null_mut(), Relaxed);
-    let host = if g.flags & GFLAG_MAIN != 0 { core::mem::replace(&mut g.main_m, null_mut()) } else { null_mut() };
+    let host =
+        if g.flags & GFLAG_MAIN != 0 { core::mem::replace(&mut g.main_m, null_mut()) } else { null_mut() };
     gfput(rt, m.p, gp);
     rt.goroutine_ended(m.p);
     if !host.is_null() {

@@ -267,12 +267,7 @@ impl LocalRunq {
     /// returns how many. `steal_runnext` allows taking the victim's runnext when its
     /// ring is empty.
     /// Can be executed by any P.
-    pub(crate) fn runqgrab(
-        &self,
-        batch: &LocalRunq,
-        batch_head: u32,
-        steal_runnext: bool,
-    ) -> u32 {
+    pub(crate) fn runqgrab(&self, batch: &LocalRunq, batch_head: u32, steal_runnext: bool) -> u32 {
         loop {
             let head = self.head.load(Acquire); // load-acquire, synchronize with other consumers
             let tail = self.tail.load(Acquire); // load-acquire, synchronize with the producer

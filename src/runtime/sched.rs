@@ -50,9 +50,10 @@
 //! there, not among the Ms), takes the abandoned goroutines' sudogs off the objects'
 //! queues, and only then frees memory.
 
-use super::g::{AllGs, G};
 use super::config::{parse_schedtrace, Config};
 use super::freelist::FreeList;
+use super::g::{AllGs, G};
+use super::lock::{Mutex, MutexGuard};
 use super::m::M;
 use super::note::{futex_wait, futex_wake, Note};
 use super::p::{Pstatus, P};
@@ -61,7 +62,6 @@ use super::stack::StackPool;
 use crate::error::{Error, Result};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
-use super::lock::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 
 /// Goroutine counts a P takes from `ngoroutines` at a time (see *Counting goroutines*).
@@ -433,7 +433,12 @@ fn init_locked(cfg: Config) -> Result<()> {
         }
     }
     let rtp = rt as *const Runtime as usize;
-    let h = super::osthread::newosproc("gosched-sysmon", 256 << 10, |a| super::sysmon::sysmon(a as *const Runtime), rtp);
+    let h = super::osthread::newosproc(
+        "gosched-sysmon",
+        256 << 10,
+        |a| super::sysmon::sysmon(a as *const Runtime),
+        rtp,
+    );
     match h {
         Ok(h) => rt.lock().threads.push(h),
         Err(_) => {

@@ -80,7 +80,9 @@ pub(crate) fn install_sigpipe() {
     // SAFETY: querying and setting a disposition with valid sigaction values.
     unsafe {
         let mut old: libc::sigaction = core::mem::zeroed();
-        if libc::sigaction(libc::SIGPIPE, core::ptr::null(), &mut old) != 0 || old.sa_sigaction != libc::SIG_DFL {
+        if libc::sigaction(libc::SIGPIPE, core::ptr::null(), &mut old) != 0
+            || old.sa_sigaction != libc::SIG_DFL
+        {
             return;
         }
         let mut sa: libc::sigaction = core::mem::zeroed();
@@ -210,7 +212,8 @@ pub(crate) unsafe fn mexit_signal_stack(m: &mut M) {
                 libc::sigaltstack(&o, core::ptr::null_mut());
             }
             _ => {
-                let st = libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+                let st =
+                    libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
                 libc::sigaltstack(&st, core::ptr::null_mut());
             }
         }

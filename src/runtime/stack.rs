@@ -32,9 +32,9 @@
 //! This file knows nothing of signals: the SIGSEGV handler (`signal.rs`) asks the
 //! current goroutine's `Stack` whether a fault address is its guard.
 
+use super::lock::Mutex;
 use crate::error::{Error, Result};
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering::*};
-use super::lock::Mutex;
 
 pub(crate) const PAGE: usize = 4096;
 /// Default usable size of a goroutine stack (gs_config.stack_size in gosched.h).

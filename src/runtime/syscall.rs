@@ -11,11 +11,11 @@
 //! goes through the global queue.
 
 use super::g::{Gstatus, G};
+use super::m::stopm_until_p;
 use super::m::M;
+use super::p::acquirep;
 use super::p::Pstatus;
 use super::proc::{handoffp, mcall, schedule};
-use super::p::acquirep;
-use super::m::stopm_until_p;
 use super::tls::getm;
 use core::ffi::c_void;
 use core::ptr::null_mut;
@@ -48,9 +48,7 @@ pub(crate) fn entersyscallblock(mp: *mut M, gp: *mut G) {
     // SAFETY: Ps live as long as the runtime.
     let p = (!pp.is_null()).then(|| unsafe { &*pp });
     if p.is_some_and(|p| {
-        p.status
-            .compare_exchange(Pstatus::Syscall as u32, Pstatus::Idle as u32, SeqCst, Relaxed)
-            .is_ok()
+        p.status.compare_exchange(Pstatus::Syscall as u32, Pstatus::Idle as u32, SeqCst, Relaxed).is_ok()
     }) {
         m.oldp = null_mut();
         handoffp(m.rt(), pp);

@@ -110,7 +110,8 @@ impl TimerHeap {
             let (mut c, mut cw) = (first, self.when(first));
             if first + HEAP_ARITY <= n {
                 // All four children exist (the common case): compare them pairwise.
-                let (a, aw) = if self.when(first + 1) < cw { (first + 1, self.when(first + 1)) } else { (c, cw) };
+                let (a, aw) =
+                    if self.when(first + 1) < cw { (first + 1, self.when(first + 1)) } else { (c, cw) };
                 let (b, bw) = if self.when(first + 3) < self.when(first + 2) {
                     (first + 3, self.when(first + 3))
                 } else {
@@ -384,7 +385,6 @@ impl Timeout {
     }
 }
 
-
 /// Timer function that readies the goroutine `arg` sleeping in `sleep`.
 ///
 /// # Safety
@@ -415,12 +415,7 @@ pub(crate) fn sleep(rt: &Runtime, ns: i64) {
     // SAFETY: on a goroutine; `to` lives in this frame until disarmed (which waits
     // for a running sleep_fire: it readies us before it is done).
     unsafe {
-        super::park::gopark(
-            Some(sleep_commit),
-            (&mut to as *mut Timeout).cast(),
-            c"sleep".as_ptr(),
-            false,
-        );
+        super::park::gopark(Some(sleep_commit), (&mut to as *mut Timeout).cast(), c"sleep".as_ptr(), false);
     }
     to.disarm();
 }
@@ -495,14 +490,8 @@ pub(crate) fn park_timeout(
         // SAFETY: on a goroutine.
         unsafe { (*mp).curg() }
     };
-    let mut a = ParkTimeoutArgs {
-        rt,
-        to: &mut to,
-        user_unlockf: unlockf,
-        user_lock: lock,
-        gp,
-        expired: false,
-    };
+    let mut a =
+        ParkTimeoutArgs { rt, to: &mut to, user_unlockf: unlockf, user_lock: lock, gp, expired: false };
     // The commit arms the timer after the user's unlockf: the G must not run before
     // it is done (see *Parks that do more* in park.rs).
     // SAFETY: gp is the calling goroutine.

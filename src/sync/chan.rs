@@ -100,7 +100,10 @@ fn layouts(bufsize: usize) -> Option<(Layout, Option<Layout>)> {
     if bufsize <= RING_INLINE_MAX {
         return Some((Layout::from_size_align(head + bufsize, CHAN_ALIGN).ok()?, None));
     }
-    Some((Layout::from_size_align(head, CHAN_ALIGN).ok()?, Some(Layout::from_size_align(bufsize, CHAN_ALIGN).ok()?)))
+    Some((
+        Layout::from_size_align(head, CHAN_ALIGN).ok()?,
+        Some(Layout::from_size_align(bufsize, CHAN_ALIGN).ok()?),
+    ))
 }
 
 // (Under loom the atomics before it are loom's, larger: the models use no handles.)
@@ -349,7 +352,14 @@ impl Chan {
     /// Executed by the blocking party; `lock` is held on entry, not on return.
     /// Inlined, as `block` is (see there).
     #[inline(always)]
-    unsafe fn block_on(&self, mut ctx: Ctx, q: &WaitQ, ep: *mut u8, timeout: i64, reason: &'static core::ffi::CStr) -> Result<()> {
+    unsafe fn block_on(
+        &self,
+        mut ctx: Ctx,
+        q: &WaitQ,
+        ep: *mut u8,
+        timeout: i64,
+        reason: &'static core::ffi::CStr,
+    ) -> Result<()> {
         if let Err(e) = ctx.may_block() {
             // SAFETY: held.
             unsafe { self.lock.unlock() };
@@ -482,7 +492,7 @@ pub(crate) fn close(c: &Chan) -> Result<()> {
         return Err(Error::Already);
     }
     c.closed.store(true, Release); // store-release, synchronize with the fast paths
-    // Collect every party to wake, in queue order, linked through `next`.
+                                   // Collect every party to wake, in queue order, linked through `next`.
     let (mut head, mut tail): (*mut Sudog, *mut Sudog) = (null_mut(), null_mut());
     for q in [&c.recvq, &c.sendq] {
         loop {
@@ -536,7 +546,7 @@ mod tests {
         assert!(Chan::new(MAX_ELEM_SIZE + 1, 0).is_null());
         assert!(Chan::new(1 << 16, 1 << 30).is_null());
         let c = ring(0, usize::MAX); // no ring bytes: fine, as in Go
-        // SAFETY: fresh and unused.
+                                     // SAFETY: fresh and unused.
         unsafe { Chan::free(c).unwrap() };
     }
 

@@ -263,7 +263,8 @@ pub(crate) fn cheaprand() -> u32 {
         let mut x = s.get();
         if x == 0 {
             // Seed from the thread (the address of its state) and the time.
-            x = (s as *const Cell<u64> as u64) ^ (crate::runtime::time::nanotime() as u64).rotate_left(32) | 1;
+            x = (s as *const Cell<u64> as u64) ^ (crate::runtime::time::nanotime() as u64).rotate_left(32)
+                | 1;
         }
         x = x.wrapping_add(0xa076_1d64_78bd_642f);
         s.set(x);

@@ -218,8 +218,8 @@ impl Mutex {
         let mut ctx = Ctx::new();
         let mut spins = 0u32;
         let mut awoke = false; // we own the WOKEN bit
-        // Our waitstart while we own WOKEN as a woken waiter (then it is in
-        // woken_since, which only the owner of WOKEN writes); else 0.
+                               // Our waitstart while we own WOKEN as a woken waiter (then it is in
+                               // woken_since, which only the owner of WOKEN writes); else 0.
         let mut since = 0i64;
         let mut starving = false;
         let mut waitstart = 0i64;

@@ -56,9 +56,9 @@
 //! sudogs stay: those threads are woken and leave by themselves.
 
 use super::waiter::{Ctx, Waiter};
+use crate::loom::atomic::{AtomicPtr, AtomicU32};
 use crate::runtime::sched::Runtime;
 use core::ptr::null_mut;
-use crate::loom::atomic::{AtomicPtr, AtomicU32};
 use core::sync::atomic::Ordering::*;
 
 /// A party waiting on one object. See *Ownership of a sudog*.
@@ -135,7 +135,11 @@ pub(crate) struct WaitQ {
 
 impl WaitQ {
     pub(crate) fn new() -> WaitQ {
-        WaitQ { first: AtomicPtr::new(null_mut()), last: AtomicPtr::new(null_mut()), inside: AtomicU32::new(0) }
+        WaitQ {
+            first: AtomicPtr::new(null_mut()),
+            last: AtomicPtr::new(null_mut()),
+            inside: AtomicU32::new(0),
+        }
     }
 
     /// True while a party may still touch the object through this queue: one waits

@@ -22,9 +22,9 @@ use super::parker;
 use super::sudog::Sudog;
 use super::ObjLock;
 use crate::error::{Error, Result};
+use crate::runtime::entry::{self, Caller};
 use crate::runtime::g::G;
 use crate::runtime::m::M;
-use crate::runtime::entry::{self, Caller};
 use crate::runtime::sched::{self, Foreign, Runtime};
 use crate::runtime::timer::Timeout;
 use crate::runtime::{park, time};
@@ -70,7 +70,9 @@ impl Ctx {
             }
             // SAFETY: as above.
             Caller::G0(m) => Ctx { kind: Kind::G0, m, rt: unsafe { (*m).rt }, _guard: None, entered: None },
-            Caller::Foreign => Ctx { kind: Kind::Foreign, m: null_mut(), rt: null(), _guard: None, entered: None },
+            Caller::Foreign => {
+                Ctx { kind: Kind::Foreign, m: null_mut(), rt: null(), _guard: None, entered: None }
+            }
         }
     }
 
@@ -337,8 +339,8 @@ pub(crate) unsafe fn block(
     if ctx.kind == Kind::Goroutine {
         let mp = ctx.m();
         ctx.m = null_mut(); // we may resume on another M
-        // Only a timed wait has a Timeout (an untimed one, the common case, pays
-        // nothing for it). SAFETY: a goroutine's runtime outlives it.
+                            // Only a timed wait has a Timeout (an untimed one, the common case, pays
+                            // nothing for it). SAFETY: a goroutine's runtime outlives it.
         let mut to = (deadline != NEVER).then(|| Timeout::at(unsafe { &*w.rt }, deadline));
         let top = to.as_mut().map_or(null_mut(), |t| t as *mut Timeout);
         let mut a = Commit { locks: locks.as_ptr(), nlocks: locks.len(), to: top, waiter: w, sgs };

@@ -59,13 +59,10 @@ fn gs_names(text: &str) -> Vec<String> {
     while let Some(at) = text[i..].find("GS_E") {
         let start = i + at;
         let mut end = start + 4;
-        while end < b.len()
-            && (b[end].is_ascii_uppercase() || b[end].is_ascii_digit() || b[end] == b'_')
-        {
+        while end < b.len() && (b[end].is_ascii_uppercase() || b[end].is_ascii_digit() || b[end] == b'_') {
             end += 1;
         }
-        let before_ok =
-            start == 0 || !(b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_');
+        let before_ok = start == 0 || !(b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_');
         let w = &text[start..end];
         if before_ok && w.len() > 4 && !out.iter().any(|x| x == w) {
             out.push(w.to_string());
@@ -90,9 +87,8 @@ pub fn parse(header: &str) -> Result<Table, String> {
             continue;
         }
         let e = val.trim_start_matches("(-").trim_end_matches(')');
-        let v = errno_value(e).ok_or_else(|| {
-            format!("{name} is defined as {val}, an errno this table does not know")
-        })?;
+        let v = errno_value(e)
+            .ok_or_else(|| format!("{name} is defined as {val}, an errno this table does not know"))?;
         defined.insert(name.to_string(), -v);
     }
     if defined.is_empty() {
@@ -143,54 +139,43 @@ pub fn parse(header: &str) -> Result<Table, String> {
             }
             let open = decl.find('(').unwrap();
             let head = decl[..open].trim_end();
-            let name_at = head
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map_or(0, |p| p + 1);
+            let name_at = head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |p| p + 1);
             let name = head[name_at..].to_string();
             let ret = head[..name_at].trim().to_string();
             if !name.starts_with("gs_") {
-                return Err(format!(
-                    "a prototype whose name does not start with gs_: {decl}"
-                ));
+                return Err(format!("a prototype whose name does not start with gs_: {decl}"));
             }
-            let body = comment
-                .take()
-                .ok_or_else(|| format!("{name} has no comment"))?;
-            let paragraphs: Vec<String> = body
-                .split(|l| l.is_empty())
-                .map(|p| p.join(" "))
-                .filter(|p| !p.trim().is_empty())
-                .collect();
-            let returns: Vec<&String> = paragraphs
-                .iter()
-                .filter(|p| p.starts_with("Returns"))
-                .collect();
+            let body = comment.take().ok_or_else(|| format!("{name} has no comment"))?;
+            let paragraphs: Vec<String> =
+                body.split(|l| l.is_empty()).map(|p| p.join(" ")).filter(|p| !p.trim().is_empty()).collect();
+            let returns: Vec<&String> = paragraphs.iter().filter(|p| p.starts_with("Returns")).collect();
             let returns = match (ret.as_str(), returns.len()) {
                 ("void", 0) => String::new(),
-                ("void", _) => return Err(format!("{name} returns nothing but its comment has a Returns paragraph")),
+                ("void", _) => {
+                    return Err(format!("{name} returns nothing but its comment has a Returns paragraph"))
+                }
                 (_, 1) => returns[0].clone(),
-                (_, 0) => return Err(format!("{name} returns {ret} but its comment has no paragraph starting with \"Returns\"")),
-                (_, n) => return Err(format!("{name}: {n} paragraphs start with \"Returns\"; the convention is one")),
+                (_, 0) => {
+                    return Err(format!(
+                        "{name} returns {ret} but its comment has no paragraph starting with \"Returns\""
+                    ))
+                }
+                (_, n) => {
+                    return Err(format!(
+                        "{name}: {n} paragraphs start with \"Returns\"; the convention is one"
+                    ))
+                }
             };
             let names = gs_names(&returns);
             let mut codes = Vec::new();
             for n in &names {
-                let v = defined.get(n).ok_or_else(|| {
-                    format!("{name} documents {n}, which the header does not define")
-                })?;
+                let v = defined
+                    .get(n)
+                    .ok_or_else(|| format!("{name} documents {n}, which the header does not define"))?;
                 codes.push(*v);
             }
             let any_errno = returns.contains("errno");
-            funcs.insert(
-                name,
-                Doc {
-                    ret,
-                    returns,
-                    names,
-                    codes,
-                    any_errno,
-                },
-            );
+            funcs.insert(name, Doc { ret, returns, names, codes, any_errno });
             i += 1;
             continue;
         }
@@ -215,9 +200,7 @@ pub fn load() -> Table {
 impl Table {
     /// The documentation of `func`; panics for a name the header does not declare.
     pub fn doc(&self, func: &str) -> &Doc {
-        self.funcs
-            .get(func)
-            .unwrap_or_else(|| panic!("the header declares no {func}"))
+        self.funcs.get(func).unwrap_or_else(|| panic!("the header declares no {func}"))
     }
 
     /// Whether `func`'s comment allows the negative code `rc` (any rc >= 0 passes:
@@ -247,11 +230,7 @@ mod tests {
     #[test]
     fn every_prototype_has_a_returns_paragraph_and_the_codes_are_the_librarys() {
         let t = load();
-        assert!(
-            t.funcs.len() >= 50,
-            "only {} prototypes parsed",
-            t.funcs.len()
-        );
+        assert!(t.funcs.len() >= 50, "only {} prototypes parsed", t.funcs.len());
         let lib = [
             ("GS_EINVAL", GS_EINVAL),
             ("GS_ENOMEM", GS_ENOMEM),
@@ -267,27 +246,16 @@ mod tests {
             ("GS_EBUSY", GS_EBUSY),
         ];
         for (n, v) in lib {
-            assert_eq!(
-                t.defined.get(n),
-                Some(&(v as i64)),
-                "{n} in the header vs the library"
-            );
+            assert_eq!(t.defined.get(n), Some(&(v as i64)), "{n} in the header vs the library");
         }
-        assert_eq!(
-            t.defined.len(),
-            lib.len(),
-            "the header defines codes the library does not have"
-        );
+        assert_eq!(t.defined.len(), lib.len(), "the header defines codes the library does not have");
         // parse() refuses a non-void function without a Returns paragraph; these are the
         // ones that return codes, and each names at least one failure or says none.
         for (name, d) in &t.funcs {
             let code_like = matches!(d.ret.as_str(), "int" | "ptrdiff_t")
                 || (d.ret == "int64_t" && (name == "gs_go" || name.starts_with("gs_go_")));
             if code_like && d.codes.is_empty() && !d.returns.contains("nothing fails") {
-                panic!(
-                    "{name} returns codes but its Returns paragraph names none: {}",
-                    d.returns
-                );
+                panic!("{name} returns codes but its Returns paragraph names none: {}", d.returns);
             }
         }
     }
@@ -298,24 +266,11 @@ mod tests {
     fn shutdown_and_context_codes_are_documented() {
         let t = load();
         let has = |f: &str, code: &str| t.doc(f).names.iter().any(|n| n == code);
-        for f in [
-            "gs_wait",
-            "gs_stats_get",
-            "gs_dump",
-            "gs_ready",
-            "gs_run_for",
-        ] {
-            assert!(
-                has(f, "GS_ESHUTDOWN") && has(f, "GS_ENOTINIT"),
-                "{f}: {}",
-                t.doc(f).returns
-            );
+        for f in ["gs_wait", "gs_stats_get", "gs_dump", "gs_ready", "gs_run_for"] {
+            assert!(has(f, "GS_ESHUTDOWN") && has(f, "GS_ENOTINIT"), "{f}: {}", t.doc(f).returns);
         }
         for f in ["gs_go", "gs_go_with", "gs_go_copy", "gs_go_copy_with"] {
-            assert!(
-                has(f, "GS_ESHUTDOWN") && has(f, "GS_ENOTINIT") && has(f, "GS_EINVAL"),
-                "{f}"
-            );
+            assert!(has(f, "GS_ESHUTDOWN") && has(f, "GS_ENOTINIT") && has(f, "GS_EINVAL"), "{f}");
         }
         for f in [
             "gs_main",
@@ -327,42 +282,19 @@ mod tests {
             "gs_mutex_lock",
             "gs_waitgroup_wait",
         ] {
-            assert!(
-                has(f, "GS_ESHUTDOWN") && has(f, "GS_EPERM"),
-                "{f}: {}",
-                t.doc(f).returns
-            );
+            assert!(has(f, "GS_ESHUTDOWN") && has(f, "GS_EPERM"), "{f}: {}", t.doc(f).returns);
         }
-        assert!(
-            !has("gs_main", "GS_ENOTINIT"),
-            "gs_main starts a runtime rather than report none"
-        );
-        for f in [
-            "gs_wait",
-            "gs_shutdown",
-            "gs_run_for",
-            "gs_park",
-            "gs_park_timeout",
-            "gs_gosched",
-        ] {
+        assert!(!has("gs_main", "GS_ENOTINIT"), "gs_main starts a runtime rather than report none");
+        for f in ["gs_wait", "gs_shutdown", "gs_run_for", "gs_park", "gs_park_timeout", "gs_gosched"] {
             assert!(has(f, "GS_EPERM"), "{f}");
         }
-        for f in [
-            "gs_read",
-            "gs_write",
-            "gs_accept",
-            "gs_connect",
-            "gs_close",
-            "gs_dump",
-        ] {
+        for f in ["gs_read", "gs_write", "gs_accept", "gs_connect", "gs_close", "gs_dump"] {
             assert!(t.doc(f).any_errno, "{f} returns system errors and says so");
         }
         assert!(!t.doc("gs_select").any_errno && !t.doc("gs_wait").any_errno);
         let sleep = t.doc("gs_sleep");
         assert!(sleep.codes.is_empty(), "gs_sleep: {}", sleep.returns);
-        assert!(
-            t.allows("gs_wait", GS_ESHUTDOWN as i64) && !t.allows("gs_wait", GS_ECLOSED as i64)
-        );
+        assert!(t.allows("gs_wait", GS_ESHUTDOWN as i64) && !t.allows("gs_wait", GS_ECLOSED as i64));
         assert!(
             t.allows("gs_read", -(libc::ECONNRESET as i64))
                 && !t.allows("gs_wait_fd", -(libc::ENOENT as i64))
@@ -392,18 +324,12 @@ mod tests {
             one(" Does a thing. Returns 0 or GS_EINVAL.", "int gs_x(void);").is_err(),
             "no Returns paragraph"
         );
-        assert!(
-            one(" Does.\n\n Returns 0; GS_EFOO.", "int gs_x(void);").is_err(),
-            "an undefined code"
-        );
+        assert!(one(" Does.\n\n Returns 0; GS_EFOO.", "int gs_x(void);").is_err(), "an undefined code");
         assert!(
             one(" Does.\n\n Returns 0.\n\n Returns 1.", "int gs_x(void);").is_err(),
             "two Returns paragraphs"
         );
         assert!(one(" Does.", "void gs_v(void);").is_ok(), "void needs none");
-        assert!(
-            parse(&format!("{defs}int gs_x(void);\n")).is_err(),
-            "no comment at all"
-        );
+        assert!(parse(&format!("{defs}int gs_x(void);\n")).is_err(), "no comment at all");
     }
 }

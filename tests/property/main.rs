@@ -184,11 +184,7 @@ struct Actor {
 impl Actor {
     fn park_lock(&self) {
         let mut spins = 0u32;
-        while self
-            .park_lock
-            .compare_exchange_weak(false, true, Acquire, Relaxed)
-            .is_err()
-        {
+        while self.park_lock.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
             spins += 1;
             if spins < 100 {
                 core::hint::spin_loop();
@@ -199,9 +195,7 @@ impl Actor {
     }
 
     fn park_trylock(&self) -> bool {
-        self.park_lock
-            .compare_exchange(false, true, Acquire, Relaxed)
-            .is_ok()
+        self.park_lock.compare_exchange(false, true, Acquire, Relaxed).is_ok()
     }
 
     fn park_unlock(&self) {
@@ -388,21 +382,13 @@ impl Me {
     }
 
     fn note(&self, s: String) {
-        let pre = if self.ctx == Ctx::G0 {
-            "  [unlockf] "
-        } else {
-            ""
-        };
+        let pre = if self.ctx == Ctx::G0 { "  [unlockf] " } else { "" };
         self.log().trace.push(format!("{pre}{s}"));
     }
 
     /// Records and checks a call's code.
     fn call(&self, func: &'static str, args: String, rc: i64, ok: &[i64]) -> i64 {
-        let shown = if rc < 0 {
-            self.w.table.name(rc)
-        } else {
-            rc.to_string()
-        };
+        let shown = if rc < 0 { self.w.table.name(rc) } else { rc.to_string() };
         self.note(format!("{func}({args}) = {shown}"));
         self.w.check(&self.who(), func, rc, ok);
         rc
@@ -419,12 +405,7 @@ impl Me {
                     c.to_string()
                 }
             };
-            self.w.fail(format!(
-                "{}: {func}({args}) returned {}, want {}",
-                self.who(),
-                n(rc),
-                n(want)
-            ));
+            self.w.fail(format!("{}: {func}({args}) returned {}, want {}", self.who(), n(rc), n(want)));
         }
     }
 
@@ -473,11 +454,7 @@ impl Me {
     }
 
     fn set_inflight(&self, call: &'static str, sends: Vec<(usize, u64)>, recv_chans: Vec<usize>) {
-        self.log().inflight = Some(Inflight {
-            call,
-            sends,
-            recv_chans,
-        });
+        self.log().inflight = Some(Inflight { call, sends, recv_chans });
     }
 
     fn pick_chan(&mut self) -> usize {
@@ -502,11 +479,7 @@ impl Me {
         let p = e.as_ptr().cast::<c_void>();
         let (func, rc, mut ok) = match how {
             How::Block => ("gs_chan_send", gs_chan_send(h, p), self.blocking()),
-            How::Try => (
-                "gs_chan_try_send",
-                gs_chan_try_send(h, p),
-                vec![GS_EAGAIN as i64],
-            ),
+            How::Try => ("gs_chan_try_send", gs_chan_try_send(h, p), vec![GS_EAGAIN as i64]),
             How::Timeout(t) => {
                 let mut ok = if t == 0 { vec![] } else { self.blocking() };
                 if t >= 0 {
@@ -521,11 +494,7 @@ impl Me {
             l.inflight = None;
             l.sends.push((c, v, rc == 0));
         }
-        let t = if let How::Timeout(t) = how {
-            format!(", {t}")
-        } else {
-            String::new()
-        };
+        let t = if let How::Timeout(t) = how { format!(", {t}") } else { String::new() };
         self.call(func, format!("c{c}, {v:#x}{t}"), rc as i64, &ok);
     }
 
@@ -545,11 +514,7 @@ impl Me {
         let p = out.as_mut_ptr().cast::<c_void>();
         let (func, rc, mut ok) = match how {
             How::Block => ("gs_chan_recv", gs_chan_recv(h, p), self.blocking()),
-            How::Try => (
-                "gs_chan_try_recv",
-                gs_chan_try_recv(h, p),
-                vec![GS_EAGAIN as i64],
-            ),
+            How::Try => ("gs_chan_try_recv", gs_chan_try_recv(h, p), vec![GS_EAGAIN as i64]),
             How::Timeout(t) => {
                 let mut ok = if t == 0 { vec![] } else { self.blocking() };
                 if t >= 0 {
@@ -563,20 +528,10 @@ impl Me {
         if rc == 0 {
             self.received(c, &out);
         } else if rc == GS_ECLOSED && out != [0; 3] {
-            self.fail(format!(
-                "{func} on c{c} gave GS_ECLOSED without zeroing the buffer: {out:x?}"
-            ));
+            self.fail(format!("{func} on c{c} gave GS_ECLOSED without zeroing the buffer: {out:x?}"));
         }
-        let t = if let How::Timeout(t) = how {
-            format!(", {t}")
-        } else {
-            String::new()
-        };
-        let got = if rc == 0 {
-            format!(" -> {:#x}", out[0])
-        } else {
-            String::new()
-        };
+        let t = if let How::Timeout(t) = how { format!(", {t}") } else { String::new() };
+        let got = if rc == 0 { format!(" -> {:#x}", out[0]) } else { String::new() };
         self.call(func, format!("c{c}{t}{got}"), rc as i64, &ok);
     }
 
@@ -586,11 +541,7 @@ impl Me {
         // (channel or None, is a send, value sent)
         let mut meta: Vec<(Option<usize>, bool, u64)> = Vec::with_capacity(k);
         for b in bufs.iter_mut() {
-            let c = if self.rng.chance(12) {
-                None
-            } else {
-                Some(self.pick_chan())
-            };
+            let c = if self.rng.chance(12) { None } else { Some(self.pick_chan()) };
             let send = self.rng.chance(50);
             let v = if send && c.is_some() { self.fresh() } else { 0 };
             if send && c.is_some() {
@@ -609,24 +560,13 @@ impl Me {
             })
             .collect();
         let any = meta.iter().any(|m| m.0.is_some());
-        let t = if any {
-            self.timeout()
-        } else {
-            self.rng.pick(&[0, 1_000, 300_000])
-        };
-        let sends: Vec<(usize, u64)> = meta
-            .iter()
-            .filter(|m| m.1)
-            .filter_map(|m| m.0.map(|c| (c, m.2)))
-            .collect();
+        let t = if any { self.timeout() } else { self.rng.pick(&[0, 1_000, 300_000]) };
+        let sends: Vec<(usize, u64)> =
+            meta.iter().filter(|m| m.1).filter_map(|m| m.0.map(|c| (c, m.2))).collect();
         let recvs: Vec<usize> = meta.iter().filter(|m| !m.1).filter_map(|m| m.0).collect();
         self.set_inflight("select", sends, recvs);
         let rc = gs_select(cases.as_mut_ptr(), k, t);
-        let mut ok = if t == 0 {
-            vec![GS_EAGAIN as i64]
-        } else {
-            self.blocking()
-        };
+        let mut ok = if t == 0 { vec![GS_EAGAIN as i64] } else { self.blocking() };
         if t > 0 {
             ok.push(GS_ETIMEDOUT as i64);
         }
@@ -658,10 +598,7 @@ impl Me {
             if result == 0 {
                 self.received(c, &bufs[i]);
             } else if result == GS_ECLOSED && bufs[i] != [0; 3] {
-                self.fail(format!(
-                    "gs_select's receive on closed c{c} left its buffer {:x?}",
-                    bufs[i]
-                ));
+                self.fail(format!("gs_select's receive on closed c{c} left its buffer {:x?}", bufs[i]));
             }
         }
         let shown: Vec<String> = meta
@@ -672,17 +609,8 @@ impl Me {
                 (Some(c), false, _) => format!("<-c{c}"),
             })
             .collect();
-        let res = if rc >= 0 {
-            format!(" result {result}")
-        } else {
-            String::new()
-        };
-        self.call(
-            "gs_select",
-            format!("[{}], {t}{res}", shown.join(" ")),
-            rc as i64,
-            &ok,
-        );
+        let res = if rc >= 0 { format!(" result {result}") } else { String::new() };
+        self.call("gs_select", format!("[{}], {t}{res}", shown.join(" ")), rc as i64, &ok);
     }
 
     fn private_chan(&mut self) {
@@ -716,23 +644,10 @@ impl Me {
             );
         }
         if gs_chan_cap(c) != cap {
-            self.fail(format!(
-                "gs_chan_cap is {}, made with {cap}",
-                gs_chan_cap(c)
-            ));
+            self.fail(format!("gs_chan_cap is {}, made with {cap}", gs_chan_cap(c)));
         }
-        self.call_exact(
-            "gs_chan_close",
-            "private".into(),
-            gs_chan_close(c) as i64,
-            0,
-        );
-        self.call_exact(
-            "gs_chan_close",
-            "private".into(),
-            gs_chan_close(c) as i64,
-            GS_EALREADY as i64,
-        );
+        self.call_exact("gs_chan_close", "private".into(), gs_chan_close(c) as i64, 0);
+        self.call_exact("gs_chan_close", "private".into(), gs_chan_close(c) as i64, GS_EALREADY as i64);
         self.call_exact(
             "gs_chan_try_send",
             "private, closed".into(),
@@ -740,12 +655,7 @@ impl Me {
             GS_ECLOSED as i64,
         );
         if cap > 0 {
-            self.call_exact(
-                "gs_chan_try_recv",
-                "private, closed".into(),
-                gs_chan_try_recv(c, o) as i64,
-                0,
-            );
+            self.call_exact("gs_chan_try_recv", "private, closed".into(), gs_chan_try_recv(c, o) as i64, 0);
             if out[..esz].iter().any(|&b| b != 7) {
                 self.fail("a private channel's element came back changed".into());
             }
@@ -789,9 +699,7 @@ impl Me {
         }
         let prev = owner.swap(NOBODY, AcqRel);
         if prev != self.id {
-            self.fail(format!(
-                "m{m} was taken over by actor {prev} while this actor held it"
-            ));
+            self.fail(format!("m{m} was taken over by actor {prev} while this actor held it"));
         }
     }
 
@@ -812,12 +720,7 @@ impl Me {
         };
         if rc == 0 {
             self.critical(m);
-            self.call_exact(
-                "gs_mutex_unlock",
-                format!("m{m}"),
-                gs_mutex_unlock(h) as i64,
-                0,
-            );
+            self.call_exact("gs_mutex_unlock", format!("m{m}"), gs_mutex_unlock(h) as i64, 0);
         }
         self.log().holding = None;
     }
@@ -828,56 +731,16 @@ impl Me {
             self.fail("gs_mutex_new returned NULL".into());
             return;
         }
-        self.call_exact(
-            "gs_mutex_unlock",
-            "private".into(),
-            gs_mutex_unlock(m) as i64,
-            GS_EPERM as i64,
-        );
-        self.call_exact(
-            "gs_mutex_trylock",
-            "private".into(),
-            gs_mutex_trylock(m) as i64,
-            0,
-        );
-        self.call_exact(
-            "gs_mutex_trylock",
-            "private".into(),
-            gs_mutex_trylock(m) as i64,
-            GS_EAGAIN as i64,
-        );
-        self.call_exact(
-            "gs_mutex_free",
-            "private, locked".into(),
-            gs_mutex_free(m) as i64,
-            GS_EBUSY as i64,
-        );
-        self.call_exact(
-            "gs_mutex_unlock",
-            "private".into(),
-            gs_mutex_unlock(m) as i64,
-            0,
-        );
+        self.call_exact("gs_mutex_unlock", "private".into(), gs_mutex_unlock(m) as i64, GS_EPERM as i64);
+        self.call_exact("gs_mutex_trylock", "private".into(), gs_mutex_trylock(m) as i64, 0);
+        self.call_exact("gs_mutex_trylock", "private".into(), gs_mutex_trylock(m) as i64, GS_EAGAIN as i64);
+        self.call_exact("gs_mutex_free", "private, locked".into(), gs_mutex_free(m) as i64, GS_EBUSY as i64);
+        self.call_exact("gs_mutex_unlock", "private".into(), gs_mutex_unlock(m) as i64, 0);
         if self.ctx != Ctx::G0 {
-            self.call_exact(
-                "gs_mutex_lock",
-                "private".into(),
-                gs_mutex_lock(m) as i64,
-                0,
-            );
-            self.call_exact(
-                "gs_mutex_unlock",
-                "private".into(),
-                gs_mutex_unlock(m) as i64,
-                0,
-            );
+            self.call_exact("gs_mutex_lock", "private".into(), gs_mutex_lock(m) as i64, 0);
+            self.call_exact("gs_mutex_unlock", "private".into(), gs_mutex_unlock(m) as i64, 0);
         }
-        self.call_exact(
-            "gs_mutex_free",
-            "private".into(),
-            gs_mutex_free(m) as i64,
-            0,
-        );
+        self.call_exact("gs_mutex_free", "private".into(), gs_mutex_free(m) as i64, 0);
     }
 
     // --- wait groups ---
@@ -885,37 +748,16 @@ impl Me {
     fn wg_child(&mut self) {
         let g = self.rng.below(self.w.wgs.len() as u64) as usize;
         let h = self.w.wgs[g];
-        self.call_exact(
-            "gs_waitgroup_add",
-            format!("w{g}, 1"),
-            gs_waitgroup_add(h, 1) as i64,
-            0,
-        );
-        let arg = WgArg {
-            wg: g as u32,
-            sleep_ns: self.rng.range(0, 300_000) as u32,
-            parent: self.id as u64,
-        };
-        let rc = gs_go_copy(
-            Some(wg_child),
-            (&arg as *const WgArg).cast(),
-            core::mem::size_of::<WgArg>(),
-        ) as i64;
+        self.call_exact("gs_waitgroup_add", format!("w{g}, 1"), gs_waitgroup_add(h, 1) as i64, 0);
+        let arg = WgArg { wg: g as u32, sleep_ns: self.rng.range(0, 300_000) as u32, parent: self.id as u64 };
+        let rc =
+            gs_go_copy(Some(wg_child), (&arg as *const WgArg).cast(), core::mem::size_of::<WgArg>()) as i64;
         let ok = self.starts();
         self.call("gs_go_copy", format!("wg child of w{g}"), rc, &ok);
         if rc <= 0 {
             // The main thread may have released the group meanwhile (racing shutdown).
-            let ok: &[i64] = if self.w.race {
-                &[GS_EINVAL as i64]
-            } else {
-                &[]
-            };
-            self.call(
-                "gs_waitgroup_done",
-                format!("w{g}"),
-                gs_waitgroup_done(h) as i64,
-                ok,
-            );
+            let ok: &[i64] = if self.w.race { &[GS_EINVAL as i64] } else { &[] };
+            self.call("gs_waitgroup_done", format!("w{g}"), gs_waitgroup_done(h) as i64, ok);
         }
     }
 
@@ -934,18 +776,8 @@ impl Me {
         }
         let n = |s: &str| format!("private{s}");
         self.call_exact("gs_waitgroup_wait", n(""), gs_waitgroup_wait(w) as i64, 0);
-        self.call_exact(
-            "gs_waitgroup_add",
-            n(", 2"),
-            gs_waitgroup_add(w, 2) as i64,
-            0,
-        );
-        self.call_exact(
-            "gs_waitgroup_add",
-            n(", -3"),
-            gs_waitgroup_add(w, -3) as i64,
-            GS_EINVAL as i64,
-        );
+        self.call_exact("gs_waitgroup_add", n(", 2"), gs_waitgroup_add(w, 2) as i64, 0);
+        self.call_exact("gs_waitgroup_add", n(", -3"), gs_waitgroup_add(w, -3) as i64, GS_EINVAL as i64);
         self.call_exact(
             "gs_waitgroup_add",
             n(", MAX"),
@@ -954,12 +786,7 @@ impl Me {
         );
         self.call_exact("gs_waitgroup_done", n(""), gs_waitgroup_done(w) as i64, 0);
         self.call_exact("gs_waitgroup_done", n(""), gs_waitgroup_done(w) as i64, 0);
-        self.call_exact(
-            "gs_waitgroup_done",
-            n(""),
-            gs_waitgroup_done(w) as i64,
-            GS_EINVAL as i64,
-        );
+        self.call_exact("gs_waitgroup_done", n(""), gs_waitgroup_done(w) as i64, GS_EINVAL as i64);
         self.call_exact("gs_waitgroup_wait", n(""), gs_waitgroup_wait(w) as i64, 0);
         self.call_exact("gs_waitgroup_free", n(""), gs_waitgroup_free(w) as i64, 0);
     }
@@ -968,10 +795,7 @@ impl Me {
 
     fn spawn(&mut self) {
         let host = self.rng.chance(20);
-        let slot = self
-            .w
-            .nactors
-            .fetch_update(AcqRel, Acquire, |n| (n < MAX_ACTORS).then_some(n + 1));
+        let slot = self.w.nactors.fetch_update(AcqRel, Acquire, |n| (n < MAX_ACTORS).then_some(n + 1));
         match slot {
             Ok(id) if self.rng.chance(60) => {
                 let a = &self.w.actors[id];
@@ -983,12 +807,7 @@ impl Me {
                     a.state.store(NOT_STARTED, Release);
                 }
                 let ok = self.starts();
-                self.call(
-                    func,
-                    format!("actor {id}{}", if host { ", host" } else { "" }),
-                    rc,
-                    &ok,
-                );
+                self.call(func, format!("actor {id}{}", if host { ", host" } else { "" }), rc, &ok);
             }
             r => {
                 if let Ok(id) = r {
@@ -996,21 +815,12 @@ impl Me {
                 }
                 let opts = gs_go_opts {
                     stack_size: self.rng.pick(&[0, 16 << 10]),
-                    name: if self.rng.chance(50) {
-                        c"noop".as_ptr()
-                    } else {
-                        null()
-                    },
+                    name: if self.rng.chance(50) { c"noop".as_ptr() } else { null() },
                     flags: if host { GS_GO_HOST } else { 0 },
                 };
                 let rc = gs_go_with(Some(noop), null_mut(), &opts);
                 let ok = self.starts();
-                self.call(
-                    "gs_go_with",
-                    format!("noop{}", if host { ", host" } else { "" }),
-                    rc,
-                    &ok,
-                );
+                self.call("gs_go_with", format!("noop{}", if host { ", host" } else { "" }), rc, &ok);
             }
         }
     }
@@ -1045,20 +855,12 @@ impl Me {
         } else {
             a.park_lock();
             a.park_open.store(keep, Relaxed);
-            let mut pc = ParkCtx {
-                me: self as *mut Me,
-                keep,
-                g0op,
-            };
+            let mut pc = ParkCtx { me: self as *mut Me, keep, g0op };
             let arg = (&mut pc as *mut ParkCtx).cast::<c_void>();
             // From here until the call returns, `self` is reached only through pc.me
             // (by the unlockf, while this goroutine is parked), which drops the lock.
             let f: gs_unlockf = Some(park_unlockf);
-            let rc = if plain {
-                gs_park(f, arg, reason)
-            } else {
-                gs_park_timeout(f, arg, reason, t)
-            };
+            let rc = if plain { gs_park(f, arg, reason) } else { gs_park_timeout(f, arg, reason, t) };
             a.park_lock();
             a.park_open.store(false, Relaxed);
             a.park_unlock();
@@ -1115,12 +917,7 @@ impl Me {
                 }
             }
             None => {
-                self.call_exact(
-                    "gs_ready",
-                    "NULL".into(),
-                    gs_ready(null_mut()) as i64,
-                    GS_EINVAL as i64,
-                );
+                self.call_exact("gs_ready", "NULL".into(), gs_ready(null_mut()) as i64, GS_EINVAL as i64);
                 ok.push(GS_EINVAL as i64);
                 let rc = gs_ready(0xdead_beef as *mut gs_g) as i64;
                 self.call("gs_ready", "0xdeadbeef".into(), rc, &ok);
@@ -1140,12 +937,7 @@ impl Me {
 
     fn lock_os_thread(&mut self) {
         if self.ctx != Ctx::Goroutine {
-            self.call_exact(
-                "gs_lock_os_thread",
-                String::new(),
-                gs_lock_os_thread() as i64,
-                GS_EPERM as i64,
-            );
+            self.call_exact("gs_lock_os_thread", String::new(), gs_lock_os_thread() as i64, GS_EPERM as i64);
             self.call_exact(
                 "gs_unlock_os_thread",
                 String::new(),
@@ -1154,12 +946,7 @@ impl Me {
             );
             return;
         }
-        self.call_exact(
-            "gs_unlock_os_thread",
-            "not locked".into(),
-            gs_unlock_os_thread() as i64,
-            0,
-        );
+        self.call_exact("gs_unlock_os_thread", "not locked".into(), gs_unlock_os_thread() as i64, 0);
         let rc = gs_lock_os_thread() as i64;
         self.call("gs_lock_os_thread", String::new(), rc, &[GS_EAGAIN as i64]);
         if rc == 0 {
@@ -1168,12 +955,7 @@ impl Me {
                     0 => self.call_exact("gs_gosched", "locked".into(), gs_gosched() as i64, 0),
                     1 => {
                         let ns = self.rng.range(0, 100_000) as i64;
-                        self.call_exact(
-                            "gs_sleep",
-                            format!("{ns}, locked"),
-                            gs_sleep(ns) as i64,
-                            0,
-                        );
+                        self.call_exact("gs_sleep", format!("{ns}, locked"), gs_sleep(ns) as i64, 0);
                     }
                     _ => {
                         let (c, t) = (self.pick_chan(), self.rng.range(0, 200_000) as i64);
@@ -1181,12 +963,7 @@ impl Me {
                     }
                 }
             }
-            self.call_exact(
-                "gs_unlock_os_thread",
-                String::new(),
-                gs_unlock_os_thread() as i64,
-                0,
-            );
+            self.call_exact("gs_unlock_os_thread", String::new(), gs_unlock_os_thread() as i64, 0);
         }
     }
 
@@ -1208,12 +985,7 @@ impl Me {
                 self.fail("gs_stats counts no goroutine while one asks".into());
             }
         }
-        self.call_exact(
-            "gs_stats_get",
-            "NULL".into(),
-            gs_stats_get(null_mut()) as i64,
-            GS_EINVAL as i64,
-        );
+        self.call_exact("gs_stats_get", "NULL".into(), gs_stats_get(null_mut()) as i64, GS_EINVAL as i64);
     }
 
     fn dump(&mut self) {
@@ -1231,24 +1003,14 @@ impl Me {
             self.call("gs_wait", format!("{t}"), gs_wait(t) as i64, &ok);
         } else {
             let t = self.rng.pick(&[-1i64, 0]);
-            self.call_exact(
-                "gs_wait",
-                format!("{t}"),
-                gs_wait(t) as i64,
-                GS_EPERM as i64,
-            );
+            self.call_exact("gs_wait", format!("{t}"), gs_wait(t) as i64, GS_EPERM as i64);
         }
     }
 
     /// The calls that only another context may make.
     fn wrong_context(&mut self) {
         if self.foreign() {
-            self.call_exact(
-                "gs_gosched",
-                String::new(),
-                gs_gosched() as i64,
-                GS_EPERM as i64,
-            );
+            self.call_exact("gs_gosched", String::new(), gs_gosched() as i64, GS_EPERM as i64);
             let mut ok = self.needs_rt();
             ok.push(GS_EPERM as i64);
             let rc = gs_run_for(0) as i64;
@@ -1261,44 +1023,19 @@ impl Me {
             gs_goexit(); // returns off-goroutine
             return;
         }
-        self.call_exact(
-            "gs_shutdown",
-            String::new(),
-            gs_shutdown() as i64,
-            GS_EPERM as i64,
-        );
+        self.call_exact("gs_shutdown", String::new(), gs_shutdown() as i64, GS_EPERM as i64);
         let rc = gs_main(Some(main_fn), self.id as *mut c_void) as i64;
         self.call_exact("gs_main", String::new(), rc, GS_EPERM as i64);
-        self.call_exact(
-            "gs_run_for",
-            "0".into(),
-            gs_run_for(0) as i64,
-            GS_EPERM as i64,
-        );
+        self.call_exact("gs_run_for", "0".into(), gs_run_for(0) as i64, GS_EPERM as i64);
         let t = self.rng.pick(&[-1i64, 0]);
-        self.call_exact(
-            "gs_wait",
-            format!("{t}"),
-            gs_wait(t) as i64,
-            GS_EPERM as i64,
-        );
+        self.call_exact("gs_wait", format!("{t}"), gs_wait(t) as i64, GS_EPERM as i64);
         if self.ctx == Ctx::G0 {
             let f = || gs_park(None, null_mut(), null());
             self.call_exact("gs_park", String::new(), f() as i64, GS_EPERM as i64);
             let rc = gs_park_timeout(None, null_mut(), null(), 0) as i64;
             self.call_exact("gs_park_timeout", "0".into(), rc, GS_EPERM as i64);
-            self.call_exact(
-                "gs_gosched",
-                String::new(),
-                gs_gosched() as i64,
-                GS_EPERM as i64,
-            );
-            self.call_exact(
-                "gs_lock_os_thread",
-                String::new(),
-                gs_lock_os_thread() as i64,
-                GS_EPERM as i64,
-            );
+            self.call_exact("gs_gosched", String::new(), gs_gosched() as i64, GS_EPERM as i64);
+            self.call_exact("gs_lock_os_thread", String::new(), gs_lock_os_thread() as i64, GS_EPERM as i64);
             self.call_exact(
                 "gs_unlock_os_thread",
                 String::new(),
@@ -1324,21 +1061,13 @@ impl Me {
             }
             return;
         }
-        let mut cfg = gs_config {
-            nprocs: 0,
-            stack_size: 0,
-            max_threads: 0,
-            flags: 0,
-        };
+        let mut cfg = gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 };
         match self.rng.below(3) {
             0 => cfg.nprocs = 1025,
             1 => cfg.stack_size = 4096,
             _ => cfg.flags = 0x8000_0000,
         }
-        let args = format!(
-            "nprocs {} stack {} flags {:#x}",
-            cfg.nprocs, cfg.stack_size, cfg.flags
-        );
+        let args = format!("nprocs {} stack {} flags {:#x}", cfg.nprocs, cfg.stack_size, cfg.flags);
         self.call_exact("gs_init", args, gs_init(&cfg) as i64, GS_EINVAL as i64);
     }
 
@@ -1347,19 +1076,10 @@ impl Me {
             self.wrong_context();
             return;
         }
-        self.call_exact(
-            "gs_main",
-            "NULL".into(),
-            gs_main(None, null_mut()) as i64,
-            GS_EINVAL as i64,
-        );
+        self.call_exact("gs_main", "NULL".into(), gs_main(None, null_mut()) as i64, GS_EINVAL as i64);
         let before = self.w.main_fn_ran.load(Acquire);
         let rc = gs_main(Some(main_fn), self.id as *mut c_void) as i64;
-        let ok: &[i64] = if self.w.race {
-            &[GS_ESHUTDOWN as i64]
-        } else {
-            &[]
-        };
+        let ok: &[i64] = if self.w.race { &[GS_ESHUTDOWN as i64] } else { &[] };
         self.call("gs_main", "main_fn".into(), rc, ok);
         if rc == 0 && self.w.main_fn_ran.load(Acquire) == before {
             self.fail("gs_main returned 0 before its function ran".into());
@@ -1371,41 +1091,16 @@ impl Me {
         let x: Elem = [0; 3];
         let px = x.as_ptr().cast::<c_void>();
         let e = GS_EINVAL as i64;
-        let mut case = gs_select_case {
-            chan: c,
-            op: 7,
-            elem: null_mut(),
-            result: 0,
-        };
-        let bad_opts = gs_go_opts {
-            stack_size: 1,
-            name: null(),
-            flags: 0,
-        };
-        let bad_flags = gs_go_opts {
-            stack_size: 0,
-            name: null(),
-            flags: 0x80,
-        };
+        let mut case = gs_select_case { chan: c, op: 7, elem: null_mut(), result: 0 };
+        let bad_opts = gs_go_opts { stack_size: 1, name: null(), flags: 0 };
+        let bad_flags = gs_go_opts { stack_size: 0, name: null(), flags: 0x80 };
         let (func, args, rc): (&'static str, &str, c_int) = match self.rng.below(24) {
             0 => ("gs_chan_send", "NULL", gs_chan_send(null_mut(), px)),
             1 => ("gs_chan_recv", "c, NULL", gs_chan_recv(c, null_mut())),
             2 => ("gs_chan_try_send", "c, NULL", gs_chan_try_send(c, null())),
-            3 => (
-                "gs_chan_try_recv",
-                "NULL",
-                gs_chan_try_recv(null_mut(), null_mut()),
-            ),
-            4 => (
-                "gs_chan_send_timeout",
-                "NULL",
-                gs_chan_send_timeout(null_mut(), px, 0),
-            ),
-            5 => (
-                "gs_chan_recv_timeout",
-                "c, NULL",
-                gs_chan_recv_timeout(c, null_mut(), 1000),
-            ),
+            3 => ("gs_chan_try_recv", "NULL", gs_chan_try_recv(null_mut(), null_mut())),
+            4 => ("gs_chan_send_timeout", "NULL", gs_chan_send_timeout(null_mut(), px, 0)),
+            5 => ("gs_chan_recv_timeout", "c, NULL", gs_chan_recv_timeout(c, null_mut(), 1000)),
             6 => ("gs_chan_close", "NULL", gs_chan_close(null_mut())),
             7 => ("gs_chan_free", "NULL", gs_chan_free(null_mut())),
             8 => ("gs_select", "NULL, 1", gs_select(null_mut(), 1, 0)),
@@ -1426,16 +1121,8 @@ impl Me {
             20 => {
                 let (func, args, rc) = match self.rng.below(5) {
                     0 => ("gs_go", "NULL", gs_go(None, null_mut())),
-                    1 => (
-                        "gs_go_with",
-                        "stack 1",
-                        gs_go_with(Some(noop), null_mut(), &bad_opts),
-                    ),
-                    2 => (
-                        "gs_go_with",
-                        "flags 0x80",
-                        gs_go_with(Some(noop), null_mut(), &bad_flags),
-                    ),
+                    1 => ("gs_go_with", "stack 1", gs_go_with(Some(noop), null_mut(), &bad_opts)),
+                    2 => ("gs_go_with", "flags 0x80", gs_go_with(Some(noop), null_mut(), &bad_flags)),
                     3 => ("gs_go_copy", "NULL, 8", gs_go_copy(Some(noop), null(), 8)),
                     _ => (
                         "gs_go_copy_with",
@@ -1447,11 +1134,7 @@ impl Me {
                 return;
             }
             21 => ("gs_wait_fd", "-1", gs_wait_fd(-1, GS_POLLIN, 0)),
-            22 => (
-                "gs_wait_fd",
-                "events 0x100",
-                gs_wait_fd(self.w.devnull, 0x100, 0),
-            ),
+            22 => ("gs_wait_fd", "events 0x100", gs_wait_fd(self.w.devnull, 0x100, 0)),
             _ => ("gs_ready", "NULL", gs_ready(null_mut())),
         };
         self.call_exact(func, args.into(), rc as i64, e);
@@ -1463,10 +1146,7 @@ impl Me {
     fn identity(&mut self) {
         let now = gs_nanotime();
         if now < self.last_ns {
-            self.fail(format!(
-                "gs_nanotime went back from {} to {now}",
-                self.last_ns
-            ));
+            self.fail(format!("gs_nanotime went back from {} to {now}", self.last_ns));
         }
         self.last_ns = now;
         let (g, id, y) = (gs_self(), gs_goid(), gs_should_yield());
@@ -1480,9 +1160,7 @@ impl Me {
             }
             _ => {
                 if !g.is_null() || id != 0 || y {
-                    self.fail(format!(
-                        "off-goroutine: gs_self {g:?}, gs_goid {id}, gs_should_yield {y}"
-                    ));
+                    self.fail(format!("off-goroutine: gs_self {g:?}, gs_goid {id}, gs_should_yield {y}"));
                 }
             }
         }
@@ -1499,12 +1177,7 @@ impl Me {
     fn wait_fd(&mut self) {
         let t = self.rng.pick(&[0i64, 1_000_000]);
         let rc = gs_wait_fd(self.w.devnull, GS_POLLIN, t) as i64;
-        self.call_exact(
-            "gs_wait_fd",
-            format!("/dev/null, POLLIN, {t}"),
-            rc,
-            GS_POLLIN as i64,
-        );
+        self.call_exact("gs_wait_fd", format!("/dev/null, POLLIN, {t}"), rc, GS_POLLIN as i64);
     }
 
     /// One random operation.
@@ -1555,9 +1228,7 @@ impl Me {
                 let (h, cap) = self.w.chans[c];
                 let (l, k) = (gs_chan_len(h), gs_chan_cap(h));
                 if k != cap || l > cap {
-                    self.fail(format!(
-                        "c{c}: gs_chan_len {l}, gs_chan_cap {k}, made with capacity {cap}"
-                    ));
+                    self.fail(format!("c{c}: gs_chan_len {l}, gs_chan_cap {k}, made with capacity {cap}"));
                 }
             }
             "private_chan" => self.private_chan(),
@@ -1568,11 +1239,7 @@ impl Me {
             "wg_wait" => self.wg_wait(),
             "private_wg" => self.private_wg(),
             "gosched" => {
-                let want = if self.ctx == Ctx::Goroutine {
-                    0
-                } else {
-                    GS_EPERM as i64
-                };
+                let want = if self.ctx == Ctx::Goroutine { 0 } else { GS_EPERM as i64 };
                 self.call_exact("gs_gosched", String::new(), gs_gosched() as i64, want);
             }
             "sleep" => {
@@ -1624,18 +1291,8 @@ impl Me {
             6 => self.wrong_context(),
             7 => {
                 let mut s = gs_stats::default();
-                self.call_exact(
-                    "gs_stats_get",
-                    String::new(),
-                    gs_stats_get(&mut s) as i64,
-                    0,
-                );
-                self.call_exact(
-                    "gs_dump",
-                    "/dev/null".into(),
-                    gs_dump(self.w.devnull) as i64,
-                    0,
-                );
+                self.call_exact("gs_stats_get", String::new(), gs_stats_get(&mut s) as i64, 0);
+                self.call_exact("gs_dump", "/dev/null".into(), gs_dump(self.w.devnull) as i64, 0);
             }
             8 => {
                 let rc = gs_go(Some(noop), null_mut());
@@ -1667,18 +1324,9 @@ fn spawn_actor(id: usize, host: bool, rng: &mut Rng) -> (&'static str, i64) {
     let n = core::mem::size_of::<usize>();
     match rng.below(4) {
         0 if !host => ("gs_go", gs_go(Some(actor_entry), id as *mut c_void)),
-        1 => (
-            "gs_go_with",
-            gs_go_with(Some(actor_entry), id as *mut c_void, &opts),
-        ),
-        2 if !host => (
-            "gs_go_copy",
-            gs_go_copy(Some(actor_entry_copied), copied, n),
-        ),
-        _ => (
-            "gs_go_copy_with",
-            gs_go_copy_with(Some(actor_entry_copied), copied, n, &opts),
-        ),
+        1 => ("gs_go_with", gs_go_with(Some(actor_entry), id as *mut c_void, &opts)),
+        2 if !host => ("gs_go_copy", gs_go_copy(Some(actor_entry_copied), copied, n)),
+        _ => ("gs_go_copy_with", gs_go_copy_with(Some(actor_entry_copied), copied, n, &opts)),
     }
 }
 
@@ -1707,10 +1355,8 @@ fn run_actor(id: usize, ctx: Ctx) {
         }
     }));
     if let Err(p) = r {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+        let msg =
+            p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
         w.fail(format!("actor {id} panicked: {}", msg.unwrap_or_default()));
     }
     a.state.store(FINISHED, Release);
@@ -1817,11 +1463,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
     let cfg = gs_config {
         nprocs,
         stack_size: rng.pick(&[0, 128 << 10, 1 << 20]),
-        max_threads: if rng.chance(20) {
-            nprocs + rng.range(1, 4) as u32
-        } else {
-            0
-        },
+        max_threads: if rng.chance(20) { nprocs + rng.range(1, 4) as u32 } else { 0 },
         flags: 0,
     };
     let mut weights: Vec<u64> = OPS.iter().map(|&(_, w)| w * rng.below(4)).collect();
@@ -1838,11 +1480,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
     let base_fds = count_dir("/proc/self/fd");
     let rc = gs_init(&cfg);
     if rc != 0 {
-        return Err(format!(
-            "seed {seed}: gs_init returned {} ({})",
-            rc,
-            table.name(rc as i64)
-        ));
+        return Err(format!("seed {seed}: gs_init returned {} ({})", rc, table.name(rc as i64)));
     }
 
     let mut chans = Vec::new();
@@ -1859,9 +1497,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
         total_weight: weights.iter().sum(),
         weights,
         chans,
-        mutexes: (0..nmu)
-            .map(|_| (gs_mutex_new(), AtomicUsize::new(NOBODY)))
-            .collect(),
+        mutexes: (0..nmu).map(|_| (gs_mutex_new(), AtomicUsize::new(NOBODY))).collect(),
         wgs: (0..nwg).map(|_| gs_waitgroup_new()).collect(),
         actors: (0..MAX_ACTORS)
             .map(|_| Actor {
@@ -1923,28 +1559,18 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
     }
     let nshut = if race { rng.range(1, 2) } else { 0 };
     for i in 0..nshut {
-        let delay = Duration::from_micros(if rng.chance(70) {
-            rng.range(0, 5_000)
-        } else {
-            rng.range(0, 40_000)
+        let delay =
+            Duration::from_micros(if rng.chance(70) { rng.range(0, 5_000) } else { rng.range(0, 40_000) });
+        let t = std::thread::Builder::new().name(format!("shutdown-{i}")).spawn(move || {
+            let w = world();
+            std::thread::sleep(delay);
+            let rc = gs_shutdown() as i64;
+            w.check("a racing gs_shutdown", "gs_shutdown", rc, &[GS_ENOTINIT as i64]);
+            if rc >= 0 {
+                w.abandoned_sum.fetch_add(rc, AcqRel);
+            }
+            w.shutdowns_done.fetch_add(1, AcqRel);
         });
-        let t = std::thread::Builder::new()
-            .name(format!("shutdown-{i}"))
-            .spawn(move || {
-                let w = world();
-                std::thread::sleep(delay);
-                let rc = gs_shutdown() as i64;
-                w.check(
-                    "a racing gs_shutdown",
-                    "gs_shutdown",
-                    rc,
-                    &[GS_ENOTINIT as i64],
-                );
-                if rc >= 0 {
-                    w.abandoned_sum.fetch_add(rc, AcqRel);
-                }
-                w.shutdowns_done.fetch_add(1, AcqRel);
-            });
         threads.push(t.expect("spawning a shutdown thread"));
     }
 
@@ -1953,19 +1579,12 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
     // runtime was shut down release the wait groups its goroutines will never mark.
     let start = Instant::now();
     let soft = Duration::from_millis(rng.range(5, 120));
-    let hard = Duration::from_secs(
-        std::env::var("PROPERTY_HANG_S")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60),
-    );
+    let hard =
+        Duration::from_secs(std::env::var("PROPERTY_HANG_S").ok().and_then(|v| v.parse().ok()).unwrap_or(60));
     let mut closed = false;
     let who = "the test thread (host)";
-    let host_ok: Vec<i64> = if race {
-        vec![GS_ESHUTDOWN as i64, GS_ENOTINIT as i64, GS_EPERM as i64]
-    } else {
-        vec![]
-    };
+    let host_ok: Vec<i64> =
+        if race { vec![GS_ESHUTDOWN as i64, GS_ENOTINIT as i64, GS_EPERM as i64] } else { vec![] };
     loop {
         let rc = gs_run_for(rng.range(0, 2_000_000) as i64) as i64;
         w.check(who, "gs_run_for", rc, &host_ok);
@@ -2026,9 +1645,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
                     st.spinning_threads
                 );
             }
-            w.fail(format!(
-                "seed {seed}: the actors did not finish in {hard:?}"
-            ));
+            w.fail(format!("seed {seed}: the actors did not finish in {hard:?}"));
             return Err(report(w, &config, true));
         }
         std::thread::sleep(Duration::from_micros(100));
@@ -2060,9 +1677,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
         let rc = gs_shutdown() as i64;
         w.check(who, "gs_shutdown", rc, &[]);
         if rc != 0 {
-            w.fail(format!(
-                "gs_shutdown abandoned {rc} goroutines after gs_wait returned 0"
-            ));
+            w.fail(format!("gs_shutdown abandoned {rc} goroutines after gs_wait returned 0"));
         }
     } else {
         loop {
@@ -2091,23 +1706,15 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
         std::thread::sleep(Duration::from_millis(1));
     }
     if threads_now > base_threads {
-        w.fail(format!(
-            "{threads_now} threads after gs_shutdown, {base_threads} before gs_init"
-        ));
+        w.fail(format!("{threads_now} threads after gs_shutdown, {base_threads} before gs_init"));
     }
     if fds_now > base_fds {
-        w.fail(format!(
-            "{fds_now} file descriptors after gs_shutdown, {base_fds} before gs_init"
-        ));
+        w.fail(format!("{fds_now} file descriptors after gs_shutdown, {base_fds} before gs_init"));
     }
 
     let failed = !lock(&w.failures).is_empty();
     let trace = std::env::var_os("PROPERTY_TRACE").is_some();
-    let out = if failed || trace {
-        report(w, &config, failed)
-    } else {
-        String::new()
-    };
+    let out = if failed || trace { report(w, &config, failed) } else { String::new() };
     WORLD.store(null_mut(), Release);
     // The world is leaked on purpose when a seed failed (a stuck thread may still
     // read it); otherwise nothing can reach it any more.
@@ -2147,19 +1754,12 @@ fn verify(w: &World) {
         loop {
             let mut out: Elem = [POISON; 3];
             let rc = gs_chan_try_recv(h, out.as_mut_ptr().cast()) as i64;
-            w.check(
-                who,
-                "gs_chan_try_recv",
-                rc,
-                &[GS_EAGAIN as i64, GS_ECLOSED as i64],
-            );
+            w.check(who, "gs_chan_try_recv", rc, &[GS_EAGAIN as i64, GS_ECLOSED as i64]);
             if rc != 0 {
                 break;
             }
             if out[1] != !out[0] || out[2] != w.seed {
-                w.fail(format!(
-                    "a corrupted element was buffered in c{c}: {out:x?}"
-                ));
+                w.fail(format!("a corrupted element was buffered in c{c}: {out:x?}"));
             } else {
                 drained.push((c, out[0]));
             }
@@ -2180,10 +1780,7 @@ fn verify(w: &World) {
     for i in 0..n {
         let l = lock(&w.actors[i].log);
         for &(c, v, ok) in &l.sends {
-            if fate
-                .insert(v, (c, if ok { Fate::Sent } else { Fate::Failed }))
-                .is_some()
-            {
+            if fate.insert(v, (c, if ok { Fate::Sent } else { Fate::Failed })).is_some() {
                 w.fail(format!("value {v:#x} was sent twice"));
             }
         }
@@ -2206,31 +1803,24 @@ fn verify(w: &World) {
         let mut last: BTreeMap<(usize, u64), u64> = BTreeMap::new();
         for &(c, v) in recvs {
             if let Some(prev) = got.insert(v, *r) {
-                w.fail(format!(
-                    "value {v:#x} was received twice (by {} and {})",
-                    name_of(prev),
-                    name_of(*r)
-                ));
+                w.fail(format!("value {v:#x} was received twice (by {} and {})", name_of(prev), name_of(*r)));
             }
             match fate.get(&v) {
-                None => w.fail(format!(
-                    "{} received {v:#x} on c{c}, which nobody sent",
-                    name_of(*r)
-                )),
-                Some((c2, _)) if *c2 != c => {
-                    w.fail(format!("{v:#x} was sent on c{c2} and received on c{c}"))
+                None => w.fail(format!("{} received {v:#x} on c{c}, which nobody sent", name_of(*r))),
+                Some((c2, _)) if *c2 != c => w.fail(format!("{v:#x} was sent on c{c2} and received on c{c}")),
+                Some((_, Fate::Failed)) => {
+                    w.fail(format!("{} received {v:#x} on c{c}, whose send did not return 0", name_of(*r)))
                 }
-                Some((_, Fate::Failed)) => w.fail(format!(
-                    "{} received {v:#x} on c{c}, whose send did not return 0",
-                    name_of(*r)
-                )),
                 _ => {}
             }
             let key = (c, v >> 40);
             let seq = v & ((1 << 40) - 1);
             if let Some(&p) = last.get(&key) {
                 if seq <= p {
-                    w.fail(format!("{} received {v:#x} on c{c} after a later value of the same sender (seq {p})", name_of(*r)));
+                    w.fail(format!(
+                        "{} received {v:#x} on c{c} after a later value of the same sender (seq {p})",
+                        name_of(*r)
+                    ));
                 }
             }
             last.insert(key, seq);
@@ -2277,17 +1867,15 @@ fn verify(w: &World) {
             let rc = gs_mutex_unlock(*h) as i64;
             w.check(who, "gs_mutex_unlock", rc, &[]);
         } else {
-            let holder =
-                (0..n).find(|&i| abandoned(i) && lock(&w.actors[i].log).holding == Some(m));
+            let holder = (0..n).find(|&i| abandoned(i) && lock(&w.actors[i].log).holding == Some(m));
             match holder {
                 Some(_) => {
                     let rc = gs_mutex_unlock(*h) as i64;
                     w.check(who, "gs_mutex_unlock", rc, &[]);
                 }
-                None => w.fail(format!(
-                    "m{m} is still locked, by nobody (owner field {})",
-                    owner.load(Acquire)
-                )),
+                None => {
+                    w.fail(format!("m{m} is still locked, by nobody (owner field {})", owner.load(Acquire)))
+                }
             }
         }
         let rc = gs_mutex_free(*h) as i64;
@@ -2323,16 +1911,15 @@ fn verify(w: &World) {
         } else {
             let rc = gs_waitgroup_add(h, -1) as i64;
             if rc != GS_EINVAL as i64 {
-                w.fail(format!("w{g}'s counter is not 0 after every child ended (gs_waitgroup_add -1 gave {rc})"));
+                w.fail(format!(
+                    "w{g}'s counter is not 0 after every child ended (gs_waitgroup_add -1 gave {rc})"
+                ));
             }
         }
         let rc = gs_waitgroup_free(h) as i64;
         w.check(who, "gs_waitgroup_free", rc, &[]);
         if rc != 0 {
-            w.fail(format!(
-                "gs_waitgroup_free(w{g}) returned {}",
-                w.table.name(rc)
-            ));
+            w.fail(format!("gs_waitgroup_free(w{g}) returned {}", w.table.name(rc)));
         }
     }
     for (c, &(h, _)) in w.chans.iter().enumerate() {
@@ -2369,13 +1956,8 @@ fn report(w: &World, config: &str, failed: bool) -> String {
     for i in 0..n {
         let a = &w.actors[i];
         let kind = ["goroutine", "host goroutine", "thread"][a.kind.load(Relaxed) as usize];
-        let state = [
-            "free",
-            "started, never ran",
-            "running (abandoned)",
-            "finished",
-            "not started",
-        ][a.state.load(Acquire) as usize];
+        let state = ["free", "started, never ran", "running (abandoned)", "finished", "not started"]
+            [a.state.load(Acquire) as usize];
         let l = lock(&a.log);
         s += &format!("  actor {i} ({kind}, {state}), {} calls:\n", l.trace.len());
         for t in &l.trace {
@@ -2442,13 +2024,7 @@ extern "C" fn on_crash(sig: c_int) {
 }
 
 fn install_crash_report() {
-    for sig in [
-        libc::SIGSEGV,
-        libc::SIGBUS,
-        libc::SIGABRT,
-        libc::SIGILL,
-        libc::SIGFPE,
-    ] {
+    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGILL, libc::SIGFPE] {
         // SAFETY: a zeroed sigaction with a handler of the right type; the handler
         // only makes async-signal-safe calls.
         unsafe {
@@ -2471,10 +2047,8 @@ fn random_api_sequences() {
     let seeds: Vec<u64> = match std::env::var("PROPERTY_SEED") {
         Ok(s) => vec![s.trim().parse().expect("PROPERTY_SEED is a number")],
         Err(_) => {
-            let n: u64 = std::env::var("PROPERTY_SEEDS")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(64);
+            let n: u64 =
+                std::env::var("PROPERTY_SEEDS").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(64);
             (1..=n).collect()
         }
     };
@@ -2492,11 +2066,7 @@ fn random_api_sequences() {
         }
         calls += CALLS.swap(0, Relaxed);
         if (k + 1) % 500 == 0 {
-            eprintln!(
-                "property: {} seeds passed ({:.1} s)",
-                k + 1,
-                start.elapsed().as_secs_f64()
-            );
+            eprintln!("property: {} seeds passed ({:.1} s)", k + 1, start.elapsed().as_secs_f64());
         }
     }
     eprintln!(
