@@ -80,6 +80,9 @@ pub(crate) enum Poll {
 }
 
 /// Copies one element of `n` bytes (memmove: the buffers may be the same).
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `n` bytes.
 #[inline(always)]
 unsafe fn copy_elem(dst: *mut u8, src: *const u8, n: usize) {
     // SAFETY: the caller passes buffers of n bytes.
@@ -336,6 +339,10 @@ impl Chan {
     }
 
     /// Releases the lock and wakes `sg` (if any): the end of a successful attempt.
+    ///
+    /// # Safety
+    /// The caller holds the channel's lock; `sg`, if not null, was dequeued (and its
+    /// claim won) by the caller under that lock.
     #[inline]
     unsafe fn unlock_and_wake(&self, ctx: &Ctx, sg: *mut Sudog) {
         // SAFETY: the caller holds the lock; sg was dequeued and claimed by it.
@@ -351,6 +358,11 @@ impl Chan {
     /// and recv).
     /// Executed by the blocking party; `lock` is held on entry, not on return.
     /// Inlined, as `block` is (see there).
+    ///
+    /// # Safety
+    /// The caller holds the channel's lock and `q` is one of its queues; `ep` is valid
+    /// for the element size (read for a send, written for a receive) until the call
+    /// returns.
     #[inline(always)]
     unsafe fn block_on(
         &self,

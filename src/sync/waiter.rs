@@ -301,6 +301,10 @@ pub(crate) unsafe fn purge_abandoned(g: &G) {
 
 /// Timer function of a goroutine's timeout: claims the party, or does nothing.
 /// Executed on an M's g0 (runtimers), never under a heap lock.
+///
+/// # Safety
+/// `arg` is the `Waiter` of a party blocked in `block`, which disarms the timer
+/// (waiting for this function) before its frame ends.
 unsafe fn timeout_fire(arg: usize) {
     let w = arg as *const Waiter;
     // SAFETY: the waiter stays alive until its party's deltimer returned, which waits
@@ -362,6 +366,9 @@ pub(crate) unsafe fn block(
 }
 
 /// `block` for a foreign thread: sleeps on its futex word.
+/// # Safety
+/// As `block`: the caller is a foreign thread that holds `locks` (in ascending
+/// order) with its sudogs queued under them, all naming `w`.
 #[inline(never)]
 #[cold]
 unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64) -> Woke {
