@@ -48,9 +48,11 @@
 //! # Abandoned goroutines
 //!
 //! gs_shutdown abandons goroutines, and frees their stacks, with their sudogs still
-//! queued. Once the Ms have left, shutdown walks the runtime's Gs: a G parked by
-//! `block` (its park call is `commit_m`) has the `Commit` in its frame, which names
-//! its sudogs and the locks of their objects; each sudog still queued or counted
+//! queued. Once the Ms have left and every foreign pass is back (a gs_run_for's host
+//! runner may run goroutines until then), shutdown walks the runtime's Gs: a G parked
+//! by `block` (its park call is `commit_m`), or readied from there and not run since,
+//! has the `Commit` in its frame, which names its sudogs and the locks of their
+//! objects; each sudog still queued or counted
 //! leaves the queue it records in `q` (`purge_abandoned` in waiter.rs), while the
 //! stacks still exist, so that the objects can be freed afterwards. Foreign threads'
 //! sudogs stay: those threads are woken and leave by themselves.
