@@ -3,7 +3,7 @@
 //! Channels are plain memory: gs_chan_new works without a runtime, and so does every
 //! operation; a foreign thread that blocks without a runtime blocks as a plain thread.
 
-use super::{code, ffi_boundary, PANIC_CODE};
+use super::{code, ffi_boundary, handle, PANIC_CODE};
 use crate::error::Error;
 use crate::sync::chan::{self, Chan};
 use crate::sync::select::{self, Case};
@@ -43,20 +43,11 @@ const _: () = assert!(core::mem::offset_of!(gs_select_case, op) == core::mem::of
 const _: () = assert!(core::mem::offset_of!(gs_select_case, elem) == core::mem::offset_of!(Case, elem));
 const _: () = assert!(core::mem::offset_of!(gs_select_case, result) == core::mem::offset_of!(Case, result));
 
-/// The channel behind a handle, or GS_EINVAL for NULL and for a handle that is not a
-/// live channel's (freed, or another kind's).
-#[inline]
-fn chan_ref<'a>(c: *const gs_chan) -> Result<&'a Chan, c_int> {
-    // SAFETY: a non-NULL handle came from gs_chan_new and its memory is still the
-    // runtime's (API contract: see gs_chan_free).
-    unsafe { Chan::check(c.cast()) }.map_err(Error::to_code)
-}
-
 /// The channel behind a handle, if the handle and the element pointer are usable
 /// (elem may be NULL only when elem_size is 0).
 #[inline]
 fn check<'a>(c: *const gs_chan, elem: *const c_void) -> Result<&'a Chan, c_int> {
-    let ch = chan_ref(c)?;
+    let ch = handle::<Chan, _>(c)?;
     if elem.is_null() && ch.esz != 0 {
         return Err(Error::Inval.to_code());
     }
@@ -194,7 +185,7 @@ pub extern "C" fn gs_chan_recv_timeout(c: *mut gs_chan, out: *mut c_void, timeou
 #[no_mangle]
 pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match chan_ref(c) {
+        match handle::<Chan, _>(c) {
             Ok(ch) => code(chan::close(ch)),
             Err(e) => e,
         }
@@ -207,7 +198,7 @@ pub extern "C" fn gs_chan_close(c: *mut gs_chan) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
-        match chan_ref(c) {
+        match handle::<Chan, _>(c) {
             Ok(ch) => ch.len(),
             Err(_) => 0,
         }
@@ -220,7 +211,7 @@ pub extern "C" fn gs_chan_len(c: *const gs_chan) -> usize {
 #[no_mangle]
 pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
     ffi_boundary!(0, {
-        match chan_ref(c) {
+        match handle::<Chan, _>(c) {
             Ok(ch) => ch.cap,
             Err(_) => 0,
         }
@@ -251,7 +242,7 @@ pub extern "C" fn gs_chan_cap(c: *const gs_chan) -> usize {
 #[no_mangle]
 pub extern "C" fn gs_chan_free(c: *mut gs_chan) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match chan_ref(c) {
+        match handle::<Chan, _>(c) {
             // SAFETY: a live channel's handle; the caller's own calls on it are over
             // (API contract).
             Ok(_) => code(unsafe { Chan::free(c as *mut Chan) }),

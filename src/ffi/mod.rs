@@ -33,6 +33,16 @@ macro_rules! ffi_boundary {
 }
 pub(crate) use ffi_boundary;
 
+/// The object behind a C handle (gs_chan, gs_mutex, gs_waitgroup), or GS_EINVAL for
+/// NULL and for a handle that is not a live object of that kind (freed, or another
+/// kind's).
+#[inline(always)]
+pub(crate) fn handle<'a, T: crate::sync::Handle, H>(p: *const H) -> core::result::Result<&'a T, c_int> {
+    // SAFETY: a non-NULL handle came from its kind's gs_*_new and its memory is still
+    // the runtime's (the API contract: see the gs_*_free functions).
+    unsafe { T::check(p.cast()) }.map_err(Error::to_code)
+}
+
 /// 0 or the error's code.
 pub(crate) fn code(r: Result<()>) -> c_int {
     match r {

@@ -4,8 +4,7 @@
 //! Like channels, wait groups and mutexes are plain memory and work without a
 //! runtime; a foreign thread that blocks without a runtime blocks as a plain thread.
 
-use super::{code, ffi_boundary, PANIC_CODE};
-use crate::error::Error;
+use super::{code, ffi_boundary, handle, PANIC_CODE};
 use crate::sync::mutex::Mutex;
 use crate::sync::waitgroup::WaitGroup;
 use core::ffi::c_int;
@@ -18,24 +17,6 @@ pub struct gs_waitgroup {
 /// Opaque mutex handle (Go's sync.Mutex).
 pub struct gs_mutex {
     _private: [u8; 0],
-}
-
-/// The wait group behind a handle, or GS_EINVAL for NULL and for a handle that is not
-/// a live wait group's (freed, or another kind's).
-#[inline]
-fn wgref<'a>(p: *mut gs_waitgroup) -> Result<&'a WaitGroup, c_int> {
-    // SAFETY: a non-NULL handle came from gs_waitgroup_new and its memory is still the
-    // runtime's (API contract: see gs_waitgroup_free).
-    unsafe { WaitGroup::check(p as *const WaitGroup) }.map_err(Error::to_code)
-}
-
-/// The mutex behind a handle, or GS_EINVAL for NULL and for a handle that is not a
-/// live mutex's.
-#[inline]
-fn mu_ref<'a>(p: *mut gs_mutex) -> Result<&'a Mutex, c_int> {
-    // SAFETY: a non-NULL handle came from gs_mutex_new and its memory is still the
-    // runtime's (API contract: see gs_mutex_free).
-    unsafe { Mutex::check(p as *const Mutex) }.map_err(Error::to_code)
 }
 
 /// Creates a wait group with a counter of 0. Works without a runtime.
@@ -55,7 +36,7 @@ pub extern "C" fn gs_waitgroup_new() -> *mut gs_waitgroup {
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_add(wg: *mut gs_waitgroup, delta: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match wgref(wg) {
+        match handle::<WaitGroup, _>(wg) {
             Ok(w) => code(w.add(delta)),
             Err(e) => e,
         }
@@ -82,7 +63,7 @@ pub extern "C" fn gs_waitgroup_done(wg: *mut gs_waitgroup) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match wgref(wg) {
+        match handle::<WaitGroup, _>(wg) {
             Ok(w) => code(w.wait()),
             Err(e) => e,
         }
@@ -108,7 +89,7 @@ pub extern "C" fn gs_waitgroup_wait(wg: *mut gs_waitgroup) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_waitgroup_free(wg: *mut gs_waitgroup) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match wgref(wg) {
+        match handle::<WaitGroup, _>(wg) {
             // SAFETY: a live wait group's handle; the caller's own calls on it are
             // over (API contract).
             Ok(_) => code(unsafe { WaitGroup::free(wg as *mut WaitGroup) }),
@@ -138,7 +119,7 @@ pub extern "C" fn gs_mutex_new() -> *mut gs_mutex {
 #[no_mangle]
 pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match mu_ref(m) {
+        match handle::<Mutex, _>(m) {
             Ok(x) => code(x.lock()),
             Err(e) => e,
         }
@@ -153,7 +134,7 @@ pub extern "C" fn gs_mutex_lock(m: *mut gs_mutex) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_mutex_trylock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match mu_ref(m) {
+        match handle::<Mutex, _>(m) {
             Ok(x) => code(x.trylock()),
             Err(e) => e,
         }
@@ -168,7 +149,7 @@ pub extern "C" fn gs_mutex_trylock(m: *mut gs_mutex) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_mutex_unlock(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match mu_ref(m) {
+        match handle::<Mutex, _>(m) {
             Ok(x) => code(x.unlock()),
             Err(e) => e,
         }
@@ -193,7 +174,7 @@ pub extern "C" fn gs_mutex_unlock(m: *mut gs_mutex) -> c_int {
 #[no_mangle]
 pub extern "C" fn gs_mutex_free(m: *mut gs_mutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
-        match mu_ref(m) {
+        match handle::<Mutex, _>(m) {
             // SAFETY: a live mutex's handle; the caller's own calls on it are over
             // (API contract).
             Ok(_) => code(unsafe { Mutex::free(m as *mut Mutex) }),

@@ -322,3 +322,26 @@ mod tests {
         assert_eq!(unsafe { *c.n.get() }, threads * per);
     }
 }
+
+/// An object behind a C handle (a channel, a mutex, a wait group): `check` turns a
+/// handle into the object, or `Inval` for NULL and for a handle that is not a live
+/// object of that kind (see *Handles*).
+pub(crate) trait Handle {
+    /// # Safety
+    /// `p` is null or came from the kind's `new`, and its memory is still the
+    /// runtime's (alive or in quarantine).
+    unsafe fn check<'a>(p: *const Self) -> crate::error::Result<&'a Self>;
+}
+
+macro_rules! impl_handle {
+    ($($t:ty),*) => {$(
+        impl Handle for $t {
+            #[inline(always)]
+            unsafe fn check<'a>(p: *const Self) -> crate::error::Result<&'a Self> {
+                // SAFETY: the caller's contract.
+                unsafe { <$t>::check(p) }
+            }
+        }
+    )*};
+}
+impl_handle!(chan::Chan, mutex::Mutex, waitgroup::WaitGroup);
