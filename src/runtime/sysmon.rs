@@ -39,10 +39,12 @@ use core::sync::atomic::Ordering::*;
 /// A goroutine running this long without yielding is asked to yield. Go uses 10 ms.
 pub(crate) const TIME_SLICE_NS: i64 = 10_000_000;
 /// Switches of a P after which an inherited turn ends the time slice anyway (see
-/// *Time slices*). Go has no such limit. 256 turns of a channel ping-pong take 15 to
-/// 30 us; ending a slice costs a move of the runnext G to the ring and back when the
-/// P has nothing else to run. A power of two (the check is a mask).
-pub(crate) const INHERIT_MAX: u64 = 256;
+/// *Time slices*). Go has no such limit. 4096 turns of a channel ping-pong take 0.25
+/// to 0.5 ms, far inside the slice. Ending a slice sends the runnext G behind the ring,
+/// so a limit much lower turns the depth-first order of a spawning tree (each new
+/// goroutine runs next) breadth-first, with many more goroutines and stacks alive at
+/// once. A power of two (the check is a mask).
+pub(crate) const INHERIT_MAX: u64 = 4096;
 const SYSMON_MIN_SLEEP_US: i64 = 20;
 const SYSMON_MAX_SLEEP_US: i64 = 10_000;
 /// Idle rounds before the sleep starts doubling. Go uses 50 (1 ms at 20 us).
