@@ -1,7 +1,7 @@
 # gdb extension for gosched: goroutines in a live process or a core file.
 #
 # Loaded automatically from the library's .debug_gdb_scripts section, or from a
-# libgosched.so.X.Y.Z-gdb.py file beside the library in gdb's auto-load directory,
+# <library file name>-gdb.py file in gdb's auto-load directory,
 # when the library's path is in gdb's auto-load safe path; by hand with
 # `source gosched-gdb.py`. See docs/debugging.md.
 #

@@ -340,5 +340,8 @@ mod tests {
         let (name, body) = text.split_once('\n').unwrap();
         assert_eq!(name, "gosched-gdb.py");
         assert!(body.contains("gs_debug_layout"));
+        // The script is in every binary linked with libgosched.a, which the static
+        // link test checks does not name the shared library.
+        assert!(!body.contains(concat!("libgosched", ".so")), "the embedded script names the shared library");
     }
 }
