@@ -29,6 +29,20 @@
     .set GS_FRAME_PC, 88
     .set GS_FRAME_FPCTRL, 160
     .set GS_FRAME_SIZE, 176
+// The callee-saved registers by name, for debuggers that unwind a parked goroutine
+// from its saved context (gs_debug_layout, src/runtime/debugger.rs); the stack
+// pointer after the resume is the saved sp plus GS_FRAME_SIZE.
+    .set GS_FRAME_X19, 0
+    .set GS_FRAME_X20, 8
+    .set GS_FRAME_X21, 16
+    .set GS_FRAME_X22, 24
+    .set GS_FRAME_X23, 32
+    .set GS_FRAME_X24, 40
+    .set GS_FRAME_X25, 48
+    .set GS_FRAME_X26, 56
+    .set GS_FRAME_X27, 64
+    .set GS_FRAME_X28, 72
+    .set GS_FRAME_X29, 80
 // gs_bench_min_swap's frame: the same without FPCR.
     .set GS_MINFRAME_PC, 88
     .set GS_MINFRAME_SIZE, 176

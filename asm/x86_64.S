@@ -26,6 +26,14 @@
     .set GS_FRAME_START_FN, 32
     .set GS_FRAME_PC, 56
     .set GS_FRAME_SIZE, 64
+// The callee-saved registers by name, for debuggers that unwind a parked goroutine
+// from its saved context (gs_debug_layout, src/runtime/debugger.rs).
+    .set GS_FRAME_R15, 8
+    .set GS_FRAME_R14, 16
+    .set GS_FRAME_R13, 24
+    .set GS_FRAME_R12, 32
+    .set GS_FRAME_RBX, 40
+    .set GS_FRAME_RBP, 48
 // gs_bench_min_swap's frame: r15, r14, r13, r12, rbx, rbp, resume address.
     .set GS_MINFRAME_PC, 48
     .set GS_MINFRAME_SIZE, 56

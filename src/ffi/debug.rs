@@ -90,3 +90,18 @@ pub extern "C" fn gs_dump(fd: c_int) -> c_int {
         debug::write_all(fd, text.as_bytes())
     })
 }
+
+pub use crate::runtime::debugger::DebugLayout;
+
+/// cbindgen:ignore
+///
+/// Where the runtime keeps its goroutines, for debuggers: a version-stamped table of
+/// addresses and field offsets that lets a debugger list the goroutines and unwind
+/// the parked ones from memory alone, in a live process or a core file, without
+/// debug information for the library. Not an API for programs: the gdb extension
+/// shipped with the library (`gdb/gosched-gdb.py`) reads it; docs/debugging.md
+/// describes it.
+#[no_mangle]
+#[used]
+#[allow(non_upper_case_globals)]
+pub static gs_debug_layout: DebugLayout = crate::runtime::debugger::debug_layout!();

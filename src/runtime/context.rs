@@ -73,6 +73,18 @@ pub(crate) mod slot_x86_64 {
     /// `gs_bench_min_swap`'s frame: its resume address, and its size.
     pub(crate) const MIN_PC: usize = 6;
     pub(crate) const MIN_FRAME_SIZE: usize = 56;
+    /// The callee-saved registers a saved context holds, for debuggers (see
+    /// debugger.rs): `.set` name in the assembly, register name, slot.
+    pub(crate) const CALLEE_SAVED: [(&str, &str, usize); 6] = [
+        ("GS_FRAME_RBX", "rbx", 5),
+        ("GS_FRAME_RBP", "rbp", 6),
+        ("GS_FRAME_R12", "r12", 4),
+        ("GS_FRAME_R13", "r13", 3),
+        ("GS_FRAME_R14", "r14", 2),
+        ("GS_FRAME_R15", "r15", 1),
+    ];
+    /// The names of the program counter and stack pointer registers.
+    pub(crate) const PC_SP_NAMES: (&str, &str) = ("rip", "rsp");
 }
 
 /// The same for AArch64 (asm/aarch64.S).
@@ -91,6 +103,20 @@ pub(crate) mod slot_aarch64 {
     pub(crate) const FRAME_SIZE: usize = 176;
     pub(crate) const MIN_PC: usize = 11;
     pub(crate) const MIN_FRAME_SIZE: usize = 176;
+    pub(crate) const CALLEE_SAVED: [(&str, &str, usize); 11] = [
+        ("GS_FRAME_X19", "x19", 0),
+        ("GS_FRAME_X20", "x20", 1),
+        ("GS_FRAME_X21", "x21", 2),
+        ("GS_FRAME_X22", "x22", 3),
+        ("GS_FRAME_X23", "x23", 4),
+        ("GS_FRAME_X24", "x24", 5),
+        ("GS_FRAME_X25", "x25", 6),
+        ("GS_FRAME_X26", "x26", 7),
+        ("GS_FRAME_X27", "x27", 8),
+        ("GS_FRAME_X28", "x28", 9),
+        ("GS_FRAME_X29", "x29", 10),
+    ];
+    pub(crate) const PC_SP_NAMES: (&str, &str) = ("pc", "sp");
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -149,6 +175,13 @@ macro_rules! check_layout {
             assert!(asm_offset(A, "GS_MINFRAME_PC") == $m::MIN_PC * 8);
             assert!(asm_offset(A, "GS_MINFRAME_SIZE") == $m::MIN_FRAME_SIZE);
             assert!($m::FRAME_SIZE % 16 == 0);
+            let mut i = 0;
+            while i < $m::CALLEE_SAVED.len() {
+                let (name, _, slot) = $m::CALLEE_SAVED[i];
+                assert!(asm_offset(A, name) == slot * 8);
+                assert!(slot != $m::PC && slot * 8 < $m::FRAME_SIZE);
+                i += 1;
+            }
         };
     };
 }

@@ -60,7 +60,17 @@ pub(crate) enum Gstatus {
 }
 
 impl Gstatus {
-    pub(crate) fn from_u32(v: u32) -> Gstatus {
+    /// Every state, by value.
+    pub(crate) const ALL: [Gstatus; 6] = [
+        Gstatus::Idle,
+        Gstatus::Runnable,
+        Gstatus::Running,
+        Gstatus::Waiting,
+        Gstatus::Syscall,
+        Gstatus::Dead,
+    ];
+
+    pub(crate) const fn from_u32(v: u32) -> Gstatus {
         match v {
             1 => Gstatus::Runnable,
             2 => Gstatus::Running,
@@ -70,7 +80,8 @@ impl Gstatus {
             _ => Gstatus::Idle,
         }
     }
-    pub(crate) fn name(self) -> &'static str {
+    /// The name dumps show (gs_dump, and debuggers through gs_debug_layout).
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Gstatus::Idle => "idle",
             Gstatus::Runnable => "runnable",
@@ -322,9 +333,10 @@ impl G {
 
 /// Bits of a handle that hold the slot; the rest is the goid.
 pub(crate) const SLOT_BITS: u32 = 26;
-const SEG_SHIFT: u32 = 12;
+/// A slot's segment is `slot >> SEG_SHIFT`, its index there the low bits.
+pub(crate) const SEG_SHIFT: u32 = 12;
 const SEG_LEN: usize = 1 << SEG_SHIFT;
-const NSEGS: usize = 1 << (SLOT_BITS - SEG_SHIFT);
+pub(crate) const NSEGS: usize = 1 << (SLOT_BITS - SEG_SHIFT);
 
 /// One segment of `AllGs`: `SEG_LEN` Gs in a single lazily committed mapping, so
 /// that making a G costs no `malloc` (whose arena, grown a page at a time by
@@ -342,6 +354,13 @@ pub(crate) struct AllGs {
     segs: Box<[AtomicPtr<Seg>]>,
     len: AtomicUsize,
 }
+
+/// Where `AllGs` keeps its segments (the data pointer of `segs`, a boxed slice) and
+/// its `len`, and where a segment keeps its `published` array: for debuggers, which
+/// walk the table from a core file (see debugger.rs).
+pub(crate) const ALLGS_SEGS_OFFSET: usize = core::mem::offset_of!(AllGs, segs);
+pub(crate) const ALLGS_LEN_OFFSET: usize = core::mem::offset_of!(AllGs, len);
+pub(crate) const SEG_PUBLISHED_OFFSET: usize = core::mem::offset_of!(Seg, published);
 
 impl AllGs {
     pub(crate) fn new() -> AllGs {

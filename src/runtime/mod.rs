@@ -33,7 +33,8 @@
 //! - `signal.rs`: signal stacks and stack-overflow reports; `throw.rs`: fatal errors.
 //! - `lock.rs`: the runtime's mutex; `note.rs`: one-shot sleep/wakeup of an M.
 //! - `tls.rs`: the current M, and the *Thread-locals move* rule.
-//! - `debug.rs`: goroutine dumps; `prefetch.rs`, `valgrind.rs`: hints to the CPU and
+//! - `debug.rs`: goroutine dumps; `debugger.rs`: what debuggers read
+//!   (`gs_debug_layout`) and the embedded gdb extension; `prefetch.rs`, `valgrind.rs`: hints to the CPU and
 //!   to Valgrind.
 //!
 //! "sched.lock must be held" in a doc comment means the function takes the guard
@@ -42,6 +43,7 @@
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod debug;
+pub(crate) mod debugger;
 pub(crate) mod entry;
 pub(crate) mod fdwait;
 pub(crate) mod freelist;

@@ -2,8 +2,8 @@
 
 use core::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
-/// `coarsetime` as of the last `coarse_tick`.
-static COARSE_NOW: AtomicI64 = AtomicI64::new(0);
+/// `coarsetime` as of the last `coarse_tick`. Debuggers read it (gs_debug_layout).
+pub(crate) static COARSE_NOW: AtomicI64 = AtomicI64::new(0);
 
 /// Monotonic nanoseconds (CLOCK_MONOTONIC; vDSO, no syscall).
 #[inline]
