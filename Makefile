@@ -3,8 +3,11 @@
 
 all: build
 
+# cargo builds libgosched.so; the link libgosched.so.<major> (its SONAME) is what
+# programs linked against target/release ask for at run time.
 build:
 	cargo build --release
+	bash scripts/soname-link.sh target/release
 
 demo: build
 	bash scripts/demo.sh

@@ -1,5 +1,9 @@
+//! Gives the shared library its SONAME, `libgosched.so.<major>` (the crate's major
+//! version: the ABI version, see *ABI versioning* in docs/internals.md), on ELF targets.
+//!
 //! With the `header` feature, generates the C header into `OUT_DIR/gosched.h` with
-//! cbindgen; without it, nothing (the header is checked in as `include/gosched.h`).
+//! cbindgen, with the version macros (`GS_VERSION_*`) taken from the crate's version;
+//! without it, nothing more (the header is checked in as `include/gosched.h`).
 //!
 //! `scripts/gen-header.sh` builds with the feature and prints where the header went;
 //! `.ci/update-header` copies it over the checked-in one, and `tests/header_is_fresh.rs`
@@ -7,6 +11,13 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(os.as_str(), "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly") {
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("CARGO_PKG_VERSION_MAJOR");
+        // Only the cdylib: a binary linked with -lgosched then records
+        // NEEDED libgosched.so.<major>, never the path it was linked from.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libgosched.so.{major}");
+    }
     #[cfg(feature = "header")]
     generate();
 }

@@ -23,6 +23,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 cargo build --release
+bash scripts/soname-link.sh target/release
 # One test binary at a time (the C programs inside use every core themselves). Both
 # parts run even if the first fails; the summary counts both.
 status=0

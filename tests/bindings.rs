@@ -391,6 +391,10 @@ fn lib_dir() -> &'static Path {
         let dir = base.join(format!("lib-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the library copy's directory");
         copy_whole(&built_library(), &dir.join("libgosched.so"), b"\x7fELF");
+        // The SONAME, which the C++ programs linked with -lgosched ask for at run time.
+        let link = dir.join(concat!("libgosched.so.", env!("CARGO_PKG_VERSION_MAJOR")));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("libgosched.so", &link).expect("link the library's SONAME");
         dir
     })
 }

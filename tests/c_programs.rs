@@ -293,6 +293,7 @@ fn lib_dir() -> &'static Path {
         std::fs::create_dir_all(&dir).expect("create the library copy's directory");
         copy_whole(&src.join("libgosched.so"), &dir.join("libgosched.so"), b"\x7fELF");
         copy_whole(&src.join("libgosched.a"), &dir.join("libgosched.a"), b"!<arch>");
+        soname_link(&dir);
         let mut stale: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&base)
             .into_iter()
             .flatten()
@@ -312,6 +313,14 @@ fn lib_dir() -> &'static Path {
         }
         dir
     })
+}
+
+/// `dir/libgosched.so.<major>`, a link to `dir/libgosched.so`: the SONAME, which is
+/// what a program linked with -lgosched asks for at run time.
+fn soname_link(dir: &Path) {
+    let link = dir.join(concat!("libgosched.so.", env!("CARGO_PKG_VERSION_MAJOR")));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("libgosched.so", &link).expect("link the library's SONAME");
 }
 
 /// `<target>/c-tests`, where the C binaries go.
