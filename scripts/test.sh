@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Optional tools: the AArch64 assembler, cross compiler and qemu check and run
-# asm/aarch64.S; clang++ compiles the C++ binding a second time. Install them when we can (root with apt); the tests that need
+# asm/aarch64.S; clang++ compiles the C++ binding a second time; pkg-config and cmake
+# build the install tests' programs. Install them when we can (root with apt); the tests that need
 # them say "SKIPPED" otherwise.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=()
@@ -15,6 +16,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu)
     command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
     command -v clang++ >/dev/null 2>&1 || missing+=(clang)
+    # The install tests (tests/install.rs) build with pkg-config and CMake.
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    command -v cmake >/dev/null 2>&1 || missing+=(cmake)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing optional test tools: ${missing[*]}"
         (timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \

@@ -10,7 +10,8 @@
 //! - `abi/layout.txt` holds the size and alignment of each public struct and the
 //!   offset and size of each field, as `abi/layout.c` prints them: a field of an
 //!   older header that moved or changed size breaks old binaries just as much.
-//! - The SONAME is `libgosched.so.<major>`; the header's `GS_VERSION_*` macros,
+//! - The SONAME is `libgosched.so.<major>` (also the name the Python package looks
+//!   for on the system); the header's `GS_VERSION_*` macros, the Python package's version,
 //!   `gs_version()` and Cargo.toml's version agree.
 
 use std::collections::BTreeMap;
@@ -302,4 +303,26 @@ fn struct_layouts_match_abi_layout_txt() {
          fields go past the old sizeof (\"Growing the public structs\" in gosched.h)."
     );
     println!("{} layout lines, as abi/layout.txt lists them", got.len());
+}
+
+#[test]
+fn python_package_version_and_soname_follow_the_crate() {
+    let version = cargo_toml_version();
+    let major = version.split('.').next().expect("a major");
+    let py = repo().join("bindings/python");
+    let pyproject = std::fs::read_to_string(py.join("pyproject.toml")).expect("read pyproject.toml");
+    assert!(
+        pyproject.lines().any(|l| l.trim() == format!("version = \"{version}\"")),
+        "bindings/python/pyproject.toml's version is not Cargo.toml's {version}"
+    );
+    let init = std::fs::read_to_string(py.join("gosched/__init__.py")).expect("read gosched/__init__.py");
+    assert!(
+        init.lines().any(|l| l.trim() == format!("__version__ = \"{version}\"")),
+        "gosched.__version__ is not Cargo.toml's {version}"
+    );
+    let lib = std::fs::read_to_string(py.join("gosched/_lib.py")).expect("read gosched/_lib.py");
+    assert!(
+        lib.contains(&format!("else \"libgosched.so.{major}\"")),
+        "gosched/_lib.py's LIBRARY_SONAME is not libgosched.so.{major}"
+    );
 }
