@@ -1,16 +1,40 @@
 # The two entry points of the README: `make demo` and `make test`.
-.PHONY: all build demo test bench header soak loom property-long
+.PHONY: all build demo test bench header soak loom property-long install uninstall
+
+# Where `make install` puts things (GNU conventions; DESTDIR stages a package).
+prefix ?= /usr/local
+PREFIX ?= $(prefix)
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/gosched
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' LIBDIR='$(LIBDIR)' INCLUDEDIR='$(INCLUDEDIR)' \
+	DATADIR='$(DATADIR)' PKGCONFIGDIR='$(PKGCONFIGDIR)' CMAKEDIR='$(CMAKEDIR)'
 
 all: build
 
+# cargo builds libgosched.so; the link libgosched.so.<major> (its SONAME) is what
+# programs linked against target/release ask for at run time.
 build:
 	cargo build --release
+	bash scripts/soname-link.sh target/release
 
 demo: build
 	bash scripts/demo.sh
 
 test:
 	bash scripts/test.sh
+
+# The library, its headers, gosched.pc, the CMake package and the gdb extension
+# (scripts/install.sh). Builds first where cargo is on the PATH (`sudo make install`
+# often has none: then the library built by `make` is installed).
+install:
+	@if command -v cargo >/dev/null 2>&1; then $(MAKE) --no-print-directory build; fi
+	$(INSTALL_ENV) bash scripts/install.sh install
+
+uninstall:
+	$(INSTALL_ENV) bash scripts/install.sh uninstall
 
 bench: build
 	bash benches/run.sh

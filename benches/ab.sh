@@ -36,6 +36,8 @@ fi
 cargo build --release --quiet || { echo "ab.sh: building the working tree failed" >&2; exit 1; }
 LIB_A="$WT/target/release"
 LIB_B="$ROOT/target/release"
+# The programs ask for the SONAME (libgosched.so.<major>), which cargo does not make.
+bash scripts/soname-link.sh "$LIB_A" "$LIB_B" || exit 1
 
 # workload: procs settings and n (as in run.sh, a little smaller for the slow ones).
 declare -A PROCS=(

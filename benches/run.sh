@@ -146,6 +146,7 @@ for w in $WORKLOADS; do
     [ "$BUILD" = 1 ] || [ ! -x "$BIN/$w" ] || continue
     defs=""
     have_sym gs_waitgroup_new && defs="$defs -DHAVE_GS_WAITGROUP"
+    bash "$ROOT/scripts/soname-link.sh" "$ROOT/target/release"
     # shellcheck disable=SC2086,SC2016
     if ! gcc -O2 -std=c11 -Wall -pthread $defs -I"$HDR_DIR" -I"$ROOT/benches/c" "$src" \
             -L"$ROOT/target/release" -Wl,-rpath,'$ORIGIN/../release' -lgosched -o "$BIN/$w"; then

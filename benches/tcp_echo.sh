@@ -91,6 +91,7 @@ if [ ! -f "$ROOT/target/release/libgosched.so" ]; then
     echo "== cargo build --release" >&2
     (cd "$ROOT" && cargo build --release >&2)
 fi
+bash "$ROOT/scripts/soname-link.sh" "$ROOT/target/release"
 if [ ! -x "$SRV" ] || [ "$ROOT/examples-c/echo_server.c" -nt "$SRV" ] \
     || [ "$ROOT/examples-c/echo_server.h" -nt "$SRV" ] \
     || [ "$ROOT/target/release/libgosched.so" -nt "$SRV" ]; then

@@ -11,6 +11,49 @@
 #include <sys/socket.h>
 
 /*
+ * The version of this header, which is the library's (gs_version() returns
+ * GS_VERSION_STRING). The major number is the ABI version: the library's SONAME is
+ * libgosched.so.GS_VERSION_MAJOR, and a binary built against a header of one major
+ * version runs with every library of that major version at least as new (see
+ * "Growing the public structs" below).
+ */
+#define GS_VERSION_MAJOR 0
+#define GS_VERSION_MINOR 1
+#define GS_VERSION_PATCH 0
+#define GS_VERSION_STRING "0.1.0"
+/* For #if: GS_VERSION_NUMBER >= GS_VERSION_AT(0, 2, 0). */
+#define GS_VERSION_AT(major, minor, patch) ((major) * 1000000L + (minor) * 1000L + (patch))
+#define GS_VERSION_NUMBER GS_VERSION_AT(GS_VERSION_MAJOR, GS_VERSION_MINOR, GS_VERSION_PATCH)
+
+/*
+ * Growing the public structs
+ *
+ * gs_config and gs_go_opts keep the fields of version 0.1 where they are, forever.
+ * They grow only at their end, each new field at an offset at or past the struct's
+ * sizeof in the version before, with 0 as its default. A binary built against any
+ * header of one major version runs with every library of that major version at
+ * least as new:
+ *
+ * - gs_init, gs_go_with and gs_go_copy_with read the 0.1 fields and nothing past
+ *   them, whichever header the caller was built against.
+ * - gs_init_sized, gs_go_with_sized and gs_go_copy_with_sized also take the
+ *   caller's sizeof the struct, and read that many bytes: fields the library knows
+ *   past them (from an older caller) take their defaults; bytes past the ones the
+ *   library knows (from a newer caller) must be zero, i.e. the newer fields left at
+ *   their defaults, else GS_EINVAL: the caller asks for something this library cannot
+ *   do. A size below the end of the 0.1 fields, or above 4096, gives GS_EINVAL.
+ *   Zero the whole struct (memset or `= {0}`) before filling it in, and pass
+ *   `sizeof cfg`:
+ *
+ *       gs_config cfg = {0};
+ *       cfg.nprocs = 4;
+ *       int rc = gs_init_sized(&cfg, sizeof cfg);
+ *
+ * gs_stats, which the library writes, never grows within a major version: counters
+ * added later come with a function that takes the caller's size.
+ */
+
+/*
  * Error codes: negative POSIX errno values (the liburing convention). The paragraph
  * of a function's comment that starts with "Returns" lists every code the function
  * can return and when, including from the wrong context (a foreign thread, a
@@ -201,7 +244,8 @@ typedef struct gs_stats {
 typedef void (*gs_fn)(void *arg);
 
 /*
- Options for gs_go_with.
+ Options for gs_go_with. Grows only by appended fields ("Growing the public
+ structs" at the top of this header).
  */
 typedef struct gs_go_opts {
   /*
@@ -219,7 +263,8 @@ typedef struct gs_go_opts {
 } gs_go_opts;
 
 /*
- Runtime configuration for gs_init. Zero fields take their defaults.
+ Runtime configuration for gs_init. Zero fields take their defaults. Grows only by
+ appended fields ("Growing the public structs" at the top of this header).
  */
 typedef struct gs_config {
   /*
@@ -425,12 +470,27 @@ int64_t gs_go(gs_fn fn_, void *arg);
 
 /*
  gs_go with options (stack size, name, flags); opts may be NULL (the defaults).
+ Reads the fields of gs_go_opts version 0.1 only, whatever header the caller was
+ built against (see "Growing the public structs"; gs_go_with_sized reads the rest).
 
  Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags or a
  stack_size other than 0 outside 16 KiB to 1 GiB; GS_ENOMEM, GS_ENOTINIT and
  GS_ESHUTDOWN as gs_go.
  */
 int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
+
+/*
+ gs_go_with for a caller that says how large its gs_go_opts is: opts_size is
+ sizeof(gs_go_opts) as the caller was compiled (see "Growing the public structs"
+ at the top of this header). opts may be NULL (defaults; opts_size is then ignored).
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags, a
+ stack_size other than 0 outside 16 KiB to 1 GiB, an opts_size below the end of the
+ 0.1 fields or above 4096, or a non-zero byte past this library's
+ sizeof(gs_go_opts), a field of a later version that this library does not know;
+ GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
+ */
+int64_t gs_go_with_sized(gs_fn fn_, void *arg, const struct gs_go_opts *opts, size_t opts_size);
 
 /*
  Starts fn(p) as a goroutine, where p points to the goroutine's own copy of the
@@ -445,12 +505,26 @@ int64_t gs_go_with(gs_fn fn_, void *arg, const struct gs_go_opts *opts);
 int64_t gs_go_copy(gs_fn fn_, const void *arg, size_t size);
 
 /*
- gs_go_copy with options, as gs_go_with; opts may be NULL.
+ gs_go_copy with options, as gs_go_with (the 0.1 fields of opts only); opts may
+ be NULL.
 
  Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or gs_go_with
  refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
  */
 int64_t gs_go_copy_with(gs_fn fn_, const void *arg, size_t size, const struct gs_go_opts *opts);
+
+/*
+ gs_go_copy_with for a caller that says how large its gs_go_opts is, as
+ gs_go_with_sized; opts may be NULL.
+
+ Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or
+ gs_go_with_sized refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
+ */
+int64_t gs_go_copy_with_sized(gs_fn fn_,
+                              const void *arg,
+                              size_t size,
+                              const struct gs_go_opts *opts,
+                              size_t opts_size);
 
 /*
  Host thread only (the thread that called gs_init): runs ready GS_GO_HOST
@@ -523,11 +597,27 @@ bool gs_should_yield(void);
  handlers installed so far (see Signals at the top of this header). Of two racing
  calls, one starts the runtime and the other gives GS_EALREADY.
 
+ Reads the fields of gs_config version 0.1 only, whatever header the caller was
+ built against (see "Growing the public structs"; gs_init_sized reads the rest).
+
  Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
  unlockf); GS_EINVAL for a bad configuration (nothing is started); GS_ENOMEM if the
  poller or the monitor thread cannot be made.
  */
 int gs_init(const struct gs_config *cfg);
+
+/*
+ gs_init for a caller that says how large its gs_config is: cfg_size is
+ sizeof(gs_config) as the caller was compiled (see "Growing the public structs" at
+ the top of this header). cfg may be NULL (defaults; cfg_size is then ignored).
+
+ Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
+ unlockf); GS_EINVAL for a bad configuration as gs_init, a cfg_size below the end
+ of the 0.1 fields or above 4096, or a non-zero byte past this library's
+ sizeof(gs_config), a field of a later version that this library does not know
+ (nothing is started); GS_ENOMEM if the poller or the monitor thread cannot be made.
+ */
+int gs_init_sized(const struct gs_config *cfg, size_t cfg_size);
 
 /*
  Foreign thread: initializes the runtime with defaults if none runs (as

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release
+bash scripts/soname-link.sh target/release
 mkdir -p target/demo
 gcc -std=c11 -O2 -pthread -Iinclude examples-c/demo.c -Ltarget/release -lgosched \
     -Wl,-rpath,"$PWD/target/release" -o target/demo/demo

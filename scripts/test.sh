@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Optional tools: the AArch64 assembler, cross compiler and qemu check and run
-# asm/aarch64.S; clang++ compiles the C++ binding a second time; gdb runs tests/gdb.rs. Install them when we can (root with apt); the tests that need
+# asm/aarch64.S; clang++ compiles the C++ binding a second time and, with gcc, builds
+# the sanitizer tests; gdb runs tests/gdb.rs; pkg-config and cmake build the install
+# tests' programs. Install them when we can (root with apt); the tests that need
 # them say "SKIPPED" otherwise.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=()
@@ -16,6 +18,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
     command -v clang++ >/dev/null 2>&1 || missing+=(clang)
     command -v gdb >/dev/null 2>&1 || missing+=(gdb)
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    command -v cmake >/dev/null 2>&1 || missing+=(cmake)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing optional test tools: ${missing[*]}"
         (timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
@@ -24,6 +28,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 cargo build --release
+bash scripts/soname-link.sh target/release
 # One test binary at a time (the C programs inside use every core themselves). Both
 # parts run even if the first fails; the summary counts both.
 status=0

@@ -14,6 +14,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod abi;
 #[doc(hidden)]
 pub mod bench_support;
 mod error;

@@ -6,7 +6,8 @@
 //!   `bindings/cpp/examples/game_loop.cpp` is built the same way and run for 30 frames;
 //!   it must report that host goroutines ran on the main thread only.
 //! - Python (`bindings/python`): the package is installed with pip into a private
-//!   directory, as on a fresh machine, and `python3 -m unittest discover -s
+//!   directory, without the library inside (`GOSCHED_WHEEL_LIBRARY=none`; the wheel
+//!   that carries it is tested by `tests/install.rs`), and `python3 -m unittest discover -s
 //!   bindings/python/tests -v` runs against it with `$GOSCHED_LIBRARY` naming the
 //!   library; the summary must say that tests ran and passed. One more run checks that
 //!   the installed package finds the library without `$GOSCHED_LIBRARY`, in a cargo
@@ -260,7 +261,11 @@ fn python(site: &Path) -> Command {
         .env("PYTHONPATH", site)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("PYTHONDEVMODE")
-        .env_remove("GOSCHED_PYTHON_MODE");
+        .env_remove("GOSCHED_PYTHON_MODE")
+        // cargo points LD_LIBRARY_PATH at <profile>/, where the dynamic linker would
+        // find libgosched.so.<major> as an installed library (the third place the
+        // package looks), before the places these tests check.
+        .env_remove("LD_LIBRARY_PATH");
     c
 }
 
@@ -282,8 +287,12 @@ fn python_site() -> Option<&'static Path> {
         copy_tree(&repo().join("bindings/python"), &stage);
         let base =
             ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--target"];
+        // A package without the library inside (GOSCHED_WHEEL_LIBRARY=none): these
+        // tests give it the library of this run, or check where it finds one. The
+        // wheel with the library is tested by tests/install.rs.
         let offline = run(
             Command::new("python3")
+                .env("GOSCHED_WHEEL_LIBRARY", "none")
                 .args(base)
                 .arg(&site)
                 .args(["--no-build-isolation", "--no-index"])
@@ -293,7 +302,14 @@ fn python_site() -> Option<&'static Path> {
         if !offline.ok() {
             // No setuptools installed: let pip fetch the build backend.
             let _ = std::fs::remove_dir_all(&site);
-            let online = run(Command::new("python3").args(base).arg(&site).arg(&stage), PYTHON_TIMEOUT);
+            let online = run(
+                Command::new("python3")
+                    .env("GOSCHED_WHEEL_LIBRARY", "none")
+                    .args(base)
+                    .arg(&site)
+                    .arg(&stage),
+                PYTHON_TIMEOUT,
+            );
             assert!(
                 online.ok(),
                 "pip install of bindings/python failed:\n{}\n{}",
@@ -391,6 +407,10 @@ fn lib_dir() -> &'static Path {
         let dir = base.join(format!("lib-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the library copy's directory");
         copy_whole(&built_library(), &dir.join("libgosched.so"), b"\x7fELF");
+        // The SONAME, which the C++ programs linked with -lgosched ask for at run time.
+        let link = dir.join(concat!("libgosched.so.", env!("CARGO_PKG_VERSION_MAJOR")));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("libgosched.so", &link).expect("link the library's SONAME");
         dir
     })
 }

@@ -64,6 +64,7 @@ macro_rules! c_tests {
 c_tests! {
     api_before_init: "tests/c/api_before_init.c", DEFAULT_TIMEOUT_S;
     api_errors: "tests/c/api_errors.c", DEFAULT_TIMEOUT_S;
+    abi_struct_growth: "tests/c/abi_struct_growth.c", DEFAULT_TIMEOUT_S;
     init_race: "tests/c/init_race.c", DEFAULT_TIMEOUT_S;
     shutdown_cycles: "tests/c/shutdown_cycles.c", DEFAULT_TIMEOUT_S;
     shutdown_race: "tests/c/shutdown_race.c", DEFAULT_TIMEOUT_S;
@@ -293,6 +294,7 @@ fn lib_dir() -> &'static Path {
         std::fs::create_dir_all(&dir).expect("create the library copy's directory");
         copy_whole(&src.join("libgosched.so"), &dir.join("libgosched.so"), b"\x7fELF");
         copy_whole(&src.join("libgosched.a"), &dir.join("libgosched.a"), b"!<arch>");
+        soname_link(&dir);
         let mut stale: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&base)
             .into_iter()
             .flatten()
@@ -312,6 +314,14 @@ fn lib_dir() -> &'static Path {
         }
         dir
     })
+}
+
+/// `dir/libgosched.so.<major>`, a link to `dir/libgosched.so`: the SONAME, which is
+/// what a program linked with -lgosched asks for at run time.
+fn soname_link(dir: &Path) {
+    let link = dir.join(concat!("libgosched.so.", env!("CARGO_PKG_VERSION_MAJOR")));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("libgosched.so", &link).expect("link the library's SONAME");
 }
 
 /// `<target>/c-tests`, where the C binaries go.

@@ -1,6 +1,7 @@
 //! Goroutines: gs_go, gs_go_with, gs_gosched, gs_goexit, gs_self,
 //! gs_goid, gs_lock_os_thread, gs_unlock_os_thread, gs_should_yield; and
-//! gs_go_copy, gs_go_copy_with (arguments copied into the goroutine, as Go's `go`).
+//! gs_go_copy, gs_go_copy_with (arguments copied into the goroutine, as Go's `go`);
+//! the `_sized` twins of the functions that take a gs_go_opts.
 
 use super::lifecycle::gs_fn;
 use super::{ffi_boundary, PANIC_CODE};
@@ -17,7 +18,8 @@ pub struct gs_g {
     _private: [u8; 0],
 }
 
-/// Options for gs_go_with.
+/// Options for gs_go_with. Grows only by appended fields ("Growing the public
+/// structs" at the top of this header).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct gs_go_opts {
@@ -27,6 +29,11 @@ pub struct gs_go_opts {
     pub name: *const c_char,
     /// GS_GO_* bit flags.
     pub flags: u32,
+}
+
+// SAFETY: flags is the last of the 0.1 fields; they are integers and a raw pointer.
+unsafe impl crate::abi::Extensible for gs_go_opts {
+    const BASE_LEN: usize = core::mem::offset_of!(gs_go_opts, flags) + core::mem::size_of::<u32>();
 }
 
 /// gs_go_opts.flags: run this goroutine only on the host thread (see gs_run_for).
@@ -53,19 +60,43 @@ pub extern "C" fn gs_go(fn_: gs_fn, arg: *mut core::ffi::c_void) -> i64 {
 }
 
 /// gs_go with options (stack size, name, flags); opts may be NULL (the defaults).
+/// Reads the fields of gs_go_opts version 0.1 only, whatever header the caller was
+/// built against (see "Growing the public structs"; gs_go_with_sized reads the rest).
 ///
 /// Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags or a
 /// stack_size other than 0 outside 16 KiB to 1 GiB; GS_ENOMEM, GS_ENOTINIT and
 /// GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts) -> i64 {
-    ffi_boundary!(PANIC_CODE as i64, {
-        let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
-        match go_opts(opts).and_then(|o| entry::go(f, arg, &o)) {
-            Ok(id) => id as i64,
-            Err(e) => e.to_code() as i64,
-        }
-    })
+    ffi_boundary!(PANIC_CODE as i64, { go_with(fn_, arg, opts, None) })
+}
+
+/// gs_go_with for a caller that says how large its gs_go_opts is: opts_size is
+/// sizeof(gs_go_opts) as the caller was compiled (see "Growing the public structs"
+/// at the top of this header). opts may be NULL (defaults; opts_size is then ignored).
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for a NULL fn, unknown flags, a
+/// stack_size other than 0 outside 16 KiB to 1 GiB, an opts_size below the end of the
+/// 0.1 fields or above 4096, or a non-zero byte past this library's
+/// sizeof(gs_go_opts), a field of a later version that this library does not know;
+/// GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
+#[no_mangle]
+pub extern "C" fn gs_go_with_sized(
+    fn_: gs_fn,
+    arg: *mut core::ffi::c_void,
+    opts: *const gs_go_opts,
+    opts_size: usize,
+) -> i64 {
+    ffi_boundary!(PANIC_CODE as i64, { go_with(fn_, arg, opts, Some(opts_size)) })
+}
+
+/// gs_go_with and gs_go_with_sized: `size` None reads the 0.1 fields.
+fn go_with(fn_: gs_fn, arg: *mut core::ffi::c_void, opts: *const gs_go_opts, size: Option<usize>) -> i64 {
+    let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
+    match go_opts(opts, size).and_then(|o| entry::go(f, arg, &o)) {
+        Ok(id) => id as i64,
+        Err(e) => e.to_code() as i64,
+    }
 }
 
 /// Largest argument block gs_go_copy copies, in bytes.
@@ -82,10 +113,11 @@ const _: () = assert!(GS_GO_COPY_MAX == newproc::ARGS_MAX);
 /// GS_ESHUTDOWN as gs_go.
 #[no_mangle]
 pub extern "C" fn gs_go_copy(fn_: gs_fn, arg: *const core::ffi::c_void, size: usize) -> i64 {
-    ffi_boundary!(PANIC_CODE as i64, { gs_go_copy_with(fn_, arg, size, core::ptr::null()) })
+    ffi_boundary!(PANIC_CODE as i64, { go_copy_with(fn_, arg, size, core::ptr::null(), None) })
 }
 
-/// gs_go_copy with options, as gs_go_with; opts may be NULL.
+/// gs_go_copy with options, as gs_go_with (the 0.1 fields of opts only); opts may
+/// be NULL.
 ///
 /// Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or gs_go_with
 /// refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
@@ -96,29 +128,56 @@ pub extern "C" fn gs_go_copy_with(
     size: usize,
     opts: *const gs_go_opts,
 ) -> i64 {
-    ffi_boundary!(PANIC_CODE as i64, {
-        let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
-        if size > GS_GO_COPY_MAX || (size != 0 && arg.is_null()) {
-            return Error::Inval.to_code() as i64;
-        }
-        let r = go_opts(opts).and_then(|mut o| {
-            o.args = arg.cast();
-            o.argsize = size;
-            entry::go(f, core::ptr::null_mut(), &o)
-        });
-        match r {
-            Ok(id) => id as i64,
-            Err(e) => e.to_code() as i64,
-        }
-    })
+    ffi_boundary!(PANIC_CODE as i64, { go_copy_with(fn_, arg, size, opts, None) })
 }
 
-/// Checks and converts the options of gs_go_with and gs_go_copy_with (NULL: defaults).
-fn go_opts(opts: *const gs_go_opts) -> Result<GoOpts, Error> {
+/// gs_go_copy_with for a caller that says how large its gs_go_opts is, as
+/// gs_go_with_sized; opts may be NULL.
+///
+/// Returns the new goroutine's id (> 0); GS_EINVAL for what gs_go_copy or
+/// gs_go_with_sized refuse; GS_ENOMEM, GS_ENOTINIT and GS_ESHUTDOWN as gs_go.
+#[no_mangle]
+pub extern "C" fn gs_go_copy_with_sized(
+    fn_: gs_fn,
+    arg: *const core::ffi::c_void,
+    size: usize,
+    opts: *const gs_go_opts,
+    opts_size: usize,
+) -> i64 {
+    ffi_boundary!(PANIC_CODE as i64, { go_copy_with(fn_, arg, size, opts, Some(opts_size)) })
+}
+
+/// gs_go_copy, gs_go_copy_with and gs_go_copy_with_sized.
+fn go_copy_with(
+    fn_: gs_fn,
+    arg: *const core::ffi::c_void,
+    size: usize,
+    opts: *const gs_go_opts,
+    opts_size: Option<usize>,
+) -> i64 {
+    let Some(f) = fn_ else { return Error::Inval.to_code() as i64 };
+    if size > GS_GO_COPY_MAX || (size != 0 && arg.is_null()) {
+        return Error::Inval.to_code() as i64;
+    }
+    let r = go_opts(opts, opts_size).and_then(|mut o| {
+        o.args = arg.cast();
+        o.argsize = size;
+        entry::go(f, core::ptr::null_mut(), &o)
+    });
+    match r {
+        Ok(id) => id as i64,
+        Err(e) => e.to_code() as i64,
+    }
+}
+
+/// Checks and converts the options of the gs_go_*with* functions (NULL: defaults);
+/// `size` is the caller's sizeof(gs_go_opts), None for the 0.1 fields.
+fn go_opts(opts: *const gs_go_opts, size: Option<usize>) -> Result<GoOpts, Error> {
     let mut o = GoOpts::DEFAULT;
     if !opts.is_null() {
-        // SAFETY: a non-NULL opts points to a gs_go_opts (API contract).
-        let u = unsafe { *opts };
+        // SAFETY: a non-NULL opts points to the caller's gs_go_opts, `size` bytes long
+        // (its 0.1 fields with None): the API contract.
+        let u = unsafe { crate::abi::read_struct(opts, size) }?;
         if u.flags & !GO_FLAGS_SUPPORTED != 0 {
             return Err(Error::Inval);
         }

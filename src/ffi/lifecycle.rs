@@ -1,4 +1,4 @@
-//! Lifecycle: gs_init, gs_main, gs_wait, gs_shutdown, gs_version,
+//! Lifecycle: gs_init, gs_init_sized, gs_main, gs_wait, gs_shutdown, gs_version,
 //! and gs_strerror from Conventions.
 
 use super::{code, ffi_boundary, PANIC_CODE};
@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::runtime::{config, entry, sched};
 use core::ffi::{c_char, c_int, c_void};
 
-/// Runtime configuration for gs_init. Zero fields take their defaults.
+/// Runtime configuration for gs_init. Zero fields take their defaults. Grows only by
+/// appended fields ("Growing the public structs" at the top of this header).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct gs_config {
@@ -26,6 +27,11 @@ pub struct gs_config {
     pub flags: u32,
 }
 
+// SAFETY: the 0.1 fields are all of the struct, integers only.
+unsafe impl crate::abi::Extensible for gs_config {
+    const BASE_LEN: usize = core::mem::offset_of!(gs_config, flags) + core::mem::size_of::<u32>();
+}
+
 /// gs_config.flags: gs_wait and gs_main return GS_EDEADLK (after a goroutine dump on
 /// stderr) when every goroutine is parked and nothing can wake them. The program
 /// promises that no foreign thread will wake goroutines while it waits.
@@ -38,20 +44,44 @@ pub type gs_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 /// handlers installed so far (see Signals at the top of this header). Of two racing
 /// calls, one starts the runtime and the other gives GS_EALREADY.
 ///
+/// Reads the fields of gs_config version 0.1 only, whatever header the caller was
+/// built against (see "Growing the public structs"; gs_init_sized reads the rest).
+///
 /// Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
 /// unlockf); GS_EINVAL for a bad configuration (nothing is started); GS_ENOMEM if the
 /// poller or the monitor thread cannot be made.
 #[no_mangle]
 pub extern "C" fn gs_init(cfg: *const gs_config) -> c_int {
-    ffi_boundary!(PANIC_CODE, {
-        let c = if cfg.is_null() {
-            gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 }
-        } else {
-            // SAFETY: a non-NULL cfg points to a gs_config (API contract).
-            unsafe { *cfg }
-        };
-        code(config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
-    })
+    ffi_boundary!(PANIC_CODE, { init(cfg, None) })
+}
+
+/// gs_init for a caller that says how large its gs_config is: cfg_size is
+/// sizeof(gs_config) as the caller was compiled (see "Growing the public structs" at
+/// the top of this header). cfg may be NULL (defaults; cfg_size is then ignored).
+///
+/// Returns 0; GS_EALREADY if a runtime is running (also from a goroutine or inside an
+/// unlockf); GS_EINVAL for a bad configuration as gs_init, a cfg_size below the end
+/// of the 0.1 fields or above 4096, or a non-zero byte past this library's
+/// sizeof(gs_config), a field of a later version that this library does not know
+/// (nothing is started); GS_ENOMEM if the poller or the monitor thread cannot be made.
+#[no_mangle]
+pub extern "C" fn gs_init_sized(cfg: *const gs_config, cfg_size: usize) -> c_int {
+    ffi_boundary!(PANIC_CODE, { init(cfg, Some(cfg_size)) })
+}
+
+/// gs_init and gs_init_sized: `size` None reads the 0.1 fields.
+fn init(cfg: *const gs_config, size: Option<usize>) -> c_int {
+    let c = if cfg.is_null() {
+        gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 }
+    } else {
+        // SAFETY: a non-NULL cfg points to the caller's gs_config, `size` bytes long
+        // (its 0.1 fields with None): the API contract.
+        match unsafe { crate::abi::read_struct(cfg, size) } {
+            Ok(c) => c,
+            Err(e) => return e.to_code(),
+        }
+    };
+    code(config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
 }
 
 /// Foreign thread: initializes the runtime with defaults if none runs (as

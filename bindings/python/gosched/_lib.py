@@ -20,6 +20,7 @@ stub that raises ``gosched.Unsupported`` naming it; ``has(name)`` tells them apa
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import errno
 import os
 import sys
@@ -42,6 +43,9 @@ from ._errors import Unsupported
 
 LIBRARY_ENV = "GOSCHED_LIBRARY"
 LIBRARY_NAME = "libgosched.dylib" if sys.platform == "darwin" else "libgosched.so"
+#: The library's SONAME, the name of an installed library of this ABI version (the
+#: major version of the package and of the library; tests/abi.rs checks).
+LIBRARY_SONAME = "libgosched.0.dylib" if sys.platform == "darwin" else "libgosched.so.0"
 
 # ---------------------------------------------------------------------------------------
 # Error codes (gosched.h, the GS_E* codes): negative errno values.
@@ -230,14 +234,51 @@ def _cargo_candidates(starts: List[str]) -> List[str]:
     return out
 
 
+def _system_library() -> Optional[str]:
+    """The name under which the dynamic linker finds an installed libgosched of this
+    ABI version (``LD_LIBRARY_PATH``, the ldconfig cache, the default directories),
+    or None."""
+    names = [LIBRARY_SONAME]
+    found = ctypes.util.find_library("gosched")
+    if found and found not in names:
+        names.append(found)
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return name
+    return None
+
+
+def loaded_path(name: str) -> str:
+    """The file the dynamic linker loaded for ``name`` (a path, or a bare library name
+    found on the system), from ``/proc/self/maps``; ``name`` where that cannot say."""
+    if os.sep in name:
+        return name
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip("\n").split(None, 5)[-1]
+                if os.path.basename(path).startswith("libgosched."):
+                    return path
+    except OSError:
+        pass
+    return name
+
+
 def find_library() -> str:
     """The path of the libgosched shared library this package uses.
 
     Looks, in order: (1) at ``$GOSCHED_LIBRARY``; (2) next to this package
-    (``gosched/libgosched.so``); (3) in the cargo target directory of the project: the
-    ``target/release/`` of the nearest directory with a ``Cargo.toml`` above this
-    package's files, then above the current working directory (``$CARGO_TARGET_DIR``
-    first if it is set). Raises ``LibraryNotFoundError`` naming all three.
+    (``gosched/libgosched.so``, the copy a wheel ships); (3) on the system: an
+    installed ``libgosched.so.0`` that the dynamic linker finds (``LD_LIBRARY_PATH``,
+    the ldconfig cache), or what ``ctypes.util.find_library("gosched")`` names; (4) in
+    the cargo target directory of the project: the ``target/release/`` of the nearest
+    directory with a ``Cargo.toml`` above this package's files, then above the current
+    working directory (``$CARGO_TARGET_DIR`` first if it is set). Raises
+    ``LibraryNotFoundError`` naming all four. A library found on the system is
+    returned by name (``loaded_path`` gives its file).
     """
     env = os.environ.get(LIBRARY_ENV)
     if env:
@@ -250,6 +291,9 @@ def find_library() -> str:
     beside = os.path.join(here, LIBRARY_NAME)
     if os.path.isfile(beside):
         return beside
+    system = _system_library()
+    if system:
+        return system
     cargo = _cargo_candidates([here, os.getcwd()])
     for p in cargo:
         if os.path.isfile(p):
@@ -259,18 +303,21 @@ def find_library() -> str:
         f"gosched: cannot find {LIBRARY_NAME}. Looked in:\n"
         f"  1. ${LIBRARY_ENV} (not set)\n"
         f"  2. next to the package: {beside}\n"
-        f"  3. the cargo target directory (target/release/) of a project above the package "
+        f"  3. the system: no {LIBRARY_SONAME} for the dynamic linker (LD_LIBRARY_PATH, ldconfig)\n"
+        f"  4. the cargo target directory (target/release/) of a project above the package "
         f"({here}) or above the current directory ({os.getcwd()}):\n{looked}\n"
-        f"Build it with `cargo build --release`, or set ${LIBRARY_ENV} to its path."
+        f"Install the package from a wheel, install the library (make install), build it "
+        f"(cargo build --release), or set ${LIBRARY_ENV} to its path."
     )
 
 
 # ---------------------------------------------------------------------------------------
 # Loading
 
-PATH = find_library()
-_cdll = ctypes.CDLL(PATH)
-_pydll = ctypes.PyDLL(PATH)
+_FOUND = find_library()
+_cdll = ctypes.CDLL(_FOUND)
+_pydll = ctypes.PyDLL(_FOUND)
+PATH = loaded_path(_FOUND)
 
 _present: Dict[str, bool] = {}
 

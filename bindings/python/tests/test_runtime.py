@@ -24,8 +24,24 @@ def park_here(reason: bytes = b"test park") -> None:
     assert rc == 0, rc
 
 
+def system_has_library() -> bool:
+    """Whether the dynamic linker finds an installed libgosched without
+    LD_LIBRARY_PATH (then it comes before a cargo target directory)."""
+    r = run_python(f"import ctypes; ctypes.CDLL({_lib.LIBRARY_SONAME!r})",
+                   env={"LD_LIBRARY_PATH": None}, pythonpath="")
+    return r.returncode == 0
+
+
+# The discovery tests run without the variables that point at a library.
+NO_HINTS = {"GOSCHED_LIBRARY": None, "CARGO_TARGET_DIR": None, "LD_LIBRARY_PATH": None}
+
+
 class Discovery(unittest.TestCase):
-    """Where the package looks for libgosched (three places, in order)."""
+    """Where the package looks for libgosched (four places, in order)."""
+
+    def skip_if_installed(self):
+        if system_has_library():
+            self.skipTest(f"{_lib.LIBRARY_SONAME} is installed on this system, which comes first: skipped")
 
     def copy_package(self, root: str, with_library: bool) -> str:
         dst = os.path.join(root, "site", "gosched")
@@ -47,24 +63,58 @@ class Discovery(unittest.TestCase):
         self.assertIn("GOSCHED_LIBRARY", r.stderr)
         self.assertIn("not a file", r.stderr)
 
-    def test_not_found_names_the_three_places(self):
+    def test_not_found_names_the_four_places(self):
+        self.skip_if_installed()
         with tempfile.TemporaryDirectory() as tmp:
             site = self.copy_package(tmp, with_library=False)
             code = ("import gosched\n")
-            r = run_python(code, env={"GOSCHED_LIBRARY": None, "CARGO_TARGET_DIR": None},
-                           cwd=tmp, pythonpath=site)
+            r = run_python(code, env=NO_HINTS, cwd=tmp, pythonpath=site)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("LibraryNotFoundError", r.stderr)
             self.assertIn("1. $GOSCHED_LIBRARY (not set)", r.stderr)
             self.assertIn("2. next to the package", r.stderr)
-            self.assertIn("3. the cargo target directory", r.stderr)
+            self.assertIn(f"3. the system: no {_lib.LIBRARY_SONAME}", r.stderr)
+            self.assertIn("4. the cargo target directory", r.stderr)
+
+    def test_installed_library_through_ld_library_path(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            site = self.copy_package(tmp, with_library=False)
+            libdir = os.path.join(tmp, "lib")
+            os.makedirs(libdir)
+            shutil.copy(gosched.library_path, os.path.join(libdir, _lib.LIBRARY_SONAME))
+            # A cargo target directory too: the system comes first.
+            release = os.path.join(tmp, "custom-target", "release")
+            os.makedirs(release)
+            shutil.copy(gosched.library_path, os.path.join(release, _lib.LIBRARY_NAME))
+            code = ("import gosched\n"
+                    "gosched.init(procs=1)\n"
+                    "out = []\n"
+                    "gosched.go(out.append, 7)\n"
+                    "gosched.wait(30)\n"
+                    "gosched.shutdown()\n"
+                    "assert out == [7], out\n"
+                    "print(gosched.library_path)\n")
+            env = dict(NO_HINTS, LD_LIBRARY_PATH=libdir, CARGO_TARGET_DIR=os.path.join(tmp, "custom-target"))
+            r = run_python(code, env=env, cwd=tmp, pythonpath=site)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), os.path.join(libdir, _lib.LIBRARY_SONAME))
+
+    def test_bundled_library_comes_before_the_system(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            site = self.copy_package(tmp, with_library=True)
+            libdir = os.path.join(tmp, "lib")
+            os.makedirs(libdir)
+            shutil.copy(gosched.library_path, os.path.join(libdir, _lib.LIBRARY_SONAME))
+            r = run_python("import gosched; print(gosched.library_path)",
+                           env=dict(NO_HINTS, LD_LIBRARY_PATH=libdir), cwd=tmp, pythonpath=site)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), os.path.join(site, "gosched", _lib.LIBRARY_NAME))
 
     def test_library_next_to_the_package(self):
         with tempfile.TemporaryDirectory() as tmp:
             site = self.copy_package(tmp, with_library=True)
             r = run_python("import gosched; print(gosched.library_path)",
-                           env={"GOSCHED_LIBRARY": None, "CARGO_TARGET_DIR": None},
-                           cwd=tmp, pythonpath=site)
+                           env=NO_HINTS, cwd=tmp, pythonpath=site)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout.strip(), os.path.join(site, "gosched", _lib.LIBRARY_NAME))
 
@@ -76,23 +126,23 @@ class Discovery(unittest.TestCase):
             self.skipTest(f"{project} is not a cargo project (tests run from a copy?): skipped")
         if not os.path.isfile(lib):
             self.skipTest(f"{lib} is not built (cargo build --release): skipped")
+        self.skip_if_installed()
         with tempfile.TemporaryDirectory() as tmp:
             site = self.copy_package(tmp, with_library=False)
             r = run_python("import gosched; print(gosched.library_path)",
-                           env={"GOSCHED_LIBRARY": None, "CARGO_TARGET_DIR": None},
-                           cwd=os.path.join(project, "bindings"), pythonpath=site)
+                           env=NO_HINTS, cwd=os.path.join(project, "bindings"), pythonpath=site)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(os.path.realpath(r.stdout.strip()), os.path.realpath(lib))
 
     def test_cargo_target_dir_variable(self):
+        self.skip_if_installed()
         with tempfile.TemporaryDirectory() as tmp:
             site = self.copy_package(tmp, with_library=False)
             release = os.path.join(tmp, "custom-target", "release")
             os.makedirs(release)
             shutil.copy(gosched.library_path, os.path.join(release, _lib.LIBRARY_NAME))
             r = run_python("import gosched; print(gosched.library_path)",
-                           env={"GOSCHED_LIBRARY": None,
-                                "CARGO_TARGET_DIR": os.path.join(tmp, "custom-target")},
+                           env=dict(NO_HINTS, CARGO_TARGET_DIR=os.path.join(tmp, "custom-target")),
                            cwd=tmp, pythonpath=site)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout.strip(), os.path.join(release, _lib.LIBRARY_NAME))
