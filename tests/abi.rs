@@ -205,15 +205,30 @@ fn unnamed(params: &str) -> String {
         .join(", ")
 }
 
+/// Data the library exports for debuggers, not for programs (not in gosched.h): the
+/// layout description the gdb extension reads (docs/debugging.md). Part of the ABI
+/// too: it must stay exported.
+const DEBUGGER_DATA: &[&str] = &["gs_debug_layout"];
+
 /// The functions `libgosched.so` exports (`nm -D --defined-only`, code symbols).
 fn exported() -> Vec<String> {
     let out = output(Command::new("nm").args(["-D", "--defined-only"]).arg(lib_dir().join("libgosched.so")));
-    let mut v: Vec<String> = out
+    let all: Vec<(String, String)> = out
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f.len() >= 3).then(|| (f[1].to_string(), f[2].to_string()))
         })
+        .collect();
+    for d in DEBUGGER_DATA {
+        assert!(
+            all.iter().any(|(kind, name)| name == d && (kind == "R" || kind == "D")),
+            "libgosched.so does not export the debugger data {d}"
+        );
+    }
+    let mut v: Vec<String> = all
+        .into_iter()
+        .filter(|(_, name)| !DEBUGGER_DATA.contains(&name.as_str()))
         .inspect(|(kind, name)| {
             assert!(kind == "T" && name.starts_with("gs_"), "libgosched.so exports {name} ({kind}): not API")
         })

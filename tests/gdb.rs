@@ -91,6 +91,10 @@ fn copy_library(dir: &Path) -> PathBuf {
     for _ in 0..50 {
         if let Ok(bytes) = std::fs::read(src.join("libgosched.so")) {
             if bytes.starts_with(b"\x7fELF") && std::fs::write(lib.join("libgosched.so"), &bytes).is_ok() {
+                // The name the program asks for at run time: the library's SONAME.
+                let soname = lib.join(concat!("libgosched.so.", env!("CARGO_PKG_VERSION_MAJOR")));
+                let _ = std::fs::remove_file(&soname);
+                std::os::unix::fs::symlink("libgosched.so", &soname).expect("link the SONAME");
                 return lib;
             }
         }
