@@ -39,7 +39,7 @@ LIBRARY = "libgosched.so"
 # and the assembly. Cargo.toml declares benches/switch.rs as a target, and cargo
 # refuses a manifest whose target files are missing.
 CRATE_FILES = ["Cargo.toml", "Cargo.lock", "build.rs", "cbindgen.toml", "benches/switch.rs"]
-CRATE_DIRS = ["src", "asm"]
+CRATE_DIRS = ["src", "asm", "gdb"]
 
 
 def bundling() -> bool:
