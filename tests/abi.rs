@@ -18,15 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `<target>/<profile>`: this test binary lives in its `deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("the test binary is in <target>/<profile>/deps").to_path_buf()
-}
+mod common;
+use common::{profile_dir, repo};
 
 /// The directory of the newest `libgosched.so` + `libgosched.a` cargo built for this
 /// profile (`cargo test` may leave them in `deps/` only).

@@ -41,15 +41,8 @@ const KINDS: &[(&str, &str, &str, usize)] = &[
 ];
 const PARKED: usize = 100;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `<target>/<profile>`: this test binary lives in its `deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("the test binary is in <target>/<profile>/deps").to_path_buf()
-}
+mod common;
+use common::{profile_dir, repo};
 
 /// Where this run's goroutine programs, library copy and core files go.
 fn work_dir() -> PathBuf {
