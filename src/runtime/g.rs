@@ -215,6 +215,7 @@ unsafe impl Sync for G {}
 impl G {
     /// A dead-to-be G for `slot`, in state Idle.
     pub(crate) fn new(slot: u32) -> G {
+        super::tools::gnew(slot);
         G {
             sched_sp: 0,
             stack: Stack::EMPTY,

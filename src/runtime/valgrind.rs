@@ -51,3 +51,19 @@ pub(crate) fn stack_register(lo: usize, hi: usize) {
 pub(crate) fn running() -> bool {
     client_request(0, RUNNING_ON_VALGRIND, 0, 0) != 0
 }
+
+/// `ANNOTATE_HAPPENS_BEFORE` of helgrind.h and drd.h (the same request in both).
+const HAPPENS_BEFORE: usize = 0x4847_0121;
+/// `ANNOTATE_HAPPENS_AFTER` of helgrind.h and drd.h.
+const HAPPENS_AFTER: usize = 0x4847_0122;
+
+/// helgrind and drd: what this thread did so far happens before whatever a thread
+/// does after a later `happens_after(obj)`.
+pub(crate) fn happens_before(obj: usize) {
+    let _ = client_request(0, HAPPENS_BEFORE, obj, 0);
+}
+
+/// helgrind and drd: the other half of `happens_before`.
+pub(crate) fn happens_after(obj: usize) {
+    let _ = client_request(0, HAPPENS_AFTER, obj, 0);
+}
