@@ -366,6 +366,7 @@ impl AllGs {
         let Some(fresh) = super::stack::map_anon(core::mem::size_of::<Seg>(), 0) else {
             return null_mut();
         };
+        super::tools::runtime_memory(fresh, core::mem::size_of::<Seg>());
         let fresh = fresh as *mut Seg;
         match s.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => fresh,

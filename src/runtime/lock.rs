@@ -72,13 +72,10 @@ impl<T: ?Sized> Mutex<T> {
     #[cfg_attr(loom, allow(dead_code))]
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.state
-            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
-            .ok()
-            .map(|_| {
-                super::tools::acquire(self as *const Self as *const () as usize);
-                MutexGuard { lock: self }
-            })
+        self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).ok().map(|_| {
+            super::tools::acquire(self as *const Self as *const () as usize);
+            MutexGuard { lock: self }
+        })
     }
 
     #[cold]

@@ -593,7 +593,7 @@ fn dropg(m: &mut M, g: &mut G) {
 /// `execute`. See *Where to hook tools* in docs/internals.md.
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
-    super::tools::entered_g0(m);
+    super::tools::entered_g0(m, g);
     switched_out(g);
     g.casgstatus(from, to);
     dropg(m, g);

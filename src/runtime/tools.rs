@@ -59,7 +59,12 @@
 //! the user's that the runtime calls on g0 (a `gs_park` unlockf) is not checked.
 //!
 //! Under Valgrind, whose tools see threads rather than fibers, the release of a G
-//! when it leaves an M orders its next run, on another thread, after its last.
+//! when it leaves an M orders its next run, on another thread, after its last; and
+//! g0 releases the G again after the switch (its saved context was written on the
+//! way out) and acquires it before switching to it. helgrind and drd cannot see the
+//! runtime's own synchronisation either: the memory only the runtime touches is
+//! untracked (`Alloc`, the runtime's allocator, untracks every block it hands out
+//! while Valgrind is there; `probe` untracks the library's writable data).
 
 use super::g::G;
 use super::m::M;
@@ -159,8 +164,106 @@ pub(crate) fn probe() {
     }
     if super::valgrind::running() {
         bits |= VALGRIND;
+        untrack_own_data();
     }
     ACTIVE.store(bits, Relaxed);
+}
+
+/// Valgrind: untracks the writable segments of this library (its statics).
+fn untrack_own_data() {
+    unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, me: *mut c_void) -> i32 {
+        // SAFETY: dl_iterate_phdr passes a valid info whose phdr array has
+        // dlpi_phnum entries.
+        unsafe {
+            let i = &*info;
+            let phdrs = core::slice::from_raw_parts(i.dlpi_phdr, i.dlpi_phnum as usize);
+            let me = me as usize;
+            let mine = phdrs.iter().any(|p| {
+                let lo = i.dlpi_addr as usize + p.p_vaddr as usize;
+                p.p_type == libc::PT_LOAD && lo <= me && me < lo + p.p_memsz as usize
+            });
+            if !mine {
+                return 0;
+            }
+            for p in phdrs {
+                if p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W != 0 {
+                    super::valgrind::untrack(i.dlpi_addr as usize + p.p_vaddr as usize, p.p_memsz as usize);
+                }
+            }
+            1
+        }
+    }
+    // SAFETY: `each` only reads what dl_iterate_phdr gives it; ACTIVE is a static of
+    // this library, which finds its own segments by it.
+    unsafe { libc::dl_iterate_phdr(Some(each), ACTIVE.as_ptr().cast()) };
+}
+
+/// The runtime's allocator: the system's, and under Valgrind every block is untracked
+/// by helgrind and drd (see *Happens-before edges*). The blocks the user reads and
+/// writes (channel buffers) are copied by the runtime only.
+pub(crate) struct Alloc;
+
+// SAFETY: forwards to the system allocator, unchanged.
+unsafe impl core::alloc::GlobalAlloc for Alloc {
+    #[inline]
+    unsafe fn alloc(&self, l: core::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let p = unsafe { std::alloc::System.alloc(l) };
+        untracked(p, l.size())
+    }
+    #[inline]
+    unsafe fn alloc_zeroed(&self, l: core::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let p = unsafe { std::alloc::System.alloc_zeroed(l) };
+        untracked(p, l.size())
+    }
+    #[inline]
+    unsafe fn dealloc(&self, p: *mut u8, l: core::alloc::Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    #[inline]
+    unsafe fn realloc(&self, p: *mut u8, l: core::alloc::Layout, new: usize) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let q = unsafe { std::alloc::System.realloc(p, l, new) };
+        untracked(q, new)
+    }
+}
+
+/// Valgrind: `[p, p + len)`, mapped by the runtime for itself (G segments), is
+/// untracked as the allocator's blocks are.
+pub(crate) fn runtime_memory(p: usize, len: usize) {
+    let _ = untracked(p as *mut u8, len);
+}
+
+/// Valgrind: a runtime object in a frame on the user's stack (a blocked foreign
+/// thread's `Waiter`) is the runtime's until `user_memory_again`.
+pub(crate) fn runtime_memory_in_frame(p: usize, len: usize) {
+    if active() & VALGRIND != 0 {
+        super::valgrind::untrack(p, len);
+    }
+}
+
+/// Valgrind: the frame of `runtime_memory_in_frame` ends; its memory is the user's.
+pub(crate) fn user_memory_again(p: usize, len: usize) {
+    if active() & VALGRIND != 0 {
+        super::valgrind::track(p, len);
+    }
+}
+
+/// True when a thread checker watches: the runtime then skips its deliberately racy
+/// reads (prefetch.rs), which it would report.
+#[inline(always)]
+pub(crate) fn no_racy_reads() -> bool {
+    active() & VALGRIND != 0
+}
+
+#[inline(always)]
+fn untracked(p: *mut u8, len: usize) -> *mut u8 {
+    if active() & VALGRIND != 0 && !p.is_null() {
+        super::valgrind::untrack(p as usize, len);
+    }
+    p
 }
 
 #[inline(always)]
@@ -256,6 +359,9 @@ pub(crate) fn switch_to_g(m: &mut M, g: &mut G) {
 #[cold]
 #[inline(never)]
 fn switch_to_g_slow(a: u32, m: &mut M, g: &mut G) {
+    if a & VALGRIND != 0 {
+        super::valgrind::happens_after(g as *mut G as usize);
+    }
     let api = api();
     // SAFETY: the entry points' documented contracts: a fiber created once per G and
     // destroyed once (gdead), switched to right before the switch; g's stack bounds.
@@ -340,21 +446,26 @@ fn switch_to_g0_slow(a: u32, m: *mut M, g: *mut G) {
     }
 }
 
-/// On g0 of `m`, just after a goroutine left it (in `leaveg`).
+/// On g0 of `m`, just after `g` left it (in `leaveg`).
 #[inline(always)]
-pub(crate) fn entered_g0(m: &mut M) {
+pub(crate) fn entered_g0(m: &mut M, g: &G) {
     let a = active();
-    if a & ASAN != 0 {
-        entered_g0_slow(m);
+    if a & (ASAN | VALGRIND) != 0 {
+        entered_g0_slow(a, m, g);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn entered_g0_slow(m: &mut M) {
-    let fake = core::mem::replace(&mut m.tools.asan_fake, null_mut());
-    // SAFETY: the switch that switch_to_g0 started has happened.
-    unsafe { (api().finish_switch.unwrap())(fake, null_mut(), null_mut()) };
+fn entered_g0_slow(a: u32, m: &mut M, g: &G) {
+    if a & ASAN != 0 {
+        let fake = core::mem::replace(&mut m.tools.asan_fake, null_mut());
+        // SAFETY: the switch that switch_to_g0 started has happened.
+        unsafe { (api().finish_switch.unwrap())(fake, null_mut(), null_mut()) };
+    }
+    if a & VALGRIND != 0 {
+        super::valgrind::happens_before(g as *const G as usize);
+    }
 }
 
 /// g0 is about to run the user's unlockf of `g`'s `gs_park` (in `park_m`): what `g`

@@ -378,6 +378,8 @@ pub(crate) unsafe fn block(
 #[cold]
 unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64) -> Woke {
     let registered = !ctx.rt.is_null();
+    let wmem = (w as *const Waiter as usize, size_of::<Waiter>());
+    crate::runtime::tools::runtime_memory_in_frame(wmem.0, wmem.1);
     if registered {
         parker::register(w);
         // SAFETY: ctx holds the foreign pass, so the runtime is alive.
@@ -410,6 +412,7 @@ unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], dead
         parker::unregister(w);
     }
     crate::runtime::tools::acquire(w as *const Waiter as usize);
+    crate::runtime::tools::user_memory_again(wmem.0, wmem.1);
     r
 }
 
