@@ -370,14 +370,15 @@ fn switch_to_g_slow(a: u32, m: &mut M, g: &mut G) {
             if m.tools.tsan_fiber.is_null() {
                 m.tools.tsan_fiber = (api.get_current_fiber.unwrap())();
             }
-            if gt(g).tsan_fiber.is_null() {
-                gt(g).tsan_fiber = (api.create_fiber.unwrap())(0);
+            let t = gt(g);
+            if t.tsan_fiber.is_null() {
+                t.tsan_fiber = (api.create_fiber.unwrap())(0);
                 let name = g.name.load(Relaxed);
                 if let (false, Some(f)) = (name.is_null(), api.set_fiber_name) {
-                    f(gt(g).tsan_fiber, name);
+                    f(t.tsan_fiber, name);
                 }
             }
-            (api.switch_to_fiber.unwrap())(gt(g).tsan_fiber, TSAN_NO_SYNC);
+            (api.switch_to_fiber.unwrap())(t.tsan_fiber, TSAN_NO_SYNC);
         }
         if a & ASAN != 0 {
             (api.start_switch.unwrap())(&mut m.tools.asan_fake, g.stack.lo as *const c_void, g.stack.size());
@@ -440,7 +441,8 @@ fn switch_to_g0_slow(a: u32, m: *mut M, g: *mut G) {
             (api.switch_to_fiber.unwrap())(m.tools.tsan_fiber, TSAN_NO_SYNC);
         }
         if a & ASAN != 0 {
-            let save: *mut *mut c_void = if gt(g).exiting { null_mut() } else { &mut gt(g).asan_fake };
+            let t = gt(g);
+            let save: *mut *mut c_void = if t.exiting { null_mut() } else { &mut t.asan_fake };
             (api.start_switch.unwrap())(save, m.tools.g0_lo as *const c_void, m.tools.g0_size);
         }
     }
@@ -587,13 +589,14 @@ pub(crate) fn gdead(g: &mut G) {
 #[cold]
 #[inline(never)]
 fn gdead_slow(a: u32, g: &mut G) {
-    gt(g).exiting = false;
+    let t = gt(g);
+    t.exiting = false;
     let api = api();
     // SAFETY: the fiber is not the current one (we are on g0's); the stack is the
     // dead G's, which nothing runs on.
     unsafe {
-        if a & TSAN != 0 && !gt(g).tsan_fiber.is_null() {
-            (api.destroy_fiber.unwrap())(core::mem::replace(&mut gt(g).tsan_fiber, null_mut()));
+        if a & TSAN != 0 && !t.tsan_fiber.is_null() {
+            (api.destroy_fiber.unwrap())(core::mem::replace(&mut t.tsan_fiber, null_mut()));
         }
         if a & ASAN != 0 && !g.stack.is_empty() {
             (api.unpoison.unwrap())(g.stack.lo as *const c_void, g.stack.size());

@@ -5,42 +5,35 @@
  * be reported; the program also checks its own results. */
 #include <gosched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Under ASan, with fake stacks (stack-use-after-return detection): the runtime must
- * hand ASan each goroutine's fake stack at every switch and free it at the end. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "detect_stack_use_after_return=1";
-}
-
 #define ROUNDS 200
-static volatile long total;
+static atomic_long total;
 
 __attribute__((noinline)) static void deep_exit(int depth)
 {
     char buf[200];
     memset(buf, depth, sizeof buf);
-    total += buf[depth % 200];
+    atomic_fetch_add(&total, buf[depth % 200]);
     if (depth == 0)
         gs_goexit();
     deep_exit(depth - 1);
-    total += buf[0];
+    atomic_fetch_add(&total, buf[0]);
 }
 
 __attribute__((noinline)) static void deep_jump(jmp_buf *env, int depth)
 {
     char buf[300];
     memset(buf, 1, sizeof buf);
-    total += buf[7];
+    atomic_fetch_add(&total, buf[7]);
     if (depth == 0) {
         gs_gosched();
         longjmp(*env, 1);
     }
     deep_jump(env, depth - 1);
-    total += buf[1];
+    atomic_fetch_add(&total, buf[1]);
 }
 
 static void exiter(void *arg)
@@ -65,7 +58,7 @@ __attribute__((noinline)) static void user(void *arg)
     long s = 0;
     for (size_t i = 0; i < sizeof big; i += 512)
         s += big[i];
-    total += s;
+    atomic_fetch_add(&total, s);
 }
 
 int main(void)
@@ -85,6 +78,6 @@ int main(void)
     if (gs_wait(-1) != 0)
         return 3;
     int left = gs_shutdown();
-    printf("stacks reused after goexit and longjmp: total %ld, abandoned %d\n", total, left);
+    printf("stacks reused after goexit and longjmp: total %ld, abandoned %d\n", atomic_load(&total), left);
     return left == 0 ? 0 : 1;
 }
