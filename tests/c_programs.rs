@@ -570,8 +570,15 @@ const SANITIZED: &[(&str, &str)] = &[
 ];
 
 /// Programs that take minutes under gcc's ThreadSanitizer (hundreds of thousands of
-/// goroutines or hand-offs): run under clang's only.
-const GCC_TSAN_TOO_SLOW: &[&str] = &["tests/c/go_copy.c", "tests/c/sync_mutex.c", "tests/c/chan_mpmc.c"];
+/// goroutines or hand-offs), or keep more goroutines alive than its 8128 fibers and
+/// threads: run under clang's only.
+const GCC_TSAN_TOO_SLOW: &[&str] = &[
+    "tests/c/go_copy.c",
+    "tests/c/sync_mutex.c",
+    "tests/c/chan_mpmc.c",
+    "tests/c/park_ready_foreign.c",
+    "tests/c/net_echo.c",
+];
 
 /// `cc` if it can build a program with `-fsanitize=<san>` (the sanitizer's runtime
 /// is installed), else why not.
