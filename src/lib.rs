@@ -24,3 +24,9 @@ mod loom;
 mod netpoll;
 mod runtime;
 mod sync;
+
+/// The system allocator, which tells Valgrind's thread checkers what is the runtime's
+/// own memory (runtime/tools.rs).
+#[cfg(not(loom))]
+#[global_allocator]
+static ALLOC: runtime::tools::Alloc = runtime::tools::Alloc;

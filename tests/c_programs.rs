@@ -484,6 +484,35 @@ fn valgrind_memcheck_finds_no_error() {
     }
 }
 
+/// The same program under helgrind at nprocs 1, 2 and 4: the runtime's hand-offs are
+/// annotated and its own memory untracked (runtime/tools.rs), so no error may be
+/// reported; and Valgrind warns of no system call it does not know.
+#[test]
+fn valgrind_helgrind_finds_no_race() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIPPED: valgrind is not installed");
+        return;
+    }
+    let rel = "tests/valgrind/mix.c";
+    let bin = compile(Path::new(rel), Link::Shared).unwrap_or_else(|e| panic!("{e}"));
+    for tool in ["helgrind", "memcheck"] {
+        for n in ["1", "2", "4"] {
+            let log = out_dir().join(format!("valgrind-{tool}-{n}.log"));
+            let mut cmd = Command::new("valgrind");
+            cmd.arg(format!("--tool={tool}")).arg(format!("--log-file={}", log.display())).arg(&bin);
+            cmd.env("GS_MAXPROCS", n);
+            if let Err(e) = run_command(cmd, &bin, Duration::from_secs(600)) {
+                panic!("{rel} under {tool}, nprocs {n}: {e}");
+            }
+            let text = std::fs::read_to_string(&log).expect("valgrind's log");
+            assert!(
+                text.contains("ERROR SUMMARY: 0 errors") && !text.contains("nhandled"),
+                "{rel} under {tool}, nprocs {n}:\n{text}"
+            );
+        }
+    }
+}
+
 /// Compiles and runs one registered program; panics with its output on failure.
 fn run_c_test(rel: &str, timeout_s: u64) {
     let bin = compile(Path::new(rel), Link::Shared).unwrap_or_else(|e| panic!("{e}"));
@@ -518,4 +547,243 @@ fn run_group(prefix: &str) {
         files.len(),
         failures.join("\n\n")
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Sanitizers (see runtime/tools.rs): the same library under AddressSanitizer and
+// ThreadSanitizer, which it finds at run time.
+
+/// Programs run under each sanitizer at GS_MAXPROCS 1, 2 and 4, with their
+/// arguments: correct programs, so any report is a false one (or a runtime bug).
+const SANITIZED: &[(&str, &str)] = &[
+    ("tests/c/chan_close.c", ""),
+    ("tests/c/chan_mpmc.c", ""),
+    ("tests/c/chan_select.c", ""),
+    ("tests/c/chan_timeout.c", ""),
+    ("tests/c/chan_foreign.c", ""),
+    ("tests/c/chan_errors.c", ""),
+    ("tests/c/sync_mutex.c", ""),
+    ("tests/c/sync_waitgroup.c", ""),
+    ("tests/c/goexit.c", ""),
+    ("tests/c/go_copy.c", ""),
+    ("tests/c/park_handoff.c", ""),
+    ("tests/c/park_ready_foreign.c", ""),
+    ("tests/c/park_unlockf_false.c", ""),
+    ("tests/c/timer_sleep.c", ""),
+    ("tests/c/net_echo.c", ""),
+    ("tests/c/host_run_for.c", ""),
+    ("tests/c/lock_os_thread.c", ""),
+    ("tests/sanitize/stack_reuse.c", ""),
+    ("tests/sanitize/planted_race.c", "channel"),
+    ("tests/sanitize/planted_asan.c", "none"),
+    ("tests/sanitize/cxx_throw.cpp", ""),
+];
+
+/// Programs that take minutes under gcc's ThreadSanitizer (hundreds of thousands of
+/// goroutines or hand-offs), or keep more goroutines alive than its 8128 fibers and
+/// threads: run under clang's only.
+const GCC_TSAN_TOO_SLOW: &[&str] = &[
+    "tests/c/go_copy.c",
+    "tests/c/sync_mutex.c",
+    "tests/c/chan_mpmc.c",
+    "tests/c/park_ready_foreign.c",
+    "tests/c/net_echo.c",
+];
+
+/// `cc` if it can build a program with `-fsanitize=<san>` (the sanitizer's runtime
+/// is installed), else why not.
+fn sanitizer_works(cc: &str, san: &str) -> Result<(), String> {
+    let dir = out_dir().join("san-probe");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let src = dir.join("probe.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").map_err(|e| e.to_string())?;
+    let bin = dir.join(format!("probe-{cc}-{san}"));
+    let out = Command::new(cc)
+        .arg(format!("-fsanitize={san}"))
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("{cc} is not installed ({e})"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cc} cannot build with -fsanitize={san}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    match Command::new(&bin).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "a -fsanitize={san} program does not run here: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Err(format!("a -fsanitize={san} program does not run here: {e}")),
+    }
+}
+
+/// Compiles `src` (C, or C++ for `.cpp`) with `cc`/its C++ driver and
+/// `-fsanitize=<san>`, linked against the test run's libgosched.so.
+fn compile_sanitized(src: &str, cc: &str, san: &str) -> Result<PathBuf, String> {
+    let lib = lib_dir();
+    let path = Path::new(src);
+    let stem = path.file_stem().and_then(OsStr::to_str).expect("a file name");
+    let cxx = src.ends_with(".cpp");
+    let driver = match (cc, cxx) {
+        ("clang", true) => "clang++",
+        ("gcc", true) => "g++",
+        (c, _) => c,
+    };
+    let bin = out_dir().join(format!("san-{stem}-{cc}-{san}"));
+    let mut cmd = Command::new(driver);
+    cmd.current_dir(repo())
+        .arg(if cxx { "-std=c++17" } else { "-std=c11" })
+        .args(["-O1", "-g", "-fno-omit-frame-pointer", "-pthread"])
+        .arg(format!("-fsanitize={san}"))
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg("-o")
+        .arg(&bin)
+        .arg(repo().join(path))
+        .arg("-L")
+        .arg(lib)
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lgosched", "-lm"]);
+    let out = cmd.output().map_err(|e| format!("cannot run {driver}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{driver} -fsanitize={san} {src} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(bin)
+}
+
+/// Runs `bin args` with `env`; Ok(stdout + stderr) if it exited 0 within `timeout`.
+fn run_sanitized(bin: &Path, args: &str, env: &[(&str, &str)], timeout: Duration) -> Result<String, String> {
+    let mut cmd = Command::new(bin);
+    cmd.args(args.split_whitespace());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_command(cmd, bin, timeout)
+}
+
+/// Every program of `SANITIZED` under `cc -fsanitize=<san>` at GS_MAXPROCS 1, 2, 4:
+/// exit 0 and not one report.
+fn sanitized_programs_are_clean(cc: &str, san: &str) {
+    if let Err(why) = sanitizer_works(cc, san) {
+        println!("SKIPPED: -fsanitize={san} with {cc}: {why}");
+        return;
+    }
+    let mut failures = Vec::new();
+    for &(src, args) in SANITIZED {
+        if cc == "gcc" && san == "thread" && GCC_TSAN_TOO_SLOW.contains(&src) {
+            println!("{src}: not run under gcc's TSan (minutes per run); clang's covers it");
+            continue;
+        }
+        let bin = match compile_sanitized(src, cc, san) {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        for n in ["1", "2", "4"] {
+            // ASan's default options (go_copy.c compares a local's address with the
+            // stack's, which a fake stack frame would fail).
+            let env = [("GS_MAXPROCS", n)];
+            match run_sanitized(&bin, args, &env, Duration::from_secs(300)) {
+                Ok(out) if out.contains("Sanitizer") => {
+                    failures.push(format!("{src} ({cc}, {san}, nprocs {n}): a report:\n{out}"))
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(format!("{src} ({cc}, {san}, nprocs {n}): {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn sanitize_address_gcc() {
+    sanitized_programs_are_clean("gcc", "address");
+}
+
+#[test]
+fn sanitize_address_clang() {
+    sanitized_programs_are_clean("clang", "address");
+}
+
+#[test]
+fn sanitize_thread_clang() {
+    sanitized_programs_are_clean("clang", "thread");
+}
+
+#[test]
+fn sanitize_thread_gcc() {
+    sanitized_programs_are_clean("gcc", "thread");
+}
+
+/// A runs with the error it must end with, and the lines its report must hold.
+fn expect_report(bin: &Path, args: &str, env: &[(&str, &str)], want: &[&str]) -> Result<(), String> {
+    match run_sanitized(bin, args, env, Duration::from_secs(120)) {
+        Ok(out) => Err(format!("{} {args}: exited 0, no report:\n{out}", bin.display())),
+        Err(out) => match want.iter().find(|w| !out.contains(*w)) {
+            None => Ok(()),
+            Some(w) => Err(format!("{} {args}: the report lacks {w:?}:\n{out}", bin.display())),
+        },
+    }
+}
+
+/// Bugs planted in goroutines are caught by ASan, heap ones with the goroutine's
+/// whole allocation stack (the function that called malloc and its caller).
+#[test]
+fn sanitize_address_catches_planted_bugs() {
+    let mut ran = false;
+    for cc in ["gcc", "clang"] {
+        if let Err(why) = sanitizer_works(cc, "address") {
+            println!("SKIPPED: -fsanitize=address with {cc}: {why}");
+            continue;
+        }
+        ran = true;
+        let bin = compile_sanitized("tests/sanitize/planted_asan.c", cc, "address")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for n in ["1", "2"] {
+            let env = [("GS_MAXPROCS", n), ("ASAN_OPTIONS", "detect_stack_use_after_return=1")];
+            let cases: [(&str, &[&str]); 3] = [
+                ("heap-overflow", &["heap-buffer-overflow", "planted_alloc", "in bug "]),
+                ("use-after-free", &["heap-use-after-free", "planted_alloc", "in bug "]),
+                ("stack-use-after-return", &["stack-use-after-return", "in bug "]),
+            ];
+            for (case, want) in cases {
+                expect_report(&bin, case, &env, want).unwrap_or_else(|e| panic!("{cc}, nprocs {n}: {e}"));
+            }
+        }
+    }
+    if !ran {
+        println!("SKIPPED: no compiler here builds with -fsanitize=address");
+    }
+}
+
+/// A real race between two goroutines on different Ms: TSan reports it in every one
+/// of 10 runs, with both goroutines' stacks.
+#[test]
+fn sanitize_thread_catches_planted_race() {
+    let mut ran = false;
+    for cc in ["clang", "gcc"] {
+        if let Err(why) = sanitizer_works(cc, "thread") {
+            println!("SKIPPED: -fsanitize=thread with {cc}: {why}");
+            continue;
+        }
+        ran = true;
+        let bin = compile_sanitized("tests/sanitize/planted_race.c", cc, "thread")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for run in 0..10 {
+            expect_report(&bin, "race", &[], &["ThreadSanitizer: data race", "racer_a", "racer_b"])
+                .unwrap_or_else(|e| panic!("{cc}, run {run}: {e}"));
+        }
+    }
+    if !ran {
+        println!("SKIPPED: no compiler here builds with -fsanitize=thread");
+    }
 }

@@ -90,9 +90,16 @@ impl Poller {
     }
 
     /// Waits with nanosecond resolution (epoll_pwait2, Linux 5.11+), falling back to
-    /// a 1 ms epoll_wait.
+    /// a 1 ms epoll_wait where the kernel lacks it, and under Valgrind, which does
+    /// not know the call (it would warn at every use).
     fn poll_ns(&self, delay_ns: i64, out: &mut Vec<(u64, u32)>) {
         let mut evs: [libc::epoll_event; 128] = [libc::epoll_event { events: 0, u64: 0 }; 128];
+        if !has_pwait2() {
+            // SAFETY: evs has room for 128 events.
+            let n = unsafe { libc::epoll_wait(self.epfd, evs.as_mut_ptr(), 128, 1) };
+            self.collect(&evs, n, out);
+            return;
+        }
         let ts = libc::timespec { tv_sec: 0, tv_nsec: delay_ns as libc::c_long };
         // SAFETY: evs has room for 128 events; ts is valid.
         let n = unsafe {
@@ -107,6 +114,7 @@ impl Poller {
             )
         } as i32;
         if n < 0 && errno() == libc::ENOSYS {
+            PWAIT2.store(PWAIT2_NO, Relaxed);
             // SAFETY: as above.
             let n = unsafe { libc::epoll_wait(self.epfd, evs.as_mut_ptr(), 128, 1) };
             self.collect(&evs, n, out);
@@ -160,6 +168,24 @@ impl Drop for Poller {
         unsafe {
             libc::close(self.evfd);
             libc::close(self.epfd);
+        }
+    }
+}
+
+/// Whether epoll_pwait2 may be used: `PWAIT2_*`, decided at the first short wait.
+static PWAIT2: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(PWAIT2_UNKNOWN);
+const PWAIT2_UNKNOWN: u8 = 0;
+const PWAIT2_YES: u8 = 1;
+const PWAIT2_NO: u8 = 2;
+
+fn has_pwait2() -> bool {
+    match PWAIT2.load(Relaxed) {
+        PWAIT2_YES => true,
+        PWAIT2_NO => false,
+        _ => {
+            let yes = !crate::runtime::valgrind::running();
+            PWAIT2.store(if yes { PWAIT2_YES } else { PWAIT2_NO }, Relaxed);
+            yes
         }
     }
 }

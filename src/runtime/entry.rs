@@ -74,6 +74,7 @@ pub(crate) fn gosched_with(mp: *mut M) {
 
 /// gs_goexit on a goroutine.
 pub(crate) fn goexit() -> ! {
+    super::tools::goexit_from_api();
     // SAFETY: the caller checked that it runs on a goroutine.
     unsafe { goexit1() }
 }
@@ -216,6 +217,7 @@ pub(crate) fn wait(timeout_ns: i64) -> Result<()> {
     foreign_only()?;
     let fg = super::sched::enter_foreign()?;
     let r = super::sched::wait_all(fg.rt(), timeout_ns);
+    super::tools::joined();
     if r == Err(Error::Deadlock) {
         print_deadlock(fg.rt());
     }
@@ -231,7 +233,9 @@ fn print_deadlock(rt: &Runtime) {
 /// gs_shutdown, from a foreign thread.
 pub(crate) fn shutdown() -> Result<u64> {
     foreign_only()?;
-    super::sched::shutdown()
+    let r = super::sched::shutdown();
+    super::tools::joined();
+    r
 }
 
 /// gs_run_for, from a foreign thread.
@@ -245,6 +249,7 @@ pub(crate) fn run_for(budget_ns: i64) -> Result<u64> {
 pub(crate) fn main_foreign(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     foreign_only()?;
     let r = main(f, arg);
+    super::tools::joined();
     if r == Err(Error::Deadlock) {
         let rtp = super::sched::RT.load(Acquire);
         if !rtp.is_null() {

@@ -142,6 +142,8 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
         slept: AtomicBool::new(false),
         rt,
     };
+    let wmem = (&w as *const Waiter as usize, size_of::<Waiter>());
+    super::tools::runtime_memory_in_frame(wmem.0, wmem.1);
     let mut to = Timeout::after(rt, timeout_ns);
     let a = CommitArgs { slots: waiting, waiter: &w, to: &mut to, rt };
     // SAFETY: on a goroutine; w, to and a live in this frame until `to` is disarmed
@@ -191,6 +193,7 @@ pub(crate) fn wait_fd(rt: &Runtime, fd: i32, events: u32, timeout_ns: i64) -> Re
     if w.slept.load(Relaxed) {
         np.waiters.fetch_sub(1, Relaxed);
     }
+    super::tools::user_memory_again(wmem.0, wmem.1);
     if pd.seq.load(Acquire) != seq {
         return Err(Error::Canceled);
     }

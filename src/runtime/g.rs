@@ -226,6 +226,7 @@ unsafe impl Sync for G {}
 impl G {
     /// A dead-to-be G for `slot`, in state Idle.
     pub(crate) fn new(slot: u32) -> G {
+        super::tools::gnew(slot);
         G {
             sched_sp: 0,
             stack: Stack::EMPTY,
@@ -384,6 +385,7 @@ impl AllGs {
         let Some(fresh) = super::stack::map_anon(core::mem::size_of::<Seg>(), 0) else {
             return null_mut();
         };
+        super::tools::runtime_memory(fresh, core::mem::size_of::<Seg>());
         let fresh = fresh as *mut Seg;
         match s.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => fresh,

@@ -64,6 +64,7 @@ impl<T: ?Sized> Mutex<T> {
         if self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_err() {
             self.lock_slow();
         }
+        super::tools::acquire(self as *const Self as *const () as usize);
         MutexGuard { lock: self }
     }
 
@@ -71,10 +72,10 @@ impl<T: ?Sized> Mutex<T> {
     #[cfg_attr(loom, allow(dead_code))]
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.state
-            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
-            .ok()
-            .map(|_| MutexGuard { lock: self })
+        self.state.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).ok().map(|_| {
+            super::tools::acquire(self as *const Self as *const () as usize);
+            MutexGuard { lock: self }
+        })
     }
 
     #[cold]
@@ -105,6 +106,7 @@ impl<T: ?Sized> Mutex<T> {
 
     #[inline]
     fn unlock(&self) {
+        super::tools::release(self as *const Self as *const () as usize);
         if self.state.swap(UNLOCKED, Release) == SLEEPING {
             futex_wake(&self.state, 1);
         }

@@ -65,6 +65,8 @@ pub(crate) struct M {
     /// End of the current gs_run_for budget, and steps run in it. Host runner only.
     pub(crate) host_deadline: i64,
     pub(crate) host_steps: u64,
+    /// What the sanitizers know of this M's g0 (tools.rs). This M only.
+    pub(crate) tools: super::tools::MTools,
 }
 
 // SAFETY: an M is shared between threads only through the fields documented above.
@@ -96,6 +98,7 @@ impl M {
             host_runner: false,
             host_deadline: 0,
             host_steps: 0,
+            tools: super::tools::MTools::new(),
         }))
     }
 

@@ -33,6 +33,8 @@
 //! - `signal.rs`: signal stacks and stack-overflow reports; `throw.rs`: fatal errors.
 //! - `lock.rs`: the runtime's mutex; `note.rs`: one-shot sleep/wakeup of an M.
 //! - `tls.rs`: the current M, and the *Thread-locals move* rule.
+//! - `tools.rs`: what the sanitizers and Valgrind's thread checkers are told
+//!   (fiber switches, happens-before edges).
 //! - `debug.rs`: goroutine dumps; `debugger.rs`: what debuggers read
 //!   (`gs_debug_layout`) and the embedded gdb extension; `prefetch.rs`, `valgrind.rs`: hints to the CPU and
 //!   to Valgrind.
@@ -70,4 +72,5 @@ pub(crate) mod throw;
 pub(crate) mod time;
 pub(crate) mod timer;
 pub(crate) mod tls;
+pub(crate) mod tools;
 pub(crate) mod valgrind;

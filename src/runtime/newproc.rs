@@ -123,6 +123,8 @@ pub(crate) fn newproc(
     if opts.argsize != 0 {
         copyargs(rt, pp, g, opts.args, opts.argsize);
     }
+    // What the creator did so far happens before the goroutine starts (tools.rs).
+    super::tools::release(gp as usize);
     g.status.store(Gstatus::Runnable as u32, Release);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
@@ -241,6 +243,7 @@ pub(crate) fn gstart(m: &M, g: &mut G) {
     if g.stack.is_empty() {
         g.stack = stackalloc(m.rt(), m.p);
     }
+    super::tools::stack_reused(g.stack.lo);
     let mut top = g.stack.hi;
     if g.flags & GFLAG_ARGS != 0 {
         g.flags &= !GFLAG_ARGS;
@@ -258,7 +261,12 @@ pub(crate) fn gstart(m: &M, g: &mut G) {
     // non-NULL by the C API.
     unsafe {
         let f: unsafe extern "C" fn(*mut c_void) = core::mem::transmute(g.startfn);
-        g.sched_sp = gostartcall(top, f, g.startarg as *mut c_void, goexit1);
+        g.sched_sp = if super::tools::wants_gentry() {
+            // A tool must hear of the start on the new stack (see tools.rs).
+            gostartcall(top, super::tools::gentry, (g as *mut G).cast(), goexit1)
+        } else {
+            gostartcall(top, f, g.startarg as *mut c_void, goexit1)
+        };
     }
     g.stack_lowest = g.sched_sp;
 }

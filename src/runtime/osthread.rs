@@ -67,6 +67,7 @@ extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {
     // SAFETY: `p` is the Start that newosproc leaked for this thread.
     let start = unsafe { Box::from_raw(p.cast::<Start>()) };
     let Start { f, arg, name } = *start;
+    super::tools::runtime_thread();
     // Named by itself (prctl): naming another thread goes through /proc, which costs
     // the kernel work at every thread's end.
     // SAFETY: `name` is nul-terminated.
@@ -74,5 +75,6 @@ extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {
     if std::panic::catch_unwind(move || f(arg)).is_err() {
         super::throw::fatal("a runtime thread panicked");
     }
+    super::tools::runtime_thread_end();
     core::ptr::null_mut()
 }

@@ -180,6 +180,9 @@ unsafe extern "C" fn park_m(arg: *mut c_void) -> ! {
     }
     if let Some(f) = unlockf {
         let garg = if user { g.handle() as *mut c_void } else { gp.cast() };
+        if user {
+            super::tools::unlockf_for(gp);
+        }
         // SAFETY: the unlockf contract (gs_park in gosched.h); it runs on g0 with the G parked.
         let keep_parked = unsafe { f(garg, lock) };
         // A winner of the token during the commit left the G to us. (A committing
@@ -253,6 +256,7 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
 /// the wakeup. See *Where to hook tools* in docs/internals.md.
 #[inline(always)]
 pub(crate) fn set_runnable(g: &G) {
+    super::tools::release(g as *const G as usize);
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
 }
 

@@ -242,6 +242,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     } else {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
+    super::tools::switch_to_g(m, g);
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
     unsafe { gogo_jump(g.sched_sp) }
 }
@@ -558,7 +559,10 @@ pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
+        super::tools::switch_to_g0(mp, gp);
         gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast());
+        // Resumed, maybe on another M.
+        super::tools::entered_g(getm(), gp);
     }
 }
 
@@ -589,6 +593,7 @@ fn dropg(m: &mut M, g: &mut G) {
 /// `execute`. See *Where to hook tools* in docs/internals.md.
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
+    super::tools::entered_g0(m, g);
     switched_out(g);
     g.casgstatus(from, to);
     dropg(m, g);
@@ -638,6 +643,8 @@ pub(crate) unsafe extern "C" fn goexit1() -> ! {
         // SAFETY: exit may be called at any time.
         unsafe { libc::exit(0) }
     }
+    // SAFETY: on a goroutine: getm() runs it.
+    super::tools::goexit(unsafe { (*getm()).curg() });
     // SAFETY: on a goroutine.
     unsafe { mcall(goexit0) };
     super::throw::fatal("goexit1: dead goroutine resumed")
@@ -651,6 +658,7 @@ unsafe extern "C" fn goexit0(arg: *mut c_void) -> ! {
     // SAFETY: on g0 of mp, which was running gp.
     let (m, g) = unsafe { (&mut *mp, &mut *gp) };
     leaveg(m, g, Gstatus::Running, Gstatus::Dead);
+    super::tools::gdead(g);
     let rt = m.rt();
     if m.lockedg == gp {
         // It ended wired to this M (lockedg is set while lockcount > 0): the M is

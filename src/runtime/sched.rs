@@ -378,6 +378,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     if !RT.load(Acquire).is_null() {
         return Err(Error::Already);
     }
+    super::tools::probe();
     super::signal::install();
     super::signal::setsigstack_all();
     super::signal::install_sigpipe();

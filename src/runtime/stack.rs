@@ -394,6 +394,7 @@ impl StackPool {
             return;
         }
         let base = st.lo - PAGE;
+        super::tools::stack_freed(st.lo, st.size());
         // SAFETY: the mapping [base, hi) was made by `alloc` for this stack alone and no
         // goroutine runs on it any more.
         unsafe { libc::munmap(base as *mut _, st.hi - base) };
@@ -406,6 +407,7 @@ impl StackPool {
     pub(crate) fn release_all(&self) {
         let mut inner = self.inner.lock();
         for &(b, len) in &inner.slabs {
+            super::tools::stack_freed(b, len);
             // SAFETY: each slab is a mapping of ours that nothing uses any more.
             unsafe { libc::munmap(b as *mut _, len) };
         }

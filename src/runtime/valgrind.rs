@@ -51,3 +51,43 @@ pub(crate) fn stack_register(lo: usize, hi: usize) {
 pub(crate) fn running() -> bool {
     client_request(0, RUNNING_ON_VALGRIND, 0, 0) != 0
 }
+
+/// `ANNOTATE_HAPPENS_BEFORE` of helgrind.h and drd.h (the same request in both).
+const HAPPENS_BEFORE: usize = 0x4847_0121;
+/// `ANNOTATE_HAPPENS_AFTER` of helgrind.h and drd.h.
+const HAPPENS_AFTER: usize = 0x4847_0122;
+
+/// helgrind and drd: what this thread did so far happens before whatever a thread
+/// does after a later `happens_after(obj)`.
+pub(crate) fn happens_before(obj: usize) {
+    let _ = client_request(0, HAPPENS_BEFORE, obj, 0);
+}
+
+/// helgrind and drd: the other half of `happens_before`.
+pub(crate) fn happens_after(obj: usize) {
+    let _ = client_request(0, HAPPENS_AFTER, obj, 0);
+}
+
+/// `VALGRIND_HG_DISABLE_CHECKING` of helgrind.h (`_VG_USERREQ__HG_ARANGE_MAKE_UNTRACKED`).
+const HG_UNTRACK: usize = 0x4847_0127;
+/// `ANNOTATE_BENIGN_RACE_SIZED` of drd.h (`VG_USERREQ__DRD_START_SUPPRESSION`).
+const DRD_SUPPRESS: usize = 0x4452_0002;
+
+/// helgrind and drd: do not check accesses to `[addr, addr + len)`, memory only the
+/// runtime touches, ordered by its own atomics and locks, which those tools cannot
+/// see. (Memcheck ignores both requests.)
+pub(crate) fn untrack(addr: usize, len: usize) {
+    let _ = client_request(0, HG_UNTRACK, addr, len);
+    let _ = client_request(0, DRD_SUPPRESS, addr, len);
+}
+
+/// `VALGRIND_HG_ENABLE_CHECKING` of helgrind.h (`_VG_USERREQ__HG_ARANGE_MAKE_TRACKED`).
+const HG_TRACK: usize = 0x4847_0128;
+/// `VG_USERREQ__DRD_FINISH_SUPPRESSION` of drd.h.
+const DRD_UNSUPPRESS: usize = 0x4452_0003;
+
+/// helgrind and drd: check `[addr, addr + len)` again (after `untrack`).
+pub(crate) fn track(addr: usize, len: usize) {
+    let _ = client_request(0, HG_TRACK, addr, len);
+    let _ = client_request(0, DRD_UNSUPPRESS, addr, len);
+}

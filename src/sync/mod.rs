@@ -136,6 +136,7 @@ impl ObjLock {
         if self.0.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
             self.lock_slow();
         }
+        crate::runtime::tools::acquire(self as *const ObjLock as usize);
     }
 
     #[cold]
@@ -167,6 +168,7 @@ impl ObjLock {
     /// The lock must be held (by this thread, or handed to g0 of this thread's M).
     #[inline]
     pub(crate) unsafe fn unlock(&self) {
+        crate::runtime::tools::release(self as *const ObjLock as usize);
         self.0.store(false, core::sync::atomic::Ordering::Release);
     }
 }

@@ -182,9 +182,14 @@ impl Mutex {
     #[inline]
     pub(crate) fn lock(&self) -> Result<()> {
         if self.state.compare_exchange(0, LOCKED, Acquire, Relaxed).is_ok() {
+            crate::runtime::tools::acquire(self as *const Mutex as usize);
             return Ok(());
         }
-        self.lock_slow()
+        let r = self.lock_slow();
+        if r.is_ok() {
+            crate::runtime::tools::acquire(self as *const Mutex as usize);
+        }
+        r
     }
 
     /// Go's TryLock: one attempt. `Again` if held (or handed to a waiter). Like Go's,
@@ -196,7 +201,10 @@ impl Mutex {
             return Err(Error::Again);
         }
         match self.state.compare_exchange(s, s | LOCKED, Acquire, Relaxed) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                crate::runtime::tools::acquire(self as *const Mutex as usize);
+                Ok(())
+            }
             Err(_) => Err(Error::Again),
         }
     }
@@ -363,6 +371,7 @@ impl Mutex {
     /// Can be executed by anyone (not only the party that locked); never blocks.
     #[inline]
     pub(crate) fn unlock(&self) -> Result<()> {
+        crate::runtime::tools::release(self as *const Mutex as usize);
         if self.state.compare_exchange(LOCKED, 0, Release, Relaxed).is_ok() {
             return Ok(());
         }

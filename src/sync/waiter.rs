@@ -348,6 +348,10 @@ pub(crate) unsafe fn block(
         let mut to = (deadline != NEVER).then(|| Timeout::at(unsafe { &*w.rt }, deadline));
         let top = to.as_mut().map_or(null_mut(), |t| t as *mut Timeout);
         let mut a = Commit { locks: locks.as_ptr(), nlocks: locks.len(), to: top, waiter: w, sgs };
+        // g0 unlocks them for us: hand over what we did under them (tools.rs).
+        for &l in locks {
+            crate::runtime::tools::release(l as usize);
+        }
         // SAFETY: on a goroutine (ctx); `a` lives in this frame until we resume.
         unsafe {
             park::gopark_with(mp, Some(commit_m), (&mut a as *mut Commit).cast(), reason.as_ptr(), false);
@@ -359,6 +363,7 @@ pub(crate) unsafe fn block(
         if let Some(t) = to.as_mut() {
             t.disarm();
         }
+        crate::runtime::tools::acquire(w as *const Waiter as usize);
         return if w.fired.load(Relaxed).is_null() { Woke::TimedOut } else { Woke::Fired };
     }
     // SAFETY: forwarded contract.
@@ -373,6 +378,8 @@ pub(crate) unsafe fn block(
 #[cold]
 unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], deadline: i64) -> Woke {
     let registered = !ctx.rt.is_null();
+    let wmem = (w as *const Waiter as usize, size_of::<Waiter>());
+    crate::runtime::tools::runtime_memory_in_frame(wmem.0, wmem.1);
     if registered {
         parker::register(w);
         // SAFETY: ctx holds the foreign pass, so the runtime is alive.
@@ -404,6 +411,8 @@ unsafe fn block_thread(ctx: &mut Ctx, w: &Waiter, locks: &[*const ObjLock], dead
     if registered {
         parker::unregister(w);
     }
+    crate::runtime::tools::acquire(w as *const Waiter as usize);
+    crate::runtime::tools::user_memory_again(wmem.0, wmem.1);
     r
 }
 
@@ -419,6 +428,7 @@ pub(crate) unsafe fn wake(ctx: &Ctx, sg: *mut Sudog, next: bool) {
     // waiter is alive until it; a goroutine's runtime is ours (goroutine_live).
     unsafe {
         let w = (*sg).waiter;
+        crate::runtime::tools::release(w as usize);
         (*w).fired.store(sg, Relaxed);
         if (*sg).goroutine {
             park::ready_with(&*(*sg).rt, ctx.m(), (*w).g, next);

@@ -119,6 +119,7 @@ impl WaitGroup {
     /// above 2^62 - 1); the counter is then unchanged. At 0, every waiter is released.
     /// Can be executed by anyone; never blocks.
     pub(crate) fn add(&self, delta: i64) -> Result<()> {
+        crate::runtime::tools::release(self as *const WaitGroup as usize);
         let mut old = self.state.load(Relaxed);
         loop {
             let count = match ((old & COUNT_MAX) as i64).checked_add(delta) {
@@ -204,6 +205,14 @@ impl WaitGroup {
     /// `Shutdown` for a foreign thread when the runtime stops.
     /// Can be executed by anyone (g0 only while the counter is 0).
     pub(crate) fn wait(&self) -> Result<()> {
+        let r = self.wait_zero();
+        if r.is_ok() {
+            crate::runtime::tools::acquire(self as *const WaitGroup as usize);
+        }
+        r
+    }
+
+    fn wait_zero(&self) -> Result<()> {
         if self.state.load(Acquire) & COUNT_MAX == 0 {
             return Ok(());
         }
