@@ -81,6 +81,25 @@
  *   exist there. Create new ones after gs_init.
  * - Do not fork inside an unlockf callback (gs_park): it runs on a scheduler stack,
  *   which the child cannot return to.
+ *
+ * C++ exceptions
+ *
+ * - Each goroutine has its own C++ exception state: the exceptions being handled and
+ *   the count of those thrown but not yet caught (the C++ ABI's __cxa_eh_globals, in
+ *   libstdc++ and libc++abi alike). A goroutine may yield, sleep or block inside a
+ *   catch handler, or in a destructor that runs while an exception unwinds, and
+ *   resume on any thread: `throw;`, std::current_exception() and
+ *   std::uncaught_exceptions() are still its own, and no other goroutine sees them.
+ *   The runtime finds the C++ runtime when a thread starts running goroutines: load
+ *   it (link it, or dlopen it with RTLD_GLOBAL) before gs_init. A C program pays
+ *   nothing for this.
+ * - A thread that calls gs_run_for or gs_main inside a catch handler finds its
+ *   exception again when the call returns; its goroutines start with none.
+ * - A goroutine that ends inside a handler or during unwinding (gs_goexit there, or
+ *   in a destructor) leaves its exceptions behind: they are never destroyed (their
+ *   memory is lost) and the next goroutine on the thread starts with none.
+ * - An exception must not escape a goroutine's function or an unlockf: there is no
+ *   C++ frame above them to catch it.
  */
 
 

@@ -65,6 +65,11 @@ pub(crate) struct M {
     /// End of the current gs_run_for budget, and steps run in it. Host runner only.
     pub(crate) host_deadline: i64,
     pub(crate) host_steps: u64,
+    /// This thread's C++ exception globals, null without a C++ runtime; and the
+    /// thread's own state, set aside while it is an M. See *Exception state* in
+    /// cxxabi.rs. This M only.
+    pub(crate) cxa: *mut super::cxxabi::EhState,
+    pub(crate) cxa_own: super::cxxabi::EhState,
 }
 
 // SAFETY: an M is shared between threads only through the fields documented above.
@@ -96,6 +101,8 @@ impl M {
             host_runner: false,
             host_deadline: 0,
             host_steps: 0,
+            cxa: null_mut(),
+            cxa_own: Default::default(),
         }))
     }
 
@@ -292,7 +299,9 @@ pub(crate) fn mstart_common(mp: *mut M) {
             libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
         }
         super::signal::minit_signal_stack(&mut *mp);
+        super::cxxabi::enter_thread(&mut *mp);
         gs_mstart0(&mut (*mp).g0_sp, mstart1, mp.cast());
+        super::cxxabi::leave_thread(&mut *mp);
     }
 }
 

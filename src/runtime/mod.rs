@@ -32,7 +32,8 @@
 //! - `sysmon.rs`: the monitor thread (preemption requests, retaking Ps, netpoll).
 //! - `signal.rs`: signal stacks and stack-overflow reports; `throw.rs`: fatal errors.
 //! - `lock.rs`: the runtime's mutex; `note.rs`: one-shot sleep/wakeup of an M.
-//! - `tls.rs`: the current M, and the *Thread-locals move* rule.
+//! - `tls.rs`: the current M, and the *Thread-locals move* rule; `cxxabi.rs`: each
+//!   goroutine's C++ exception state (*Exception state*).
 //! - `debug.rs`: goroutine dumps; `prefetch.rs`, `valgrind.rs`: hints to the CPU and
 //!   to Valgrind.
 //!
@@ -41,6 +42,7 @@
 
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod cxxabi;
 pub(crate) mod debug;
 pub(crate) mod entry;
 pub(crate) mod fdwait;
