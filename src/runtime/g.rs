@@ -94,16 +94,20 @@ pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 pub(crate) const GFLAG_ARGS: u32 = 0x4000_0000;
 /// Internal: the G's C++ exception state is saved in its `GExt` (cxxabi.rs).
 pub(crate) const GFLAG_CXA: u32 = 0x2000_0000;
+/// Internal: the G has goroutine-local values in its `GExt` (gls.rs).
+pub(crate) const GFLAG_KEYS: u32 = 0x1000_0000;
 
 /// What few goroutines need, kept out of `G` (whose three cache lines are full) in
 /// a side table of `AllGs`, one per slot, allocated the first time a G of that slot
 /// needs it and kept for the slot's next lives. Each part is meaningful only while
-/// its flag (`GFLAG_CXA`) is set in the G; newproc clears the flags, so a new life
-/// starts with none. Owner of the G only.
+/// its flag (`GFLAG_CXA`, `GFLAG_KEYS`) is set in the G; newproc clears the flags, so
+/// a new life starts with none. Owner of the G only.
 #[derive(Default)]
 pub(crate) struct GExt {
     /// The C++ exception state while the G is switched out (cxxabi.rs).
     pub(crate) cxa: super::cxxabi::EhState,
+    /// Goroutine-local values by key index (gls.rs).
+    pub(crate) keys: Vec<super::gls::Value>,
 }
 
 /// Why a parked G was resumed (`G::param`). Every value is written here once.

@@ -33,7 +33,8 @@
 //! - `signal.rs`: signal stacks and stack-overflow reports; `throw.rs`: fatal errors.
 //! - `lock.rs`: the runtime's mutex; `note.rs`: one-shot sleep/wakeup of an M.
 //! - `tls.rs`: the current M, and the *Thread-locals move* rule; `cxxabi.rs`: each
-//!   goroutine's C++ exception state (*Exception state*).
+//!   goroutine's C++ exception state (*Exception state*); `gls.rs`: goroutine-local
+//!   storage (gs_key_create).
 //! - `debug.rs`: goroutine dumps; `prefetch.rs`, `valgrind.rs`: hints to the CPU and
 //!   to Valgrind.
 //!
@@ -48,6 +49,7 @@ pub(crate) mod entry;
 pub(crate) mod fdwait;
 pub(crate) mod freelist;
 pub(crate) mod g;
+pub(crate) mod gls;
 pub(crate) mod host;
 pub(crate) mod io;
 pub(crate) mod lock;

@@ -633,15 +633,23 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
 /// Entered from the goexit trampoline when a goroutine's function returns, and from
 /// gs_goexit. Executed on the dying goroutine's stack.
 pub(crate) unsafe extern "C" fn goexit1() -> ! {
-    if getm().is_null() {
+    let mp = getm();
+    if mp.is_null() {
         // The function returned in a child forked from this goroutine, which has no
         // runtime (see *Fork* in fork.rs): its only thread ends, and with it the
         // process, as when the last thread returns from its start function.
         // SAFETY: exit may be called at any time.
         unsafe { libc::exit(0) }
     }
-    // SAFETY: on a goroutine.
-    unsafe { mcall(goexit0) };
+    // SAFETY: on a goroutine of mp, whose curg is the calling goroutine.
+    if super::gls::goexit(unsafe { (*mp).curg() }) {
+        // SAFETY: on a goroutine; destructors ran and may have moved it to another M,
+        // which mcall reads again.
+        unsafe { mcall(goexit0) };
+    } else {
+        // SAFETY: on a goroutine of mp, which nothing switched since getm.
+        unsafe { mcall_with(mp, goexit0) };
+    }
     super::throw::fatal("goexit1: dead goroutine resumed")
 }
 
