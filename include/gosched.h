@@ -124,6 +124,56 @@
  *   exist there. Create new ones after gs_init.
  * - Do not fork inside an unlockf callback (gs_park): it runs on a scheduler stack,
  *   which the child cannot return to.
+ *
+ * Thread-locals and errno
+ *
+ * A goroutine runs on whichever thread holds a P when it is resumed: any call that
+ * may switch (gs_gosched, gs_sleep, gs_park, the channel, mutex and wait group calls
+ * that block, the netpoll calls, gs_exitsyscall) may return on another thread, and
+ * between two such calls other goroutines run on the thread it was on.
+ * - `errno`, `__thread` and C++ `thread_local` variables belong to the thread. At
+ *   -O2, gcc and clang compute the address of errno (glibc declares
+ *   __errno_location `const`) and of a `__thread` variable once per function and
+ *   keep it across calls, so after a switch that moved the goroutine it reads and
+ *   writes the previous thread's copy, which another goroutine now uses. Read errno
+ *   right after the call that set it, with no switching call in between (or copy it
+ *   into a local first), and never keep a thread-local's address across one.
+ * - Even without a move, a `thread_local` (a cache, an allocator's arena, a random
+ *   generator, a "current request" pointer) is shared by every goroutine that runs
+ *   on the thread: a value set before a switch may be another goroutine's after it.
+ *   Use goroutine-local storage instead (gs_key_create, gs_setspecific,
+ *   gs_getspecific), or gs_lock_os_thread, which keeps the goroutine on one thread
+ *   that runs nothing else for as long as it is locked (a thread per goroutine).
+ * - An OS lock held across a call that switches (std::mutex, pthread_mutex_t, a
+ *   spin lock) blocks the whole thread of any goroutine that then wants it. At 1 P
+ *   (or once every P's goroutine waits for it) the holder never runs again to unlock
+ *   it: a deadlock. pthread mutexes are also owned by the thread, and unlocking one
+ *   on another thread is undefined. Hold gs_mutex (gs_mutex_lock parks the
+ *   goroutine, not the thread) across such calls, or release the OS lock first.
+ * - gosched's own calls report errors by their return value. The netpoll calls
+ *   (gs_wait_fd, gs_read, gs_write, gs_accept, gs_connect, gs_close) also set errno
+ *   to -code when they fail, on the thread the goroutine is on when they return, as
+ *   their POSIX counterparts do; after a success, and after every other call, errno
+ *   is unspecified.
+ *
+ * C++ exceptions
+ *
+ * - Each goroutine has its own C++ exception state: the exceptions being handled and
+ *   the count of those thrown but not yet caught (the C++ ABI's __cxa_eh_globals, in
+ *   libstdc++ and libc++abi alike). A goroutine may yield, sleep or block inside a
+ *   catch handler, or in a destructor that runs while an exception unwinds, and
+ *   resume on any thread: `throw;`, std::current_exception() and
+ *   std::uncaught_exceptions() are still its own, and no other goroutine sees them.
+ *   The runtime finds the C++ runtime when a thread starts running goroutines: load
+ *   it (link it, or dlopen it with RTLD_GLOBAL) before gs_init. A C program pays
+ *   nothing for this.
+ * - A thread that calls gs_run_for or gs_main inside a catch handler finds its
+ *   exception again when the call returns; its goroutines start with none.
+ * - A goroutine that ends inside a handler or during unwinding (gs_goexit there, or
+ *   in a destructor) leaves its exceptions behind: they are never destroyed (their
+ *   memory is lost) and the next goroutine on the thread starts with none.
+ * - An exception must not escape a goroutine's function, an unlockf or a key
+ *   destructor: there is no C++ frame above them to catch it.
  */
 
 
@@ -136,6 +186,16 @@
  gs_select_case.op: receive into elem.
  */
 #define GS_RECV 2
+
+/*
+ How many keys may exist at once.
+ */
+#define GS_KEYS_MAX 1024
+
+/*
+ Rounds of destructor calls when a goroutine ends (see gs_key_create).
+ */
+#define GS_KEY_DESTRUCTOR_ITERATIONS 4
 
 /*
  gs_go_opts.flags: run this goroutine only on the host thread (see gs_run_for).
@@ -237,6 +297,17 @@ typedef struct gs_stats {
   uint64_t netpoll_waiters;
   uint64_t timers;
 } gs_stats;
+
+/*
+ A goroutine-local storage key (gs_key_create). 0 is never a key.
+ */
+typedef uint64_t gs_key;
+
+/*
+ Destructor of a goroutine-local value, called with the value when its goroutine
+ ends.
+ */
+typedef void (*gs_key_destructor)(void *value);
 
 /*
  Goroutine entry function.
@@ -459,6 +530,57 @@ int gs_stats_get(struct gs_stats *out);
 int gs_dump(int fd);
 
 /*
+ Creates a key for goroutine-local values (the goroutines' pthread_key_create):
+ each goroutine has its own value for it, NULL until it sets one with
+ gs_setspecific. Use it where a thread would use `__thread` or
+ pthread_setspecific: a goroutine moves between threads, and a thread runs many
+ goroutines (see "Thread-locals and errno" at the top of this header). Keys are
+ process-wide: any thread may create and delete them, with or without a runtime,
+ and they outlive gs_shutdown.
+
+ When a goroutine ends (its function returns, or it calls gs_goexit), each of its
+ non-NULL values of a key with a non-NULL `destructor` is set to NULL and
+ `destructor(value)` is called, on that goroutine (it may block, yield and use
+ every call a goroutine may), in the order of the keys' slots. If
+ destructors set values again, this repeats, GS_KEY_DESTRUCTOR_ITERATIONS rounds
+ at most; what is left then is dropped. Goroutines abandoned by gs_shutdown never
+ end: their destructors do not run.
+
+ Returns 0 and stores the new key in *key; GS_EINVAL for a NULL key; GS_EAGAIN if
+ GS_KEYS_MAX keys exist (delete one first).
+ */
+int gs_key_create(gs_key *key, gs_key_destructor destructor);
+
+/*
+ Deletes a key. Every goroutine's value for it is forgotten without a call to its
+ destructor (free them first if they need it); a destructor call already started
+ by an ending goroutine may still run. The key may be handed out again later as a
+ different key: the old one stays invalid.
+
+ Returns 0; GS_EINVAL if `key` is not a key that exists (never made, or deleted).
+ */
+int gs_key_delete(gs_key key);
+
+/*
+ Sets the calling goroutine's value for `key` (NULL clears it). The first value a
+ goroutine sets allocates its table of values (once per goroutine slot, kept for
+ the goroutines that reuse it).
+
+ Returns 0; GS_EINVAL if `key` is not a key that exists (checked first); GS_EPERM
+ off-goroutine (a foreign thread, or inside an unlockf), where pthread_setspecific
+ is the call to use.
+ */
+int gs_setspecific(gs_key key, const void *value);
+
+/*
+ The calling goroutine's value for `key`.
+
+ Returns the value; NULL if the goroutine set none (or set NULL), if `key` is not
+ a key that exists, and off-goroutine (a foreign thread, or inside an unlockf).
+ */
+void *gs_getspecific(gs_key key);
+
+/*
  Starts fn(arg) as a goroutine. From a goroutine, inside an unlockf or from a
  foreign thread.
 
@@ -567,7 +689,14 @@ struct gs_g *gs_self(void);
 int64_t gs_goid(void);
 
 /*
- Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
+ Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Until the
+ matching gs_unlock_os_thread the goroutine runs only on this thread, and the
+ thread runs no other goroutine (it sleeps while the goroutine waits): the remedy
+ for code that needs a thread's identity across switching calls, such as
+ `__thread` and `thread_local` variables, errno kept across a call, pthread
+ mutexes and thread-affine libraries (OpenGL contexts, some GUI toolkits). A
+ locked goroutine costs a thread; prefer gs_key_create for per-goroutine values
+ (see "Thread-locals and errno" at the top of this header).
 
  Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf);
  GS_EAGAIN (and wires nothing) if every thread that gs_config.max_threads allows
@@ -672,7 +801,8 @@ const char *gs_strerror(int code);
 
 /*
  Parks until fd is ready for events (GS_POLLIN | GS_POLLOUT); a foreign thread
- blocks in poll(2). timeout_ns < 0 waits forever.
+ blocks in poll(2). timeout_ns < 0 waits forever. A failure sets errno to -code as
+ well, on the thread the goroutine is on when the call returns.
 
  Returns the ready events (> 0); GS_ETIMEDOUT; GS_ECANCELED if fd was gs_close'd
  while the goroutine waited; GS_EINVAL for a bad fd or events; GS_EBUSY if another
@@ -681,7 +811,8 @@ const char *gs_strerror(int code);
 int gs_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
 
 /*
- Reads up to n bytes, waiting until fd is readable (as gs_wait_fd).
+ Reads up to n bytes, waiting until fd is readable (as gs_wait_fd). A failure sets
+ errno to -code as well (as gs_wait_fd).
 
  Returns the count (0 at end of file); GS_EINVAL for a bad fd, or a NULL buf with
  n > 0; GS_ECANCELED or GS_EBUSY as gs_wait_fd; or another negative errno value of
@@ -691,7 +822,8 @@ ptrdiff_t gs_read(int fd, void *buf, size_t n);
 
 /*
  Writes all n bytes (across partial writes, waiting until fd is writable as
- gs_wait_fd) unless an error occurs.
+ gs_wait_fd) unless an error occurs. A failure sets errno to -code as well (as
+ gs_wait_fd).
 
  Returns n; GS_EINVAL for a bad fd, or a NULL buf with n > 0; GS_ECANCELED or
  GS_EBUSY as gs_wait_fd; or another negative errno value of write(2) (send(2) on a
@@ -702,7 +834,8 @@ ptrdiff_t gs_write(int fd, const void *buf, size_t n);
 /*
  Accepts a connection, waiting until one arrives (as gs_wait_fd). Out of
  descriptors (-EMFILE, -ENFILE), it waits a backoff (5 ms, doubling to 1 s) before
- returning, so that a retry loop does not spin.
+ returning, so that a retry loop does not spin. A failure sets errno to -code as
+ well (as gs_wait_fd).
 
  Returns the new fd (non-blocking, close-on-exec); GS_EINVAL for a bad listen_fd,
  or when exactly one of addr and len is NULL; GS_ECANCELED or GS_EBUSY as
@@ -712,7 +845,7 @@ int gs_accept(int listen_fd, struct sockaddr *addr, socklen_t *len);
 
 /*
  Connects fd (made non-blocking) to addr, waiting for the connection (as
- gs_wait_fd).
+ gs_wait_fd). A failure sets errno to -code as well (as gs_wait_fd).
 
  Returns 0; GS_EINVAL for a bad fd or a NULL addr; GS_ECANCELED or GS_EBUSY as
  gs_wait_fd; or another negative errno value of connect(2) or of the socket's
@@ -722,7 +855,7 @@ int gs_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /*
  Wakes the goroutines waiting on fd (their calls give GS_ECANCELED), then closes
- it.
+ it. A failure sets errno to -code as well.
 
  Returns 0; GS_EINVAL for a negative fd; or another negative errno value of
  close(2) (-EBADF for an fd that is not open).

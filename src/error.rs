@@ -53,6 +53,15 @@ pub(crate) fn errno() -> i32 {
     unsafe { *libc::__errno_location() }
 }
 
+/// Sets the calling thread's `errno` (for the C calls that set it as well as
+/// returning a code). Called after the last switch of the call, so that it is the
+/// thread the goroutine returns on; never inlined, as `errno`.
+#[inline(never)]
+pub(crate) fn set_errno(v: i32) {
+    // SAFETY: as in `errno`.
+    unsafe { *libc::__errno_location() = v };
+}
+
 impl Error {
     /// The `GS_E*` value of this error.
     pub(crate) const fn to_code(self) -> c_int {

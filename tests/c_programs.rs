@@ -88,6 +88,8 @@ c_tests! {
     stats_dump: "tests/c/stats_dump.c", DEFAULT_TIMEOUT_S;
     should_yield: "tests/c/should_yield.c", DEFAULT_TIMEOUT_S;
     goexit: "tests/c/goexit.c", DEFAULT_TIMEOUT_S;
+    gls_keys: "tests/c/gls_keys.c", DEFAULT_TIMEOUT_S;
+    errno_io: "tests/c/errno_io.c", DEFAULT_TIMEOUT_S;
     go_copy: "tests/c/go_copy.c", DEFAULT_TIMEOUT_S;
     gs_main: "tests/c/gs_main.c", DEFAULT_TIMEOUT_S;
     gs_main_churn: "tests/c/gs_main_churn.c", DEFAULT_TIMEOUT_S;

@@ -241,7 +241,14 @@ pub extern "C" fn gs_goid() -> i64 {
     ffi_boundary!(0, { entry::self_goid() as i64 })
 }
 
-/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests.
+/// Wires the calling goroutine to its OS thread (Go's LockOSThread); nests. Until the
+/// matching gs_unlock_os_thread the goroutine runs only on this thread, and the
+/// thread runs no other goroutine (it sleeps while the goroutine waits): the remedy
+/// for code that needs a thread's identity across switching calls, such as
+/// `__thread` and `thread_local` variables, errno kept across a call, pthread
+/// mutexes and thread-affine libraries (OpenGL contexts, some GUI toolkits). A
+/// locked goroutine costs a thread; prefer gs_key_create for per-goroutine values
+/// (see "Thread-locals and errno" at the top of this header).
 ///
 /// Returns 0; GS_EPERM off-goroutine (a foreign thread, or inside an unlockf);
 /// GS_EAGAIN (and wires nothing) if every thread that gs_config.max_threads allows

@@ -14,6 +14,7 @@ use core::ffi::c_int;
 
 pub mod chan;
 pub mod debug;
+pub mod gls;
 pub mod go;
 pub mod lifecycle;
 pub mod netpoll;
@@ -52,6 +53,17 @@ pub(crate) fn code(r: Result<()>) -> c_int {
         Ok(()) => 0,
         Err(e) => e.to_code(),
     }
+}
+
+/// `rc`, after setting errno to `-rc` when it is a negative code: the I/O calls set
+/// errno too, as their POSIX counterparts do. Called after the core call returned, so
+/// on the thread the goroutine returns on (see "Thread-locals and errno" in gosched.h).
+#[inline]
+pub(crate) fn with_errno(rc: i64) -> i64 {
+    if rc < 0 {
+        crate::error::set_errno((-rc) as i32);
+    }
+    rc
 }
 
 /// The code a panic turns into: the runtime is in an unknown state.

@@ -103,6 +103,23 @@ pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 /// Internal: the G has copied start arguments that it has not run with yet
 /// (`argsize`; `startarg` is where they wait). See *Copied arguments*.
 pub(crate) const GFLAG_ARGS: u32 = 0x4000_0000;
+/// Internal: the G's C++ exception state is saved in its `GExt` (cxxabi.rs).
+pub(crate) const GFLAG_CXA: u32 = 0x2000_0000;
+/// Internal: the G has goroutine-local values in its `GExt` (gls.rs).
+pub(crate) const GFLAG_KEYS: u32 = 0x1000_0000;
+
+/// What few goroutines need, kept out of `G` (whose three cache lines are full) in
+/// a side table of `AllGs`, one per slot, allocated the first time a G of that slot
+/// needs it and kept for the slot's next lives. Each part is meaningful only while
+/// its flag (`GFLAG_CXA`, `GFLAG_KEYS`) is set in the G; newproc clears the flags, so
+/// a new life starts with none. Owner of the G only.
+#[derive(Default)]
+pub(crate) struct GExt {
+    /// The C++ exception state while the G is switched out (cxxabi.rs).
+    pub(crate) cxa: super::cxxabi::EhState,
+    /// Goroutine-local values by key index (gls.rs).
+    pub(crate) keys: Vec<super::gls::Value>,
+}
 
 /// Why a parked G was resumed (`G::param`). Every value is written here once.
 /// A word wide, as the field it replaced: the layout of `G` stays as drawn.
@@ -346,6 +363,8 @@ pub(crate) const NSEGS: usize = 1 << (SLOT_BITS - SEG_SHIFT);
 #[repr(C)]
 struct Seg {
     published: [AtomicPtr<G>; SEG_LEN],
+    /// `GExt` of each slot, null until first needed (committed only where used).
+    ext: [AtomicPtr<GExt>; SEG_LEN],
     gs: [core::mem::MaybeUninit<G>; SEG_LEN],
 }
 
@@ -432,6 +451,22 @@ impl AllGs {
         unsafe { (*seg).published[slot & (SEG_LEN - 1)].load(Acquire) }
     }
 
+    /// The `GExt` of `g`'s slot, allocated on first use; valid until free_all.
+    /// Executed by the owner of `g` only (see `GExt`), who alone may dereference it.
+    pub(crate) fn ext(&self, g: &G) -> *mut GExt {
+        let slot = g.slot as usize;
+        let seg = self.segs[slot >> SEG_SHIFT].load(Acquire);
+        // SAFETY: g lives in this segment, which stays mapped until free_all.
+        let cell = unsafe { &(*seg).ext[slot & (SEG_LEN - 1)] };
+        let mut p = cell.load(Acquire);
+        if p.is_null() {
+            p = Box::into_raw(Box::default());
+            // Only the owner of the G writes its cell; free_all reads it when no M runs.
+            cell.store(p, Release);
+        }
+        p
+    }
+
     /// The G a handle names if the handle is current (not stale), else null.
     pub(crate) fn lookup_handle(&self, h: usize) -> *mut G {
         let slot = h & ((1 << SLOT_BITS) - 1);
@@ -471,6 +506,14 @@ impl AllGs {
         for s in self.segs.iter() {
             let p = s.swap(null_mut(), AcqRel);
             if !p.is_null() {
+                // SAFETY: the segment is mapped; no G uses its GExt any more.
+                for cell in unsafe { (*p).ext.iter() } {
+                    let e = cell.swap(null_mut(), AcqRel);
+                    if !e.is_null() {
+                        // SAFETY: made by Box::into_raw in `ext`, freed only here.
+                        drop(unsafe { Box::from_raw(e) });
+                    }
+                }
                 // SAFETY: mapped by `seg` with this size; no G in it is used any more.
                 unsafe { libc::munmap(p as *mut _, core::mem::size_of::<Seg>()) };
             }

@@ -63,8 +63,10 @@ pub(crate) fn run_for(rt: &'static Runtime, budget_ns: i64) -> Result<u64> {
     // SAFETY: gettid has no preconditions.
     m.tid.store(unsafe { libc::gettid() }, Relaxed);
     setm(hm);
+    super::cxxabi::enter_thread(m);
     // SAFETY: runs host_schedule on this thread's stack until it gogo's back here.
     unsafe { gs_mstart0(&mut m.g0_sp, host_start, hm.cast()) };
+    super::cxxabi::leave_thread(m);
     setm(null_mut());
     Ok(m.host_steps)
 }

@@ -67,6 +67,11 @@ pub(crate) struct M {
     pub(crate) host_steps: u64,
     /// What the sanitizers know of this M's g0 (tools.rs). This M only.
     pub(crate) tools: super::tools::MTools,
+    /// This thread's C++ exception globals, null without a C++ runtime; and the
+    /// thread's own state, set aside while it is an M. See *Exception state* in
+    /// cxxabi.rs. This M only.
+    pub(crate) cxa: *mut super::cxxabi::EhState,
+    pub(crate) cxa_own: super::cxxabi::EhState,
 }
 
 // SAFETY: an M is shared between threads only through the fields documented above.
@@ -99,6 +104,8 @@ impl M {
             host_deadline: 0,
             host_steps: 0,
             tools: super::tools::MTools::new(),
+            cxa: null_mut(),
+            cxa_own: Default::default(),
         }))
     }
 
@@ -295,7 +302,9 @@ pub(crate) fn mstart_common(mp: *mut M) {
             libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
         }
         super::signal::minit_signal_stack(&mut *mp);
+        super::cxxabi::enter_thread(&mut *mp);
         gs_mstart0(&mut (*mp).g0_sp, mstart1, mp.cast());
+        super::cxxabi::leave_thread(&mut *mp);
     }
 }
 

@@ -32,7 +32,9 @@
 //! - `sysmon.rs`: the monitor thread (preemption requests, retaking Ps, netpoll).
 //! - `signal.rs`: signal stacks and stack-overflow reports; `throw.rs`: fatal errors.
 //! - `lock.rs`: the runtime's mutex; `note.rs`: one-shot sleep/wakeup of an M.
-//! - `tls.rs`: the current M, and the *Thread-locals move* rule.
+//! - `tls.rs`: the current M, and the *Thread-locals move* rule; `cxxabi.rs`: each
+//!   goroutine's C++ exception state (*Exception state*); `gls.rs`: goroutine-local
+//!   storage (gs_key_create).
 //! - `tools.rs`: what the sanitizers and Valgrind's thread checkers are told
 //!   (fiber switches, happens-before edges).
 //! - `debug.rs`: goroutine dumps; `debugger.rs`: what debuggers read
@@ -44,12 +46,14 @@
 
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod cxxabi;
 pub(crate) mod debug;
 pub(crate) mod debugger;
 pub(crate) mod entry;
 pub(crate) mod fdwait;
 pub(crate) mod freelist;
 pub(crate) mod g;
+pub(crate) mod gls;
 pub(crate) mod host;
 pub(crate) mod io;
 pub(crate) mod lock;

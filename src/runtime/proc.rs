@@ -224,6 +224,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);
+    super::cxxabi::enter(m, g);
     if !m.p.is_null() {
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
@@ -595,6 +596,7 @@ fn dropg(m: &mut M, g: &mut G) {
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     super::tools::entered_g0(m, g);
     switched_out(g);
+    super::cxxabi::leave(m, g, to);
     g.casgstatus(from, to);
     dropg(m, g);
 }
@@ -636,17 +638,27 @@ pub(crate) unsafe extern "C" fn gosched_m(arg: *mut c_void) -> ! {
 /// Entered from the goexit trampoline when a goroutine's function returns, and from
 /// gs_goexit. Executed on the dying goroutine's stack.
 pub(crate) unsafe extern "C" fn goexit1() -> ! {
-    if getm().is_null() {
+    let mp = getm();
+    if mp.is_null() {
         // The function returned in a child forked from this goroutine, which has no
         // runtime (see *Fork* in fork.rs): its only thread ends, and with it the
         // process, as when the last thread returns from its start function.
         // SAFETY: exit may be called at any time.
         unsafe { libc::exit(0) }
     }
-    // SAFETY: on a goroutine: getm() runs it.
-    super::tools::goexit(unsafe { (*getm()).curg() });
-    // SAFETY: on a goroutine.
-    unsafe { mcall(goexit0) };
+    // SAFETY: on a goroutine of mp, whose curg is the calling goroutine.
+    if super::gls::goexit(unsafe { (*mp).curg() }) {
+        // SAFETY: on a goroutine; destructors ran and may have moved it to another M,
+        // which getm and mcall read again.
+        super::tools::goexit(unsafe { (*getm()).curg() });
+        // SAFETY: on a goroutine.
+        unsafe { mcall(goexit0) };
+    } else {
+        // SAFETY: on a goroutine of mp, which nothing switched since getm.
+        super::tools::goexit(unsafe { (*mp).curg() });
+        // SAFETY: as above.
+        unsafe { mcall_with(mp, goexit0) };
+    }
     super::throw::fatal("goexit1: dead goroutine resumed")
 }
 
