@@ -14,7 +14,7 @@ import ctypes
 from ctypes import byref, c_uint64
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
-from . import _lib, _pystate
+from . import _lib, _pystate, _signals
 from ._errors import Closed, InvalidArgument, OutOfMemory
 from ._runtime import check, keys, to_ns
 
@@ -26,6 +26,8 @@ _send_t = _lib.gs_chan_send_timeout
 _recv_t = _lib.gs_chan_recv_timeout
 _call = _pystate.call
 _EAGAIN = _lib.GS_EAGAIN
+_on_main = _signals.on_main_thread
+_sliced = _signals.sliced
 _ECLOSED = _lib.GS_ECLOSED
 
 
@@ -81,7 +83,10 @@ class Chan:
         p = byref(cell)
         rc = _try_send(h, p)
         if rc == _EAGAIN:
-            rc = _call(_send, h, p) if timeout is None else _call(_send_t, h, p, to_ns(timeout))
+            if _on_main():
+                rc = _sliced(_send_t, (h, p), to_ns(timeout))
+            else:
+                rc = _call(_send, h, p) if timeout is None else _call(_send_t, h, p, to_ns(timeout))
         if rc != 0:
             vals.pop(key, None)
             check(rc, "Chan.send")
@@ -94,7 +99,10 @@ class Chan:
         p = byref(cell)
         rc = _try_recv(h, p)
         if rc == _EAGAIN:
-            rc = _call(_recv, h, p) if timeout is None else _call(_recv_t, h, p, to_ns(timeout))
+            if _on_main():
+                rc = _sliced(_recv_t, (h, p), to_ns(timeout))
+            else:
+                rc = _call(_recv, h, p) if timeout is None else _call(_recv_t, h, p, to_ns(timeout))
         if rc != 0:
             check(rc, "Chan.recv")
         return self._vals.pop(cell.value)
@@ -203,7 +211,11 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
             cells[i] = key
             sends.append((i, ch, key))
     try:
-        rc = _call(_lib.gs_select, arr, n, to_ns(timeout))
+        ns = to_ns(timeout)
+        if ns != 0 and _on_main():
+            rc = _sliced(_lib.gs_select, (arr, n), ns)
+        else:
+            rc = _call(_lib.gs_select, arr, n, ns)
     except BaseException:
         for i, ch, key in sends:
             ch._vals.pop(key, None)

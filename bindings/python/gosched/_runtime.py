@@ -13,7 +13,7 @@ import traceback
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import _lib, _pystate
+from . import _lib, _pystate, _signals
 from ._errors import Error, InvalidArgument, NotPermitted, ShuttingDown, class_for
 
 #: Default goroutine stack when init() is not given one and $GS_STACK_SIZE is unset.
@@ -282,7 +282,11 @@ def wait(timeout: Optional[float] = None) -> None:
     Raises ``Timeout`` when ``timeout`` seconds pass first, ``NotPermitted`` from a
     goroutine, ``Deadlock`` (with ``init(checkdead=True)``) when all are blocked.
     """
-    check(_pystate.call(_lib.gs_wait, to_ns(timeout)), "gs_wait")
+    ns = to_ns(timeout)
+    if _signals.on_main_thread():
+        check(_signals.sliced(_lib.gs_wait, (), ns), "gs_wait")
+    else:
+        check(_pystate.call(_lib.gs_wait, ns), "gs_wait")
 
 
 def _atexit() -> None:
@@ -320,7 +324,11 @@ def gosched() -> None:
 def sleep(seconds: float) -> None:
     """Parks the calling goroutine for ``seconds`` (gs_sleep); off-goroutine the
     thread sleeps, with the GIL released."""
-    check(_pystate.call(_lib.gs_sleep, to_ns(seconds, "seconds")), "gs_sleep")
+    ns = to_ns(seconds, "seconds")
+    if _signals.on_main_thread():
+        check(_signals.sleep(ns), "gs_sleep")
+    else:
+        check(_pystate.call(_lib.gs_sleep, ns), "gs_sleep")
 
 
 def nanotime() -> int:
@@ -379,7 +387,10 @@ def run_for(budget: float) -> int:
     """Runs ready host goroutines on this thread (the one that called ``init()``) for
     up to ``budget`` seconds (gs_run_for); returns how many goroutine steps ran.
     ``NotPermitted`` on any other thread."""
-    return check(_pystate.call_hosting(_lib.gs_run_for, to_ns(budget, "budget")), "gs_run_for")
+    ns = to_ns(budget, "budget")
+    if _signals.on_main_thread():
+        return check(_signals.run_for(ns), "gs_run_for")
+    return check(_pystate.call_hosting(_lib.gs_run_for, ns), "gs_run_for")
 
 
 # ---------------------------------------------------------------------------------------
