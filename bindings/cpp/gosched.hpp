@@ -393,13 +393,15 @@ public:
 
     /// Sends without blocking. On Status::ok `v` was moved from; otherwise (would_block,
     /// closed) `v` is left as it was.
-    Status try_send(T& v) { return send_status(v, 0, "gs_chan_try_send"); }
-    Status try_send(T&& v) { return send_status(v, 0, "gs_chan_try_send"); }
+    Status try_send(T& v) { return send_status(v, -1, "gs_chan_try_send"); }
+    Status try_send(T&& v) { return send_status(v, -1, "gs_chan_try_send"); }
 
     /// Receives without blocking; sets `*status` (if given) to ok, would_block or closed.
-    std::optional<T> try_recv(Status* status = nullptr) { return recv_status(0, status); }
+    std::optional<T> try_recv(Status* status = nullptr) { return recv_status(-1, status); }
 
-    /// send/recv with a timeout; Status::timeout when it expires (`v` is then untouched).
+    /// send/recv with a timeout; Status::timeout when it expires (`v` is then untouched),
+    /// also for a zero or negative timeout that finds nothing ready (a deadline loop whose
+    /// remaining time reached zero sees `timeout`, never `would_block`).
     template <class Rep, class Period>
     Status send_for(T& v, const std::chrono::duration<Rep, Period>& timeout) {
         return send_status(v, detail::to_ns(timeout), "gs_chan_send_timeout");
@@ -437,15 +439,15 @@ private:
         return false;
     }
 
-    // timeout_ns == 0: try_send; else send_timeout.
+    // timeout_ns < 0: try_send (would_block); else send_timeout (0 polls, reporting timeout).
     Status send_status(T& v, int64_t timeout_ns, const char* what) {
         int rc;
         if constexpr (Cells::inline_value) {
-            rc = timeout_ns == 0 ? gs_chan_try_send(native(), std::addressof(v))
+            rc = timeout_ns < 0 ? gs_chan_try_send(native(), std::addressof(v))
                                  : gs_chan_send_timeout(native(), std::addressof(v), timeout_ns);
         } else {
             T* p = new T(std::move(v));
-            rc = timeout_ns == 0 ? gs_chan_try_send(native(), &p)
+            rc = timeout_ns < 0 ? gs_chan_try_send(native(), &p)
                                  : gs_chan_send_timeout(native(), &p, timeout_ns);
             if (rc != 0) {
                 v = std::move(*p);
@@ -459,7 +461,7 @@ private:
 
     std::optional<T> recv_status(int64_t timeout_ns, Status* status) {
         alignas(Cell) unsigned char buf[sizeof(Cell)];
-        const int rc = timeout_ns == 0 ? gs_chan_try_recv(native(), buf)
+        const int rc = timeout_ns < 0 ? gs_chan_try_recv(native(), buf)
                                        : gs_chan_recv_timeout(native(), buf, timeout_ns);
         if (status) *status = Status(rc);
         if (rc == 0) return std::optional<T>(Cells::take(buf));

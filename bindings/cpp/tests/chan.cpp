@@ -111,6 +111,18 @@ void try_and_timeouts() {
     CHECK(got && got->text == "a" && st == gs::Status::ok);
     CHECK(!ch.recv_for(std::chrono::milliseconds(5), &st));
     CHECK(st == gs::Status::timeout);
+    // A zero or negative timeout that finds nothing ready has expired: timeout, as the
+    // C API's GS_ETIMEDOUT, never would_block.
+    CHECK(!ch.recv_for(std::chrono::nanoseconds(0), &st));
+    CHECK(st == gs::Status::timeout);
+    CHECK(!ch.recv_for(std::chrono::seconds(-1), &st));
+    CHECK(st == gs::Status::timeout);
+    CHECK(ch.try_send(a) == gs::Status::ok);
+    CHECK(ch.send_for(b, std::chrono::nanoseconds(0)) == gs::Status::timeout);
+    CHECK(ch.send_for(b, std::chrono::seconds(-1)) == gs::Status::timeout);
+    CHECK(b.text == "b");
+    got = ch.recv_for(std::chrono::seconds(-1), &st);  // ready: a zero timeout still receives
+    CHECK(got && st == gs::Status::ok);
     ch.close();
     CHECK(ch.try_send(b) == gs::Status::closed);
     CHECK(!ch.try_recv(&st));
