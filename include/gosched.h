@@ -1045,6 +1045,87 @@ int64_t gs_nanotime(void);
  */
 int gs_sleep(int64_t ns);
 
+/*
+ Starts tracing the whole program into fd: every scheduling event (goroutines
+ created, started, blocked with their reason, readied by whom, ended; steals;
+ Ms spinning, parking and waking; sysmon's hand-offs and yield requests; timers;
+ blocking calls; regions and log messages) is kept in memory, per thread and
+ without locks, and written to fd by gs_trace_stop in the JSON Trace Event format,
+ which the Perfetto UI (ui.perfetto.dev) and chrome://tracing open. The fd stays
+ the caller's: it must be open for writing until gs_trace_stop returns.
+ `GS_TRACE=path` in the environment does the same into a file from gs_init to
+ gs_shutdown (or exit). Works with or without a runtime; from a goroutine or any
+ thread. flags must be 0.
+
+ Returns 0; GS_EINVAL for a negative fd or non-zero flags; GS_EBUSY if a trace or
+ a flight recorder runs already.
+ */
+int gs_trace_start(int fd, uint32_t flags);
+
+/*
+ Starts the flight recorder: each thread that records events keeps its last
+ `bytes` of them (rounded up to 64 KiB, 32 bytes per event) in a ring, overwriting
+ the oldest, so memory stays bounded (bytes times the number of traced threads)
+ however long the program runs. gs_trace_snapshot writes what the rings hold;
+ gs_trace_stop ends recording. `GS_TRACE=ring:SIZE` (SIZE in bytes, or with a
+ k, m or g suffix) does the same at gs_init.
+
+ Returns 0; GS_EINVAL for bytes 0 or above 2^40; GS_EBUSY if a trace or a flight
+ recorder runs already.
+ */
+int gs_trace_ring(uint64_t bytes);
+
+/*
+ Writes what is traced so far to fd, in the format of gs_trace_start, while
+ tracing goes on: the flight recorder's last events, or everything a
+ gs_trace_start session has recorded. Events being written by other threads at
+ that moment are left out whole, never torn. From a goroutine (a full
+ non-blocking fd is waited for, as gs_write waits) or any thread.
+
+ Returns 0; GS_EINVAL for a negative or bad fd, or when nothing is being traced;
+ or the negative errno value of write(2) (-EPIPE when fd is a pipe or socket whose
+ reader is gone; no SIGPIPE is raised).
+ */
+int gs_trace_snapshot(int fd);
+
+/*
+ Stops tracing. After gs_trace_start (or GS_TRACE=path), writes the trace to its
+ fd (or file); after gs_trace_ring, drops the rings' contents (take a
+ gs_trace_snapshot first to keep them).
+
+ Returns 0; GS_EINVAL when nothing is being traced; or the negative errno value of
+ the failed open(2) or write(2) (-EPIPE when the fd is a pipe or socket whose
+ reader is gone; no SIGPIPE is raised).
+ */
+int gs_trace_stop(void);
+
+/*
+ Marks the beginning of a region named `name` in the calling goroutine (Go's
+ trace.WithRegion): the trace shows it as a slice from here to the matching
+ gs_trace_region_end, on its own track. Costs one load when nothing is traced.
+ Names longer than 260 bytes are cut.
+
+ Returns 0; GS_EINVAL for a NULL name.
+ */
+int gs_trace_region_begin(const char *name);
+
+/*
+ Ends the region named `name` begun by gs_trace_region_begin in the calling
+ goroutine (regions nest; end them in reverse order).
+
+ Returns 0; GS_EINVAL for a NULL name.
+ */
+int gs_trace_region_end(const char *name);
+
+/*
+ Records a log message in the trace (Go's trace.Log): an instant event on the
+ caller's track named `category`, with `message` in its arguments. Category and
+ message together are cut at 260 bytes. Costs one load when nothing is traced.
+
+ Returns 0; GS_EINVAL for a NULL category or message.
+ */
+int gs_trace_log(const char *category, const char *message);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -22,6 +22,7 @@ pub mod park;
 pub mod sync;
 pub mod syscall;
 pub mod time;
+pub mod trace;
 
 /// Runs `$body`; a panic becomes `$on_panic` (after the panic message on stderr).
 /// Under ThreadSanitizer, the runtime's memory accesses meanwhile are not checked

@@ -77,4 +77,6 @@ pub(crate) mod time;
 pub(crate) mod timer;
 pub(crate) mod tls;
 pub(crate) mod tools;
+pub(crate) mod trace;
+pub(crate) mod trace_json;
 pub(crate) mod valgrind;

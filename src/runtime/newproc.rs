@@ -125,6 +125,9 @@ pub(crate) fn newproc(
     }
     // What the creator did so far happens before the goroutine starts (tools.rs).
     super::tools::release(gp as usize);
+    if super::trace::on() {
+        super::trace::go_create(g);
+    }
     g.status.store(Gstatus::Runnable as u32, Release);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);

@@ -257,6 +257,9 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
 #[inline(always)]
 pub(crate) fn set_runnable(g: &G) {
     super::tools::release(g as *const G as usize);
+    if super::trace::on() {
+        super::trace::go_ready(g);
+    }
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
 }
 

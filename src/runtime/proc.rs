@@ -243,6 +243,9 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     } else {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
+    if super::trace::on() {
+        super::trace::go_start(m, g);
+    }
     super::tools::switch_to_g(m, g);
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
     unsafe { gogo_jump(g.sched_sp) }
@@ -312,6 +315,14 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
             if !m.spinning {
                 m.spinning = true;
                 rt.nmspinning.fetch_add(1, SeqCst);
+                if super::trace::on() {
+                    super::trace::mstate(
+                        m,
+                        super::trace::Ev::Spin,
+                        rt.npidle.load(Relaxed),
+                        rt.nmspinning.load(Relaxed),
+                    );
+                }
             }
             let gp = stealwork(m);
             if !gp.is_null() {
@@ -390,7 +401,23 @@ fn findrunnable(m: &mut M) -> (*mut G, bool) {
                 np.wake();
             }
         }
+        if super::trace::on() {
+            super::trace::mstate(
+                m,
+                super::trace::Ev::MStop,
+                rt.npidle.load(Relaxed),
+                rt.nmspinning.load(Relaxed),
+            );
+        }
         stopm_until_p(m);
+        if super::trace::on() {
+            super::trace::mstate(
+                m,
+                super::trace::Ev::MWake,
+                rt.npidle.load(Relaxed),
+                rt.nmspinning.load(Relaxed),
+            );
+        }
     }
 }
 
@@ -458,6 +485,9 @@ fn stealwork(m: &mut M) -> *mut G {
             let gp = pp.runq.runqsteal(&p2.runq, steal_runnext && p2.status() == Pstatus::Running);
             if !gp.is_null() {
                 pp.steals.store(pp.steals.load(Relaxed) + 1, Relaxed);
+                if super::trace::on() {
+                    super::trace::steal(m, p2.id, pp.runq.len() as u32 + 1);
+                }
                 return gp;
             }
         }
@@ -595,6 +625,9 @@ fn dropg(m: &mut M, g: &mut G) {
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     super::tools::entered_g0(m, g);
+    if super::trace::on() {
+        super::trace::go_stop(m, g, from, to);
+    }
     switched_out(g);
     super::cxxabi::leave(m, g, to);
     g.casgstatus(from, to);

@@ -383,6 +383,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     super::signal::setsigstack_all();
     super::signal::install_sigpipe();
     super::time::coarse_tick();
+    super::trace::from_env();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {
@@ -501,6 +502,7 @@ fn shutdown_locked() -> Result<u64> {
     if p.is_null() {
         return Err(Error::NotInit);
     }
+    super::trace::stop_env();
     // SAFETY: only shutdown frees the runtime, and we hold the life-cycle flag.
     let rt = unsafe { &*p };
     {

@@ -31,6 +31,9 @@ pub(crate) fn entersyscall(mp: *mut M, gp: *mut G) {
     // SAFETY: we hold m.p.
     let pp = unsafe { &*m.p };
     pp.syscalltick.store(pp.syscalltick.load(Relaxed).wrapping_add(1), Relaxed);
+    if super::trace::on() {
+        super::trace::syscall(m, g, true);
+    }
     g.status.store(Gstatus::Syscall as u32, Release);
     m.in_syscall.store(true, Relaxed);
     m.oldp = m.p;
@@ -79,6 +82,9 @@ pub(crate) fn exitsyscall(mp: *mut M, gp: *mut G) {
         // SAFETY: as above; we own oldp again.
         unsafe { (*oldp).m.store(m, Release) };
         g.status.store(Gstatus::Running as u32, Release);
+        if super::trace::on() {
+            super::trace::syscall(m, g, false);
+        }
         return;
     }
     // Any idle P.
@@ -87,6 +93,9 @@ pub(crate) fn exitsyscall(mp: *mut M, gp: *mut G) {
         if !pp.is_null() {
             acquirep(m, pp);
             g.status.store(Gstatus::Running as u32, Release);
+            if super::trace::on() {
+                super::trace::syscall(m, g, false);
+            }
             rt.wake_sysmon();
             return;
         }

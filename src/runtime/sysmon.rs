@@ -183,6 +183,9 @@ fn retake(rt: &Runtime, now: i64) -> (bool, bool) {
                 .compare_exchange(Pstatus::Syscall as u32, Pstatus::Idle as u32, SeqCst, Relaxed)
                 .is_ok()
             {
+                if super::trace::on() {
+                    super::trace::sysmon(super::trace::Ev::Handoff, pp.id, 0);
+                }
                 super::proc::handoffp(rt, pp as *const P as *mut P);
                 n = true;
             }
@@ -197,6 +200,9 @@ fn retake(rt: &Runtime, now: i64) -> (bool, bool) {
             pp.sysmon_when.store(now, Relaxed);
         } else if now - pp.sysmon_when.load(Relaxed) >= TIME_SLICE_NS && !pp.preempt.load(Relaxed) {
             pp.preempt.store(true, Relaxed);
+            if super::trace::on() {
+                super::trace::sysmon(super::trace::Ev::Preempt, pp.id, 0);
+            }
             n = true;
             ended = true;
         }

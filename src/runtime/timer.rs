@@ -287,6 +287,9 @@ pub(crate) fn runtimers(pp: &P, now: i64, try_only: bool) -> bool {
         pp.timer0_when.store(h.first_when(), Release);
         pp.ntimers.store(h.len(), Relaxed);
         drop(h);
+        if super::trace::on() {
+            super::trace::timers(pp.id, n as u32);
+        }
         for &t in &batch[..n] {
             // SAFETY: RUNNING, so still alive; after DONE we never touch it again.
             unsafe {

@@ -1,0 +1,111 @@
+//! The execution tracer (docs/tracing.md), end to end: C programs of `tests/trace/`
+//! are built against the library of this test run and traced; the traces are
+//! checked by the Python scripts next to them.
+//!
+//! - `workload_*`: `tests/trace/workload.c` (channels, a mutex, a wait group, sleeps,
+//!   an echo server, a blocking call) traced with `GS_TRACE=path` at GS_MAXPROCS 1
+//!   and 2; `check_trace.py` checks the legal sequence of every goroutine's states,
+//!   wakers, per-track order and the counts the program reports.
+//!
+//! Python 3 is needed; without it the tests print "SKIPPED: python3 ..." and pass.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// One test at a time: they measure and trace whole programs.
+fn serial() -> MutexGuard<'static, ()> {
+    static M: Mutex<()> = Mutex::new(());
+    M.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn have(prog: &str) -> bool {
+    Command::new(prog).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// A scratch directory of this test process.
+fn scratch() -> PathBuf {
+    let d = common::profile_dir().join("trace-tests").join(format!("{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// Builds `tests/trace/<name>.c` into the scratch directory.
+fn build(name: &str) -> PathBuf {
+    let lib = common::profile_dir();
+    let out = scratch().join(name);
+    let src = common::repo().join("tests/trace").join(format!("{name}.c"));
+    let st = Command::new("gcc")
+        .args(["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
+        .arg(common::repo().join("include"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-lgosched", "-lm"])
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "building {}", src.display());
+    out
+}
+
+/// Runs `cmd` with a time limit; returns its output.
+fn run(mut cmd: Command, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    let start = Instant::now();
+    loop {
+        if let Some(_st) = child.try_wait().expect("wait") {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let mut e = String::new();
+            let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut e));
+            panic!("{cmd:?} ran longer than {limit:?}; stderr: {e}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{what} failed ({}):\nstdout:\n{out}\nstderr:\n{err}", o.status);
+    out
+}
+
+fn workload(procs: &str) {
+    let _one = serial();
+    if !have("python3") {
+        println!("SKIPPED: python3 not found: the trace checker needs it");
+        return;
+    }
+    let exe = build("workload");
+    let trace = scratch().join(format!("workload-{procs}.json"));
+    let mut c = Command::new(&exe);
+    c.env("GS_MAXPROCS", procs).env("GS_TRACE", &trace);
+    let out = ok(&run(c, Duration::from_secs(60)), "workload");
+    let did = out.lines().find(|l| l.starts_with("did ")).expect("the workload's counts").to_string();
+    let mut chk = Command::new("python3");
+    chk.arg(common::repo().join("tests/trace/check_trace.py")).arg(&trace).arg(&did);
+    let res = ok(&run(chk, Duration::from_secs(60)), "check_trace.py");
+    print!("{res}");
+    assert!(res.contains("check_trace: ok"), "{res}");
+}
+
+#[test]
+fn workload_maxprocs_1() {
+    workload("1");
+}
+
+#[test]
+fn workload_maxprocs_2() {
+    workload("2");
+}
