@@ -86,6 +86,7 @@ c_tests! {
     stack_overflow: "tests/c/stack_overflow.c", DEFAULT_TIMEOUT_S;
     idle_cpu: "tests/c/idle_cpu.c", DEFAULT_TIMEOUT_S;
     stats_dump: "tests/c/stats_dump.c", DEFAULT_TIMEOUT_S;
+    stats_counters: "tests/c/stats_counters.c", DEFAULT_TIMEOUT_S;
     should_yield: "tests/c/should_yield.c", DEFAULT_TIMEOUT_S;
     goexit: "tests/c/goexit.c", DEFAULT_TIMEOUT_S;
     gls_keys: "tests/c/gls_keys.c", DEFAULT_TIMEOUT_S;

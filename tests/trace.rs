@@ -6,6 +6,12 @@
 //!   an echo server, a blocking call) traced with `GS_TRACE=path` at GS_MAXPROCS 1
 //!   and 2; `check_trace.py` checks the legal sequence of every goroutine's states,
 //!   wakers, per-track order and the counts the program reports.
+//! - `ring_snapshots_*`: `tests/trace/ring.c` runs the flight recorder with a 64 KiB
+//!   ring while a watchdog goroutine takes snapshots; `check_ring.py` checks that
+//!   no snapshot is torn or holds more than the ring, and that the last one holds
+//!   the last events only. The program checks the gs_trace_* error codes itself.
+//! - `summary_*`: `scripts/gs-trace-summary` on a hand-made trace with known numbers
+//!   (`test_summary.py`), and on the workload's trace.
 //!
 //! Python 3 is needed; without it the tests print "SKIPPED: python3 ..." and pass.
 
@@ -98,6 +104,63 @@ fn workload(procs: &str) {
     let res = ok(&run(chk, Duration::from_secs(60)), "check_trace.py");
     print!("{res}");
     assert!(res.contains("check_trace: ok"), "{res}");
+    // The summary of the same trace: every goroutine name, the reasons, the Ps.
+    let mut sum = Command::new("python3");
+    sum.arg(common::repo().join("scripts/gs-trace-summary")).arg("--json").arg(&trace);
+    let js = ok(&run(sum, Duration::from_secs(60)), "gs-trace-summary");
+    for want in
+        ["\"pinger\"", "\"ponger\"", "\"locker\"", "\"chan receive\"", "\"sync.Mutex.Lock\"", "\"IO wait\""]
+    {
+        assert!(js.contains(want), "summary lacks {want}: {js}");
+    }
+    let nprocs = js.matches("\"busy_us\"").count();
+    assert!(nprocs >= 1 && nprocs <= procs.parse().unwrap(), "{nprocs} Ps in the summary: {js}");
+}
+
+fn ring(procs: &str) {
+    let _one = serial();
+    if !have("python3") {
+        println!("SKIPPED: python3 not found: the snapshot checker needs it");
+        return;
+    }
+    let exe = build("ring");
+    let dir = scratch().join(format!("ring-{procs}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("ring dir");
+    let prefix = dir.join("snap");
+    let mut c = Command::new(&exe);
+    c.arg(&prefix).env("GS_MAXPROCS", procs);
+    let out = ok(&run(c, Duration::from_secs(60)), "ring");
+    let did = out.lines().find(|l| l.starts_with("did ")).expect("the program's counts").to_string();
+    let mut chk = Command::new("python3");
+    chk.arg(common::repo().join("tests/trace/check_ring.py")).arg(&prefix).arg(&did);
+    let res = ok(&run(chk, Duration::from_secs(60)), "check_ring.py");
+    print!("{res}");
+    assert!(res.contains("check_ring: ok"), "{res}");
+}
+
+#[test]
+fn ring_snapshots_maxprocs_1() {
+    ring("1");
+}
+
+#[test]
+fn ring_snapshots_maxprocs_2() {
+    ring("2");
+}
+
+#[test]
+fn summary_on_known_trace() {
+    let _one = serial();
+    if !have("python3") {
+        println!("SKIPPED: python3 not found: gs-trace-summary needs it");
+        return;
+    }
+    let mut c = Command::new("python3");
+    c.arg(common::repo().join("tests/trace/test_summary.py"));
+    let o = run(c, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success() && err.contains("OK"), "test_summary.py:\n{err}");
 }
 
 #[test]

@@ -29,12 +29,7 @@ pub(crate) struct Stats {
 
 pub(crate) fn stats(rt: &Runtime) -> Stats {
     let mut st = Stats::default();
-    rt.allgs.for_each(|g| match g.status() {
-        Gstatus::Runnable => st.runnable += 1,
-        Gstatus::Waiting => st.waiting += 1,
-        Gstatus::Syscall => st.in_syscall += 1,
-        _ => {}
-    });
+    [st.runnable, st.waiting, st.in_syscall] = super::gstats::counts(rt);
     st.goroutines = rt.live_goroutines();
     st.procs = rt.allp.len() as u32;
     st.idle_procs = rt.npidle.load(Relaxed);

@@ -54,6 +54,7 @@ pub(crate) mod fdwait;
 pub(crate) mod freelist;
 pub(crate) mod g;
 pub(crate) mod gls;
+pub(crate) mod gstats;
 pub(crate) mod host;
 pub(crate) mod io;
 pub(crate) mod lock;

@@ -261,6 +261,7 @@ pub(crate) fn set_runnable(g: &G) {
         super::trace::go_ready(g);
     }
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
+    super::gstats::moved_here(Gstatus::Waiting, Gstatus::Runnable);
 }
 
 /// Makes a waiting G runnable (Go's ready): into the current P's runnext if called on

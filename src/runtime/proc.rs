@@ -224,6 +224,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);
+    super::gstats::moved(m.p, Gstatus::Runnable, Gstatus::Running);
     super::cxxabi::enter(m, g);
     if !m.p.is_null() {
         // SAFETY: we hold m.p.
@@ -631,6 +632,7 @@ pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     switched_out(g);
     super::cxxabi::leave(m, g, to);
     g.casgstatus(from, to);
+    super::gstats::moved(m.p, from, to);
     dropg(m, g);
 }
 

@@ -384,6 +384,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     super::signal::install_sigpipe();
     super::time::coarse_tick();
     super::trace::from_env();
+    super::gstats::reset();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {

@@ -489,6 +489,8 @@ pub(crate) struct Track {
     /// M id + 1, 0 for a thread that never ran as an M.
     pub(crate) mid: u64,
     pub(crate) recs: Vec<Rec>,
+    /// Slots the records take (a ring's are at most its size).
+    pub(crate) slots: u64,
 }
 
 /// Copies the records of `b` (see *Reading without tearing*).
@@ -541,7 +543,7 @@ fn read_buf(b: &Buf, session: u64) -> Option<Track> {
         });
         i += 1 + nstr;
     }
-    Some(Track { tid: b.tid, mid: b.mid.load(Relaxed), recs })
+    Some(Track { tid: b.tid, mid: b.mid.load(Relaxed), recs, slots: raw.len() as u64 })
 }
 
 /// Every buffer of the current session, read.
@@ -607,7 +609,8 @@ pub(crate) fn stop() -> core::result::Result<(), i32> {
         return Ok(());
     }
     let tracks = read_all();
-    let out = super::trace_json::render(&tracks, &live_names(), DROPPED.load(Relaxed));
+    let out =
+        super::trace_json::render(&tracks, &live_names(), DROPPED.load(Relaxed), RING_SLOTS.load(Relaxed));
     if let Some(path) = c.path.take() {
         let f = std::fs::File::create(&path).map_err(|e| -e.raw_os_error().unwrap_or(libc::EIO))?;
         use std::os::fd::AsRawFd;
@@ -625,7 +628,8 @@ pub(crate) fn snapshot(fd: i32) -> core::result::Result<(), i32> {
     }
     let tracks = read_all();
     drop(c);
-    let out = super::trace_json::render(&tracks, &live_names(), DROPPED.load(Relaxed));
+    let out =
+        super::trace_json::render(&tracks, &live_names(), DROPPED.load(Relaxed), RING_SLOTS.load(Relaxed));
     write_all(fd, out.as_bytes())
 }
 

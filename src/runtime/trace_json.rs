@@ -22,6 +22,9 @@
 //!   category). `gs_trace_region_begin/end` are async slices (`b`/`e`) per goroutine.
 //!
 //! Timestamps are microseconds from the first event, with nanosecond decimals.
+//! `otherData` holds `dropped_events` (lost to full buffers), `ring_slots` (the
+//! flight recorder's slots per thread, 0 for a whole trace) and per track its
+//! `records` and the `slots` they take.
 
 use super::trace::{Ev, Rec, Track, NO_P};
 use std::collections::HashMap;
@@ -112,8 +115,9 @@ impl Out {
 }
 
 /// The trace of `tracks` as a JSON document. `names`: goroutine names known besides
-/// the creation events (the live goroutines); `dropped`: events lost to full buffers.
-pub(crate) fn render(tracks: &[Track], names: &[(u64, String)], dropped: u64) -> String {
+/// the creation events (the live goroutines); `dropped`: events lost to full buffers;
+/// `ring_slots`: the flight recorder's slots per thread (0: not a ring).
+pub(crate) fn render(tracks: &[Track], names: &[(u64, String)], dropped: u64, ring_slots: u64) -> String {
     let mut gname: HashMap<u64, String> = names.iter().cloned().collect();
     for t in tracks {
         for r in &t.recs {
@@ -138,8 +142,13 @@ pub(crate) fn render(tracks: &[Track], names: &[(u64, String)], dropped: u64) ->
     let mut o =
         Out { s: String::with_capacity(all.len() * 160 + 1024), pid: std::process::id(), t0, first: true };
     o.s.push_str("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"gosched\",\"dropped_events\":");
-    let _ = write!(o.s, "{dropped}");
-    o.s.push_str("},\"traceEvents\":[\n");
+    let _ = write!(o.s, "{dropped},\"ring_slots\":{ring_slots},\"tracks\":[");
+    for (k, &i) in order.iter().enumerate() {
+        let sep = if k == 0 { "" } else { "," };
+        let t = &tracks[i];
+        let _ = write!(o.s, "{sep}{{\"tid\":{},\"records\":{},\"slots\":{}}}", k + 1, t.recs.len(), t.slots);
+    }
+    o.s.push_str("]},\"traceEvents\":[\n");
     let pid = o.pid;
     o.ev(&format!("\"ph\":\"M\",\"pid\":{pid},\"name\":\"process_name\",\"args\":{{\"name\":\"gosched\"}}"));
     for (k, &i) in order.iter().enumerate() {
