@@ -32,10 +32,11 @@ pub struct gs_stats {
 /// Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
 /// an unlockf or from a foreign thread.
 ///
-/// Costs O(Ps), whatever the number of goroutines: the counts by state (runnable,
-/// waiting, in_syscall) are kept per P at each state change, and this adds them up
-/// (tens of nanoseconds with a few Ps; no goroutine is visited, nothing is locked
-/// but the idle-M list for a moment). Each count is a snapshot that may be a moment
+/// Costs O(Ps + threads), whatever the number of goroutines: the counts of waiting
+/// and in_syscall goroutines are kept per P at each state change and added up here,
+/// runnable is the rest of the live ones less those running on a thread (tens of
+/// nanoseconds with a few Ps; no goroutine is visited; the scheduler's lock is held
+/// for the length of the thread list). Each count is a snapshot that may be a moment
 /// old. gs_dump, which lists every goroutine, costs O(goroutines).
 ///
 /// Returns 0; GS_EINVAL for a NULL out; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on

@@ -29,7 +29,7 @@ pub(crate) struct Stats {
 
 pub(crate) fn stats(rt: &Runtime) -> Stats {
     let mut st = Stats::default();
-    [st.runnable, st.waiting, st.in_syscall] = super::gstats::counts(rt);
+    (st.runnable, st.waiting, st.in_syscall) = super::gstats::counts(rt);
     st.goroutines = rt.live_goroutines();
     st.procs = rt.allp.len() as u32;
     st.idle_procs = rt.npidle.load(Relaxed);

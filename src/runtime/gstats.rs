@@ -1,21 +1,26 @@
 //! Goroutine counts by state without a scan: what gs_stats_get reports as
-//! `runnable`, `waiting` and `in_syscall`, in O(Ps).
+//! `runnable`, `waiting` and `in_syscall`, in O(Ps + Ms).
 //!
 //! # Counting at the transitions
 //!
 //! Every change of a G's state passes through one of the seams of *Where to hook
-//! tools* (docs/internals.md): `newproc` (to Runnable), `execute` (Runnable to
-//! Running), `leaveg` (Running or Syscall to Waiting, Runnable or Dead),
-//! `set_runnable` (Waiting to Runnable), `entersyscall` / `exitsyscall` (Running to
-//! Syscall and back). Each calls `moved(pp, from, to)`, which subtracts one from the
-//! count of `from` and adds one to the count of `to`, in the counters of `pp`: the P
-//! held by the thread making the change, whose owner alone writes them (a relaxed
-//! load and store, no atomic read-modify-write). A change made without a P (a
-//! foreign thread readying or starting a goroutine, a host goroutine of gs_run_for,
-//! a goroutine back from a blocking call without a P) goes to `GLOBAL` with
-//! `fetch_add`.
+//! tools* (docs/internals.md): `leaveg` (Running or Syscall to Waiting, Runnable or
+//! Dead), `set_runnable` (Waiting to Runnable), `entersyscall` / `exitsyscall`
+//! (Running to Syscall and back). Each calls `moved(pp, from, to)`, which subtracts
+//! one from the count of `from` and adds one to the count of `to` when those are
+//! Waiting or Syscall, in the counters of `pp`: the P held by the thread making the
+//! change, whose owner alone writes them (a relaxed load and store, no atomic
+//! read-modify-write). A change made without a P (a foreign thread, a goroutine back
+//! from a blocking call without a P, the poller's M between Ps) goes to `GLOBAL`
+//! with `fetch_add`.
 //!
-//! A G made runnable on one P and run on another adds one on the first and takes one
+//! Runnable is not counted, so that a yield, a spawn and `execute` cost nothing
+//! here: runnable = alive - waiting - in a blocking call - running, where running is
+//! the number of Ms whose current goroutine is Running (read from `allm` under the
+//! scheduler lock: O(Ms), which is about the number of Ps plus the Ms in blocking
+//! calls).
+//!
+//! A G parked on one P and readied on another adds one on the first and takes one
 //! on the second: a single P's count means nothing, the sum over every P and
 //! `GLOBAL` is the number of Gs in that state. `counts` adds them up without
 //! stopping anyone, so it may be a moment old, as a scan was; a sum caught between
@@ -27,15 +32,15 @@ use super::sched::Runtime;
 use core::sync::atomic::AtomicI64;
 use core::sync::atomic::Ordering::Relaxed;
 
-/// The counted states, by index: Runnable, Waiting, Syscall.
-pub(crate) const NSTATES: usize = 3;
+/// The counted states, by index: Waiting, Syscall.
+pub(crate) const NSTATES: usize = 2;
 
 /// Per-P counters (a field of `P`). Owner of the P only writes; anyone reads.
 pub(crate) type Counts = [AtomicI64; NSTATES];
 
 /// A fresh set of counters.
 pub(crate) const fn new_counts() -> Counts {
-    [AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)]
+    [AtomicI64::new(0), AtomicI64::new(0)]
 }
 
 /// The changes made without a P. Any thread, atomic adds.
@@ -44,16 +49,16 @@ static GLOBAL: Counts = new_counts();
 #[inline(always)]
 const fn index(s: Gstatus) -> Option<usize> {
     match s {
-        Gstatus::Runnable => Some(0),
-        Gstatus::Waiting => Some(1),
-        Gstatus::Syscall => Some(2),
+        Gstatus::Waiting => Some(0),
+        Gstatus::Syscall => Some(1),
         _ => None,
     }
 }
 
 /// Records that a G moved from `from` to `to`, on `pp` (the P the calling thread
 /// holds) or, when null, in `GLOBAL`. With constant states (every caller's), this is
-/// at most two loads and two stores.
+/// nothing for a yield or an end, one load and one store for a park, a wakeup or a
+/// blocking call.
 #[inline(always)]
 pub(crate) fn moved(pp: *const P, from: Gstatus, to: Gstatus) {
     if pp.is_null() {
@@ -98,11 +103,26 @@ pub(crate) fn reset() {
     }
 }
 
-/// Goroutines runnable, waiting and in a blocking call: O(Ps).
-pub(crate) fn counts(rt: &Runtime) -> [u64; NSTATES] {
-    let mut sum = [0i64; NSTATES];
-    for (i, s) in sum.iter_mut().enumerate() {
-        *s = GLOBAL[i].load(Relaxed) + rt.allp.iter().map(|p| p.gcounts[i].load(Relaxed)).sum::<i64>();
+/// Goroutines runnable, waiting and in a blocking call: O(Ps + Ms).
+pub(crate) fn counts(rt: &Runtime) -> (u64, u64, u64) {
+    let sum = |i: usize| {
+        let v = GLOBAL[i].load(Relaxed) + rt.allp.iter().map(|p| p.gcounts[i].load(Relaxed)).sum::<i64>();
+        v.max(0) as u64
+    };
+    let (waiting, syscall) = (sum(0), sum(1));
+    let mut running = 0u64;
+    {
+        let s = rt.lock();
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms in allm are alive while the lock is held; Gs are never freed
+            // while the runtime lives.
+            let gp = unsafe { (*mp).curg.load(Relaxed) };
+            // SAFETY: as above.
+            if !gp.is_null() && unsafe { (*gp).status() } == Gstatus::Running {
+                running += 1;
+            }
+        }
     }
-    sum.map(|v| v.max(0) as u64)
+    let alive = rt.live_goroutines();
+    (alive.saturating_sub(waiting + syscall + running), waiting, syscall)
 }

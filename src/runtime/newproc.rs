@@ -129,7 +129,6 @@ pub(crate) fn newproc(
         super::trace::go_create(g);
     }
     g.status.store(Gstatus::Runnable as u32, Release);
-    super::gstats::moved(pp, Gstatus::Dead, Gstatus::Runnable);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
         return Ok(goid);

@@ -224,7 +224,6 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);
-    super::gstats::moved(m.p, Gstatus::Runnable, Gstatus::Running);
     super::cxxabi::enter(m, g);
     if !m.p.is_null() {
         // SAFETY: we hold m.p.
