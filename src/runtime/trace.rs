@@ -266,6 +266,76 @@ fn slot(b: &Buf, cap: u64, pos: u64, make: bool) -> Option<&[AtomicU64; 4]> {
     Some(&c[idx % CHUNK_SLOTS])
 }
 
+// ---------------------------------------------------------------------------------
+// The clock
+//
+// # Timestamps
+//
+// A record's timestamp is in ticks: the CPU's time-stamp counter where the kernel
+// itself keeps time with it (its clocksource is `tsc`, which Linux picks only when
+// the counter is invariant and synchronized across CPUs), else `nanotime`
+// (CLOCK_MONOTONIC, through the vDSO). Reading the counter costs a few nanoseconds,
+// the vDSO clock tens on a virtual machine. Readers convert ticks to nanoseconds
+// with two points, the session's start and the read (`Clock`).
+
+/// The time-stamp counter is the clock of this session. Set before `ON`.
+static USE_TSC: AtomicBool = AtomicBool::new(false);
+/// The session's start: (ticks, nanotime). Set before `ON`.
+static T0_TICKS: AtomicU64 = AtomicU64::new(0);
+static T0_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the kernel keeps time with the TSC (so it is invariant and in step on
+/// every CPU). Read once per process.
+fn tsc_usable() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(|| {
+        cfg!(target_arch = "x86_64")
+            && std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+                .map(|s| s.trim() == "tsc")
+                .unwrap_or(false)
+    })
+}
+
+/// The current time in ticks (see *Timestamps*).
+#[inline]
+fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if USE_TSC.load(Relaxed) {
+        // SAFETY: rdtsc has no preconditions; the TSC exists on every x86_64 CPU.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+    }
+    super::time::nanotime() as u64
+}
+
+/// Ticks to nanoseconds for one read of the buffers.
+#[derive(Clone, Copy)]
+pub(crate) struct Clock {
+    t0: u64,
+    ns0: u64,
+    /// Nanoseconds per tick, or 0: ticks are nanoseconds.
+    rate: f64,
+}
+
+impl Clock {
+    /// The conversion from the session's start to now.
+    fn now() -> Clock {
+        let (t0, ns0) = (T0_TICKS.load(Relaxed), T0_NS.load(Relaxed));
+        if !USE_TSC.load(Relaxed) {
+            return Clock { t0, ns0, rate: 0.0 };
+        }
+        let (t1, ns1) = (ticks(), super::time::nanotime() as u64);
+        let rate = if t1 > t0 && ns1 > ns0 { (ns1 - ns0) as f64 / (t1 - t0) as f64 } else { 1.0 };
+        Clock { t0, ns0, rate }
+    }
+    fn ns(&self, t: u64) -> u64 {
+        if self.rate == 0.0 {
+            t
+        } else {
+            self.ns0.wrapping_add(((t.wrapping_sub(self.t0) as i64) as f64 * self.rate) as i64 as u64)
+        }
+    }
+}
+
 /// Records one event with an optional string (truncated to `MAX_STR_SLOTS` slots).
 /// Owner of the calling thread's buffer only (any thread).
 fn emit(kind: Ev, p: u16, extra: u32, g: u64, arg: u64, s: &[u8]) {
@@ -284,7 +354,15 @@ fn emit(kind: Ev, p: u16, extra: u32, g: u64, arg: u64, s: &[u8]) {
     }
     b.reserve.store(end, Relaxed);
     fence(Release); // pairs with the reader's acquire fence (Reading without tearing)
-    let ts = super::time::nanotime() as u64;
+    let ts = ticks();
+    let mp = super::tls::getm();
+    if !mp.is_null() {
+        // SAFETY: the thread's own M.
+        let id = unsafe { (*mp).id } + 1;
+        if b.mid.load(Relaxed) != id {
+            b.mid.store(id, Relaxed);
+        }
+    }
     let w1 = kind as u64 | (nstr as u64) << 8 | (p as u64) << 16 | (extra as u64) << 32;
     let Some(sl) = slot(b, cap, pos, true) else {
         DROPPED.fetch_add(1, Relaxed);
@@ -317,15 +395,6 @@ fn pid(m: &M) -> u16 {
     } else {
         // SAFETY: m holds its P.
         unsafe { (*m.p).id as u16 }
-    }
-}
-
-/// Notes the M id of the calling thread's buffer.
-fn note_m(m: &M) {
-    if let Some(b) = mybuf() {
-        if b.mid.load(Relaxed) != m.id + 1 {
-            b.mid.store(m.id + 1, Relaxed);
-        }
     }
 }
 
@@ -380,7 +449,6 @@ pub(crate) fn go_create(g: &G) {
 #[cold]
 #[inline(never)]
 pub(crate) fn go_start(m: &M, g: &G) {
-    note_m(m);
     emit(Ev::GoStart, pid(m), 0, g.goid(), 0, &[]);
 }
 
@@ -424,7 +492,6 @@ pub(crate) fn steal(m: &M, from: u32, n: u32) {
 #[cold]
 #[inline(never)]
 pub(crate) fn mstate(m: &M, kind: Ev, npidle: u32, nmspinning: u32) {
-    note_m(m);
     emit(kind, pid(m), nmspinning, 0, npidle as u64, &[]);
 }
 
@@ -494,7 +561,7 @@ pub(crate) struct Track {
 }
 
 /// Copies the records of `b` (see *Reading without tearing*).
-fn read_buf(b: &Buf, session: u64) -> Option<Track> {
+fn read_buf(b: &Buf, session: u64, clock: Clock) -> Option<Track> {
     if b.gen.load(Acquire) != session {
         return None;
     }
@@ -533,7 +600,7 @@ fn read_buf(b: &Buf, session: u64) -> Option<Track> {
             s.extend_from_slice(&bytes[..len]);
         }
         recs.push(Rec {
-            ts: w[0],
+            ts: clock.ns(w[0]),
             kind,
             p: ((w[1] >> 16) & 0xffff) as u16,
             extra: (w[1] >> 32) as u32,
@@ -550,7 +617,8 @@ fn read_buf(b: &Buf, session: u64) -> Option<Track> {
 fn read_all() -> Vec<Track> {
     let session = SESSION.load(Acquire);
     let bufs: Vec<&'static Buf> = BUFS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    bufs.iter().filter_map(|b| read_buf(b, session)).collect()
+    let clock = Clock::now();
+    bufs.iter().filter_map(|b| read_buf(b, session, clock)).collect()
 }
 
 // ---------------------------------------------------------------------------------
@@ -563,6 +631,9 @@ fn begin(c: &mut Ctrl, ring_bytes: u64) {
         if slots == 0 { 0 } else { (slots as usize).div_ceil(CHUNK_SLOTS) as u64 * CHUNK_SLOTS as u64 };
     RING_SLOTS.store(slots, Relaxed);
     DROPPED.store(0, Relaxed);
+    USE_TSC.store(tsc_usable(), Relaxed);
+    T0_TICKS.store(ticks(), Relaxed);
+    T0_NS.store(super::time::nanotime() as u64, Relaxed);
     SESSION.fetch_add(1, Release);
     c.active = true;
     ON.store(true, SeqCst);
