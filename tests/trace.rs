@@ -12,6 +12,10 @@
 //!   the last events only. The program checks the gs_trace_* error codes itself.
 //! - `summary_*`: `scripts/gs-trace-summary` on a hand-made trace with known numbers
 //!   (`test_summary.py`), and on the workload's trace.
+//! - `longrun_*`: `tests/trace/longrun.c` under `GS_DEBUG=longrun=50`: a goroutine
+//!   that spins 300 ms without a scheduling point is reported (stderr and the
+//!   trace), one that yields while spinning as long is not; without the setting,
+//!   nothing is reported.
 //!
 //! Python 3 is needed; without it the tests print "SKIPPED: python3 ..." and pass.
 
@@ -171,4 +175,52 @@ fn workload_maxprocs_1() {
 #[test]
 fn workload_maxprocs_2() {
     workload("2");
+}
+
+fn longrun(procs: &str) {
+    let _one = serial();
+    let exe = build("longrun");
+    let trace = scratch().join(format!("longrun-{procs}.json"));
+    let mut c = Command::new(&exe);
+    c.env("GS_MAXPROCS", procs).env("GS_DEBUG", "longrun=50").env("GS_TRACE", &trace);
+    let o = run(c, Duration::from_secs(60));
+    let out = ok(&o, "longrun");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let did = out.lines().find(|l| l.starts_with("did ")).expect("the program's ids").to_string();
+    let id = |k: &str| -> u64 {
+        did.split_whitespace().find_map(|kv| kv.strip_prefix(k)).and_then(|v| v.parse().ok()).expect("an id")
+    };
+    let (sid, yid) = (id("spinner="), id("yielder="));
+    let reports: Vec<&str> = err.lines().filter(|l| l.contains("without a scheduling point")).collect();
+    assert_eq!(reports.len(), 1, "one report expected:\n{err}");
+    let r = reports[0];
+    assert!(r.contains(&format!("goroutine {sid} \"spinner\" has run ")), "{r}");
+    let ms: u64 = r
+        .split("has run ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("ms");
+    assert!((50..300).contains(&ms), "reported after {ms} ms: {r}");
+    assert!(!err.contains(&format!("goroutine {yid} ")), "the yielder was reported:\n{err}");
+    let t = std::fs::read_to_string(&trace).expect("trace");
+    assert!(t.contains(&format!("\"name\":\"long-running G{sid}\"")), "no long-running event in the trace");
+    assert!(!t.contains(&format!("\"name\":\"long-running G{yid}\"")), "the yielder is in the trace");
+    // Off by default: the same program reports nothing.
+    let mut c = Command::new(&exe);
+    c.env("GS_MAXPROCS", procs).env_remove("GS_DEBUG").env_remove("GS_TRACE");
+    let o = run(c, Duration::from_secs(60));
+    ok(&o, "longrun without GS_DEBUG");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("without a scheduling point"), "reported while off:\n{err}");
+}
+
+#[test]
+fn longrun_maxprocs_1() {
+    longrun("1");
+}
+
+#[test]
+fn longrun_maxprocs_2() {
+    longrun("2");
 }

@@ -58,6 +58,7 @@ pub(crate) mod gstats;
 pub(crate) mod host;
 pub(crate) mod io;
 pub(crate) mod lock;
+pub(crate) mod longrun;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod newproc;

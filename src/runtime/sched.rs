@@ -385,6 +385,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     super::time::coarse_tick();
     super::trace::from_env();
     super::gstats::reset();
+    super::longrun::from_env();
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {

@@ -133,6 +133,9 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             super::netpoll::revalidate_waiters(rt);
         }
         let (acted, ended_slice) = retake(rt, nanotime());
+        if super::longrun::enabled() {
+            super::longrun::check(rt, nanotime());
+        }
         if ended_slice && np.waiters.load(Relaxed) > 0 && np.lastpoll.load(SeqCst) != 0 {
             // The P whose slice ended looks at the global queue next: put the
             // goroutines whose fds are ready there first.

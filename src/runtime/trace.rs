@@ -512,7 +512,6 @@ pub(crate) fn timers(p: u32, n: u32) {
 /// The long-running detector: `goid` ran `ns` without a scheduling point.
 #[cold]
 #[inline(never)]
-#[allow(dead_code)]
 pub(crate) fn longrun(p: u32, goid: u64, ns: u64) {
     emit(Ev::LongRun, p as u16, 0, goid, ns, &[]);
 }
