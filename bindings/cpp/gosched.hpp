@@ -659,6 +659,48 @@ private:
     gs_mutex* h_;
 };
 
+// ---------------------------------------------------------------------------------------
+// Tracing (docs/tracing.md): traces for the Perfetto UI and chrome://tracing
+
+namespace trace {
+
+/// Traces every scheduling event until trace::stop(), which writes the trace to `fd`
+/// (gs_trace_start). Throws gs::Error: GS_EINVAL for a bad fd, GS_EBUSY if tracing.
+inline void start(int fd) { detail::check(gs_trace_start(fd, 0), "gs_trace_start"); }
+
+/// Starts the flight recorder: each thread keeps its last `bytes` of events
+/// (gs_trace_ring). Throws gs::Error: GS_EINVAL for 0, GS_EBUSY if tracing.
+inline void ring(uint64_t bytes) { detail::check(gs_trace_ring(bytes), "gs_trace_ring"); }
+
+/// Writes what is traced so far to `fd` while tracing goes on (gs_trace_snapshot).
+inline void snapshot(int fd) { detail::check(gs_trace_snapshot(fd), "gs_trace_snapshot"); }
+
+/// Stops tracing; after trace::start, writes the trace (gs_trace_stop).
+inline void stop() { detail::check(gs_trace_stop(), "gs_trace_stop"); }
+
+/// A log message in the trace (Go's trace.Log).
+inline void log(const char* category, const char* message) {
+    detail::check(gs_trace_log(category, message), "gs_trace_log");
+}
+
+/// A region of the calling goroutine, from construction to destruction (Go's
+/// trace.WithRegion): `{ gs::trace::Region r{"load level"}; ... }`. The name must
+/// outlive the region.
+class Region {
+public:
+    explicit Region(const char* name) : name_(name) {
+        detail::check(gs_trace_region_begin(name), "gs_trace_region_begin");
+    }
+    ~Region() { gs_trace_region_end(name_); }
+    Region(const Region&) = delete;
+    Region& operator=(const Region&) = delete;
+
+private:
+    const char* name_;
+};
+
+}  // namespace trace
+
 }  // namespace gs
 
 #endif  // GOSCHED_HPP

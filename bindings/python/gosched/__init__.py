@@ -66,6 +66,7 @@ from ._runtime import (
     wait,
 )
 from ._sync import Mutex, WaitGroup
+from ._trace import trace_log, trace_region, trace_ring, trace_snapshot, trace_start, trace_stop
 
 __version__ = "0.1.0"
 
@@ -127,5 +128,11 @@ __all__ = [
     "stats",
     "thread_mode",
     "thread_mode_reason",
+    "trace_log",
+    "trace_region",
+    "trace_ring",
+    "trace_snapshot",
+    "trace_start",
+    "trace_stop",
     "wait",
 ]

@@ -193,6 +193,14 @@ _FUNCTIONS: Dict[str, Tuple[object, list, bool]] = {
     # Introspection
     "gs_stats_get": (c_int, [POINTER(gs_stats)], False),
     "gs_dump": (c_int, [c_int], True),
+    # Tracing
+    "gs_trace_start": (c_int, [c_int, c_uint32], False),
+    "gs_trace_ring": (c_int, [c_uint64], False),
+    "gs_trace_snapshot": (c_int, [c_int], True),
+    "gs_trace_stop": (c_int, [], True),
+    "gs_trace_region_begin": (c_int, [c_char_p], False),
+    "gs_trace_region_end": (c_int, [c_char_p], False),
+    "gs_trace_log": (c_int, [c_char_p, c_char_p], False),
 }
 
 #: Names of the functions that may block or switch goroutines.
