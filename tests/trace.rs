@@ -267,9 +267,9 @@ fn browser_tools() -> Result<(), String> {
             c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
             run(c, Duration::from_secs(900)).status.success()
         };
-        if !apt(&["install", "-y", "chromium", "chromium-driver"])
-            && !(apt(&["update"]) && apt(&["install", "-y", "chromium", "chromium-driver"]))
-        {
+        let install = || apt(&["install", "-y", "chromium", "chromium-driver"]);
+        let installed = install() || (apt(&["update"]) && install());
+        if !installed {
             return Err("chromium: apt-get install chromium chromium-driver failed".into());
         }
     }
