@@ -6,7 +6,10 @@
 //! counts in `P::switches` (a yield, a park, a blocking call's return through the
 //! scheduler). Sysmon, on each of its rounds, notes per P the count and since when
 //! it has not changed while the P is Running; once that lasts MS, it names the
-//! goroutine its M runs and reports it once for that stretch. The goroutine is
+//! goroutine its M runs and reports it once for that stretch. Only if the M's
+//! thread was on the CPU for (nearly) the second half of the stretch: on a loaded
+//! machine the kernel may keep a thread that yields often off the CPU for longer than
+//! MS, and that is not the goroutine's doing. The goroutine is
 //! read through `P::m` and `M::curg` under the scheduler lock (Ms stay allocated
 //! while they are in `allm`; Gs while the runtime lives). Its backtrace is not
 //! taken: that would mean stopping a thread that runs user code at an unknown
@@ -24,9 +27,21 @@ use std::sync::Mutex;
 /// The threshold in nanoseconds; 0: off. Set at gs_init from GS_DEBUG.
 static LONGRUN_NS: AtomicI64 = AtomicI64::new(0);
 
-/// Per P: the switch count seen, since when, and whether this stretch was reported.
+/// Per P, sysmon's view of the current stretch without a scheduling point.
+#[derive(Clone, Copy)]
+struct Stretch {
+    /// `P::switches` when it began, and when (nanotime).
+    switches: u64,
+    since: i64,
+    /// The CPU time of the P's thread (its tid) at half the threshold: the stretch
+    /// counts only if the thread ran it, not if the kernel kept the thread off the
+    /// CPU meanwhile (a loaded machine).
+    half: Option<(i32, i64)>,
+    reported: bool,
+}
+
 /// Sysmon only (the lock is never contended).
-static SEEN: Mutex<Vec<(u64, i64, bool)>> = Mutex::new(Vec::new());
+static SEEN: Mutex<Vec<Stretch>> = Mutex::new(Vec::new());
 
 /// Reads `longrun=MS` from GS_DEBUG (at gs_init); 0 or absent: off.
 pub(crate) fn from_env() {
@@ -51,41 +66,67 @@ pub(crate) fn check(rt: &Runtime, now: i64) {
     let limit = LONGRUN_NS.load(Relaxed);
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if seen.len() != rt.allp.len() {
-        *seen = vec![(u64::MAX, now, false); rt.allp.len()];
+        *seen = vec![Stretch { switches: u64::MAX, since: now, half: None, reported: false }; rt.allp.len()];
     }
     for (pp, st) in rt.allp.iter().zip(seen.iter_mut()) {
         let sw = pp.switches.load(Relaxed);
-        if pp.status() != Pstatus::Running || sw != st.0 {
-            *st = (sw, now, false);
+        if pp.status() != Pstatus::Running || sw != st.switches {
+            *st = Stretch { switches: sw, since: now, half: None, reported: false };
             continue;
         }
-        if st.2 || now - st.1 < limit {
+        if st.reported || now - st.since < limit / 2 {
             continue;
         }
-        st.2 = true;
-        report(rt, pp, now - st.1);
+        let Some((g, tid)) = running_on(rt, pp) else { continue };
+        let cpu = thread_cpu_ns(tid);
+        match st.half {
+            Some((t, c)) if t == tid => {
+                // Over the second half, the thread itself ran (almost) all the time.
+                if now - st.since >= limit && cpu - c >= (now - st.since - limit / 2) * 3 / 4 {
+                    st.reported = true;
+                    report(pp, g, now - st.since);
+                }
+            }
+            _ => st.half = Some((tid, cpu)),
+        }
     }
 }
 
-/// Names the goroutine running on `pp` and reports it.
+/// The CPU time of thread `tid` of this process (Linux's per-thread CPU clock).
+fn thread_cpu_ns(tid: i32) -> i64 {
+    // The clock id of a thread's scheduler CPU time: MAKE_THREAD_CPUCLOCK(tid,
+    // CPUCLOCK_SCHED) of the kernel's posix-timers.h.
+    let clock = ((!(tid as libc::clockid_t)) << 3) | 6;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec; a bad clock id only makes the call fail.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// The goroutine running on `pp` (id, name, M id) and its thread's tid.
+fn running_on(rt: &Runtime, pp: &super::p::P) -> Option<((u64, String, u64), i32)> {
+    let s = rt.lock();
+    let mp = pp.m.load(Relaxed);
+    if mp.is_null() || !s.allm.contains(&mp) {
+        return None;
+    }
+    // SAFETY: mp is in allm, so alive while the lock is held.
+    let m = unsafe { &*mp };
+    let gp = m.curg();
+    if gp.is_null() {
+        return None;
+    }
+    // SAFETY: Gs are never freed while the runtime lives.
+    let g = unsafe { &*gp };
+    Some(((g.goid(), g.name_string(), m.id), m.tid.load(Relaxed)))
+}
+
+/// Reports goroutine `g` (id, name, M id), running on `pp` for `ran_ns`.
 #[cold]
-fn report(rt: &Runtime, pp: &super::p::P, ran_ns: i64) {
-    let (goid, name, mid) = {
-        let s = rt.lock();
-        let mp = pp.m.load(Relaxed);
-        if mp.is_null() || !s.allm.contains(&mp) {
-            return;
-        }
-        // SAFETY: mp is in allm, so alive while the lock is held.
-        let m = unsafe { &*mp };
-        let gp = m.curg();
-        if gp.is_null() {
-            return;
-        }
-        // SAFETY: Gs are never freed while the runtime lives.
-        let g = unsafe { &*gp };
-        (g.goid(), g.name_string(), m.id)
-    };
+fn report(pp: &super::p::P, g: (u64, String, u64), ran_ns: i64) {
+    let (goid, name, mid) = g;
     let named = if name.is_empty() { String::new() } else { format!(" \"{name}\"") };
     eprintln!(
         "gosched: goroutine {goid}{named} has run {} ms without a scheduling point (P{}, M{mid}); \

@@ -20,7 +20,8 @@
 //! recorder) it has a fixed number of chunks and position `i` reuses the slot of
 //! `i - cap`. Buffers and chunks are never freed (a later session reuses them), so a
 //! thread still finishing an event when tracing stops writes into memory that is
-//! still its own.
+//! still its own. A thread that ends gives its buffer to the next thread that needs
+//! one (`FREE`), so their number is the most threads that traced at once.
 //!
 //! # Sessions
 //!
@@ -188,8 +189,8 @@ pub(crate) struct Buf {
     cap: AtomicU64,
     /// The chunks; a non-null entry is never changed again.
     chunks: Box<[AtomicPtr<Chunk>]>,
-    /// The thread's kernel id.
-    pub(crate) tid: i32,
+    /// The owner's kernel id (the last owner's once it ended).
+    pub(crate) tid: core::sync::atomic::AtomicI32,
     /// The M id of the thread's last event on an M, + 1; 0: never an M.
     pub(crate) mid: AtomicU64,
 }
@@ -200,25 +201,62 @@ unsafe impl Sync for Buf {}
 
 thread_local! {
     static MYBUF: core::cell::Cell<*const Buf> = const { core::cell::Cell::new(core::ptr::null()) };
+    /// Gives the thread's buffer back to `FREE` when the thread ends.
+    static OWNER: Owner = const { Owner(core::cell::Cell::new(core::ptr::null())) };
 }
 
-/// The calling thread's buffer, reset for the current session. Owner only.
-fn mybuf() -> Option<&'static Buf> {
-    let mut b = MYBUF.with(|c| c.get());
-    if b.is_null() {
+/// Buffers whose threads ended, for the next new thread: the number of buffers is
+/// the most threads that traced at once, not all that ever did (Ms come and go, and
+/// so do foreign threads). The new owner goes on where the last one stopped, on the
+/// same track.
+static FREE: Mutex<Vec<&'static Buf>> = Mutex::new(Vec::new());
+
+struct Owner(core::cell::Cell<*const Buf>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let b = self.0.get();
+        if !b.is_null() {
+            // The thread records nothing more: its buffer goes to the next thread.
+            MYBUF.with(|c| c.set(core::ptr::null()));
+            // SAFETY: buffers are never freed.
+            FREE.lock().unwrap_or_else(|e| e.into_inner()).push(unsafe { &*b });
+        }
+    }
+}
+
+/// A buffer for the calling thread: one that an ended thread left, or a new one.
+#[cold]
+fn adopt() -> Option<&'static Buf> {
+    // A thread whose `OWNER` is gone (it is ending) records nothing.
+    OWNER.try_with(|_| ()).ok()?;
+    let reused = FREE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let b = reused.unwrap_or_else(|| {
         let nb: &'static Buf = Box::leak(Box::new(Buf {
             head: AtomicU64::new(0),
             reserve: AtomicU64::new(0),
             gen: AtomicU64::new(0),
             cap: AtomicU64::new(0),
             chunks: (0..MAX_CHUNKS).map(|_| AtomicPtr::new(core::ptr::null_mut())).collect(),
-            // SAFETY: gettid has no preconditions.
-            tid: unsafe { libc::gettid() },
+            tid: core::sync::atomic::AtomicI32::new(0),
             mid: AtomicU64::new(0),
         }));
         BUFS.lock().unwrap_or_else(|e| e.into_inner()).push(nb);
-        MYBUF.with(|c| c.set(nb));
-        b = nb;
+        nb
+    });
+    // SAFETY: gettid has no preconditions.
+    b.tid.store(unsafe { libc::gettid() }, Relaxed);
+    b.mid.store(0, Relaxed);
+    OWNER.with(|o| o.0.set(b));
+    MYBUF.with(|c| c.set(b));
+    Some(b)
+}
+
+/// The calling thread's buffer, reset for the current session. Owner only.
+fn mybuf() -> Option<&'static Buf> {
+    let mut b = MYBUF.with(|c| c.get());
+    if b.is_null() {
+        b = adopt()?;
     }
     // SAFETY: buffers are leaked, never freed.
     let b = unsafe { &*b };
@@ -609,7 +647,7 @@ fn read_buf(b: &Buf, session: u64, clock: Clock) -> Option<Track> {
         });
         i += 1 + nstr;
     }
-    Some(Track { tid: b.tid, mid: b.mid.load(Relaxed), recs, slots: raw.len() as u64 })
+    Some(Track { tid: b.tid.load(Relaxed), mid: b.mid.load(Relaxed), recs, slots: raw.len() as u64 })
 }
 
 /// Every buffer of the current session, read.
@@ -633,6 +671,7 @@ fn begin(c: &mut Ctrl, ring_bytes: u64) {
     USE_TSC.store(tsc_usable(), Relaxed);
     T0_TICKS.store(ticks(), Relaxed);
     T0_NS.store(super::time::nanotime() as u64, Relaxed);
+    SESSION_PID.store(std::process::id(), Relaxed);
     SESSION.fetch_add(1, Release);
     c.active = true;
     ON.store(true, SeqCst);
@@ -764,7 +803,7 @@ pub(crate) fn from_env() {
 pub(crate) fn stop_env() {
     let is_env = {
         let c = ctrl();
-        c.active && c.path.is_some()
+        c.active && c.path.is_some() && std::process::id() == SESSION_PID.load(Relaxed)
     };
     if is_env {
         if let Err(e) = stop() {
@@ -774,8 +813,15 @@ pub(crate) fn stop_env() {
 }
 
 extern "C" fn stop_at_exit() {
-    let _ = std::panic::catch_unwind(stop_env);
+    // A forked child inherits the session but not the threads that recorded it: only
+    // the process that started it writes the file.
+    if std::process::id() == SESSION_PID.load(Relaxed) {
+        let _ = std::panic::catch_unwind(stop_env);
+    }
 }
+
+/// The process that began the current session.
+static SESSION_PID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// `123`, `64k`, `4m`, `1g`.
 pub(crate) fn parse_size(s: &str) -> Option<u64> {
