@@ -525,7 +525,8 @@ int gs_stats_get(struct gs_stats *out);
 
 /*
  Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
- and for how long, per goroutine. A full non-blocking fd is waited for, as gs_write
+ and for how long, per goroutine, and how much of its stack is committed (the pages
+ it touched since its stack was made or last released: size stacks from this). A full non-blocking fd is waited for, as gs_write
  waits. From a goroutine, inside an unlockf or from a foreign thread.
 
  Returns 0; GS_EINVAL for a bad fd; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on

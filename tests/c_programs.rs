@@ -87,6 +87,7 @@ c_tests! {
     idle_cpu: "tests/c/idle_cpu.c", DEFAULT_TIMEOUT_S;
     stats_dump: "tests/c/stats_dump.c", DEFAULT_TIMEOUT_S;
     stats_counters: "tests/c/stats_counters.c", DEFAULT_TIMEOUT_S;
+    stack_pages: "tests/c/stack_pages.c", DEFAULT_TIMEOUT_S;
     should_yield: "tests/c/should_yield.c", DEFAULT_TIMEOUT_S;
     goexit: "tests/c/goexit.c", DEFAULT_TIMEOUT_S;
     gls_keys: "tests/c/gls_keys.c", DEFAULT_TIMEOUT_S;

@@ -76,7 +76,8 @@ pub extern "C" fn gs_stats_get(out: *mut gs_stats) -> c_int {
 }
 
 /// Writes a goroutine dump like Go's on SIGQUIT to fd: id, name, state, wait reason
-/// and for how long, per goroutine. A full non-blocking fd is waited for, as gs_write
+/// and for how long, per goroutine, and how much of its stack is committed (the pages
+/// it touched since its stack was made or last released: size stacks from this). A full non-blocking fd is waited for, as gs_write
 /// waits. From a goroutine, inside an unlockf or from a foreign thread.
 ///
 /// Returns 0; GS_EINVAL for a bad fd; GS_ENOTINIT without a runtime; GS_ESHUTDOWN on

@@ -53,7 +53,8 @@ pub(crate) fn stats(rt: &Runtime) -> Stats {
 }
 
 /// Writes a goroutine dump like Go's on SIGQUIT: one block per live goroutine with
-/// id, name, state, wait reason and how long it has waited.
+/// id, name, state, wait reason and how long it has waited, and its stack's
+/// committed pages.
 pub(crate) fn dump(rt: &Runtime) -> String {
     let now = super::time::coarsetime();
     let st = stats(rt);
@@ -108,7 +109,16 @@ pub(crate) fn dump(rt: &Runtime) -> String {
             }
         }
         out.push_str("]:\n");
-        out.push_str(&format!("\tentry {:#x}\n\n", g.startfn));
+        out.push_str(&format!("\tentry {:#x}\n", g.startfn));
+        // The owner may swap the stack only once the G is dead; a G that dies meanwhile
+        // leaves a range that mincore reports as unmapped or released.
+        // SAFETY: a plain read of two words of a G that stays allocated.
+        let (lo, hi) =
+            unsafe { (core::ptr::read_volatile(&g.stack.lo), core::ptr::read_volatile(&g.stack.hi)) };
+        if let Some(used) = super::stackuse::committed(lo, hi) {
+            out.push_str(&format!("\tstack {} KiB committed of {} KiB\n", used / 1024, (hi - lo) / 1024));
+        }
+        out.push('\n');
     });
     out
 }

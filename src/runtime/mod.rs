@@ -72,6 +72,7 @@ pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod signal;
 pub(crate) mod stack;
+pub(crate) mod stackuse;
 pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod throw;
