@@ -1111,7 +1111,7 @@ int gs_trace_stop(void);
  Marks the beginning of a region named `name` in the calling goroutine (Go's
  trace.WithRegion): the trace shows it as a slice from here to the matching
  gs_trace_region_end, on its own track. Costs one load when nothing is traced.
- Names longer than 260 bytes are cut.
+ Names longer than 264 bytes are cut.
 
  Returns 0; GS_EINVAL for a NULL name.
  */
@@ -1128,7 +1128,7 @@ int gs_trace_region_end(const char *name);
 /*
  Records a log message in the trace (Go's trace.Log): an instant event on the
  caller's track named `category`, with `message` in its arguments. Category and
- message together are cut at 260 bytes. Costs one load when nothing is traced.
+ message together are cut at 263 bytes. Costs one load when nothing is traced.
 
  Returns 0; GS_EINVAL for a NULL category or message.
  */

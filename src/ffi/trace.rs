@@ -98,7 +98,7 @@ fn arg_bytes<'a>(s: *const c_char) -> Result<&'a [u8], c_int> {
 /// Marks the beginning of a region named `name` in the calling goroutine (Go's
 /// trace.WithRegion): the trace shows it as a slice from here to the matching
 /// gs_trace_region_end, on its own track. Costs one load when nothing is traced.
-/// Names longer than 260 bytes are cut.
+/// Names longer than 264 bytes are cut.
 ///
 /// Returns 0; GS_EINVAL for a NULL name.
 #[no_mangle]
@@ -133,7 +133,7 @@ pub extern "C" fn gs_trace_region_end(name: *const c_char) -> c_int {
 
 /// Records a log message in the trace (Go's trace.Log): an instant event on the
 /// caller's track named `category`, with `message` in its arguments. Category and
-/// message together are cut at 260 bytes. Costs one load when nothing is traced.
+/// message together are cut at 263 bytes. Costs one load when nothing is traced.
 ///
 /// Returns 0; GS_EINVAL for a NULL category or message.
 #[no_mangle]
