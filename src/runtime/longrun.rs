@@ -6,10 +6,11 @@
 //! counts in `P::switches` (a yield, a park, a blocking call's return through the
 //! scheduler). Sysmon, on each of its rounds, notes per P the count and since when
 //! it has not changed while the P is Running; once that lasts MS, it names the
-//! goroutine its M runs and reports it once for that stretch. Only if the M's
-//! thread was on the CPU for (nearly) the second half of the stretch: on a loaded
-//! machine the kernel may keep a thread that yields often off the CPU for longer than
-//! MS, and that is not the goroutine's doing. The goroutine is
+//! goroutine its M runs and reports it once for that stretch, once its thread has
+//! also spent MS/2 on the CPU since the stretch reached MS/2: on a loaded machine the
+//! kernel may keep a thread that yields often off the CPU for longer than MS, and
+//! that is not the goroutine's doing (a goroutine that runs while its thread gets
+//! half of a CPU is reported after about 1.5 MS). The goroutine is
 //! read through `P::m` and `M::curg` under the scheduler lock (Ms stay allocated
 //! while they are in `allm`; Gs while the runtime lives). Its backtrace is not
 //! taken: that would mean stopping a thread that runs user code at an unknown
@@ -34,8 +35,8 @@ struct Stretch {
     switches: u64,
     since: i64,
     /// The CPU time of the P's thread (its tid) at half the threshold: the stretch
-    /// counts only if the thread ran it, not if the kernel kept the thread off the
-    /// CPU meanwhile (a loaded machine).
+    /// counts only if the thread ran, not if the kernel kept it off the CPU
+    /// meanwhile (a loaded machine).
     half: Option<(i32, i64)>,
     reported: bool,
 }
@@ -81,8 +82,8 @@ pub(crate) fn check(rt: &Runtime, now: i64) {
         let cpu = thread_cpu_ns(tid);
         match st.half {
             Some((t, c)) if t == tid => {
-                // Over the second half, the thread itself ran (almost) all the time.
-                if now - st.since >= limit && cpu - c >= (now - st.since - limit / 2) * 3 / 4 {
+                // Since the half, the thread itself ran for another half.
+                if now - st.since >= limit && cpu - c >= limit / 2 {
                     st.reported = true;
                     report(pp, g, now - st.since);
                 }
