@@ -115,6 +115,25 @@ fn workload(procs: &str) {
     let res = ok(&run(chk, Duration::from_secs(60)), "check_trace.py");
     print!("{res}");
     assert!(res.contains("check_trace: ok"), "{res}");
+    // The checker catches a tracer that loses a wakeup, or one that misorders a track.
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let lost: String = {
+        let mut dropped = false;
+        text.lines()
+            .filter(|l| {
+                let drop = !dropped && l.contains("\"cat\":\"wake\"") && l.ends_with(',');
+                dropped |= drop;
+                !drop
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let bad = scratch().join(format!("workload-{procs}-lost-wakeup.json"));
+    std::fs::write(&bad, lost).expect("write");
+    let mut chk = Command::new("python3");
+    chk.arg(common::repo().join("tests/trace/check_trace.py")).arg(&bad).arg(&did);
+    let o = run(chk, Duration::from_secs(60));
+    assert!(!o.status.success(), "check_trace.py accepted a trace without one wakeup");
     // The summary of the same trace: every goroutine name, the reasons, the Ps.
     let mut sum = Command::new("python3");
     sum.arg(common::repo().join("scripts/gs-trace-summary")).arg("--json").arg(&trace);
