@@ -115,7 +115,7 @@ fn workload(procs: &str) {
     let res = ok(&run(chk, Duration::from_secs(60)), "check_trace.py");
     print!("{res}");
     assert!(res.contains("check_trace: ok"), "{res}");
-    // The checker catches a tracer that loses a wakeup, or one that misorders a track.
+    // The checker catches a tracer that loses a wakeup.
     let text = std::fs::read_to_string(&trace).expect("trace");
     let lost: String = {
         let mut dropped = false;
