@@ -29,7 +29,8 @@ pub extern "C" fn gs_trace_start(fd: c_int, flags: u32) -> c_int {
 }
 
 /// Starts the flight recorder: each thread that records events keeps its last
-/// `bytes` of them (rounded up to 64 KiB, 32 bytes per event) in a ring, overwriting
+/// `bytes` of them (rounded up to a power of two times 64 KiB, at most 256 MiB;
+/// 32 bytes per event) in a ring, overwriting
 /// the oldest, so memory stays bounded (bytes times the number of traced threads)
 /// however long the program runs. gs_trace_snapshot writes what the rings hold;
 /// gs_trace_stop ends recording. `GS_TRACE=ring:SIZE` (SIZE in bytes, or with a

@@ -299,7 +299,8 @@ fn chunk(b: &Buf, i: usize, make: bool) -> Option<&Chunk> {
 
 /// The slot of position `pos`: in the ring, or the file-mode chunk (made if `make`).
 fn slot(b: &Buf, cap: u64, pos: u64, make: bool) -> Option<&[AtomicU64; 4]> {
-    let idx = if cap != 0 { pos % cap } else { pos } as usize;
+    // cap is a power of two (see `begin`).
+    let idx = if cap != 0 { pos & (cap - 1) } else { pos } as usize;
     let c = chunk(b, idx / CHUNK_SLOTS, make)?;
     Some(&c[idx % CHUNK_SLOTS])
 }
@@ -664,8 +665,12 @@ fn read_all() -> Vec<Track> {
 /// Begins a session: `ring_bytes` per thread (0: file mode).
 fn begin(c: &mut Ctrl, ring_bytes: u64) {
     let slots = if ring_bytes == 0 { 0 } else { (ring_bytes.max(MIN_RING_BYTES) / SLOT_BYTES as u64).max(1) };
-    let slots =
-        if slots == 0 { 0 } else { (slots as usize).div_ceil(CHUNK_SLOTS) as u64 * CHUNK_SLOTS as u64 };
+    // A power of two of chunks, so that a position's slot is a mask, not a division.
+    let slots = if slots == 0 {
+        0
+    } else {
+        ((slots as usize).div_ceil(CHUNK_SLOTS).next_power_of_two().min(MAX_CHUNKS) * CHUNK_SLOTS) as u64
+    };
     RING_SLOTS.store(slots, Relaxed);
     DROPPED.store(0, Relaxed);
     USE_TSC.store(tsc_usable(), Relaxed);
