@@ -325,10 +325,23 @@ fn perfetto_ui_in_headless_chromium() {
     ok(&run(c, Duration::from_secs(60)), "workload");
     let shot = common::profile_dir().join("trace-tests").join("perfetto.png");
     let _ = std::fs::remove_file(&shot);
-    let mut b = Command::new("python3");
-    b.arg(common::repo().join("tests/trace/browser_test.py")).arg(&trace).arg(&shot);
+    // A second try if the first fails (a browser on a loaded machine), within 3 minutes.
     let start = Instant::now();
-    let out = ok(&run(b, Duration::from_secs(180)), "browser_test.py");
+    let attempt = |limit: Duration| {
+        let mut b = Command::new("python3");
+        b.arg(common::repo().join("tests/trace/browser_test.py")).arg(&trace).arg(&shot);
+        run(b, limit)
+    };
+    let mut o = attempt(Duration::from_secs(100));
+    if !o.status.success() && start.elapsed() < Duration::from_secs(75) {
+        println!(
+            "browser_test.py failed once, trying again:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o = attempt(Duration::from_secs(180) - start.elapsed());
+    }
+    let out = ok(&o, "browser_test.py");
     print!("{out}");
     if out.contains("SKIPPED:") {
         return;

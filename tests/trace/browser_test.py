@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-TOTAL_S = 150
+TOTAL_S = 90
 START = time.time()
 
 
