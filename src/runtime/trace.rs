@@ -105,7 +105,8 @@ pub(crate) enum Ev {
     GoCreate = 1,
     /// `g` starts or resumes on this M.
     GoStart = 2,
-    /// `g` parked; string: the wait reason.
+    /// `g` parked; string: the wait reason. For this and the next three, `arg` is the
+    /// depth its stack reached, in bytes.
     GoBlock = 3,
     /// `g` yielded or was preempted (still runnable).
     GoYield = 4,
@@ -496,11 +497,16 @@ pub(crate) fn go_start(m: &M, g: &G) {
 #[inline(never)]
 pub(crate) fn go_stop(m: &M, g: &G, from: Gstatus, to: Gstatus) {
     let p = pid(m);
+    // How deep its stack went, as far as the switches saw (the lowest saved sp since
+    // the stack was made or reused): no system call, unlike the committed pages that
+    // gs_dump shows.
+    let depth =
+        if g.stack.is_empty() { 0 } else { g.stack.hi.saturating_sub(g.stack_lowest.min(g.sched_sp)) } as u64;
     match to {
-        Gstatus::Waiting => emit(Ev::GoBlock, p, 0, g.goid(), 0, cstr_bytes(g.waitreason.load(Relaxed))),
-        Gstatus::Dead => emit(Ev::GoEnd, p, 0, g.goid(), 0, &[]),
-        _ if from == Gstatus::Syscall => emit(Ev::SyscallBlock, p, 0, g.goid(), 0, &[]),
-        _ => emit(Ev::GoYield, p, 0, g.goid(), 0, &[]),
+        Gstatus::Waiting => emit(Ev::GoBlock, p, 0, g.goid(), depth, cstr_bytes(g.waitreason.load(Relaxed))),
+        Gstatus::Dead => emit(Ev::GoEnd, p, 0, g.goid(), depth, &[]),
+        _ if from == Gstatus::Syscall => emit(Ev::SyscallBlock, p, 0, g.goid(), depth, &[]),
+        _ => emit(Ev::GoYield, p, 0, g.goid(), depth, &[]),
     }
 }
 

@@ -9,7 +9,8 @@
 //! - On an M's track, one complete slice (`"ph":"X"`, category `goroutine`) per run
 //!   of a goroutine, named by the goroutine's name (or `G<id>`), with the args `g`,
 //!   `p` (the P it ran on) and `end` (`block`, `yield`, `end`, `syscall`, or
-//!   `running` when the trace ends first) and, for `block`, `reason`. A blocking call
+//!   `running` when the trace ends first), `stack_kib` (how deep its stack has gone,
+//!   from the lowest stack pointer its switches saw) and, for `block`, `reason`. A blocking call
 //!   is a nested slice `blocking call`. Between runs: `spinning` and `idle` slices.
 //! - A wakeup is a zero-length slice `ready G<id>` (category `wake`, args `g`,
 //!   `waker`) on the waker's track with a flow arrow (flow v2: `bind_id`,
@@ -209,6 +210,9 @@ pub(crate) fn render(tracks: &[Track], names: &[(u64, String)], dropped: u64, ri
                     _ => "syscall",
                 };
                 let mut args = format!("\"g\":{},\"p\":{},\"end\":\"{end}\"", r.g, pstr(p));
+                if r.arg != 0 {
+                    let _ = write!(args, ",\"stack_kib\":{}", r.arg.div_ceil(1024));
+                }
                 if r.kind == Ev::GoBlock {
                     let _ = write!(args, ",\"reason\":{}", js(&r.s));
                 }

@@ -99,6 +99,9 @@ def main():
     chan = [r for r in runs if r["args"]["end"] == "block" and r["args"].get("reason") in ("chan send", "chan receive")]
     if len(chan) != int(want["chan_handoffs"]):
         fail(f"{len(chan)} channel hand-offs in the trace, the program made {want['chan_handoffs']}")
+    shallow = [r for r in runs if r["args"]["end"] == "block" and not r["args"].get("stack_kib")]
+    if shallow:
+        fail(f"{len(shallow)} parked runs without a stack depth, e.g. {shallow[0]}")
     reasons = collections.Counter(r["args"].get("reason") for r in runs if r["args"]["end"] == "block")
     for want_reason in ("sync.Mutex.Lock", "sync.WaitGroup.Wait", "sleep", "IO wait"):
         if reasons[want_reason] == 0:

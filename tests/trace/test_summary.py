@@ -49,7 +49,8 @@ TRACE = {"traceEvents": [
     wake(1, 3, 0.0, "create", "worker"),
     wake(1, 4, 0.0, "create", "io"),
     run(2, 3, 1, 0.0, 30.0, "yield"),
-    run(1, 2, 0, 10.0, 10.0, "block", "chan receive"),
+    dict(run(1, 2, 0, 10.0, 10.0, "block", "chan receive"), args={"g": 2, "p": 0, "end": "block",
+                                                                  "reason": "chan receive", "stack_kib": 12}),
     run(2, 3, 1, 34.0, 6.0, "end"),
     wake(2, 2, 50.0),
     run(1, 2, 0, 52.0, 8.0, "end"),
@@ -101,6 +102,10 @@ class SummaryTest(unittest.TestCase):
             self.assertEqual(json.loads(js.stdout)["span_us"], 100.0)
         finally:
             os.unlink(f.name)
+
+    def test_deepest_stack_per_name(self):
+        self.assertEqual(self.g["worker"]["stack_max_kib"], 12)
+        self.assertEqual(self.g["io"]["stack_max_kib"], 0)
 
     def test_bad_file_is_an_error(self):
         out = subprocess.run([sys.executable, TOOL, "/nonexistent/trace.json"], capture_output=True, text=True,
