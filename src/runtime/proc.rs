@@ -244,7 +244,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     }
     // One branch for all: a G that carries C++ exception state, a tool present, or
     // the tracer on.
-    if (g.flags & GFLAG_CXA) as usize | super::tools::present() | super::trace::on() as usize != 0 {
+    if (g.flags & GFLAG_CXA) as usize | super::tools::hooks(m) | super::trace::on() as usize != 0 {
         switch_in_slow(m, g);
     }
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
@@ -602,7 +602,7 @@ pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
-        if super::tools::present() != 0 {
+        if super::tools::hooks(&*mp) != 0 {
             return mcall_tools(mp, gp, f);
         }
         gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast());
@@ -652,7 +652,7 @@ fn dropg(m: &mut M, g: &mut G) {
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     // One branch for all: C++ exception state on the thread, a tool present, or the
     // tracer on.
-    if super::cxxabi::pending(m) | super::tools::present() | super::trace::on() as usize != 0 {
+    if super::cxxabi::pending(m) | super::tools::hooks(m) | super::trace::on() as usize != 0 {
         leaveg_slow(m, g, from, to);
     }
     switched_out(g);
