@@ -41,6 +41,7 @@ from ._errors import (
     Unsupported,
     WouldBlock,
 )
+from ._goroutine import Goroutine, Group
 from ._lib import LibraryNotFoundError
 from ._runtime import (
     PYTHON_STACK_SIZE,
@@ -92,6 +93,8 @@ __all__ = [
     "Closed",
     "Deadlock",
     "Error",
+    "Goroutine",
+    "Group",
     "InvalidArgument",
     "LibraryNotFoundError",
     "Mutex",

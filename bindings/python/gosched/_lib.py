@@ -384,6 +384,9 @@ if pythonapi is not None:
     PyGILState_GetThisThreadState = pythonapi.PyGILState_GetThisThreadState
     PyGILState_GetThisThreadState.restype = c_void_p
     PyGILState_GetThisThreadState.argtypes = []
+    PyThreadState_Delete = pythonapi.PyThreadState_Delete
+    PyThreadState_Delete.restype = None
+    PyThreadState_Delete.argtypes = [c_void_p]
 
 #: The type of a goroutine entry function, void (*)(void *).
 GS_FN = ctypes.CFUNCTYPE(None, c_void_p)

@@ -85,6 +85,8 @@ class _GLocal(threading.local):
     ts: Optional[int] = None
     inside: bool = False
     goroutine: bool = False
+    #: The goroutine's _goroutine._State (its ``inside`` is what shutdown() reads).
+    rec: Any = None
 
 
 g = _GLocal()
@@ -108,9 +110,18 @@ def call(f: Callable[..., Any], *args: Any) -> Any:
     and fills that thread's slot (see the module docs)."""
     local = g
     st = local.ts
+    rec = local.rec
     if st is None or local.inside:
-        return f(*args)
+        if rec is None or rec.inside:
+            return f(*args)
+        rec.inside = True  # lock mode or pinned: only tell shutdown() where we are
+        try:
+            return f(*args)
+        finally:
+            rec.inside = False
     local.inside = True
+    if rec is not None:
+        rec.inside = True
     _set(KEY, None)
     _unlock()
     try:
@@ -119,6 +130,8 @@ def call(f: Callable[..., Any], *args: Any) -> Any:
         _lock()
         _set(KEY, st)
         local.inside = False
+        if rec is not None:
+            rec.inside = False
 
 
 def call_hosting(f: Callable[..., Any], *args: Any) -> Any:

@@ -35,6 +35,7 @@ _BLOCK = {
     "wait": "gosched.go(other.recv); ready(); gosched.wait()",
     "sleep": "ready(); gosched.sleep(30)",
     "select": "ready(); gosched.select([(ch, 'recv'), (other, 'recv')])",
+    "join": "g = gosched.go(other.recv); ready(); g.join()",
 }
 
 # After KeyboardInterrupt was caught: the runtime works and nothing was lost.
@@ -45,6 +46,7 @@ _AFTER = {
     "wait": "other.close(); gosched.wait(timeout=5)",
     "sleep": "gosched.sleep(0.001)",
     "select": "gosched.go(other.send, 7); assert gosched.select([(ch, 'recv'), (other, 'recv')], timeout=5) == (1, 7)",
+    "join": "assert not g.done(); other.send(5); assert g.join(timeout=5) and g.result() == 5",
 }
 
 
@@ -139,6 +141,10 @@ class KeyboardInterruptOnMainThread(unittest.TestCase):
     def test_select(self):
         self.caught("select")
         self.uncaught("select")
+
+    def test_goroutine_join(self):
+        self.caught("join")
+        self.uncaught("join")
 
     def test_any_python_handler_runs_while_recv_waits(self):
         body = """
