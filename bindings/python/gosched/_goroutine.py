@@ -69,23 +69,23 @@ class _State:
     )
 
     def __init__(self, name: Optional[str]) -> None:
-        self.gid = 0
-        self.name = name
-        self.done = False
+        self.gid: int = 0
+        self.name: Optional[str] = name
+        self.done: bool = False
         self.value: Any = None
         self.exc: Optional[BaseException] = None
         # result()/exception() gave the exception to someone, or it was reported.
-        self.retrieved = False
+        self.retrieved: bool = False
         # The handle was dropped before the goroutine ended.
-        self.orphan = False
+        self.orphan: bool = False
         # shutdown() abandoned the goroutine: it never ends.
-        self.abandoned = False
-        self.ch: Optional[Chan] = None
+        self.abandoned: bool = False
+        self.ch: Optional[Chan[None]] = None
         # The goroutine's PyThreadState address while it runs (None once deleted).
         self.ts: Optional[int] = None
         # True while the goroutine is inside a gosched C call (it may be parked there).
-        self.inside = False
-        self.order = 0
+        self.inside: bool = False
+        self.order: int = 0
 
 
 def _reportable(st: _State) -> bool:
@@ -235,8 +235,8 @@ class Goroutine(Generic[T]):
         with _lock:
             if not st.done:
                 if st.ch is None:
-                    st.ch = Chan()
-                ch: Optional[Chan] = st.ch
+                    st.ch = Chan[None]()
+                ch: Optional[Chan[None]] = st.ch
             else:
                 ch = None
         if ch is not None:

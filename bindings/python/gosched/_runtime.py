@@ -34,7 +34,7 @@ _INT64_MAX = (1 << 63) - 1
 
 # Goroutines not yet started: key -> (fn, args, kwargs, state). The key travels as the
 # C argument; the entry pops it (so references are held exactly until the start).
-_jobs: Dict[int, Tuple[Callable[..., Any], tuple, dict, _goroutine._State]] = {}
+_jobs: Dict[int, Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any], _goroutine._State]] = {}
 # Python goroutines running now: goroutine id -> state.
 _live: Dict[int, _goroutine._State] = {}
 _PyThreadState_Get = _lib.PyThreadState_Get if _lib.pythonapi is not None else None
@@ -107,8 +107,8 @@ def _default_name(fn: Any) -> Optional[str]:
 
 def _spawn(
     fn: Callable[..., Any],
-    args: tuple,
-    kwargs: dict,
+    args: Tuple[Any, ...],
+    kwargs: Dict[str, Any],
     name: Optional[str],
     stack_size: Optional[int],
     host: bool,
@@ -185,7 +185,7 @@ def _is_python_thunk(obj: Any, depth: int = 0) -> bool:
 def _address(x: Any, what: str) -> Optional[int]:
     if x is None or isinstance(x, int):
         return x
-    pointers = (c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._Pointer, ctypes._CFuncPtr)
+    pointers = (c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._Pointer, getattr(ctypes, "_CFuncPtr"))
     if isinstance(x, pointers):
         return ctypes.cast(x, c_void_p).value
     if isinstance(x, (ctypes._SimpleCData, ctypes.Array, ctypes.Structure, ctypes.Union)):
@@ -264,7 +264,7 @@ def shutdown() -> int:
     abandoned = list(_live.values())
     _live.clear()
     _abandon_thread_states(abandoned)
-    return rc
+    return int(rc)
 
 
 def _abandon_thread_states(abandoned: List[_goroutine._State]) -> None:
@@ -312,9 +312,8 @@ class Runtime:
         init(**self._kw)  # type: ignore[arg-type]
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: object) -> None:
         self.abandoned = shutdown()
-        return False
 
     @staticmethod
     def wait(timeout: Optional[float] = None) -> None:

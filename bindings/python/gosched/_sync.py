@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from . import _lib, _pystate
 from ._errors import OutOfMemory
@@ -22,7 +22,7 @@ class WaitGroup:
         h = _lib.gs_waitgroup_new()
         if not h:
             raise OutOfMemory("gs_waitgroup_new failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
 
     def add(self, delta: int = 1) -> None:
         """Adds ``delta`` (may be negative) to the counter; ``InvalidArgument`` if it
@@ -58,7 +58,7 @@ class Mutex:
         h = _lib.gs_mutex_new()
         if not h:
             raise OutOfMemory("gs_mutex_new failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
 
     def lock(self) -> None:
         """Locks, waiting as long as it takes."""
