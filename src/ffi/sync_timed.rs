@@ -5,8 +5,8 @@
 use super::sync::{gs_mutex, gs_waitgroup};
 use super::{code, ffi_boundary, handle, PANIC_CODE};
 use crate::sync::mutex::Mutex;
-use crate::sync::waitgroup::WaitGroup;
 use crate::sync::waiter::deadline;
+use crate::sync::waitgroup::WaitGroup;
 use core::ffi::c_int;
 
 /// gs_waitgroup_wait for at most timeout_ns nanoseconds (< 0: forever, as

@@ -254,8 +254,14 @@ impl WaitGroup {
             w.init_sudog(sg, null_mut(), deadline != NEVER);
             self.q.push_back(sg);
             let locks = [&self.lock as *const ObjLock];
-            let r =
-                block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), deadline, c"sync.WaitGroup.Wait");
+            let r = block(
+                &mut ctx,
+                &w,
+                &locks,
+                slice_from_raw_parts_mut(sg, 1),
+                deadline,
+                c"sync.WaitGroup.Wait",
+            );
             match r {
                 // release_all woke us after its last touch; we touch nothing more.
                 Woke::Fired => Ok(()),

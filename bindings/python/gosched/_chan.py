@@ -19,10 +19,11 @@ from . import _lib, _pystate, _signals
 from ._errors import Closed, InvalidArgument, OutOfMemory
 from ._runtime import check, keys, to_ns
 
-_try_send = _lib.gs_chan_try_send
-_try_recv = _lib.gs_chan_try_recv
-_send = _lib.gs_chan_send
-_recv = _lib.gs_chan_recv
+# Without argtypes (see _lib.raw): the handle travels as the channel's c_void_p.
+_try_send = _lib.raw("gs_chan_try_send")
+_try_recv = _lib.raw("gs_chan_try_recv")
+_send = _lib.raw("gs_chan_send")
+_recv = _lib.raw("gs_chan_recv")
 _send_t = _lib.gs_chan_send_timeout
 _recv_t = _lib.gs_chan_recv_timeout
 _call = _pystate.call
@@ -67,7 +68,7 @@ class Chan(Generic[T]):
     with the GIL released.
     """
 
-    __slots__ = ("_h", "_vals", "_cap", "__weakref__")
+    __slots__ = ("_h", "_hp", "_vals", "_cap", "__weakref__")
 
     def __init__(self, capacity: int = 0) -> None:
         if not isinstance(capacity, int) or capacity < 0:
@@ -78,22 +79,23 @@ class Chan(Generic[T]):
         if not h:
             raise OutOfMemory(f"gs_chan_new(8, {capacity}) failed", _lib.GS_ENOMEM)
         self._h: Optional[int] = h
+        self._hp = ctypes.c_void_p(h)
 
     def send(self, obj: T, timeout: Optional[float] = None) -> None:
         """Sends ``obj``, waiting for room (or a receiver) for up to ``timeout`` seconds
         (None: forever). Raises ``Closed`` if the channel is closed, ``Timeout``."""
-        h = self._h
+        hp = self._hp
         key = next(keys)
         vals = self._vals
         vals[key] = obj
         cell = c_uint64(key)
         p = byref(cell)
-        rc = _try_send(h, p)
+        rc = _try_send(hp, p)
         if rc == _EAGAIN:
             if _on_main():
-                rc = _sliced(_send_t, (h, p), to_ns(timeout))
+                rc = _sliced(_send_t, (self._h, p), to_ns(timeout))
             else:
-                rc = _call(_send, h, p) if timeout is None else _call(_send_t, h, p, to_ns(timeout))
+                rc = _call(_send, hp, p) if timeout is None else _call(_send_t, self._h, p, to_ns(timeout))
         if rc != 0:
             vals.pop(key, None)
             check(rc, "Chan.send")
@@ -101,15 +103,15 @@ class Chan(Generic[T]):
     def recv(self, timeout: Optional[float] = None) -> T:
         """Receives a value, waiting up to ``timeout`` seconds (None: forever). Raises
         ``Closed`` once the channel is closed and drained, ``Timeout``."""
-        h = self._h
+        hp = self._hp
         cell = c_uint64()
         p = byref(cell)
-        rc = _try_recv(h, p)
+        rc = _try_recv(hp, p)
         if rc == _EAGAIN:
             if _on_main():
-                rc = _sliced(_recv_t, (h, p), to_ns(timeout))
+                rc = _sliced(_recv_t, (self._h, p), to_ns(timeout))
             else:
-                rc = _call(_recv, h, p) if timeout is None else _call(_recv_t, h, p, to_ns(timeout))
+                rc = _call(_recv, hp, p) if timeout is None else _call(_recv_t, self._h, p, to_ns(timeout))
         if rc != 0:
             check(rc, "Chan.recv")
         return self._vals.pop(cell.value)
@@ -121,7 +123,7 @@ class Chan(Generic[T]):
         vals = self._vals
         vals[key] = obj
         cell = c_uint64(key)
-        rc = _try_send(self._h, byref(cell))
+        rc = _try_send(self._hp, byref(cell))
         if rc == 0:
             return True
         vals.pop(key, None)
@@ -134,7 +136,7 @@ class Chan(Generic[T]):
         """Receives without blocking: ``(True, value)``, or ``(False, None)`` if nothing
         is ready. Raises ``Closed`` once the channel is closed and drained."""
         cell = c_uint64()
-        rc = _try_recv(self._h, byref(cell))
+        rc = _try_recv(self._hp, byref(cell))
         if rc == 0:
             return True, self._vals.pop(cell.value)
         if rc == _EAGAIN:

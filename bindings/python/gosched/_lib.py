@@ -406,6 +406,21 @@ def _declare() -> None:
 _declare()
 
 
+def raw(name: str) -> Callable[..., int]:
+    """A second function object for ``name`` without ``argtypes``: a call skips the
+    argument conversion, which is about a third of a ctypes call's cost. Every argument
+    must then already be what C expects: a ctypes object (``c_void_p``, ``byref(...)``,
+    ``c_int64``), None for NULL, or an int that fits a C ``int``. The GIL is handled as
+    for ``name`` (released for the blocking functions)."""
+    restype, _argtypes, blocking = _FUNCTIONS[name]
+    if not _present.get(name, False):
+        return _missing(name)  # type: ignore[return-value]
+    f = (_cdll if blocking else _pydll)[name]
+    f.restype = restype  # type: ignore[assignment]
+    fn: Callable[..., int] = f
+    return fn
+
+
 def has(name: str) -> bool:
     """True if the loaded library exports the C function ``name``."""
     return _present.get(name, False)
@@ -432,6 +447,9 @@ pthread_getspecific.argtypes = [c_uint32]
 pthread_setspecific = _libc.pthread_setspecific
 pthread_setspecific.restype = c_int
 pthread_setspecific.argtypes = [c_uint32, c_void_p]
+#: pthread_setspecific without argtypes (see raw()): (key as int, c_void_p or None).
+pthread_setspecific_raw = _libc["pthread_setspecific"]
+pthread_setspecific_raw.restype = c_int
 
 pythonapi: Optional[ctypes.PyDLL] = getattr(ctypes, "pythonapi", None)
 if pythonapi is not None:

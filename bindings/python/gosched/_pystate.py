@@ -62,6 +62,7 @@ goroutines written in Python need the switch mode.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -83,6 +84,8 @@ class _GLocal(threading.local):
     """
 
     ts: Optional[int] = None
+    #: ``ts`` as a c_void_p, for the raw pthread_setspecific.
+    tsp: Any = None
     inside: bool = False
     goroutine: bool = False
     #: The goroutine's _goroutine._State (its ``inside`` is what shutdown() reads).
@@ -99,8 +102,9 @@ mode: Optional[str] = None
 reason: str = ""
 
 _set = _lib.pthread_setspecific
-_lock = _lib.gs_lock_os_thread
-_unlock = _lib.gs_unlock_os_thread
+_set_raw = _lib.pthread_setspecific_raw
+_lock = _lib.raw("gs_lock_os_thread")
+_unlock = _lib.raw("gs_unlock_os_thread")
 
 
 def call(f: Callable[..., Any], *args: Any) -> Any:
@@ -122,13 +126,14 @@ def call(f: Callable[..., Any], *args: Any) -> Any:
     local.inside = True
     if rec is not None:
         rec.inside = True
-    _set(KEY, None)
+    key = KEY
+    _set_raw(key, None)
     _unlock()
     try:
         return f(*args)
     finally:
         _lock()
-        _set(KEY, st)
+        _set_raw(key, local.tsp)
         local.inside = False
         if rec is not None:
             rec.inside = False
@@ -155,6 +160,7 @@ def enter_goroutine() -> None:
     g.goroutine = True
     if KEY is not None:
         g.ts = _lib.PyThreadState_Get()
+        g.tsp = ctypes.c_void_p(g.ts)
 
 
 def pin() -> None:
