@@ -279,7 +279,9 @@ class Goroutine(Generic[T]):
         return st.exc
 
     def __del__(self) -> None:
-        st = self._s
+        st = getattr(self, "_s", None)
+        if st is None or _lock is None:  # (interpreter teardown)
+            return
         now = False
         with _lock:
             if st.done:

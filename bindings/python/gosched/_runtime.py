@@ -76,8 +76,8 @@ def _entry(arg: Optional[int]) -> None:
     del job
     gid = _lib.gs_goid()
     st.gid = gid
-    if _PyThreadState_Get is not None:
-        st.ts = _PyThreadState_Get()
+    ts = _pystate.g.ts  # (switch mode: enter_goroutine read it)
+    st.ts = ts if ts is not None else (_PyThreadState_Get() if _PyThreadState_Get is not None else None)
     _pystate.g.rec = st
     _live[gid] = st
     value: Any = None
@@ -105,6 +105,11 @@ def _default_name(fn: Any) -> Optional[str]:
     return name if isinstance(name, str) and name else None
 
 
+# gs_go_opts by (name, stack_size, host): gs_go_with only reads them (it copies the
+# name), so one struct serves every goroutine started with the same options.
+_opts_cache: Dict[Tuple[Optional[str], Optional[int], bool], Any] = {}
+
+
 def _spawn(
     fn: Callable[..., Any],
     args: Tuple[Any, ...],
@@ -128,9 +133,15 @@ def _spawn(
     st = _goroutine._State(name)
     key = next(keys)
     _jobs[key] = (fn, args, kwargs, st)
-    opts = _lib.gs_go_opts(
-        stack_size or 0, name.encode("utf-8", "replace") if name else None, _lib.GS_GO_HOST if host else 0
-    )
+    okey = (name, stack_size, host)
+    opts = _opts_cache.get(okey)
+    if opts is None:
+        opts = _lib.gs_go_opts(
+            stack_size or 0, name.encode("utf-8", "replace") if name else None, _lib.GS_GO_HOST if host else 0
+        )
+        if len(_opts_cache) >= 1024:
+            _opts_cache.clear()
+        _opts_cache[okey] = opts
     gid = _lib.gs_go_with(_ENTRY_ADDR, key, byref(opts))
     if gid < 0:
         _jobs.pop(key, None)
