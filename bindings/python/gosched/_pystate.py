@@ -223,6 +223,22 @@ def _find_key() -> Tuple[Optional[int], str]:
     return found[0], "autoTSS key found"
 
 
+_probed_key: List[Optional[int]] = []
+
+
+def autotss_key() -> Optional[int]:
+    """The autoTSS slot's pthread key: KEY in switch mode; in lock mode it is looked for
+    (once) on demand, where the interpreter allows it; None if it is not known."""
+    if KEY is not None:
+        return KEY
+    if not _probed_key:
+        ok = sys.implementation.name == "cpython" and not _debug_allocator()
+        if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
+            ok = False
+        _probed_key.append(_find_key()[0] if ok else None)
+    return _probed_key[0]
+
+
 def setup() -> None:
     """Chooses the mode (once)."""
     global KEY, mode, reason

@@ -298,10 +298,18 @@ def _abandon_thread_states(abandoned: List[_goroutine._State]) -> None:
         return
     if not all(st.inside for st in abandoned if st.ts is not None):
         return
+    # From 3.12 on, deleting a thread state that PyGILState_Ensure made also empties the
+    # *calling* thread's autoTSS slot: it is put back below, which needs the slot's key.
+    key = _pystate.autotss_key() if sys.version_info >= (3, 12) else _pystate.KEY
+    if sys.version_info >= (3, 12) and key is None:
+        return
+    me = _PyThreadState_Get() if _PyThreadState_Get is not None else None
     for st in abandoned:
         ts, st.ts = st.ts, None
         if ts is not None:
             _PyThreadState_Delete(ts)
+    if key is not None and me:
+        _pystate._set(key, me)
 
 
 class Runtime:
