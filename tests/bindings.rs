@@ -33,7 +33,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-const CXXFLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g", "-pthread"];
+const CXXFLAGS: &[&str] =
+    &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g", "-pthread"];
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -104,8 +105,9 @@ fn cpp_readme_examples() {
         let src = dir.join(format!("readme_{k}.cpp"));
         std::fs::write(&src, code).expect("write a README example");
         for cxx in &compilers {
-            let exe = compile(cxx, &src)
-                .unwrap_or_else(|e| panic!("the README's example at line {line} does not build:\n{e}\n{code}"));
+            let exe = compile(cxx, &src).unwrap_or_else(|e| {
+                panic!("the README's example at line {line} does not build:\n{e}\n{code}")
+            });
             let out = run(&mut Command::new(&exe), RUN_TIMEOUT);
             assert!(out.ok(), "the README's example at line {line} ({cxx}) failed:\n{}", out.text());
             println!("README example at line {line} ({cxx}): ok");

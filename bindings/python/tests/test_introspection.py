@@ -104,14 +104,17 @@ class IntrospectionAfterShutdown(unittest.TestCase):
 
 
 _RACE = textwrap.dedent("""
-    import gosched, os
+    import gosched, os, threading
     gosched.init(procs=2)
     ch = gosched.Chan()
     def w():
+        me = threading.get_ident()
         try:
             ch.recv()
         except gosched.Closed:
             pass
+        if threading.get_ident() != me:  # a wired goroutine ran on another thread
+            os.write(2, b"MOVED\\n")
         sum(range(int(os.environ["WORK"])))
     for _ in range(500):
         gosched.go(w)
@@ -135,6 +138,7 @@ class ShutdownWhileGoroutinesFinish(unittest.TestCase):
                 r.returncode, 0, f"work={work} delay={delay}: rc {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
             )
             self.assertNotIn("Fatal Python error", r.stderr)
+            self.assertNotIn("MOVED", r.stderr)
             self.assertIn("abandoned", r.stdout)
             n = int(r.stdout.split()[-1])
             if 0 < n < 500:
