@@ -39,9 +39,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # Guards the reporting decisions of _State (reported once) and lazy done channels.
-_lock = threading.Lock()
+# Reentrant: a collection may run Goroutine.__del__ (which takes them) on a thread
+# that holds them already. (Nothing parks while holding them, so the OS thread that
+# owns one runs no other goroutine meanwhile.)
+_lock = threading.RLock()
 # One report at a time: two goroutines failing at once print two whole tracebacks.
-_print_lock = threading.Lock()
+_print_lock = threading.RLock()
 _finish_order = itertools.count(1)
 
 #: Exceptions escaping a goroutine that end it quietly (never reported).
@@ -232,13 +235,15 @@ class Goroutine(Generic[T]):
         from ._chan import Chan
         from ._errors import Closed
 
+        fresh = Chan[None]() if st.ch is None else None  # (allocated outside the lock)
         with _lock:
             if not st.done:
                 if st.ch is None:
-                    st.ch = Chan[None]()
+                    st.ch = fresh
                 ch: Optional[Chan[None]] = st.ch
             else:
                 ch = None
+        del fresh
         if ch is not None:
             deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
             while not st.done and not st.abandoned:
