@@ -1022,6 +1022,28 @@ int gs_mutex_unlock(struct gs_mutex *m);
 int gs_mutex_free(struct gs_mutex *m);
 
 /*
+ gs_waitgroup_wait for at most timeout_ns nanoseconds (< 0: forever, as
+ gs_waitgroup_wait; 0: only checks the counter).
+
+ Returns 0 once the counter is 0; GS_ETIMEDOUT when timeout_ns passes first (the
+ counter is then above 0, and nothing else changed); GS_EINVAL for NULL or a wait
+ group that is not live (see gs_waitgroup_free); GS_EPERM if it would block inside an
+ unlockf; GS_ESHUTDOWN on a foreign thread when gs_shutdown runs.
+ */
+int gs_waitgroup_wait_timeout(struct gs_waitgroup *wg, int64_t timeout_ns);
+
+/*
+ gs_mutex_lock waiting at most timeout_ns nanoseconds (< 0: forever, as
+ gs_mutex_lock; 0: one attempt that may still queue briefly behind waiters).
+
+ Returns 0 with m locked; GS_ETIMEDOUT when timeout_ns passes first (m was not
+ taken); GS_EINVAL for NULL or a mutex that is not live (see gs_mutex_free);
+ GS_EPERM if it would block inside an unlockf; GS_ESHUTDOWN on a foreign thread when
+ gs_shutdown runs.
+ */
+int gs_mutex_lock_timeout(struct gs_mutex *m, int64_t timeout_ns);
+
+/*
  About to block in a call the runtime cannot see: the P may be handed to another
  thread while the call lasts, so other goroutines keep running.
  */

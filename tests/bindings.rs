@@ -1,10 +1,14 @@
 //! Runs the language bindings' own tests against the library built for this test run.
 //!
 //! - C++ (`bindings/cpp`): every `bindings/cpp/tests/*.cpp` is compiled with
-//!   `-std=c++17 -Wall -Wextra -Werror` by g++, and by clang++ when it is installed (else
-//!   "clang++ not found: skipped" is printed), then run; each must exit 0. The example
+//!   `-std=c++17 -Wall -Wextra -Werror -pedantic` by g++, and by clang++ when it is
+//!   installed (else "clang++ not found: skipped" is printed), then run; each must exit 0.
+//!   A test may add flags with a line `// cxxflags: ...`. The example
 //!   `bindings/cpp/examples/game_loop.cpp` is built the same way and run for 30 frames;
-//!   it must report that host goroutines ran on the main thread only.
+//!   it must report that host goroutines ran on the main thread only. Every ```cpp
+//!   block of `bindings/cpp/README.md` is a whole program: each is extracted from the
+//!   README (so that the README cannot drift from what compiles), built the same way
+//!   and run; each must exit 0.
 //! - Python (`bindings/python`): the package is installed with pip into a private
 //!   directory, without the library inside (`GOSCHED_WHEEL_LIBRARY=none`; the wheel
 //!   that carries it is tested by `tests/install.rs`), and `python3 -m unittest discover -s
@@ -29,7 +33,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-const CXXFLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-pthread"];
+const CXXFLAGS: &[&str] =
+    &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g", "-pthread"];
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -80,6 +85,53 @@ fn cpp_game_loop() {
         assert!(out.stdout.contains("game_loop: OK"), "{}", out.text());
         println!("{}", out.stdout);
     }
+}
+
+#[test]
+fn cpp_readme_examples() {
+    let _one = serial();
+    let readme = std::fs::read_to_string(repo().join("bindings/cpp/README.md")).expect("read the C++ README");
+    let blocks = cpp_blocks(&readme);
+    assert!(!blocks.is_empty(), "no ```cpp block in bindings/cpp/README.md");
+    let dir = work_dir().join(format!("readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the README examples' directory");
+    let mut compilers = vec!["g++"];
+    if have_program("clang++") {
+        compilers.push("clang++");
+    } else {
+        println!("clang++ not found: skipped");
+    }
+    for (k, (line, code)) in blocks.iter().enumerate() {
+        let src = dir.join(format!("readme_{k}.cpp"));
+        std::fs::write(&src, code).expect("write a README example");
+        for cxx in &compilers {
+            let exe = compile(cxx, &src).unwrap_or_else(|e| {
+                panic!("the README's example at line {line} does not build:\n{e}\n{code}")
+            });
+            let out = run(&mut Command::new(&exe), RUN_TIMEOUT);
+            assert!(out.ok(), "the README's example at line {line} ({cxx}) failed:\n{}", out.text());
+            println!("README example at line {line} ({cxx}): ok");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The ```cpp blocks of a Markdown text, with the line each starts on.
+fn cpp_blocks(md: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, String)> = None;
+    for (n, l) in md.lines().enumerate() {
+        match cur.as_mut() {
+            None if l.trim_start().starts_with("```cpp") => cur = Some((n + 2, String::new())),
+            None => {}
+            Some(_) if l.trim_start().starts_with("```") => out.extend(cur.take()),
+            Some((_, text)) => {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+    }
+    out
 }
 
 #[test]
@@ -227,8 +279,15 @@ fn compile(cxx: &str, src: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&dir).expect("create the C++ output directory");
     let exe = dir.join(name_of(src));
     let lib = lib_dir();
+    let text = std::fs::read_to_string(src).unwrap_or_default();
+    let extra: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// cxxflags:"))
+        .map(|r| r.split_whitespace().collect())
+        .unwrap_or_default();
     let mut cmd = Command::new(cxx);
     cmd.args(CXXFLAGS)
+        .args(&extra)
         .arg("-I")
         .arg(repo().join("include"))
         .arg("-I")

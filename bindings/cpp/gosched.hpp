@@ -1,6 +1,6 @@
 // gosched.hpp - C++17 header-only binding of libgosched (include/gosched.h).
 //
-//   gs::Runtime rt{gs::Config{.nprocs = 4}};        // gs_init ... gs_shutdown (RAII)
+//   gs::Runtime rt{gs::Config{}.with_nprocs(4)};    // gs_init ... gs_shutdown (RAII)
 //   gs::Chan<std::string> ch{16};                   // any movable T
 //   gs::WaitGroup wg;
 //   wg.add(1);
@@ -33,6 +33,20 @@
 //
 // Do not call gs_goexit() from C++ code with live objects on the goroutine's stack: it
 // ends the goroutine without running their destructors (nor the callable's).
+//
+// Destroying a gs::Runtime with goroutines alive (the rule of std::thread's destructor):
+// ~Runtime waits for every goroutine to end, up to destroy_timeout() (1 s unless
+// set_destroy_timeout() changed it); if some are still alive then, it prints
+//   gosched: gs::Runtime destroyed with goroutines still alive after 1000 ms ...
+// and the goroutine dump (their ids, names, states) on stderr, and calls
+// std::terminate(). Call wait() / wait_for() / wait_until() to join them first, or
+// shutdown() to abandon them on purpose. The callables (and their captures) of
+// goroutines that shutdown() abandons are never destroyed: the abandoned goroutine may
+// still hold references into them; their memory, and what they own, leak.
+//
+// Timeouts: every *_for(duration) has an *_until(time_point) twin for any clock
+// (std::chrono::steady_clock, system_clock, ...), so deadline loops (a frame deadline,
+// std::timed_mutex-style code) need no arithmetic: a deadline already passed polls once.
 
 #ifndef GOSCHED_HPP
 #define GOSCHED_HPP
@@ -100,6 +114,13 @@ int64_t to_ns(const std::chrono::duration<Rep, Period>& d) {
     return static_cast<int64_t>(ns);
 }
 
+/// The time left until a time_point of any clock, as the C API's nanoseconds (0 once
+/// it has passed).
+template <class Clock, class Duration>
+int64_t ns_until(const std::chrono::time_point<Clock, Duration>& tp) {
+    return to_ns(tp - Clock::now());
+}
+
 [[noreturn]] inline void fatal(const char* msg) noexcept {
     std::fputs(msg, stderr);
     std::fflush(stderr);
@@ -111,17 +132,33 @@ int64_t to_ns(const std::chrono::duration<Rep, Period>& d) {
 // ---------------------------------------------------------------------------------------
 // Runtime
 
-/// gs_config with defaults (0 = the runtime's default for every field).
+/// gs_config with defaults (0 = the runtime's default for every field). An aggregate:
+/// C++20 code may write Config{.nprocs = 4}; the C++17 spelling is
+/// Config{}.with_nprocs(4) (designated initializers are not C++17: -pedantic rejects them).
 struct Config {
     uint32_t nprocs = 0;       ///< Ps; 0: $GS_MAXPROCS, else the CPUs available
     size_t stack_size = 0;     ///< default goroutine stack in bytes; 0: 256 KiB
     uint32_t max_threads = 0;  ///< cap on OS threads; 0: 10000
     uint32_t flags = 0;        ///< GS_CFG_* bits
+
+    Config& with_nprocs(uint32_t n) noexcept { nprocs = n; return *this; }
+    Config& with_stack_size(size_t n) noexcept { stack_size = n; return *this; }
+    Config& with_max_threads(uint32_t n) noexcept { max_threads = n; return *this; }
+    Config& with_flags(uint32_t f) noexcept { flags = f; return *this; }
 };
 
-/// Starts the runtime (gs_init) and stops it when destroyed (gs_shutdown): goroutines
-/// still alive then are abandoned. Throws gs::Error if gs_init fails (GS_EALREADY when a
-/// runtime is already running). The constructing thread becomes the host thread.
+/// Starts the runtime (gs_init) and stops it when destroyed (gs_shutdown). Throws
+/// gs::Error if gs_init fails (GS_EALREADY when a runtime is already running). The
+/// constructing thread becomes the host thread.
+///
+/// Destroyed with goroutines alive, it waits for them up to destroy_timeout(), then, if
+/// some are still alive, prints their dump and calls std::terminate() (see the top of
+/// this file). wait*() joins them; shutdown() abandons them.
+///
+/// Movable (the moved-from Runtime owns nothing and its destructor does nothing), so a
+/// factory may return one or a std::optional<Runtime> may hold it; not copyable, and
+/// not move-assignable (only one runtime runs at a time: there is never a second one
+/// to assign).
 class Runtime {
 public:
     Runtime() : Runtime(Config{}) {}
@@ -134,10 +171,40 @@ public:
         detail::check(gs_init(&c), "gs_init");
     }
     ~Runtime() {
-        if (active_) gs_shutdown();
+        if (!active_) return;
+        active_ = false;
+        const int rc = gs_wait(destroy_timeout_ns_);
+        if (rc == 0) {
+            gs_shutdown();
+            return;
+        }
+        if (rc == GS_ENOTINIT) return;  // someone called gs_shutdown() already
+        char buf[320];
+        std::snprintf(buf, sizeof buf,
+                      "gosched: gs::Runtime destroyed with goroutines still alive after %lld ms "
+                      "(gs_wait: %s); join them with Runtime::wait() or abandon them with "
+                      "Runtime::shutdown() first. The goroutines:\n",
+                      static_cast<long long>(destroy_timeout_ns_ / 1000000), gs_strerror(rc));
+        std::fputs(buf, stderr);
+        std::fflush(stderr);
+        gs_dump(2);
+        std::terminate();
+    }
+    Runtime(Runtime&& o) noexcept : active_(o.active_), destroy_timeout_ns_(o.destroy_timeout_ns_) {
+        o.active_ = false;
     }
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
+    Runtime& operator=(Runtime&&) = delete;
+
+    /// How long the destructor waits for goroutines alive (default 1 s).
+    template <class Rep, class Period>
+    void set_destroy_timeout(const std::chrono::duration<Rep, Period>& d) noexcept {
+        destroy_timeout_ns_ = detail::to_ns(d);
+    }
+    std::chrono::nanoseconds destroy_timeout() const noexcept {
+        return std::chrono::nanoseconds(destroy_timeout_ns_);
+    }
 
     /// Blocks until no goroutine is alive (gs_wait). Throws from a goroutine.
     void wait() { detail::check(gs_wait(-1), "gs_wait"); }
@@ -145,30 +212,47 @@ public:
     /// gs_wait with a timeout: false if goroutines are still alive when it expires.
     template <class Rep, class Period>
     bool wait_for(const std::chrono::duration<Rep, Period>& timeout) {
-        const int rc = gs_wait(detail::to_ns(timeout));
-        if (rc == GS_ETIMEDOUT) return false;
-        detail::check(rc, "gs_wait");
-        return true;
+        return wait_ns(detail::to_ns(timeout));
     }
 
-    /// Stops the runtime now; returns the number of goroutines abandoned.
+    /// gs_wait until a deadline of any clock: false if goroutines are still alive then.
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return wait_ns(detail::ns_until(deadline));
+    }
+
+    /// Stops the runtime now; returns the number of goroutines abandoned (their
+    /// callables are never destroyed: see the top of this file).
     int shutdown() {
         active_ = false;
         return detail::check(gs_shutdown(), "gs_shutdown");
     }
 
 private:
+    bool wait_ns(int64_t ns) {
+        const int rc = gs_wait(ns);
+        if (rc == GS_ETIMEDOUT) return false;
+        detail::check(rc, "gs_wait");
+        return true;
+    }
+
     bool active_ = true;
+    int64_t destroy_timeout_ns_ = 1000000000;
 };
 
 // ---------------------------------------------------------------------------------------
 // Goroutines
 
-/// Options for gs::go (gs_go_opts).
+/// Options for gs::go (gs_go_opts). An aggregate like Config: GoOptions{.name = "ui"} in
+/// C++20, GoOptions{}.with_name("ui").with_host() in C++17.
 struct GoOptions {
     const char* name = nullptr;  ///< shown in dumps and in the uncaught-exception message
     size_t stack_size = 0;       ///< 0: the runtime's default
     bool host = false;           ///< GS_GO_HOST: run only on the host thread, in run_for
+
+    GoOptions& with_name(const char* n) noexcept { name = n; return *this; }
+    GoOptions& with_stack_size(size_t n) noexcept { stack_size = n; return *this; }
+    GoOptions& with_host(bool h = true) noexcept { host = h; return *this; }
 };
 
 namespace detail {
@@ -274,6 +358,14 @@ inline void yield() noexcept { gs_gosched(); }
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
     gs_sleep(detail::to_ns(d));
+}
+
+/// Parks the calling goroutine until `deadline` of any clock (returns at once if it has
+/// passed; off-goroutine the thread sleeps).
+template <class Clock, class Duration>
+void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    const int64_t ns = detail::ns_until(deadline);
+    if (ns > 0) gs_sleep(ns);
 }
 
 /// The calling goroutine's id; 0 off-goroutine.
@@ -409,6 +501,18 @@ public:
     template <class Rep, class Period>
     std::optional<T> recv_for(const std::chrono::duration<Rep, Period>& timeout, Status* status = nullptr) {
         return recv_status(detail::to_ns(timeout), status);
+    }
+
+    /// send_for/recv_for with a deadline of any clock: Status::timeout once it passes
+    /// (a deadline already passed polls once, and reports timeout if nothing is ready).
+    template <class Clock, class Duration>
+    Status send_until(T& v, const std::chrono::time_point<Clock, Duration>& deadline) {
+        return send_status(v, detail::ns_until(deadline), "gs_chan_send_timeout");
+    }
+    template <class Clock, class Duration>
+    std::optional<T> recv_until(const std::chrono::time_point<Clock, Duration>& deadline,
+                                Status* status = nullptr) {
+        return recv_status(detail::ns_until(deadline), status);
     }
 
     /// Closes the channel; false if it was already closed.
@@ -602,6 +706,12 @@ int select_for(const std::chrono::duration<Rep, Period>& timeout, Cases&&... cas
     return detail::select_impl(detail::to_ns(timeout), cases...);
 }
 
+/// select with a deadline of any clock: -1 if no case fired before it.
+template <class Clock, class Duration, class... Cases>
+int select_until(const std::chrono::time_point<Clock, Duration>& deadline, Cases&&... cases) {
+    return detail::select_impl(detail::ns_until(deadline), cases...);
+}
+
 /// select that does not wait (Go's select with a default case): -1 if none is ready.
 template <class... Cases>
 int try_select(Cases&&... cases) {
@@ -611,8 +721,13 @@ int try_select(Cases&&... cases) {
 // ---------------------------------------------------------------------------------------
 // Wait groups and mutexes
 
-/// Go's sync.WaitGroup. Not copyable. Throws gs::Error if the counter would go below
-/// zero (add/done) and on allocation failure.
+/// Go's sync.WaitGroup. Throws gs::Error if the counter would go below zero (add/done)
+/// and on allocation failure.
+///
+/// Neither copyable nor movable, like std::mutex and Go's WaitGroup ("must not be
+/// copied after first use"): goroutines capture it by reference while they run, and a
+/// moved-from object would leave them a dead handle. Share one by reference, or hold it
+/// in a std::shared_ptr / std::unique_ptr to give it a different lifetime.
 class WaitGroup {
 public:
     WaitGroup() : h_(gs_waitgroup_new()) {
@@ -621,19 +736,46 @@ public:
     ~WaitGroup() { gs_waitgroup_free(h_); }  // GS_EBUSY while waited on: left allocated
     WaitGroup(const WaitGroup&) = delete;
     WaitGroup& operator=(const WaitGroup&) = delete;
+    WaitGroup(WaitGroup&&) = delete;
+    WaitGroup& operator=(WaitGroup&&) = delete;
 
     void add(int64_t delta = 1) { detail::check(gs_waitgroup_add(h_, delta), "gs_waitgroup_add"); }
     void done() { detail::check(gs_waitgroup_done(h_), "gs_waitgroup_done"); }
     void wait() { detail::check(gs_waitgroup_wait(h_), "gs_waitgroup_wait"); }
+
+    /// wait for at most `timeout`: false if the counter is still above 0 then
+    /// (gs_waitgroup_wait_timeout).
+    template <class Rep, class Period>
+    bool wait_for(const std::chrono::duration<Rep, Period>& timeout) {
+        return wait_ns(detail::to_ns(timeout));
+    }
+    /// wait until a deadline of any clock: false if the counter is still above 0 then.
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return wait_ns(detail::ns_until(deadline));
+    }
     gs_waitgroup* native() const noexcept { return h_; }
 
 private:
+    bool wait_ns(int64_t ns) {
+        const int rc = gs_waitgroup_wait_timeout(h_, ns);
+        if (rc == GS_ETIMEDOUT) return false;
+        detail::check(rc, "gs_waitgroup_wait_timeout");
+        return true;
+    }
+
     gs_waitgroup* h_;
 };
 
-/// Go's sync.Mutex: Lockable, so std::lock_guard, std::unique_lock and std::scoped_lock
-/// work. Not owned by a thread (a goroutine may move between threads while holding it).
-/// Unlocking a mutex that is not locked is a fatal error, as in Go.
+/// Go's sync.Mutex: TimedLockable (lock, try_lock, try_lock_for, try_lock_until), so
+/// std::lock_guard, std::unique_lock (with its timed constructors and try_lock_for/until)
+/// and std::scoped_lock work, as with std::timed_mutex. Not owned by a thread (a
+/// goroutine may move between threads while holding it). Unlocking a mutex that is not
+/// locked is a fatal error, as in Go.
+///
+/// Neither copyable nor movable, like std::mutex: the goroutines waiting on it, and the
+/// std::lock_guard holding it, refer to this object. Share it by reference, or hold it
+/// in a std::shared_ptr / std::unique_ptr.
 class Mutex {
 public:
     Mutex() : h_(gs_mutex_new()) {
@@ -642,6 +784,19 @@ public:
     ~Mutex() { gs_mutex_free(h_); }  // GS_EBUSY while locked: left allocated
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
+    Mutex(Mutex&&) = delete;
+    Mutex& operator=(Mutex&&) = delete;
+
+    /// Locks, waiting at most `timeout` (gs_mutex_lock_timeout): false if not taken.
+    template <class Rep, class Period>
+    bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
+        return lock_ns(detail::to_ns(timeout));
+    }
+    /// Locks, waiting until a deadline of any clock at most: false if not taken.
+    template <class Clock, class Duration>
+    bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return lock_ns(detail::ns_until(deadline));
+    }
 
     void lock() { detail::check(gs_mutex_lock(h_), "gs_mutex_lock"); }
     bool try_lock() {
@@ -656,6 +811,13 @@ public:
     gs_mutex* native() const noexcept { return h_; }
 
 private:
+    bool lock_ns(int64_t ns) {
+        const int rc = gs_mutex_lock_timeout(h_, ns);
+        if (rc == GS_ETIMEDOUT) return false;
+        detail::check(rc, "gs_mutex_lock_timeout");
+        return true;
+    }
+
     gs_mutex* h_;
 };
 

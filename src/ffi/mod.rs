@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod netpoll;
 pub mod park;
 pub mod sync;
+pub mod sync_timed;
 pub mod syscall;
 pub mod time;
 pub mod trace;

@@ -407,7 +407,7 @@ pub(crate) unsafe fn mexit(m: &mut M) -> ! {
     if next != 0 && rt.running() {
         super::netpoll::wake_netpoller(rt, next);
     }
-    if !m.lockedg.is_null() {
+    if !m.lockedg.is_null() && rt.running() {
         // SAFETY: the locked G is ours to unlock; it will be run by any M.
         unsafe {
             (*m.lockedg).lockedm = null_mut();
@@ -416,6 +416,12 @@ pub(crate) unsafe fn mexit(m: &mut M) -> ! {
         m.lockedg = null_mut();
         rt.nlocked.fetch_sub(1, AcqRel);
     }
+    // While the runtime stops, the locked G stays wired to this M, which leaves: the G
+    // is abandoned with the others and no other M may run it. (Unwired, an M still
+    // leaving could dequeue it, if it was readied meanwhile, and run it on its own
+    // thread: code that relies on the wiring, a Python goroutine's thread state or any
+    // thread-local state, would then run on the wrong thread. An M that dequeues it
+    // hands it to this M with startlockedm and, finding the runtime stopping, leaves.)
     let sp = m.g0_sp;
     // SAFETY: g0_sp is the context gs_mstart0 saved on this thread's stack.
     unsafe { gs_gogo(sp) }

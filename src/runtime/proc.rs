@@ -568,7 +568,8 @@ fn stoplockedm(m: &mut M) {
 /// Hands our P to `gp`'s locked M (which will run gp) and waits for a P.
 /// Executed on g0 of an M holding a P, which dequeued gp.
 fn startlockedm(m: &mut M, gp: *mut G) {
-    // SAFETY: we own gp; its lockedm is alive (an M never exits while it has a locked G).
+    // SAFETY: we own gp; its lockedm is alive: an M never exits while it has a locked G,
+    // except while the runtime stops (see mexit), and its memory stays until free_runtime.
     let lm = unsafe { &*(*gp).lockedm };
     let pp = releasep(m);
     lm.nextp.store(pp, Release);

@@ -185,7 +185,22 @@ impl Mutex {
             crate::runtime::tools::acquire(self as *const Mutex as usize);
             return Ok(());
         }
-        let r = self.lock_slow();
+        let r = self.lock_slow(NEVER);
+        if r.is_ok() {
+            crate::runtime::tools::acquire(self as *const Mutex as usize);
+        }
+        r
+    }
+
+    /// Locks, waiting until `deadline` (nanotime; `NEVER`) at most: `TimedOut` when it
+    /// passes first (the mutex was not taken), else as `lock`.
+    /// Can be executed by anyone (g0 only if it need not wait).
+    pub(crate) fn lock_until(&self, deadline: i64) -> Result<()> {
+        if self.state.compare_exchange(0, LOCKED, Acquire, Relaxed).is_ok() {
+            crate::runtime::tools::acquire(self as *const Mutex as usize);
+            return Ok(());
+        }
+        let r = self.lock_slow(deadline);
         if r.is_ok() {
             crate::runtime::tools::acquire(self as *const Mutex as usize);
         }
@@ -222,7 +237,7 @@ impl Mutex {
     }
 
     #[inline(never)]
-    fn lock_slow(&self) -> Result<()> {
+    fn lock_slow(&self, deadline: i64) -> Result<()> {
         let mut ctx = Ctx::new();
         let mut spins = 0u32;
         let mut awoke = false; // we own the WOKEN bit
@@ -310,7 +325,7 @@ impl Mutex {
             // SAFETY: sg is ours and queued under the queue lock; `w` and `sgv` outlive
             // the wait.
             let r = unsafe {
-                w.init_sudog(sg, null_mut(), false);
+                w.init_sudog(sg, null_mut(), deadline != NEVER);
                 if waitstart == 0 {
                     waitstart = nanotime();
                     (*sg).waitstart = waitstart;
@@ -322,7 +337,7 @@ impl Mutex {
                     self.q.push_front(sg);
                 }
                 let locks = [&self.lock as *const ObjLock];
-                block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.Mutex.Lock")
+                block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), deadline, c"sync.Mutex.Lock")
             };
             match r {
                 Woke::Fired => {
@@ -334,8 +349,10 @@ impl Mutex {
                     awoke = true;
                     since = waitstart;
                 }
-                _ => {
-                    // Shutdown (foreign threads): leave the queue.
+                r => {
+                    // Shutdown (foreign threads) or the deadline: leave the queue. No
+                    // unlock claimed us, so we own neither WOKEN (it went with the CAS
+                    // that set PARKED) nor a ticket.
                     self.lock.lock();
                     // SAFETY: locked; sg is ours, pushed on q.
                     unsafe {
@@ -343,7 +360,7 @@ impl Mutex {
                         self.fix_parked_locked();
                         self.lock.unlock();
                     }
-                    return Err(Error::Shutdown);
+                    return Err(if matches!(r, Woke::TimedOut) { Error::TimedOut } else { Error::Shutdown });
                 }
             }
             starving = starving || nanotime() - waitstart > STARVATION_NS;

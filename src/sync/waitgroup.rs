@@ -205,14 +205,21 @@ impl WaitGroup {
     /// `Shutdown` for a foreign thread when the runtime stops.
     /// Can be executed by anyone (g0 only while the counter is 0).
     pub(crate) fn wait(&self) -> Result<()> {
-        let r = self.wait_zero();
+        self.wait_until(NEVER)
+    }
+
+    /// `wait` until `deadline` (nanotime; `NEVER`) at most: `TimedOut` when it passes
+    /// with the counter above 0.
+    /// Can be executed by anyone (g0 only while the counter is 0).
+    pub(crate) fn wait_until(&self, deadline: i64) -> Result<()> {
+        let r = self.wait_zero(deadline);
         if r.is_ok() {
             crate::runtime::tools::acquire(self as *const WaitGroup as usize);
         }
         r
     }
 
-    fn wait_zero(&self) -> Result<()> {
+    fn wait_zero(&self, deadline: i64) -> Result<()> {
         if self.state.load(Acquire) & COUNT_MAX == 0 {
             return Ok(());
         }
@@ -244,21 +251,27 @@ impl WaitGroup {
         let sg: *mut Sudog = &mut sgv;
         // SAFETY: sg is ours and queued under the lock; `w` and `sgv` outlive the wait.
         unsafe {
-            w.init_sudog(sg, null_mut(), false);
+            w.init_sudog(sg, null_mut(), deadline != NEVER);
             self.q.push_back(sg);
             let locks = [&self.lock as *const ObjLock];
-            let r =
-                block(&mut ctx, &w, &locks, slice_from_raw_parts_mut(sg, 1), NEVER, c"sync.WaitGroup.Wait");
+            let r = block(
+                &mut ctx,
+                &w,
+                &locks,
+                slice_from_raw_parts_mut(sg, 1),
+                deadline,
+                c"sync.WaitGroup.Wait",
+            );
             match r {
                 // release_all woke us after its last touch; we touch nothing more.
                 Woke::Fired => Ok(()),
-                _ => {
+                r => {
                     self.lock.lock();
                     self.q.leave(sg);
                     // WAITING may stay set with nobody queued: the next release
                     // clears it.
                     self.lock.unlock();
-                    Err(Error::Shutdown)
+                    Err(if matches!(r, Woke::TimedOut) { Error::TimedOut } else { Error::Shutdown })
                 }
             }
         }

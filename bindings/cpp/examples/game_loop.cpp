@@ -4,7 +4,7 @@
 //   1. physics: the particle array is split into --jobs chunks, one worker goroutine per
 //      chunk (gs::go), joined with a gs::WaitGroup;
 //   2. render: --render host goroutines (gs_go_with + GS_GO_HOST, through gs::GoOptions
-//      {.host = true}) do work that must stay on the main thread, like a graphics API
+//      {}.with_host()) do work that must stay on the main thread, like a graphics API
 //      bound to it; a long-lived host goroutine also consumes per-frame UI events from a
 //      channel fed by a worker;
 //   3. the main thread pumps the host goroutines with gs_run_for(budget) until this
@@ -103,7 +103,7 @@ double percentile(std::vector<double> v, double q) {
 
 int main(int argc, char** argv) {
     const Options opt = parse(argc, argv);
-    gs::Runtime rt{gs::Config{.nprocs = opt.procs}};  // this thread is the host thread
+    gs::Runtime rt{gs::Config{}.with_nprocs(opt.procs)};  // this thread is the host thread
     const long main_tid = tid();
 
     std::vector<Particle> world(static_cast<size_t>(opt.particles));
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
 
     // A long-lived host goroutine: UI events, produced by workers, handled on the main thread.
     gs::Chan<int> ui{64};
-    gs::go(gs::GoOptions{.name = "ui", .host = true}, [ui, &ui_events, &host_off_main, main_tid]() mutable {
+    gs::go(gs::GoOptions{}.with_name("ui").with_host(), [ui, &ui_events, &host_off_main, main_tid]() mutable {
         while (auto ev = ui.recv()) {
             if (tid() != main_tid) host_off_main++;
             ui_events += *ev;
@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
         // 2. render, in host goroutines (they run inside run_for below, on this thread)
         std::atomic<int> rendered{0};
         for (int r = 0; r < opt.render; r++) {
-            gs::go(gs::GoOptions{.name = "render", .host = true}, [&, r] {
+            gs::go(gs::GoOptions{}.with_name("render").with_host(), [&, r] {
                 if (tid() != main_tid) host_off_main++;
                 double s = 0;
                 for (size_t i = static_cast<size_t>(r); i < world.size(); i += 64) s += world[i].y;

@@ -214,7 +214,7 @@ void threads_and_goroutines(gs::Runtime& rt) {
 
 int main() {
     {
-        gs::Runtime rt{gs::Config{.nprocs = 2}};
+        gs::Runtime rt{gs::Config{}.with_nprocs(2)};
         ints_between_goroutines(rt);
         strings_and_move_only(rt);
         no_leaks_with_values_in_flight();

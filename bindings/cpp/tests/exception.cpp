@@ -51,8 +51,8 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 int main() {
     // A named goroutine throwing a std::exception.
     Outcome a = in_child([] {
-        gs::Runtime rt{gs::Config{.nprocs = 2}};
-        int64_t id = gs::go(gs::GoOptions{.name = "thrower"}, [] {
+        gs::Runtime rt{gs::Config{}.with_nprocs(2)};
+        int64_t id = gs::go(gs::GoOptions{}.with_name("thrower"), [] {
             gs::yield();
             throw std::runtime_error("kaboom from a goroutine");
         });

@@ -309,7 +309,7 @@ void threads_inside_handlers() {
     } catch (const Tagged&) {
         std::atomic<int> host_done{0};
         for (int i = 0; i < 20; i++) {
-            gs::go(gs::GoOptions{.host = true}, [i, &host_done] {
+            gs::go(gs::GoOptions{}.with_host(), [i, &host_done] {
                 CHECK(!std::current_exception());
                 try {
                     throw Tagged{i, 0};
@@ -359,7 +359,7 @@ void threads_inside_handlers() {
 int main(int argc, char** argv) {
     const int only = argc > 1 ? std::atoi(argv[1]) : 0;
     auto want = [only](int k) { return only == 0 || only == k; };
-    gs::Runtime rt{gs::Config{.nprocs = 2}};
+    gs::Runtime rt{gs::Config{}.with_nprocs(2)};
     if (want(1)) {
         // Goroutines move between threads when a P steals; repeat until some did.
         for (int k = 0; k < 20 && migrations.load() == 0; k++) rethrow_after_switches(rt);

@@ -49,7 +49,7 @@ void plain() { g_plain.fetch_add(1); }
 }  // namespace
 
 int main() {
-    gs::Runtime rt{gs::Config{.nprocs = 2}};
+    gs::Runtime rt{gs::Config{}.with_nprocs(2)};
     constexpr int N = 1000;
     std::atomic<int> ok{0}, bad{0};
     Big big{};
@@ -90,16 +90,16 @@ int main() {
 
     // A named goroutine keeps the boxed path (its name is kept for error messages).
     const long before_named = g_news.load();
-    gs::go(gs::GoOptions{.name = "named"}, small(7));
+    gs::go(gs::GoOptions{}.with_name("named"), small(7));
     CHECK(g_news.load() > before_named);
     rt.wait();
     CHECK(ok.load() == 2 * N + 1);
 
     // Options still apply to copied callables: a small stack, and errors are thrown.
-    gs::go(gs::GoOptions{.stack_size = 16 << 10}, small(8));
+    gs::go(gs::GoOptions{}.with_stack_size(16 << 10), small(8));
     rt.wait();
     CHECK(ok.load() == 2 * N + 2);
-    CHECK_THROWS_CODE(gs::go(gs::GoOptions{.stack_size = 1024}, small(9)), GS_EINVAL);
+    CHECK_THROWS_CODE(gs::go(gs::GoOptions{}.with_stack_size(1024), small(9)), GS_EINVAL);
     std::puts("go_copied: OK");
     return 0;
 }

@@ -11,7 +11,7 @@
 #include "check.hpp"
 
 int main() {
-    gs::Runtime rt{gs::Config{.nprocs = 2}};
+    gs::Runtime rt{gs::Config{}.with_nprocs(2)};
 
     // WaitGroup joins goroutines; waiting works from goroutines and threads.
     {

@@ -4,13 +4,35 @@ scheduler rebuilt as a C library (libgosched), through ctypes.
     import gosched
 
     with gosched.Runtime(procs=2):
-        ch = gosched.Chan()
-        gosched.go(lambda: ch.send("hello"))
+        ch = gosched.Chan[str]()
+        g = gosched.go(lambda: ch.send("hello"))
         print(ch.recv())
+        g.join()
+
+The API (each name has its own help):
+
+    init(procs=None, stack_size=None, max_threads=None, checkdead=False); shutdown() -> int
+    with Runtime(procs=2): ...              init on entry, shutdown on exit
+    go(fn, *args, **kwargs) -> Goroutine[T] a callable as a goroutine
+        g.join(timeout=None) -> bool, g.result(timeout=None) -> T (re-raises),
+        g.exception(timeout=None), g.done(), g.id / int(g): the goroutine id
+    with Group() as g: g.go(fn, ...)        waits for all, raises the first failure
+    go_with(fn, args, kwargs, name=, stack_size=, host=); go_c(c_function, arg)
+    Chan[T](capacity=0)                     send(obj, timeout=None), recv(timeout=None) -> T,
+                                            try_send, try_recv, close, len(), for v in ch
+    select([(ch1, "recv"), (ch2, "send", obj)], timeout=None) -> (index, value)
+    WaitGroup(): add, done, wait;  Mutex(): with mu, lock, unlock, try_lock
+    gosched(); sleep(seconds); wait(timeout=None); run_for(budget) -> int
+    blocking(long=False): context for code that blocks without the runtime knowing
+    goid(), in_goroutine(), lock_os_thread(), nanotime()
+    stats() -> dict, dump() -> str, exceptions_count(), thread_mode()
+    Errors: gosched.Error and one subclass per C error code: Timeout (a TimeoutError),
+    Closed, WouldBlock, InvalidArgument (a ValueError), ShuttingDown, NotPermitted, ...
 
 Python callables run as goroutines (``go``); every call works from the main thread, from
 Python threads and from goroutines. Blocking calls park only the calling goroutine; on a
-thread they block the thread with the GIL released.
+thread they block the thread with the GIL released; on the main thread Ctrl-C and other
+signal handlers still run within 0.1 s.
 
 How Python goroutines stay correct while they move between OS threads (each has its own
 interpreter thread state, and the thread's "current thread state" slot follows the
@@ -41,6 +63,7 @@ from ._errors import (
     Unsupported,
     WouldBlock,
 )
+from ._goroutine import Goroutine, Group
 from ._lib import LibraryNotFoundError
 from ._runtime import (
     PYTHON_STACK_SIZE,
@@ -93,6 +116,8 @@ __all__ = [
     "Closed",
     "Deadlock",
     "Error",
+    "Goroutine",
+    "Group",
     "InvalidArgument",
     "LibraryNotFoundError",
     "Mutex",

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import byref, c_uint64
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Generic, Iterator, List, Literal, Optional, Sequence, Tuple, TypeVar, Union
+
 
 from . import _lib, _pystate, _signals
 from ._errors import Closed, InvalidArgument, OutOfMemory
 from ._runtime import check, keys, to_ns
 
-_try_send = _lib.gs_chan_try_send
-_try_recv = _lib.gs_chan_try_recv
-_send = _lib.gs_chan_send
-_recv = _lib.gs_chan_recv
+# Without argtypes (see _lib.raw): the handle travels as the channel's c_void_p.
+_try_send = _lib.raw("gs_chan_try_send")
+_try_recv = _lib.raw("gs_chan_try_recv")
+_send = _lib.raw("gs_chan_send")
+_recv = _lib.raw("gs_chan_recv")
 _send_t = _lib.gs_chan_send_timeout
 _recv_t = _lib.gs_chan_recv_timeout
 _call = _pystate.call
@@ -52,69 +54,76 @@ class _ClosedMarker:
 CLOSED = _ClosedMarker()
 
 
-class Chan:
-    """A channel carrying any Python objects, like Go's ``make(chan T, capacity)``.
+T = TypeVar("T")
+
+
+class Chan(Generic[T]):
+    """A channel carrying Python objects, like Go's ``make(chan T, capacity)``.
+
+    Generic for type checkers: ``gosched.Chan[int]()`` (or ``ch: Chan[int] = Chan()``)
+    makes ``send`` take, and ``recv`` return, an ``int``. At run time any object goes.
 
     Every method works from the main thread, Python threads and goroutines: on a
     goroutine a blocking call parks the goroutine only; on a thread it blocks the thread
     with the GIL released.
     """
 
-    __slots__ = ("_h", "_vals", "_cap", "__weakref__")
+    __slots__ = ("_h", "_hp", "_vals", "_cap", "__weakref__")
 
     def __init__(self, capacity: int = 0) -> None:
         if not isinstance(capacity, int) or capacity < 0:
             raise InvalidArgument(f"Chan: capacity must be an int >= 0, not {capacity!r}", _lib.GS_EINVAL)
-        self._vals: Dict[int, Any] = {}
+        self._vals: Dict[int, T] = {}
         self._cap = capacity
         h = _lib.gs_chan_new(8, capacity)
         if not h:
             raise OutOfMemory(f"gs_chan_new(8, {capacity}) failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
+        self._hp = ctypes.c_void_p(h)
 
-    def send(self, obj: Any, timeout: Optional[float] = None) -> None:
+    def send(self, obj: T, timeout: Optional[float] = None) -> None:
         """Sends ``obj``, waiting for room (or a receiver) for up to ``timeout`` seconds
         (None: forever). Raises ``Closed`` if the channel is closed, ``Timeout``."""
-        h = self._h
+        hp = self._hp
         key = next(keys)
         vals = self._vals
         vals[key] = obj
         cell = c_uint64(key)
         p = byref(cell)
-        rc = _try_send(h, p)
+        rc = _try_send(hp, p)
         if rc == _EAGAIN:
             if _on_main():
-                rc = _sliced(_send_t, (h, p), to_ns(timeout))
+                rc = _sliced(_send_t, (self._h, p), to_ns(timeout))
             else:
-                rc = _call(_send, h, p) if timeout is None else _call(_send_t, h, p, to_ns(timeout))
+                rc = _call(_send, hp, p) if timeout is None else _call(_send_t, self._h, p, to_ns(timeout))
         if rc != 0:
             vals.pop(key, None)
             check(rc, "Chan.send")
 
-    def recv(self, timeout: Optional[float] = None) -> Any:
+    def recv(self, timeout: Optional[float] = None) -> T:
         """Receives a value, waiting up to ``timeout`` seconds (None: forever). Raises
         ``Closed`` once the channel is closed and drained, ``Timeout``."""
-        h = self._h
+        hp = self._hp
         cell = c_uint64()
         p = byref(cell)
-        rc = _try_recv(h, p)
+        rc = _try_recv(hp, p)
         if rc == _EAGAIN:
             if _on_main():
-                rc = _sliced(_recv_t, (h, p), to_ns(timeout))
+                rc = _sliced(_recv_t, (self._h, p), to_ns(timeout))
             else:
-                rc = _call(_recv, h, p) if timeout is None else _call(_recv_t, h, p, to_ns(timeout))
+                rc = _call(_recv, hp, p) if timeout is None else _call(_recv_t, self._h, p, to_ns(timeout))
         if rc != 0:
             check(rc, "Chan.recv")
         return self._vals.pop(cell.value)
 
-    def try_send(self, obj: Any) -> bool:
+    def try_send(self, obj: T) -> bool:
         """Sends without blocking: True if sent, False if it would block. Raises
         ``Closed`` if the channel is closed."""
         key = next(keys)
         vals = self._vals
         vals[key] = obj
         cell = c_uint64(key)
-        rc = _try_send(self._h, byref(cell))
+        rc = _try_send(self._hp, byref(cell))
         if rc == 0:
             return True
         vals.pop(key, None)
@@ -123,11 +132,11 @@ class Chan:
         check(rc, "Chan.try_send")
         return False
 
-    def try_recv(self) -> Tuple[bool, Any]:
+    def try_recv(self) -> Tuple[bool, Optional[T]]:
         """Receives without blocking: ``(True, value)``, or ``(False, None)`` if nothing
         is ready. Raises ``Closed`` once the channel is closed and drained."""
         cell = c_uint64()
-        rc = _try_recv(self._h, byref(cell))
+        rc = _try_recv(self._hp, byref(cell))
         if rc == 0:
             return True, self._vals.pop(cell.value)
         if rc == _EAGAIN:
@@ -149,13 +158,25 @@ class Chan:
         """Values buffered now."""
         return int(_lib.gs_chan_len(self._h))
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         """Receives until the channel is closed and drained (Go's ``for v := range ch``)."""
+        # recv() inlined: one Python call less per value.
+        hp = self._hp
+        pop = self._vals.pop
+        cell = c_uint64()
+        p = byref(cell)
         while True:
-            try:
-                yield self.recv()
-            except Closed:
-                return
+            rc = _try_recv(hp, p)
+            if rc == _EAGAIN:
+                if _on_main():
+                    rc = _sliced(_recv_t, (self._h, p), -1)
+                else:
+                    rc = _call(_recv, hp, p)
+            if rc != 0:
+                if rc == _ECLOSED:
+                    return
+                check(rc, "Chan.recv")
+            yield pop(cell.value)
 
     def __repr__(self) -> str:
         return f"<gosched.Chan cap={self._cap} len={len(self) if getattr(self, '_h', None) else '?'}>"
@@ -172,7 +193,15 @@ class Chan:
                 pass
 
 
-def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) -> Tuple[int, Any]:
+#: A receive case of ``select``: ``(chan, "recv")``; chan None: never chosen.
+RecvCase = Tuple[Optional[Chan[Any]], Literal["recv"]]
+#: A send case of ``select``: ``(chan, "send", obj)``; chan None: never chosen.
+SendCase = Tuple[Optional[Chan[Any]], Literal["send"], Any]
+#: One case of ``select``.
+Case = Union[RecvCase, SendCase]
+
+
+def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int, Any]:
     """Waits until one of the cases can proceed and performs it (Go's ``select``).
 
     ``cases`` is a sequence of ``(chan, "recv")`` and ``(chan, "send", obj)``; a case
@@ -186,12 +215,14 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
     arr = (_lib.gs_select_case * n)()
     cells = (c_uint64 * max(n, 1))()
     base = ctypes.addressof(cells)
-    sends = []
-    ops = []
+    sends: List[Tuple[int, Chan[Any], int]] = []
+    ops: List[str] = []
+    chans: List[Optional[Chan[Any]]] = []
     for i, case in enumerate(cases):
         if len(case) < 2:
             raise InvalidArgument(f"select: case {i} must be (chan, 'recv') or (chan, 'send', obj)", _lib.GS_EINVAL)
         ch, op = case[0], case[1]
+        chans.append(ch)
         if op == "recv" and len(case) == 2:
             arr[i].op = _lib.GS_RECV
         elif op == "send" and len(case) == 3:
@@ -207,7 +238,7 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
         arr[i].elem = base + 8 * i
         if op == "send":
             key = next(keys)
-            ch._vals[key] = case[2]
+            ch._vals[key] = case[2]  # type: ignore[misc]  # (len(case) == 3 here)
             cells[i] = key
             sends.append((i, ch, key))
     try:
@@ -227,7 +258,9 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
     res = arr[rc].result
     if ops[rc] == "recv":
         if res == 0:
-            return rc, cases[rc][0]._vals.pop(cells[rc])
+            chan = chans[rc]
+            assert chan is not None  # a None case is never chosen
+            return rc, chan._vals.pop(cells[rc])
         if res == _ECLOSED:
             return rc, CLOSED
         check(res, "select")

@@ -20,73 +20,73 @@ class Error(Exception):
 class InvalidArgument(Error, ValueError):
     """GS_EINVAL: bad argument, bad handle, or goroutine not parked."""
 
-    code = -errno.EINVAL
+    code: int = -errno.EINVAL
 
 
 class OutOfMemory(Error, MemoryError):
     """GS_ENOMEM: no memory, no stack, or no mapping left."""
 
-    code = -errno.ENOMEM
+    code: int = -errno.ENOMEM
 
 
 class WouldBlock(Error):
     """GS_EAGAIN: a non-blocking operation would block."""
 
-    code = -errno.EAGAIN
+    code: int = -errno.EAGAIN
 
 
 class Timeout(Error, TimeoutError):
     """GS_ETIMEDOUT: the timeout expired."""
 
-    code = -errno.ETIMEDOUT
+    code: int = -errno.ETIMEDOUT
 
 
 class AlreadyDone(Error):
     """GS_EALREADY: already initialized, or channel already closed."""
 
-    code = -errno.EALREADY
+    code: int = -errno.EALREADY
 
 
 class NotPermitted(Error):
     """GS_EPERM: not allowed from this context (e.g. gosched.wait() in a goroutine)."""
 
-    code = -errno.EPERM
+    code: int = -errno.EPERM
 
 
 class NotInitialized(Error):
     """GS_ENOTINIT: the runtime is not initialized; call gosched.init() first."""
 
-    code = -errno.ENXIO
+    code: int = -errno.ENXIO
 
 
 class ShuttingDown(Error):
     """GS_ESHUTDOWN: the runtime is shutting down."""
 
-    code = -errno.ESHUTDOWN
+    code: int = -errno.ESHUTDOWN
 
 
 class Closed(Error):
     """GS_ECLOSED: the channel is closed (and, for a receive, drained)."""
 
-    code = -errno.EPIPE
+    code: int = -errno.EPIPE
 
 
 class Canceled(Error):
     """GS_ECANCELED: the fd was closed while a goroutine waited on it."""
 
-    code = -errno.ECANCELED
+    code: int = -errno.ECANCELED
 
 
 class Deadlock(Error):
     """GS_EDEADLK: every goroutine is blocked and nothing can wake them."""
 
-    code = -errno.EDEADLK
+    code: int = -errno.EDEADLK
 
 
 class Busy(Error):
     """GS_EBUSY: the object is in use."""
 
-    code = -errno.EBUSY
+    code: int = -errno.EBUSY
 
 
 class Unsupported(Error, NotImplementedError):

@@ -37,7 +37,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import Unsupported
 
@@ -131,7 +131,7 @@ class gs_select_case(Structure):
 
 _P = c_void_p  # every opaque handle (gs_chan *, gs_g *, ...) travels as a void pointer
 
-_FUNCTIONS: Dict[str, Tuple[object, list, bool]] = {
+_FUNCTIONS: Dict[str, Tuple[object, List[Any], bool]] = {
     # Lifecycle
     "gs_init": (c_int, [POINTER(gs_config)], True),
     "gs_wait": (c_int, [c_int64], True),
@@ -183,10 +183,12 @@ _FUNCTIONS: Dict[str, Tuple[object, list, bool]] = {
     "gs_waitgroup_add": (c_int, [_P, c_int64], False),
     "gs_waitgroup_done": (c_int, [_P], False),
     "gs_waitgroup_wait": (c_int, [_P], True),
+    "gs_waitgroup_wait_timeout": (c_int, [_P, c_int64], True),
     "gs_waitgroup_free": (c_int, [_P], False),
     # Mutexes
     "gs_mutex_new": (_P, [], False),
     "gs_mutex_lock": (c_int, [_P], True),
+    "gs_mutex_lock_timeout": (c_int, [_P, c_int64], True),
     "gs_mutex_trylock": (c_int, [_P], False),
     "gs_mutex_unlock": (c_int, [_P], False),
     "gs_mutex_free": (c_int, [_P], False),
@@ -202,6 +204,61 @@ _FUNCTIONS: Dict[str, Tuple[object, list, bool]] = {
     "gs_trace_region_end": (c_int, [c_char_p], False),
     "gs_trace_log": (c_int, [c_char_p, c_char_p], False),
 }
+
+if TYPE_CHECKING:
+    # What _declare() below binds, for type checkers (restype as Python sees it).
+    gs_init: Callable[..., int]
+    gs_wait: Callable[..., int]
+    gs_shutdown: Callable[..., int]
+    gs_version: Callable[..., Optional[bytes]]
+    gs_strerror: Callable[..., Optional[bytes]]
+    gs_go: Callable[..., int]
+    gs_go_with: Callable[..., int]
+    gs_gosched: Callable[..., int]
+    gs_self: Callable[..., Optional[int]]
+    gs_goid: Callable[..., int]
+    gs_lock_os_thread: Callable[..., int]
+    gs_unlock_os_thread: Callable[..., int]
+    gs_should_yield: Callable[..., bool]
+    gs_park: Callable[..., int]
+    gs_park_timeout: Callable[..., int]
+    gs_ready: Callable[..., int]
+    gs_run_for: Callable[..., int]
+    gs_nanotime: Callable[..., int]
+    gs_sleep: Callable[..., int]
+    gs_entersyscall: Callable[..., None]
+    gs_exitsyscall: Callable[..., None]
+    gs_entersyscallblock: Callable[..., None]
+    gs_wait_fd: Callable[..., int]
+    gs_read: Callable[..., int]
+    gs_write: Callable[..., int]
+    gs_close: Callable[..., int]
+    gs_chan_new: Callable[..., Optional[int]]
+    gs_chan_send: Callable[..., int]
+    gs_chan_recv: Callable[..., int]
+    gs_chan_try_send: Callable[..., int]
+    gs_chan_try_recv: Callable[..., int]
+    gs_chan_send_timeout: Callable[..., int]
+    gs_chan_recv_timeout: Callable[..., int]
+    gs_chan_close: Callable[..., int]
+    gs_chan_len: Callable[..., int]
+    gs_chan_cap: Callable[..., int]
+    gs_chan_free: Callable[..., int]
+    gs_select: Callable[..., int]
+    gs_waitgroup_new: Callable[..., Optional[int]]
+    gs_waitgroup_add: Callable[..., int]
+    gs_waitgroup_done: Callable[..., int]
+    gs_waitgroup_wait: Callable[..., int]
+    gs_waitgroup_free: Callable[..., int]
+    gs_mutex_new: Callable[..., Optional[int]]
+    gs_mutex_lock: Callable[..., int]
+    gs_mutex_trylock: Callable[..., int]
+    gs_mutex_unlock: Callable[..., int]
+    gs_mutex_free: Callable[..., int]
+    gs_stats_get: Callable[..., int]
+    gs_dump: Callable[..., int]
+    gs_waitgroup_wait_timeout: Callable[..., int]
+    gs_mutex_lock_timeout: Callable[..., int]
 
 #: Names of the functions that may block or switch goroutines.
 BLOCKING = frozenset(n for n, (_, _, b) in _FUNCTIONS.items() if b)
@@ -357,6 +414,21 @@ def _declare() -> None:
 _declare()
 
 
+def raw(name: str) -> Callable[..., int]:
+    """A second function object for ``name`` without ``argtypes``: a call skips the
+    argument conversion, which is about a third of a ctypes call's cost. Every argument
+    must then already be what C expects: a ctypes object (``c_void_p``, ``byref(...)``,
+    ``c_int64``), None for NULL, or an int that fits a C ``int``. The GIL is handled as
+    for ``name`` (released for the blocking functions)."""
+    restype, _argtypes, blocking = _FUNCTIONS[name]
+    if not _present.get(name, False):
+        return _missing(name)  # type: ignore[return-value]
+    f = (_cdll if blocking else _pydll)[name]
+    f.restype = restype  # type: ignore[assignment]
+    fn: Callable[..., int] = f
+    return fn
+
+
 def has(name: str) -> bool:
     """True if the loaded library exports the C function ``name``."""
     return _present.get(name, False)
@@ -364,12 +436,12 @@ def has(name: str) -> bool:
 
 def strerror(code: int) -> str:
     """gs_strerror(code) as a str."""
-    s = gs_strerror(code)  # type: ignore[name-defined]  # noqa: F821
+    s = gs_strerror(code)  # noqa: F821
     return s.decode("utf-8", "replace") if s else f"error {code}"
 
 
 def version() -> str:
-    v = gs_version()  # type: ignore[name-defined]  # noqa: F821
+    v = gs_version()  # noqa: F821
     return v.decode() if v else "?"
 
 
@@ -383,6 +455,9 @@ pthread_getspecific.argtypes = [c_uint32]
 pthread_setspecific = _libc.pthread_setspecific
 pthread_setspecific.restype = c_int
 pthread_setspecific.argtypes = [c_uint32, c_void_p]
+#: pthread_setspecific without argtypes (see raw()): (key as int, c_void_p or None).
+pthread_setspecific_raw = _libc["pthread_setspecific"]
+pthread_setspecific_raw.restype = c_int
 
 pythonapi: Optional[ctypes.PyDLL] = getattr(ctypes, "pythonapi", None)
 if pythonapi is not None:
@@ -392,6 +467,9 @@ if pythonapi is not None:
     PyGILState_GetThisThreadState = pythonapi.PyGILState_GetThisThreadState
     PyGILState_GetThisThreadState.restype = c_void_p
     PyGILState_GetThisThreadState.argtypes = []
+    PyThreadState_Delete = pythonapi.PyThreadState_Delete
+    PyThreadState_Delete.restype = None
+    PyThreadState_Delete.argtypes = [c_void_p]
 
 #: The type of a goroutine entry function, void (*)(void *).
 GS_FN = ctypes.CFUNCTYPE(None, c_void_p)

@@ -62,6 +62,7 @@ goroutines written in Python need the switch mode.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -83,8 +84,12 @@ class _GLocal(threading.local):
     """
 
     ts: Optional[int] = None
+    #: ``ts`` as a c_void_p, for the raw pthread_setspecific.
+    tsp: Any = None
     inside: bool = False
     goroutine: bool = False
+    #: The goroutine's _goroutine._State (its ``inside`` is what shutdown() reads).
+    rec: Any = None
 
 
 g = _GLocal()
@@ -97,8 +102,9 @@ mode: Optional[str] = None
 reason: str = ""
 
 _set = _lib.pthread_setspecific
-_lock = _lib.gs_lock_os_thread
-_unlock = _lib.gs_unlock_os_thread
+_set_raw = _lib.pthread_setspecific_raw
+_lock = _lib.raw("gs_lock_os_thread")
+_unlock = _lib.raw("gs_unlock_os_thread")
 
 
 def call(f: Callable[..., Any], *args: Any) -> Any:
@@ -108,17 +114,29 @@ def call(f: Callable[..., Any], *args: Any) -> Any:
     and fills that thread's slot (see the module docs)."""
     local = g
     st = local.ts
+    rec = local.rec
     if st is None or local.inside:
-        return f(*args)
+        if rec is None or rec.inside:
+            return f(*args)
+        rec.inside = True  # lock mode or pinned: only tell shutdown() where we are
+        try:
+            return f(*args)
+        finally:
+            rec.inside = False
     local.inside = True
-    _set(KEY, None)
+    if rec is not None:
+        rec.inside = True
+    key = KEY
+    _set_raw(key, None)
     _unlock()
     try:
         return f(*args)
     finally:
         _lock()
-        _set(KEY, st)
+        _set_raw(key, local.tsp)
         local.inside = False
+        if rec is not None:
+            rec.inside = False
 
 
 def call_hosting(f: Callable[..., Any], *args: Any) -> Any:
@@ -142,6 +160,7 @@ def enter_goroutine() -> None:
     g.goroutine = True
     if KEY is not None:
         g.ts = _lib.PyThreadState_Get()
+        g.tsp = ctypes.c_void_p(g.ts)
 
 
 def pin() -> None:
@@ -202,6 +221,22 @@ def _find_key() -> Tuple[Optional[int], str]:
     if len(found) != 1:
         return None, "the autoTSS key did not pass the checks"
     return found[0], "autoTSS key found"
+
+
+_probed_key: List[Optional[int]] = []
+
+
+def autotss_key() -> Optional[int]:
+    """The autoTSS slot's pthread key: KEY in switch mode; in lock mode it is looked for
+    (once) on demand, where the interpreter allows it; None if it is not known."""
+    if KEY is not None:
+        return KEY
+    if not _probed_key:
+        ok = sys.implementation.name == "cpython" and not _debug_allocator()
+        if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
+            ok = False
+        _probed_key.append(_find_key()[0] if ok else None)
+    return _probed_key[0]
 
 
 def setup() -> None:

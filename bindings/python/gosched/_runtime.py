@@ -8,13 +8,21 @@ import itertools
 import os
 import sys
 import tempfile
-import threading
-import traceback
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
 
-from . import _lib, _pystate, _signals
-from ._errors import Error, InvalidArgument, NotPermitted, ShuttingDown, class_for
+from . import _goroutine, _lib, _pystate, _signals
+from ._errors import Error, InvalidArgument, NotPermitted, class_for
+from ._goroutine import Goroutine
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 10):
+        from typing import ParamSpec
+    else:  # pragma: no cover
+        from typing_extensions import ParamSpec
+    _P = ParamSpec("_P")
+
+T = TypeVar("T")
 
 #: Default goroutine stack when init() is not given one and $GS_STACK_SIZE is unset.
 #: Python code goes deeper into the C stack than the runtime's 256 KiB default allows
@@ -24,16 +32,16 @@ PYTHON_STACK_SIZE = 4 << 20
 
 _INT64_MAX = (1 << 63) - 1
 
-# Goroutines not yet started: key -> (fn, args, kwargs, name). The key travels as the
+# Goroutines not yet started: key -> (fn, args, kwargs, state). The key travels as the
 # C argument; the entry pops it (so references are held exactly until the start).
-_jobs: Dict[int, Tuple[Callable[..., Any], tuple, dict, Optional[str]]] = {}
-# Python goroutines running now: goroutine id -> name.
-_live: Dict[int, Optional[str]] = {}
+_jobs: Dict[int, Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any], _goroutine._State]] = {}
+# Python goroutines running now: goroutine id -> state.
+_live: Dict[int, _goroutine._State] = {}
+_PyThreadState_Get = _lib.PyThreadState_Get if _lib.pythonapi is not None else None
+_PyThreadState_Delete = _lib.PyThreadState_Delete if _lib.pythonapi is not None else None
 # Keys of goroutines and of channel values in flight (thread-safe under the GIL).
 keys = itertools.count(1)
 
-_exc_lock = threading.Lock()
-_exc_count = 0
 _inited = False
 
 
@@ -58,39 +66,31 @@ def to_ns(seconds: Optional[float], what: str = "timeout") -> int:
 # Goroutine entry
 
 
-def _report(gid: int, name: Optional[str]) -> None:
-    global _exc_count
-    with _exc_lock:
-        _exc_count += 1
-    try:
-        label = f"goroutine {gid}" + (f" ({name})" if name else "")
-        err = sys.stderr
-        if err is not None:
-            err.write(f"Exception in {label}:\n")
-            traceback.print_exc(file=err)
-            err.flush()
-    except Exception:
-        pass
-
-
 def _entry(arg: Optional[int]) -> None:
     # Nothing may run before this line that could switch goroutines (_pystate docs).
     _pystate.enter_goroutine()
     job = _jobs.pop(arg or 0, None)
     if job is None:  # its runtime was shut down before it started
         return
-    fn, args, kwargs, name = job
+    fn, args, kwargs, st = job
     del job
     gid = _lib.gs_goid()
-    _live[gid] = name
+    st.gid = gid
+    ts = _pystate.g.ts  # (switch mode: enter_goroutine read it)
+    st.ts = ts if ts is not None else (_PyThreadState_Get() if _PyThreadState_Get is not None else None)
+    _pystate.g.rec = st
+    _live[gid] = st
+    value: Any = None
+    exc: Optional[BaseException] = None
     try:
-        fn(*args, **kwargs)
-    except (ShuttingDown, SystemExit):
-        pass  # the runtime is going away: end quietly, as threads do on SystemExit
-    except BaseException:
-        _report(gid, name)
-    finally:
-        _live.pop(gid, None)
+        value = fn(*args, **kwargs)
+    except BaseException as e:
+        # The traceback starts at the goroutine's function, not at this entry.
+        exc = e.with_traceback(e.__traceback__.tb_next if e.__traceback__ else None)
+    del fn, args, kwargs
+    _live.pop(gid, None)
+    st.ts = None
+    _goroutine.finish(st, value, exc)
     # The goroutine ends locked to its thread; the runtime unlocks it at exit.
 
 
@@ -98,14 +98,26 @@ _ENTRY = _lib.GS_FN(_entry)
 _ENTRY_ADDR = ctypes.cast(_ENTRY, c_void_p).value
 
 
+def _default_name(fn: Any) -> Optional[str]:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if not isinstance(name, str):
+        name = getattr(type(fn), "__qualname__", None)
+    return name if isinstance(name, str) and name else None
+
+
+# gs_go_opts by (name, stack_size, host): gs_go_with only reads them (it copies the
+# name), so one struct serves every goroutine started with the same options.
+_opts_cache: Dict[Tuple[Optional[str], Optional[int], bool], Any] = {}
+
+
 def _spawn(
     fn: Callable[..., Any],
-    args: tuple,
-    kwargs: dict,
+    args: Tuple[Any, ...],
+    kwargs: Dict[str, Any],
     name: Optional[str],
     stack_size: Optional[int],
     host: bool,
-) -> int:
+) -> _goroutine.Goroutine[Any]:
     if not callable(fn):
         raise TypeError(f"gosched.go: {fn!r} is not callable")
     if _pystate.mode is None:  # a runtime started by C code, not by init()
@@ -116,44 +128,58 @@ def _spawn(
             f"(this interpreter uses {_pystate.mode!r}: {_pystate.reason})",
             _lib.GS_EPERM,
         )
+    if name is None:
+        name = _default_name(fn)
+    st = _goroutine._State(name)
     key = next(keys)
-    _jobs[key] = (fn, args, kwargs, name)
-    if name is None and stack_size is None and not host:
-        gid = _lib.gs_go(_ENTRY_ADDR, key)
-    else:
+    _jobs[key] = (fn, args, kwargs, st)
+    okey = (name, stack_size, host)
+    opts = _opts_cache.get(okey)
+    if opts is None:
         opts = _lib.gs_go_opts(
-            stack_size or 0, name.encode("utf-8") if name else None, _lib.GS_GO_HOST if host else 0
+            stack_size or 0, name.encode("utf-8", "replace") if name else None, _lib.GS_GO_HOST if host else 0
         )
-        gid = _lib.gs_go_with(_ENTRY_ADDR, key, byref(opts))
+        if len(_opts_cache) >= 1024:
+            _opts_cache.clear()
+        _opts_cache[okey] = opts
+    gid = _lib.gs_go_with(_ENTRY_ADDR, key, byref(opts))
     if gid < 0:
         _jobs.pop(key, None)
         check(int(gid), "gs_go")
-    return int(gid)
+    if not st.gid:
+        st.gid = int(gid)
+    return _goroutine.Goroutine(st)
 
 
-def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
-    """Runs ``fn(*args, **kwargs)`` as a goroutine; returns its id.
+def go(fn: Callable[_P, T], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[T]:
+    """Runs ``fn(*args, **kwargs)`` as a goroutine; returns its ``Goroutine`` handle
+    (``join()``, ``result()``, ``exception()``, ``done()``; ``int(handle)`` and
+    ``handle.id`` give the goroutine id). The goroutine is named after
+    ``fn.__qualname__`` in dumps.
 
     Works from the main thread, Python threads and goroutines. An exception escaping
-    ``fn`` is printed with its traceback to stderr and counted (``exceptions_count()``,
-    ``stats()["python_exceptions"]``); ``SystemExit`` and ``ShuttingDown`` end the
-    goroutine quietly.
+    ``fn`` is kept for ``result()``/``exception()`` and counted
+    (``exceptions_count()``, ``stats()["python_exceptions"]``); if nobody retrieves
+    it, it is printed with its traceback to stderr, once, when the goroutine has
+    ended and its handle is gone. ``SystemExit`` and ``ShuttingDown`` end the
+    goroutine quietly (``result()`` still raises them).
     """
     return _spawn(fn, args, kwargs, None, None, False)
 
 
 def go_with(
-    fn: Callable[..., Any],
-    args: tuple = (),
-    kwargs: Optional[dict] = None,
+    fn: Callable[..., T],
+    args: Iterable[Any] = (),
+    kwargs: Optional[Mapping[str, Any]] = None,
     *,
     name: Optional[str] = None,
     stack_size: Optional[int] = None,
     host: bool = False,
-) -> int:
-    """``go`` with options (gs_go_with): a ``name`` shown in dumps and error messages,
-    a ``stack_size`` in bytes, and ``host=True`` for a goroutine that runs only on the
-    thread that called ``init()``, inside ``run_for()``."""
+) -> Goroutine[T]:
+    """``go`` with options (gs_go_with): a ``name`` shown in dumps and error messages
+    (default: ``fn.__qualname__``), a ``stack_size`` in bytes, and ``host=True`` for a
+    goroutine that runs only on the thread that called ``init()``, inside
+    ``run_for()``."""
     return _spawn(fn, tuple(args), dict(kwargs or {}), name, stack_size, host)
 
 
@@ -170,7 +196,7 @@ def _is_python_thunk(obj: Any, depth: int = 0) -> bool:
 def _address(x: Any, what: str) -> Optional[int]:
     if x is None or isinstance(x, int):
         return x
-    pointers = (c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._Pointer, ctypes._CFuncPtr)
+    pointers = (c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._Pointer, getattr(ctypes, "_CFuncPtr"))
     if isinstance(x, pointers):
         return ctypes.cast(x, c_void_p).value
     if isinstance(x, (ctypes._SimpleCData, ctypes.Array, ctypes.Structure, ctypes.Union)):
@@ -243,9 +269,47 @@ def shutdown() -> int:
     check(rc, "gs_shutdown")
     _inited = False
     # Goroutines that had not started never will: drop what they would have run.
+    for _fn, _args, _kw, st in _jobs.values():
+        _goroutine.abandon(st)
     _jobs.clear()
+    abandoned = list(_live.values())
     _live.clear()
-    return rc
+    _abandon_thread_states(abandoned)
+    return int(rc)
+
+
+def _abandon_thread_states(abandoned: List[_goroutine._State]) -> None:
+    """Takes the thread states of goroutines that shutdown() abandoned out of the
+    interpreter.
+
+    Each still points into its goroutine's stack (CPython keeps the C frame of the
+    running Python code there), which gs_shutdown freed: left in the interpreter's list,
+    ``sys._current_frames()``, ``faulthandler.dump_traceback(all_threads=True)`` and
+    the interpreter's exit under ``-v`` would read freed memory. PyThreadState_Delete
+    unlinks and frees a thread state without reading its frames (the objects those
+    frames reference are left alone: never released). It is done only when every
+    abandoned Python goroutine was inside a gosched call: a goroutine that was running
+    Python code then was still running when gs_shutdown gave up waiting, so its stack
+    was not freed and its thread state is still in use.
+    """
+    for st in abandoned:
+        _goroutine.abandon(st)
+    if _PyThreadState_Delete is None or not abandoned:
+        return
+    if not all(st.inside for st in abandoned if st.ts is not None):
+        return
+    # From 3.12 on, deleting a thread state that PyGILState_Ensure made also empties the
+    # *calling* thread's autoTSS slot: it is put back below, which needs the slot's key.
+    key = _pystate.autotss_key() if sys.version_info >= (3, 12) else _pystate.KEY
+    if sys.version_info >= (3, 12) and key is None:
+        return
+    me = _PyThreadState_Get() if _PyThreadState_Get is not None else None
+    for st in abandoned:
+        ts, st.ts = st.ts, None
+        if ts is not None:
+            _PyThreadState_Delete(ts)
+    if key is not None and me:
+        _pystate._set(key, me)
 
 
 class Runtime:
@@ -267,9 +331,8 @@ class Runtime:
         init(**self._kw)  # type: ignore[arg-type]
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: object) -> None:
         self.abandoned = shutdown()
-        return False
 
     @staticmethod
     def wait(timeout: Optional[float] = None) -> None:
@@ -304,6 +367,11 @@ def _after_fork_in_child() -> None:
     global _inited
     _inited = False
     _jobs.clear()
+    # The goroutines of the parent do not exist here; their thread states are the
+    # parent's (the child's interpreter drops every other thread state itself).
+    for st in _live.values():
+        st.ts = None
+        _goroutine.abandon(st)
     _live.clear()
 
 
@@ -374,6 +442,9 @@ class blocking:
     def __enter__(self) -> "blocking":
         self._on = _pystate.in_goroutine()
         if self._on:
+            rec = _pystate.g.rec
+            if rec is not None:
+                rec.inside = True
             (_lib.gs_entersyscallblock if self._long else _lib.gs_entersyscall)()
         return self
 
@@ -381,6 +452,9 @@ class blocking:
         if self._on:
             self._on = False
             _pystate.call(_lib.gs_exitsyscall)
+            rec = _pystate.g.rec
+            if rec is not None:
+                rec.inside = False
 
 
 def run_for(budget: float) -> int:
@@ -405,13 +479,13 @@ def stats() -> Dict[str, int]:
     check(_lib.gs_stats_get(byref(s)), "gs_stats_get")
     out = {name: int(getattr(s, name)) for name, _ in _lib.STATS_FIELDS}
     out["python_goroutines"] = len(_live)
-    out["python_exceptions"] = _exc_count
+    out["python_exceptions"] = _goroutine.exc_count
     return out
 
 
 def exceptions_count() -> int:
     """How many exceptions escaped Python goroutines (each was printed to stderr)."""
-    return _exc_count
+    return _goroutine.exc_count
 
 
 def dump() -> str:

@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _lib, _pystate
 
@@ -42,7 +42,7 @@ def on_main_thread() -> bool:
     return threading.get_ident() == _MAIN and not _pystate.g.goroutine
 
 
-def sliced(f: Callable[..., int], head: tuple, timeout_ns: int) -> int:
+def sliced(f: Callable[..., int], head: Tuple[Any, ...], timeout_ns: int) -> int:
     """Calls ``f(*head, ns)``, a C function that returns GS_ETIMEDOUT when ``ns``
     nanoseconds pass without it doing anything, in slices until it does something or
     ``timeout_ns`` (< 0: forever) passes; pending signal handlers run between slices."""
@@ -130,7 +130,7 @@ def run_for(budget_ns: int) -> int:
             except (ValueError, OSError):
                 pass
     _deliver(real)
-    return steps
+    return int(steps)
 
 
 def _deliver(real: Dict[int, Callable[..., Any]]) -> None:

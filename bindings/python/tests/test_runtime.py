@@ -305,7 +305,9 @@ class Goroutines(RuntimeTestCase):
             def outer():
                 inner()
 
-            gid = gosched.go_with(outer, name="faulty")
+            # Only the id is kept: with the handle dropped, nobody can retrieve the
+            # exception, so it is reported when the goroutine ends.
+            gid = int(gosched.go_with(outer, name="faulty"))
             self.join()
         finally:
             sys.stderr = old

@@ -35,6 +35,9 @@ _BLOCK = {
     "wait": "gosched.go(other.recv); ready(); gosched.wait()",
     "sleep": "ready(); gosched.sleep(30)",
     "select": "ready(); gosched.select([(ch, 'recv'), (other, 'recv')])",
+    "join": "g = gosched.go(other.recv); ready(); g.join()",
+    "wg_wait": "wg = gosched.WaitGroup(); wg.add(1); ready(); wg.wait()",
+    "mutex_lock": "mu = gosched.Mutex(); mu.lock(); ready(); mu.lock()",
 }
 
 # After KeyboardInterrupt was caught: the runtime works and nothing was lost.
@@ -45,6 +48,9 @@ _AFTER = {
     "wait": "other.close(); gosched.wait(timeout=5)",
     "sleep": "gosched.sleep(0.001)",
     "select": "gosched.go(other.send, 7); assert gosched.select([(ch, 'recv'), (other, 'recv')], timeout=5) == (1, 7)",
+    "join": "assert not g.done(); other.send(5); assert g.join(timeout=5) and g.result() == 5",
+    "wg_wait": "gosched.go(wg.done); assert wg.wait(timeout=5)",
+    "mutex_lock": "mu.unlock(); assert mu.lock(timeout=5)",
 }
 
 
@@ -139,6 +145,17 @@ class KeyboardInterruptOnMainThread(unittest.TestCase):
     def test_select(self):
         self.caught("select")
         self.uncaught("select")
+
+    def test_goroutine_join(self):
+        self.caught("join")
+        self.uncaught("join")
+
+    @needs("gs_waitgroup_wait_timeout", "gs_mutex_lock_timeout")
+    def test_waitgroup_wait_and_mutex_lock(self):
+        self.caught("wg_wait")
+        self.uncaught("wg_wait")
+        self.caught("mutex_lock")
+        self.uncaught("mutex_lock")
 
     def test_any_python_handler_runs_while_recv_waits(self):
         body = """

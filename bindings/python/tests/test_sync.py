@@ -122,3 +122,36 @@ class Mutexes(RuntimeTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@needs("gs_waitgroup_wait_timeout", "gs_mutex_lock_timeout")
+class Timeouts(RuntimeTestCase):
+    def test_waitgroup_wait_with_a_timeout(self):
+        wg = gosched.WaitGroup()
+        self.assertTrue(wg.wait(timeout=0))
+        wg.add(1)
+        t = time.monotonic()
+        self.assertFalse(wg.wait(timeout=0.05))
+        self.assertGreaterEqual(time.monotonic() - t, 0.045)
+        box = gosched.Chan(1)
+        gosched.go(lambda: box.send(wg.wait(timeout=0.02)))  # from a goroutine too
+        self.assertIs(box.recv(timeout=5), False)
+        gosched.go(lambda: (gosched.sleep(0.02), wg.done()))
+        self.assertTrue(wg.wait(timeout=5))
+
+    def test_mutex_lock_with_a_timeout(self):
+        mu = gosched.Mutex()
+        self.assertTrue(mu.lock(timeout=0))
+        t = time.monotonic()
+        self.assertFalse(mu.lock(timeout=0.05))
+        self.assertGreaterEqual(time.monotonic() - t, 0.045)
+        self.assertFalse(mu.acquire(timeout=0.01))
+        self.assertFalse(mu.acquire(blocking=False))
+        box = gosched.Chan(1)
+        gosched.go(lambda: box.send(mu.lock(timeout=0.02)))
+        self.assertIs(box.recv(timeout=5), False)
+        gosched.go(lambda: (gosched.sleep(0.02), mu.unlock()))
+        self.assertTrue(mu.acquire(timeout=5))
+        mu.release()
+        self.assertTrue(mu.try_lock())
+        mu.unlock()
