@@ -75,6 +75,9 @@
 #define GS_EDEADLK    (-EDEADLK)
 #define GS_EBUSY      (-EBUSY)
 
+/* Initialiser of a gs_once (see gs_once_do): static gs_once once = GS_ONCE_INIT; */
+#define GS_ONCE_INIT { { 0, 0, 0, 0 } }
+
 /*
  * Signals
  *
@@ -230,6 +233,11 @@
 typedef struct gs_chan gs_chan;
 
 /*
+ Opaque condition variable handle (Go's sync.Cond).
+ */
+typedef struct gs_cond gs_cond;
+
+/*
  Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
  names nobody, even after its memory is reused. (Not `repr(C)`, so that the header
  declares it opaque: C code never looks inside.)
@@ -240,6 +248,16 @@ typedef struct gs_g gs_g;
  Opaque mutex handle (Go's sync.Mutex).
  */
 typedef struct gs_mutex gs_mutex;
+
+/*
+ Opaque reader/writer mutex handle (Go's sync.RWMutex).
+ */
+typedef struct gs_rwmutex gs_rwmutex;
+
+/*
+ Opaque weighted semaphore handle.
+ */
+typedef struct gs_semaphore gs_semaphore;
 
 /*
  Opaque wait group handle (Go's sync.WaitGroup).
@@ -361,6 +379,15 @@ typedef struct gs_config {
    */
   uint32_t flags;
 } gs_config;
+
+/*
+ A once: initialise it with GS_ONCE_INIT (all zero), e.g.
+ `static gs_once once = GS_ONCE_INIT;`, and never copy or move it once used. The
+ fields are private. Layout fixed by abi/layout.txt.
+ */
+typedef struct gs_once {
+  uint64_t _private[4];
+} gs_once;
 
 /*
  Called on the scheduler's stack after the goroutine is marked waiting; returning
@@ -506,6 +533,63 @@ int gs_chan_free(struct gs_chan *c);
  thread when gs_shutdown runs.
  */
 int gs_select(struct gs_select_case *cases, size_t n, int64_t timeout_ns);
+
+/*
+ Creates a condition variable over the mutex m (Go's NewCond(L)); m must outlive it.
+ Works without a runtime.
+
+ Returns the condition variable; NULL if m is NULL or not a live mutex, or if
+ memory runs out.
+ */
+struct gs_cond *gs_cond_new(struct gs_mutex *m);
+
+/*
+ Unlocks c's mutex, which the caller holds, waits (parks a goroutine, blocks a
+ foreign thread) until gs_cond_signal or gs_cond_broadcast wakes it, and locks the
+ mutex again before it returns. A signal after the mutex was released is never
+ lost. For a wait that also ends on cancellation, see gs_context_done (a select on
+ the context's done channel and a channel the signaller sends on).
+
+ Returns 0 with the mutex held; GS_EPERM if the mutex is not locked or inside an
+ unlockf (nothing done); GS_EINVAL for NULL, a condition variable that is not live,
+ or one whose mutex was freed; GS_ESHUTDOWN on a foreign thread when gs_shutdown
+ runs (the mutex is then held only if locking it again still succeeded).
+ */
+int gs_cond_wait(struct gs_cond *c);
+
+/*
+ gs_cond_wait, giving up after timeout_ns nanoseconds (< 0: never; 0: unlocks,
+ gives up at once and locks again).
+
+ Returns 0 with the mutex held; GS_ETIMEDOUT with the mutex held when the time ran
+ out first; the other codes as gs_cond_wait.
+ */
+int gs_cond_wait_timeout(struct gs_cond *c, int64_t timeout_ns);
+
+/*
+ Wakes the longest-waiting party of c, if any (Go's Signal). The caller may hold
+ the mutex or not. Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL or a condition variable that is not live.
+ */
+int gs_cond_signal(struct gs_cond *c);
+
+/*
+ Wakes every party waiting on c (Go's Broadcast). Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL or a condition variable that is not live.
+ */
+int gs_cond_broadcast(struct gs_cond *c);
+
+/*
+ Frees c (not its mutex).
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while a party waits on c, or a
+ timed-out waiter has not yet left it; GS_EINVAL for NULL, and for a handle that
+ is not a live condition variable's (freed already, or of another kind); a freed
+ handle is refused while in the quarantine described at gs_mutex_free.
+ */
+int gs_cond_free(struct gs_cond *c);
 
 /*
  Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
@@ -863,6 +947,26 @@ int gs_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int gs_close(int fd);
 
 /*
+ Calls fn(arg) if no call of gs_once_do on once has called its function yet; all
+ other calls, concurrent ones included, wait (a goroutine parks, a foreign thread
+ blocks) until that function has returned, so that they all see its effects. After
+ that, a call is one atomic load. fn must not call gs_once_do on the same once (it
+ would wait for itself, as in Go). Works without a runtime.
+
+ Returns 0 once the function has returned (in this call or another); GS_EINVAL for
+ a NULL once or fn; GS_EPERM inside an unlockf if it would have to wait;
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs while it waits.
+ */
+int gs_once_do(struct gs_once *once, gs_fn fn_, void *arg);
+
+/*
+ True once the function of once has returned. Never blocks.
+
+ Returns true or false; false for NULL.
+ */
+bool gs_once_done(const struct gs_once *once);
+
+/*
  Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
  after the goroutine is marked waiting; if it returns false the goroutine resumes
  at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
@@ -897,6 +1001,150 @@ int gs_park_timeout(gs_unlockf unlockf, void *lock, const char *reason, int64_t 
  runtime; GS_ESHUTDOWN while gs_shutdown runs.
  */
 int gs_ready(struct gs_g *g);
+
+/*
+ Creates an unlocked reader/writer mutex. Works without a runtime.
+
+ Returns the mutex; NULL if memory runs out.
+ */
+struct gs_rwmutex *gs_rwmutex_new(void);
+
+/*
+ Locks rw for reading: any number of readers hold it together. A single atomic
+ operation unless a writer holds it or waits for it; then the caller waits (parks
+ a goroutine, blocks a foreign thread) until that writer unlocked. A waiting writer
+ keeps new readers out, so writers do not starve (Go's rule); a reader that
+ read-locks again while a writer waits therefore deadlocks, as in Go.
+
+ Returns 0; GS_EINVAL for NULL or an rwmutex that is not live (freed: see
+ gs_rwmutex_free); GS_EPERM inside an unlockf if a writer holds or waits for it
+ (nothing is locked); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs
+ (nothing is locked).
+ */
+int gs_rwmutex_rlock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for reading if no writer holds it or waits for it (Go's TryRLock).
+ Never blocks; works anywhere.
+
+ Returns 0; GS_EAGAIN if a writer holds it or waits for it; GS_EINVAL for NULL or
+ an rwmutex that is not live.
+ */
+int gs_rwmutex_tryrlock(struct gs_rwmutex *rw);
+
+/*
+ Unlocks one reader; the last reader a waiting writer waits for lets it in. Any
+ goroutine or thread may read-unlock. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if no reader holds rw (more read-unlocks than read-locks:
+ nothing changes); GS_EINVAL for NULL or an rwmutex that is not live.
+ */
+int gs_rwmutex_runlock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for writing: waits (parks a goroutine, blocks a foreign thread) for the
+ writer before it, then keeps new readers out and waits for the readers inside to
+ unlock. Not recursive.
+
+ Returns 0; GS_EINVAL for NULL or an rwmutex that is not live; GS_EPERM inside an
+ unlockf if it is held (nothing changes: there it only tries); GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs (if it came while waiting for readers, rw is
+ left unusable: only the runtime's end follows).
+ */
+int gs_rwmutex_lock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for writing if nobody holds it (Go's TryLock). Never blocks; works
+ anywhere.
+
+ Returns 0; GS_EAGAIN if a reader or a writer holds it (or a writer waits);
+ GS_EINVAL for NULL or an rwmutex that is not live.
+ */
+int gs_rwmutex_trylock(struct gs_rwmutex *rw);
+
+/*
+ Unlocks the writer: the readers that waited meanwhile get in, then the next
+ writer. Any goroutine or thread may unlock. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if no writer holds rw (nothing changes); GS_EINVAL for NULL
+ or an rwmutex that is not live.
+ */
+int gs_rwmutex_unlock(struct gs_rwmutex *rw);
+
+/*
+ Frees rw.
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while a reader or writer holds
+ it or a party waits on it; GS_EINVAL for NULL, and for a handle that is not a
+ live rwmutex's (freed already, or of another kind). A freed handle is refused
+ with GS_EINVAL while its memory is in the quarantine described at
+ gs_mutex_free; after that, using it is undefined behavior.
+ */
+int gs_rwmutex_free(struct gs_rwmutex *rw);
+
+/*
+ Creates a weighted semaphore of capacity size, nothing held. Works without a
+ runtime.
+
+ Returns the semaphore; NULL if size <= 0 or memory runs out.
+ */
+struct gs_semaphore *gs_semaphore_new(int64_t size);
+
+/*
+ Acquires weight n, waiting (parks a goroutine, blocks a foreign thread) until it
+ fits. Waiters are served in arrival order: a large request at the head keeps
+ later small ones waiting, so it is not starved.
+
+ Returns 0; GS_EINVAL for n < 0, n larger than the capacity (it could never be
+ granted), NULL or a semaphore that is not live; GS_EPERM inside an unlockf if it
+ would wait; GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing is
+ held after an error.
+ */
+int gs_semaphore_acquire(struct gs_semaphore *s, int64_t n);
+
+/*
+ gs_semaphore_acquire, giving up after timeout_ns nanoseconds (< 0: never; 0: only
+ tries, as gs_semaphore_tryacquire).
+
+ Returns 0; GS_ETIMEDOUT when the time ran out first; GS_EAGAIN for a timeout of 0
+ when it does not fit at once; the other codes as gs_semaphore_acquire.
+ */
+int gs_semaphore_acquire_timeout(struct gs_semaphore *s, int64_t n, int64_t timeout_ns);
+
+/*
+ Acquires weight n if it fits now and nobody waits (Go's TryAcquire). Never
+ blocks; works anywhere.
+
+ Returns 0; GS_EAGAIN if it does not fit or others wait; GS_EINVAL for n < 0, n
+ larger than the capacity, NULL or a semaphore that is not live.
+ */
+int gs_semaphore_tryacquire(struct gs_semaphore *s, int64_t n);
+
+/*
+ Releases weight n and grants the waiters that now fit, in order. Any goroutine or
+ thread may release. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if n is more than is held (nothing changes); GS_EINVAL for
+ n < 0, NULL or a semaphore that is not live.
+ */
+int gs_semaphore_release(struct gs_semaphore *s, int64_t n);
+
+/*
+ The weight held now (a snapshot). Never blocks.
+
+ Returns the weight (>= 0); GS_EINVAL for NULL or a semaphore that is not live.
+ */
+int64_t gs_semaphore_held(struct gs_semaphore *s);
+
+/*
+ Frees s.
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while weight is held or a party
+ waits; GS_EINVAL for NULL, and for a handle that is not a live semaphore's (freed
+ already, or of another kind); a freed handle is refused while in the quarantine
+ described at gs_mutex_free.
+ */
+int gs_semaphore_free(struct gs_semaphore *s);
 
 /*
  Creates a wait group with a counter of 0. Works without a runtime.

@@ -13,12 +13,16 @@ use crate::error::{Error, Result};
 use core::ffi::c_int;
 
 pub mod chan;
+pub mod cond;
 pub mod debug;
 pub mod gls;
 pub mod go;
 pub mod lifecycle;
 pub mod netpoll;
+pub mod once;
 pub mod park;
+pub mod rwmutex;
+pub mod semaphore;
 pub mod sync;
 pub mod syscall;
 pub mod time;
