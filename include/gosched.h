@@ -260,6 +260,16 @@ typedef struct gs_rwmutex gs_rwmutex;
 typedef struct gs_semaphore gs_semaphore;
 
 /*
+ Opaque ticker handle.
+ */
+typedef struct gs_ticker gs_ticker;
+
+/*
+ Opaque one-shot timer (or after-func) handle.
+ */
+typedef struct gs_timer gs_timer;
+
+/*
  Opaque wait group handle (Go's sync.WaitGroup).
  */
 typedef struct gs_waitgroup gs_waitgroup;
@@ -1104,10 +1114,11 @@ int gs_semaphore_acquire(struct gs_semaphore *s, int64_t n);
 
 /*
  gs_semaphore_acquire, giving up after timeout_ns nanoseconds (< 0: never; 0: only
- tries, as gs_semaphore_tryacquire).
+ tries, as gs_semaphore_tryacquire, but reports GS_ETIMEDOUT as every timed call
+ does).
 
- Returns 0; GS_ETIMEDOUT when the time ran out first; GS_EAGAIN for a timeout of 0
- when it does not fit at once; the other codes as gs_semaphore_acquire.
+ Returns 0; GS_ETIMEDOUT when the time ran out first (or, for a timeout of 0, when
+ it does not fit at once); the other codes as gs_semaphore_acquire.
  */
 int gs_semaphore_acquire_timeout(struct gs_semaphore *s, int64_t n, int64_t timeout_ns);
 
@@ -1292,6 +1303,115 @@ int64_t gs_nanotime(void);
  Returns 0; nothing fails.
  */
 int gs_sleep(int64_t ns);
+
+/*
+ Creates a timer that sends the time on its channel once, ns nanoseconds from now
+ (ns <= 0: at once), and stores it in *out.
+
+ Returns 0; GS_EINVAL for a NULL out; GS_ENOTINIT without a runtime; GS_ESHUTDOWN
+ while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_timer_new(int64_t ns, struct gs_timer **out);
+
+/*
+ Creates a timer that starts fn(arg) as a new goroutine once, ns nanoseconds from
+ now (Go's time.AfterFunc), and stores it in *out; gs_timer_stop prevents it,
+ gs_timer_reset arms it again, gs_timer_free frees it (the goroutine, once
+ started, is independent of it). It has no channel. If no goroutine can be made
+ when it fires (memory runs out), fn does not run.
+
+ Returns 0; GS_EINVAL for a NULL fn or out; GS_ENOTINIT without a runtime;
+ GS_ESHUTDOWN while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_after_func(int64_t ns, gs_fn fn_, void *arg, struct gs_timer **out);
+
+/*
+ The channel of timer t (elements: int64_t, capacity 1), for gs_chan_recv or
+ gs_select. Owned by the timer: do not close or free it.
+
+ Returns the channel; NULL for NULL, a timer that is not live, or an after-func.
+ */
+struct gs_chan *gs_timer_chan(struct gs_timer *t);
+
+/*
+ Stops t (Go 1.23's Timer.Stop): it will not fire, and a value it sent that was
+ not received yet is taken out of its channel, so none is received afterwards. An
+ after-func that has not started its goroutine never does.
+
+ Returns 1 if the call stopped it (it was armed, or its value was still in the
+ channel); 0 if it had fired and its value was received (or it was stopped
+ already); GS_EINVAL for NULL or a timer that is not live; GS_ESHUTDOWN while
+ gs_shutdown runs. After gs_shutdown the timer never fires again.
+ */
+int gs_timer_stop(struct gs_timer *t);
+
+/*
+ Stops t as gs_timer_stop does and arms it again to fire ns nanoseconds from now
+ (ns <= 0: at once) (Go 1.23's Timer.Reset): the channel receives only the new
+ firing's value.
+
+ Returns 1 if t was armed (or its value still in the channel) before the call, 0
+ if not; GS_EINVAL for NULL or a timer that is not live; GS_ENOTINIT if its runtime
+ was shut down since it was made; GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_timer_reset(struct gs_timer *t, int64_t ns);
+
+/*
+ Stops and frees t with its channel. Works after gs_shutdown too.
+
+ Returns 0 once freed: nothing sends into it or runs for it any more; GS_EBUSY
+ (t stays, stopped) while a goroutine or thread waits on its channel; GS_EINVAL for
+ NULL or a timer that is not live (a freed handle is refused while in the
+ quarantine described at gs_mutex_free); GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_timer_free(struct gs_timer *t);
+
+/*
+ Creates a ticker that sends the time on its channel every period_ns nanoseconds
+ (Go's time.NewTicker), and stores it in *out. A receiver that is slow misses
+ ticks: the channel holds at most one, and the ticks that find it full are
+ dropped; the next tick comes at the next multiple of the period.
+
+ Returns 0; GS_EINVAL for period_ns <= 0 or a NULL out; GS_ENOTINIT without a
+ runtime; GS_ESHUTDOWN while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_ticker_new(int64_t period_ns, struct gs_ticker **out);
+
+/*
+ The channel of ticker t (elements: int64_t, capacity 1). Owned by the ticker: do
+ not close or free it.
+
+ Returns the channel; NULL for NULL or a ticker that is not live.
+ */
+struct gs_chan *gs_ticker_chan(struct gs_ticker *t);
+
+/*
+ Stops t (Go's Ticker.Stop): no more ticks, and a tick not received yet is taken
+ out of the channel.
+
+ Returns 0; GS_EINVAL for NULL or a ticker that is not live; GS_ESHUTDOWN while
+ gs_shutdown runs.
+ */
+int gs_ticker_stop(struct gs_ticker *t);
+
+/*
+ Stops t and starts it again with the period period_ns (Go's Ticker.Reset): the
+ next tick is period_ns from now.
+
+ Returns 0; GS_EINVAL for period_ns <= 0, NULL or a ticker that is not live;
+ GS_ENOTINIT if its runtime was shut down since it was made; GS_ESHUTDOWN while
+ gs_shutdown runs.
+ */
+int gs_ticker_reset(struct gs_ticker *t, int64_t period_ns);
+
+/*
+ Stops and frees t with its channel. Works after gs_shutdown too.
+
+ Returns 0 once freed; GS_EBUSY (t stays, stopped) while a goroutine or thread
+ waits on its channel; GS_EINVAL for NULL or a ticker that is not live;
+ GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_ticker_free(struct gs_ticker *t);
 
 #ifdef __cplusplus
 }  // extern "C"

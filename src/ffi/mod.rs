@@ -26,6 +26,7 @@ pub mod semaphore;
 pub mod sync;
 pub mod syscall;
 pub mod time;
+pub mod timer;
 
 /// Runs `$body`; a panic becomes `$on_panic` (after the panic message on stderr).
 /// Under ThreadSanitizer, the runtime's memory accesses meanwhile are not checked

@@ -37,10 +37,11 @@ pub extern "C" fn gs_semaphore_acquire(s: *mut gs_semaphore, n: i64) -> c_int {
 }
 
 /// gs_semaphore_acquire, giving up after timeout_ns nanoseconds (< 0: never; 0: only
-/// tries, as gs_semaphore_tryacquire).
+/// tries, as gs_semaphore_tryacquire, but reports GS_ETIMEDOUT as every timed call
+/// does).
 ///
-/// Returns 0; GS_ETIMEDOUT when the time ran out first; GS_EAGAIN for a timeout of 0
-/// when it does not fit at once; the other codes as gs_semaphore_acquire.
+/// Returns 0; GS_ETIMEDOUT when the time ran out first (or, for a timeout of 0, when
+/// it does not fit at once); the other codes as gs_semaphore_acquire.
 #[no_mangle]
 pub extern "C" fn gs_semaphore_acquire_timeout(s: *mut gs_semaphore, n: i64, timeout_ns: i64) -> c_int {
     ffi_boundary!(PANIC_CODE, {

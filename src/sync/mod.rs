@@ -77,6 +77,7 @@ pub(crate) mod select;
 pub(crate) mod sema;
 pub(crate) mod semaphore;
 pub(crate) mod sudog;
+pub(crate) mod timer;
 pub(crate) mod waiter;
 pub(crate) mod waitgroup;
 
@@ -352,4 +353,4 @@ macro_rules! impl_handle {
     )*};
 }
 impl_handle!(chan::Chan, mutex::Mutex, waitgroup::WaitGroup);
-impl_handle!(rwmutex::RwMutex, cond::Cond, semaphore::Semaphore);
+impl_handle!(rwmutex::RwMutex, cond::Cond, semaphore::Semaphore, timer::TimerChan);

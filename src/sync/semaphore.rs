@@ -107,7 +107,7 @@ impl Semaphore {
     }
 
     /// Acquires weight `n` (Go's Acquire), waiting up to `timeout_ns` (< 0: forever;
-    /// 0: only tries, `Again`). `Inval` if `n` < 0 or larger than the capacity (it
+    /// 0: only tries, `TimedOut` as every timed call). `Inval` if `n` < 0 or larger than the capacity (it
     /// could never be granted); `TimedOut`; `Perm` on g0 if it would wait;
     /// `Shutdown` for a foreign thread when the runtime stops. Nothing is held after
     /// an error.
@@ -128,7 +128,7 @@ impl Semaphore {
         if timeout_ns == 0 {
             // SAFETY: locked.
             unsafe { self.lock.unlock() };
-            return Err(Error::Again);
+            return Err(Error::TimedOut);
         }
         let dl = deadline(timeout_ns);
         // SAFETY: locked; q is under this lock. The granter adds our weight.
