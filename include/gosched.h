@@ -238,6 +238,11 @@ typedef struct gs_chan gs_chan;
 typedef struct gs_cond gs_cond;
 
 /*
+ Opaque context handle.
+ */
+typedef struct gs_context gs_context;
+
+/*
  Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
  names nobody, even after its memory is reused. (Not `repr(C)`, so that the header
  declares it opaque: C code never looks inside.)
@@ -600,6 +605,118 @@ int gs_cond_broadcast(struct gs_cond *c);
  handle is refused while in the quarantine described at gs_mutex_free.
  */
 int gs_cond_free(struct gs_cond *c);
+
+/*
+ The background context (Go's context.Background): the root of every tree, never
+ canceled, without deadline or values; its done channel is NULL, which a select
+ never chooses. The same for every call; freeing it does nothing. Works without a
+ runtime.
+
+ Returns the background context.
+ */
+struct gs_context *gs_context_background(void);
+
+/*
+ Makes a child of parent that gs_context_cancel cancels (Go's WithCancel), and
+ stores it in *out. Canceled at once if parent is. Works without a runtime.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not a live
+ context; GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_cancel(struct gs_context *parent, struct gs_context **out);
+
+/*
+ Makes a child of parent that is also canceled, with GS_ETIMEDOUT (Go's
+ DeadlineExceeded), when gs_nanotime reaches deadline_ns (Go's WithDeadline), and
+ stores it in *out. If the parent's deadline is earlier, the child has the
+ parent's. A deadline already passed cancels it at once.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+ GS_ENOTINIT without a runtime (for a deadline that needs a timer); GS_ESHUTDOWN
+ while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_deadline(struct gs_context *parent,
+                             int64_t deadline_ns,
+                             struct gs_context **out);
+
+/*
+ gs_context_with_deadline(parent, gs_nanotime() + timeout_ns, out) (Go's
+ WithTimeout); timeout_ns <= 0 makes it canceled at once.
+
+ Returns the codes of gs_context_with_deadline.
+ */
+int gs_context_with_timeout(struct gs_context *parent, int64_t timeout_ns, struct gs_context **out);
+
+/*
+ Makes a child of parent that carries value under key (Go's WithValue), and
+ stores it in *out; gs_context_value on it or its descendants finds it (keys are
+ compared as pointers). It is canceled only with its parent (gs_context_cancel
+ refuses it). Works without a runtime.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+ GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_value(struct gs_context *parent,
+                          const void *key,
+                          void *value,
+                          struct gs_context **out);
+
+/*
+ Cancels ctx and every descendant not canceled yet, with GS_ECANCELED: their done
+ channels are closed. Canceling again does nothing. Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL, a context that is not live, the background
+ context, or a value context (canceled only with its parent, as in Go).
+ */
+int gs_context_cancel(struct gs_context *ctx);
+
+/*
+ The done channel of ctx (elements of size 0), closed when ctx is canceled: for
+ gs_select or gs_chan_recv (which returns GS_ECLOSED once it is closed). Owned by
+ the context: do not close or free it.
+
+ Returns the channel; NULL for the background context (a select never chooses a
+ NULL channel), for NULL, and for a context that is not live.
+ */
+struct gs_chan *gs_context_done(struct gs_context *ctx);
+
+/*
+ Why ctx was canceled (Go's Err). Once it is not 0 it never changes.
+
+ Returns 0 while ctx is not canceled; GS_ECANCELED if it (or an ancestor) was
+ canceled; GS_ETIMEDOUT if its deadline (or an ancestor's) passed first; GS_EINVAL
+ for NULL or a context that is not live.
+ */
+int gs_context_err(struct gs_context *ctx);
+
+/*
+ Stores ctx's deadline (gs_nanotime clock) in *out if it has one (Go's Deadline).
+
+ Returns 1 if it has a deadline (stored in *out); 0 if not (*out untouched);
+ GS_EINVAL for a NULL ctx or out, or a context that is not live.
+ */
+int gs_context_deadline(struct gs_context *ctx, int64_t *out);
+
+/*
+ The value stored under key by the nearest gs_context_with_value on the way from
+ ctx up to the root (Go's Value).
+
+ Returns the value; NULL if no context on the way has key, and for NULL or a
+ context that is not live.
+ */
+void *gs_context_value(struct gs_context *ctx, const void *key);
+
+/*
+ Cancels ctx (as gs_context_cancel, also for a value context) and frees it with
+ its done channel and deadline timer. Freeing the background context does nothing.
+
+ Returns 0 once freed; GS_EBUSY (ctx stays, canceled) while it has children that
+ are not freed, or a goroutine or thread is still inside its done channel (just
+ woken by the close: try again); GS_EINVAL for NULL or a context that is not live
+ (a freed handle is refused while in the quarantine described at gs_mutex_free);
+ GS_ESHUTDOWN while gs_shutdown runs (for a context with a deadline timer).
+ */
+int gs_context_free(struct gs_context *ctx);
 
 /*
  Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside

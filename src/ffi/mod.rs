@@ -14,6 +14,7 @@ use core::ffi::c_int;
 
 pub mod chan;
 pub mod cond;
+pub mod context;
 pub mod debug;
 pub mod gls;
 pub mod go;

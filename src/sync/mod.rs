@@ -69,6 +69,7 @@
 
 pub(crate) mod chan;
 pub(crate) mod cond;
+pub(crate) mod context;
 pub(crate) mod mutex;
 pub(crate) mod once;
 pub(crate) mod parker;
@@ -354,3 +355,4 @@ macro_rules! impl_handle {
 }
 impl_handle!(chan::Chan, mutex::Mutex, waitgroup::WaitGroup);
 impl_handle!(rwmutex::RwMutex, cond::Cond, semaphore::Semaphore, timer::TimerChan);
+impl_handle!(context::Context);

@@ -93,15 +93,33 @@ unsafe impl Sync for TimerChan {}
 const _: () = assert!(cfg!(loom) || core::mem::offset_of!(TimerChan, magic) == MAGIC_OFFSET);
 
 /// Proof that the timer's runtime runs while it is held (see *The runtime's life*).
-enum Live {
+pub(crate) enum Live {
     /// The caller is on one of its Ms.
     OnM,
     /// A foreign pass into it.
     Pass(#[allow(dead_code)] Foreign),
 }
 
+/// `Ok(Some)` while the runtime `rt` that started at `start` runs (hold the proof
+/// while touching timers in its heaps); `Ok(None)` if it is gone (its heaps went with
+/// it); `Shutdown` while it stops.
+/// Can be executed by anyone.
+pub(crate) fn runtime_live(rt: *const Runtime, start: i64) -> Result<Option<Live>> {
+    let same = |r: &Runtime| core::ptr::eq(r, rt) && r.start_time == start;
+    let ctx = Ctx::new();
+    if ctx.kind != Kind::Foreign {
+        // SAFETY: ctx.rt is the caller's M's runtime, alive while it runs.
+        return Ok(if same(unsafe { &*ctx.rt }) { Some(Live::OnM) } else { None });
+    }
+    match sched::enter_foreign() {
+        Ok(fg) if same(fg.rt()) => Ok(Some(Live::Pass(fg))),
+        Ok(_) | Err(Error::NotInit) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The runtime the caller can use: its M's, or a foreign pass. `NotInit` without one.
-fn current_runtime() -> Result<(&'static Runtime, Option<Foreign>)> {
+pub(crate) fn current_runtime() -> Result<(&'static Runtime, Option<Foreign>)> {
     match entry::caller() {
         // SAFETY: m is this thread's M; its runtime outlives it.
         Caller::Goroutine(m, _) | Caller::G0(m) => Ok((unsafe { (*m).rt() }, None)),
@@ -181,17 +199,7 @@ impl TimerChan {
     /// `Ok(Some)` while our runtime runs (hold it while touching the timers);
     /// `Ok(None)` if it is gone (the timers went with it); `Shutdown` while it stops.
     fn live(&self) -> Result<Option<Live>> {
-        let same = |rt: &Runtime| core::ptr::eq(rt, self.rt) && rt.start_time == self.rt_start;
-        let ctx = Ctx::new();
-        if ctx.kind != Kind::Foreign {
-            // SAFETY: ctx.rt is the caller's M's runtime, alive while it runs.
-            return Ok(if same(unsafe { &*ctx.rt }) { Some(Live::OnM) } else { None });
-        }
-        match sched::enter_foreign() {
-            Ok(fg) if same(fg.rt()) => Ok(Some(Live::Pass(fg))),
-            Ok(_) | Err(Error::NotInit) => Ok(None),
-            Err(e) => Err(e),
-        }
+        runtime_live(self.rt, self.rt_start)
     }
 
     /// Arms the timer `next` at `when` and flips `next`.
