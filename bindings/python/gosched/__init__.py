@@ -66,6 +66,8 @@ from ._runtime import (
     wait,
 )
 from ._sync import Mutex, WaitGroup
+from ._sync_more import Cond, Once, RWMutex, Semaphore
+from ._timectx import AfterFunc, Context, Ticker, Timer
 
 __version__ = "0.1.0"
 
@@ -84,12 +86,15 @@ def has(c_function: str) -> bool:
 
 
 __all__ = [
+    "AfterFunc",
     "AlreadyDone",
     "Busy",
     "CLOSED",
     "Canceled",
     "Chan",
     "Closed",
+    "Cond",
+    "Context",
     "Deadlock",
     "Error",
     "InvalidArgument",
@@ -97,11 +102,16 @@ __all__ = [
     "Mutex",
     "NotInitialized",
     "NotPermitted",
+    "Once",
     "OutOfMemory",
     "PYTHON_STACK_SIZE",
+    "RWMutex",
     "Runtime",
+    "Semaphore",
     "ShuttingDown",
+    "Ticker",
     "Timeout",
+    "Timer",
     "Unsupported",
     "WaitGroup",
     "WouldBlock",

@@ -188,6 +188,7 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
     base = ctypes.addressof(cells)
     sends = []
     ops = []
+    raws = set()
     for i, case in enumerate(cases):
         if len(case) < 2:
             raise InvalidArgument(f"select: case {i} must be (chan, 'recv') or (chan, 'send', obj)", _lib.GS_EINVAL)
@@ -202,7 +203,15 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
         if ch is None:
             continue
         if not isinstance(ch, Chan):
-            raise InvalidArgument(f"select: case {i}: {ch!r} is not a gosched.Chan", _lib.GS_EINVAL)
+            # A Timer, Ticker or Context: a library-owned channel of fire times (or the
+            # done channel); the value received is the time, or CLOSED.
+            raw = getattr(ch, "_raw_chan", None)
+            if raw is None or op != "recv":
+                raise InvalidArgument(f"select: case {i}: {ch!r} is not a gosched.Chan", _lib.GS_EINVAL)
+            arr[i].chan = raw()
+            arr[i].elem = base + 8 * i
+            raws.add(i)
+            continue
         arr[i].chan = ch._h
         arr[i].elem = base + 8 * i
         if op == "send":
@@ -226,6 +235,8 @@ def select(cases: Sequence[Tuple[Any, ...]], timeout: Optional[float] = None) ->
     check(rc, "select")
     res = arr[rc].result
     if ops[rc] == "recv":
+        if res == 0 and rc in raws:
+            return rc, ctypes.c_int64(cells[rc]).value
         if res == 0:
             return rc, cases[rc][0]._vals.pop(cells[rc])
         if res == _ECLOSED:
