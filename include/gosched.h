@@ -76,7 +76,7 @@
 #define GS_EBUSY      (-EBUSY)
 
 /* Initialiser of a gs_once (see gs_once_do): static gs_once once = GS_ONCE_INIT; */
-#define GS_ONCE_INIT { { 0, 0, 0, 0 } }
+#define GS_ONCE_INIT { 0, 0, { 0, 0, 0 } }
 
 /*
  * Signals
@@ -398,10 +398,13 @@ typedef struct gs_config {
 /*
  A once: initialise it with GS_ONCE_INIT (all zero), e.g.
  `static gs_once once = GS_ONCE_INIT;`, and never copy or move it once used. The
- fields are private. Layout fixed by abi/layout.txt.
+ fields are private; `_state` is 2 once the function has returned (the inline
+ fast path of gs_once_do reads it). Layout fixed by abi/layout.txt.
  */
 typedef struct gs_once {
-  uint64_t _private[4];
+  uint32_t _state;
+  uint32_t _pad;
+  uint64_t _private[3];
 } gs_once;
 
 /*
@@ -1077,14 +1080,16 @@ int gs_close(int fd);
  Calls fn(arg) if no call of gs_once_do on once has called its function yet; all
  other calls, concurrent ones included, wait (a goroutine parks, a foreign thread
  blocks) until that function has returned, so that they all see its effects. After
- that, a call is one atomic load. fn must not call gs_once_do on the same once (it
+ that, a call is one atomic load, inline (see the end of this header). fn must not call gs_once_do on the same once (it
  would wait for itself, as in Go). Works without a runtime.
 
  Returns 0 once the function has returned (in this call or another); GS_EINVAL for
  a NULL once or fn; GS_EPERM inside an unlockf if it would have to wait;
  GS_ESHUTDOWN on a foreign thread when gs_shutdown runs while it waits.
  */
-int gs_once_do(struct gs_once *once, gs_fn fn_, void *arg);
+int gs_once_do(struct gs_once *once,
+               gs_fn fn_,
+               void *arg);
 
 /*
  True once the function of once has returned. Never blocks.
@@ -1164,7 +1169,8 @@ int gs_rwmutex_tryrlock(struct gs_rwmutex *rw);
  goroutine or thread may read-unlock. Never blocks; works anywhere.
 
  Returns 0; GS_EPERM if no reader holds rw (more read-unlocks than read-locks:
- nothing changes); GS_EINVAL for NULL or an rwmutex that is not live.
+ nothing changes, unless a writer locks rw at the same moment, which such a
+ misuse may leave waiting); GS_EINVAL for NULL or an rwmutex that is not live.
  */
 int gs_rwmutex_runlock(struct gs_rwmutex *rw);
 
@@ -1535,3 +1541,20 @@ int gs_ticker_free(struct gs_ticker *t);
 #endif  // __cplusplus
 
 #endif  /* GOSCHED_H */
+
+#ifndef GOSCHED_H_INLINE
+#define GOSCHED_H_INLINE
+/*
+ * gs_once_do's fast path, inline as Go's Once.Do: one acquire load of the state word
+ * (2 once the function has returned), then the exported gs_once_do. The macro expands
+ * only uses that come after this point; (gs_once_do) with parentheses, or its
+ * address, names the exported function.
+ */
+static inline int gs_once_do_inline(struct gs_once *once, gs_fn fn_, void *arg)
+{
+    if (once != NULL && fn_ != NULL && __atomic_load_n(&once->_state, __ATOMIC_ACQUIRE) == 2)
+        return 0;
+    return (gs_once_do)(once, fn_, arg);
+}
+#define gs_once_do(once, fn_, arg) gs_once_do_inline((once), (fn_), (arg))
+#endif /* GOSCHED_H_INLINE */

@@ -72,7 +72,7 @@ public:
 
     template <class F>
     void call(F&& f) {
-        if (gs_once_done(&o_)) return;
+        if (__atomic_load_n(&o_._state, __ATOMIC_ACQUIRE) == 2) return;  // the fast path
         auto* p = std::addressof(f);
         detail::check(gs_once_do(&o_, &trampoline<std::remove_reference_t<F>>, static_cast<void*>(p)), "gs_once_do");
     }

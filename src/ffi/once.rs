@@ -8,19 +8,23 @@ use core::ffi::c_int;
 
 /// A once: initialise it with GS_ONCE_INIT (all zero), e.g.
 /// `static gs_once once = GS_ONCE_INIT;`, and never copy or move it once used. The
-/// fields are private. Layout fixed by abi/layout.txt.
+/// fields are private; `_state` is 2 once the function has returned (the inline
+/// fast path of gs_once_do reads it). Layout fixed by abi/layout.txt.
 #[repr(C)]
 pub struct gs_once {
-    pub _private: [u64; 4],
+    pub _state: u32,
+    pub _pad: u32,
+    pub _private: [u64; 3],
 }
 
 const _: () = assert!(core::mem::size_of::<gs_once>() >= core::mem::size_of::<Once>());
 const _: () = assert!(core::mem::align_of::<gs_once>() >= core::mem::align_of::<Once>());
+const _: () = assert!(core::mem::offset_of!(gs_once, _state) == 0 && crate::sync::once::DONE_OFFSET == 0);
 
 /// Calls fn(arg) if no call of gs_once_do on once has called its function yet; all
 /// other calls, concurrent ones included, wait (a goroutine parks, a foreign thread
 /// blocks) until that function has returned, so that they all see its effects. After
-/// that, a call is one atomic load. fn must not call gs_once_do on the same once (it
+/// that, a call is one atomic load, inline (see the end of this header). fn must not call gs_once_do on the same once (it
 /// would wait for itself, as in Go). Works without a runtime.
 ///
 /// Returns 0 once the function has returned (in this call or another); GS_EINVAL for

@@ -59,7 +59,8 @@ pub extern "C" fn gs_rwmutex_tryrlock(rw: *mut gs_rwmutex) -> c_int {
 /// goroutine or thread may read-unlock. Never blocks; works anywhere.
 ///
 /// Returns 0; GS_EPERM if no reader holds rw (more read-unlocks than read-locks:
-/// nothing changes); GS_EINVAL for NULL or an rwmutex that is not live.
+/// nothing changes, unless a writer locks rw at the same moment, which such a
+/// misuse may leave waiting); GS_EINVAL for NULL or an rwmutex that is not live.
 #[no_mangle]
 pub extern "C" fn gs_rwmutex_runlock(rw: *mut gs_rwmutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {

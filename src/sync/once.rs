@@ -19,7 +19,11 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 
 const NEW: u32 = 0;
 const RUNNING: u32 = 1;
+/// Also read by the inline fast path of gs_once_do in gosched.h (`_state == 2`).
 const DONE: u32 = 2;
+/// Offset of `done` in a `Once` (the public `gs_once._state`).
+pub(crate) const DONE_OFFSET: usize = core::mem::offset_of!(Once, done);
+const _: () = assert!(DONE == 2);
 
 /// The memory of a `gs_once`. All zero is `NEW` with an unlocked lock and an empty
 /// queue.

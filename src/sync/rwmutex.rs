@@ -13,8 +13,11 @@
 //!   releases `writer_sem`.
 //!
 //! Go calls a read-unlock of a lock no reader holds, and an unlock of a lock no
-//! writer holds, fatal errors; here they are refused with `Perm` and change nothing
-//! (a compare-and-swap in place of Go's add).
+//! writer holds, fatal errors; here they are refused with `Perm`. An unlock checks
+//! with a compare-and-swap and changes nothing; a read-unlock subtracts (one atomic
+//! add, as Go's) and adds the reader back when it finds none held the lock, so the
+//! state is as before, unless a writer's lock ran in that window (then that writer
+//! may wait for a reader that never was).
 //!
 //! # Who may not block
 //!
@@ -192,17 +195,24 @@ impl RwMutex {
 
     #[inline]
     fn runlock_inner(&self) -> Result<()> {
-        let mut c = self.reader_count.load(Relaxed);
-        loop {
-            if c == 0 || c == -RWMUTEX_MAX_READERS {
-                return Err(Error::Perm);
-            }
-            match self.reader_count.compare_exchange_weak(c, c - 1, Release, Relaxed) {
-                Ok(_) => break,
-                Err(v) => c = v,
-            }
+        let r = self.reader_count.fetch_sub(1, Release) - 1;
+        if r < 0 {
+            return self.runlock_slow(r);
         }
-        if c - 1 < 0 && self.reader_wait.fetch_sub(1, AcqRel) == 1 {
+        Ok(())
+    }
+
+    /// Go's rUnlockSlow: a writer is pending (or this is a misuse, see *State*).
+    #[cold]
+    #[inline(never)]
+    fn runlock_slow(&self, r: i32) -> Result<()> {
+        if r + 1 == 0 || r + 1 == -RWMUTEX_MAX_READERS {
+            // No reader held it: take the decrement back. (Go throws here. A
+            // misuse that races with a writer's lock may still confuse that writer.)
+            self.reader_count.fetch_add(1, Relaxed);
+            return Err(Error::Perm);
+        }
+        if self.reader_wait.fetch_sub(1, AcqRel) == 1 {
             // The last reader the writer waits for.
             self.writer_sem.release();
         }

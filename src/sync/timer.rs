@@ -131,9 +131,9 @@ pub(crate) fn current_runtime() -> Result<(&'static Runtime, Option<Foreign>)> {
 }
 
 impl TimerChan {
-    /// A new armed timer (fires `ns` from now; < 0 counts as 0), ticker (every `ns`
-    /// > 0, else `Inval`) or after-func (`f` required). `NotInit` without a runtime,
-    /// `Shutdown` while it stops, `NoMem`.
+    /// A new armed timer (fires `ns` from now; < 0 counts as 0), ticker (every `ns`,
+    /// which must be positive, else `Inval`) or after-func (`f` required). `NotInit`
+    /// without a runtime, `Shutdown` while it stops, `NoMem`.
     pub(crate) fn new(kind: Kindof, ns: i64, f: Option<Func>, arg: *mut c_void) -> Result<*mut TimerChan> {
         if (kind == Kindof::Ticker && ns <= 0) || (kind == Kindof::AfterFunc && f.is_none()) {
             return Err(Error::Inval);
