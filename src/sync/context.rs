@@ -38,8 +38,34 @@ use core::sync::atomic::{AtomicI32, AtomicU32, Ordering::*};
 /// `magic` of a live context ("ctxt"). See *Handles* in mod.rs.
 pub(crate) const MAGIC_CONTEXT: u32 = u32::from_le_bytes(*b"ctxt");
 
-/// The lock of every context's tree links and children lists.
-static TREE: ObjLock = ObjLock::new();
+/// The lock of every context's tree links and children lists: held for a few
+/// instructions per context touched, never across a block. A spinning lock as
+/// `ObjLock` (of core's atomics also under loom, whose models do not use contexts).
+struct TreeLock(core::sync::atomic::AtomicBool);
+
+impl TreeLock {
+    fn lock(&self) {
+        let mut round = 0u32;
+        while self.0.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+            if round < 10 {
+                core::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            round = round.saturating_add(1);
+        }
+        crate::runtime::tools::acquire(self as *const TreeLock as usize);
+    }
+
+    /// # Safety
+    /// Held by the caller.
+    unsafe fn unlock(&self) {
+        crate::runtime::tools::release(self as *const TreeLock as usize);
+        self.0.store(false, Release);
+    }
+}
+
+static TREE: TreeLock = TreeLock(core::sync::atomic::AtomicBool::new(false));
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CtxKind {
