@@ -566,6 +566,12 @@ const SANITIZED: &[(&str, &str)] = &[
     ("tests/c/chan_errors.c", ""),
     ("tests/c/sync_mutex.c", ""),
     ("tests/c/sync_waitgroup.c", ""),
+    ("tests/c/sync_rwmutex.c", ""),
+    ("tests/c/sync_once.c", ""),
+    ("tests/c/sync_cond.c", ""),
+    ("tests/c/sync_semaphore.c", ""),
+    ("tests/c/sync_context.c", ""),
+    ("tests/c/timer_chan.c", ""),
     ("tests/c/goexit.c", ""),
     ("tests/c/go_copy.c", ""),
     ("tests/c/park_handoff.c", ""),
@@ -590,6 +596,8 @@ const GCC_TSAN_TOO_SLOW: &[&str] = &[
     "tests/c/chan_mpmc.c",
     "tests/c/park_ready_foreign.c",
     "tests/c/net_echo.c",
+    "tests/c/sync_cond.c",
+    "tests/c/timer_chan.c",
 ];
 
 /// `cc` if it can build a program with `-fsanitize=<san>` (the sanitizer's runtime

@@ -79,8 +79,7 @@ static void test_limit(uint32_t nprocs)
 /* --------------------------------------------------------------- 2. FIFO */
 static const long fifo_w[] = {6, 1, 1, 3, 1};
 #define NFIFO 5
-static atomic_int order[NFIFO];
-static atomic_int norder;
+static atomic_int returned[NFIFO];
 static atomic_int queued;
 
 static void fifo_waiter(void *arg)
@@ -88,7 +87,30 @@ static void fifo_waiter(void *arg)
     int i = (int)(intptr_t)arg;
     atomic_fetch_add(&queued, 1);
     CHECK_RC(gs_semaphore_acquire(sem, fifo_w[i]), 0);
-    atomic_store(&order[atomic_fetch_add(&norder, 1)], i);
+    atomic_store(&returned[i], 1);
+}
+
+/* Waits until exactly the waiters in `want` (a bit set) have returned, and checks the
+ * others stay waiting for 20 ms more. */
+static void expect_returned(unsigned want)
+{
+    int64_t t0 = mono_ns();
+    for (;;) {
+        unsigned got = 0;
+        for (int i = 0; i < NFIFO; i++)
+            got |= (unsigned)atomic_load(&returned[i]) << i;
+        if (got & ~want)
+            FAIL("waiters 0x%x returned, only 0x%x may have", got, want);
+        if (got == want)
+            break;
+        if (mono_ns() - t0 > 10000 * MS)
+            FAIL("waiters 0x%x returned, 0x%x should have", got, want);
+        sleep_ms(1);
+    }
+    sleep_ms(20);
+    for (int i = 0; i < NFIFO; i++)
+        if (atomic_load(&returned[i]) && !(want & (1u << i)))
+            FAIL("waiter %d returned out of turn", i);
 }
 
 static void test_fifo(void)
@@ -96,7 +118,9 @@ static void test_fifo(void)
     init_procs(2);
     sem = gs_semaphore_new(SIZE);
     CHECK(sem);
-    atomic_store(&norder, 0);
+    for (int i = 0; i < NFIFO; i++)
+        atomic_store(&returned[i], 0);
+    atomic_store(&queued, 0);
     CHECK_RC(gs_semaphore_acquire(sem, SIZE), 0); /* all of it */
     for (int i = 0; i < NFIFO; i++) {
         int before = atomic_load(&queued);
@@ -106,27 +130,26 @@ static void test_fifo(void)
         sleep_ms(10); /* it is queued now, before the next one */
     }
     CHECK_RC(gs_semaphore_tryacquire(sem, 1), GS_EAGAIN);
-    /* Free 5: the head wants 6, so nobody may pass it. */
+    /* Free 5: the head wants 6, so nobody may pass it (the 1s behind would fit). */
     CHECK_RC(gs_semaphore_release(sem, 5), 0);
-    sleep_ms(20);
-    CHECK_EQ(atomic_load(&norder), 0);
+    expect_returned(0);
     CHECK_RC(gs_semaphore_tryacquire(sem, 1), GS_EAGAIN); /* others wait: no barging */
-    /* Free all: 6 + 1 + 1 fit (8), then 3 does not, so the last 1 must wait too. */
-    CHECK_RC(gs_semaphore_release(sem, 5), 0);
-    int64_t t0 = mono_ns();
-    while (atomic_load(&norder) < 3 && mono_ns() - t0 < 5000 * MS)
-        sleep_ms(1);
-    sleep_ms(20);
-    CHECK_EQ(atomic_load(&norder), 3);
+    /* Free 6: the head's 6 fits, and nothing more. */
+    CHECK_RC(gs_semaphore_release(sem, 1), 0);
+    expect_returned(0x1);
+    CHECK_EQ(gs_semaphore_held(sem), 10);
+    /* Free 4: the two 1s fit, then the 3 does not (2 free), so the last 1 must wait
+     * behind it although it would fit. */
+    CHECK_RC(gs_semaphore_release(sem, 4), 0);
+    expect_returned(0x7);
     CHECK_EQ(gs_semaphore_held(sem), 8);
-    CHECK_RC(gs_semaphore_release(sem, 6), 0); /* held 2 -> the 3 and the 1 fit */
+    /* Free 2 more (4 free): the 3, then the 1. */
+    CHECK_RC(gs_semaphore_release(sem, 2), 0);
+    expect_returned(0x1f);
     WAIT_ALL();
-    CHECK_EQ(atomic_load(&norder), NFIFO);
-    for (int i = 0; i < 3; i++)
-        CHECK_EQ(atomic_load(&order[i]), i);
-    CHECK_EQ(gs_semaphore_held(sem), 2 + 3 + 1);
+    CHECK_EQ(gs_semaphore_held(sem), 10);
     CHECK_RC(gs_semaphore_free(sem), GS_EBUSY);
-    CHECK_RC(gs_semaphore_release(sem, 6), 0);
+    CHECK_RC(gs_semaphore_release(sem, 10), 0);
     CHECK_RC(gs_semaphore_free(sem), 0);
     CHECK(gs_shutdown() >= 0);
     printf("FIFO: granted in arrival order, no passing the head: ok\n");
@@ -174,11 +197,13 @@ static void test_big_not_starved(void)
 }
 
 /* ------------------------------------------------------------ 4. timeouts */
+static atomic_int late_done;
+
 static void late_small(void *arg)
 {
     (void)arg;
     CHECK_RC(gs_semaphore_acquire(sem, 1), 0);
-    atomic_store(&norder, 1);
+    atomic_store(&late_done, 1);
 }
 
 static void big_giving_up(void *arg)
@@ -201,16 +226,16 @@ static void test_timeouts(void)
     CHECK_RC(gs_semaphore_acquire_timeout(sem, 6, 0), GS_ETIMEDOUT);
     /* A big waiter at the head blocks a small one behind it until it gives up. */
     atomic_store(&queued, 0);
-    atomic_store(&norder, 0);
+    atomic_store(&late_done, 0);
     CHECK(gs_go(big_giving_up, NULL) > 0);
     while (!atomic_load(&queued))
         sleep_ms(1);
     sleep_ms(5);
     CHECK(gs_go(late_small, NULL) > 0);
     sleep_ms(20);
-    CHECK_EQ(atomic_load(&norder), 0); /* behind the big one */
+    CHECK_EQ(atomic_load(&late_done), 0); /* behind the big one */
     WAIT_ALL(); /* the big one timed out; the small one got in then */
-    CHECK_EQ(atomic_load(&norder), 1);
+    CHECK_EQ(atomic_load(&late_done), 1);
     CHECK_EQ(gs_semaphore_held(sem), 6);
     CHECK_RC(gs_semaphore_acquire(sem, SIZE + 1), GS_EINVAL);
     CHECK_RC(gs_semaphore_acquire(sem, -1), GS_EINVAL);
