@@ -122,8 +122,9 @@ pub extern "C" fn gs_rwmutex_unlock(rw: *mut gs_rwmutex) -> c_int {
 /// Frees rw.
 ///
 /// Returns 0 once freed; GS_EBUSY (nothing is freed) while a reader or writer holds
-/// it or a party waits on it; GS_EINVAL for NULL, and for a handle that is not a
-/// live rwmutex's (freed already, or of another kind). A freed handle is refused
+/// it or a party waits on it (also for good once gs_shutdown abandoned goroutines
+/// that held or waited for it: they stay counted in it); GS_EINVAL for NULL, and for
+/// a handle that is not a live rwmutex's (freed already, or of another kind). A freed handle is refused
 /// with GS_EINVAL while its memory is in the quarantine described at
 /// gs_mutex_free; after that, using it is undefined behavior.
 #[no_mangle]
