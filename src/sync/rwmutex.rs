@@ -271,3 +271,67 @@ impl RwMutex {
         self.w().unlock()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misuse_is_refused_and_changes_nothing() {
+        let p = RwMutex::new();
+        // SAFETY: ours until freed.
+        let rw = unsafe { &*p };
+        assert_eq!(rw.runlock(), Err(Error::Perm));
+        assert_eq!(rw.unlock(), Err(Error::Perm));
+        assert_eq!(rw.reader_count.load(Relaxed), 0);
+        rw.rlock().unwrap();
+        assert_eq!(rw.unlock(), Err(Error::Perm));
+        assert_eq!(rw.try_lock(), Err(Error::Again));
+        // SAFETY: still ours.
+        assert_eq!(unsafe { RwMutex::free(p) }, Err(Error::Busy));
+        rw.runlock().unwrap();
+        assert_eq!(rw.runlock(), Err(Error::Perm));
+        rw.lock().unwrap();
+        assert_eq!(rw.runlock(), Err(Error::Perm));
+        assert_eq!(rw.try_rlock(), Err(Error::Again));
+        rw.unlock().unwrap();
+        assert_eq!((rw.reader_count.load(Relaxed), rw.reader_wait.load(Relaxed)), (0, 0));
+        // SAFETY: unused from now on.
+        unsafe { RwMutex::free(p).unwrap() };
+    }
+
+    #[test]
+    fn threads_read_together_and_write_alone() {
+        let p = RwMutex::new() as usize;
+        static CELLS: [core::sync::atomic::AtomicU64; 2] =
+            [core::sync::atomic::AtomicU64::new(0), core::sync::atomic::AtomicU64::new(0)];
+        let ts: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    // SAFETY: freed after the joins.
+                    let rw = unsafe { &*(p as *const RwMutex) };
+                    for i in 0..5_000u64 {
+                        if (i + t) % 4 == 0 {
+                            rw.lock().unwrap();
+                            let a = CELLS[0].load(Relaxed);
+                            std::hint::spin_loop();
+                            CELLS[0].store(a + 1, Relaxed);
+                            CELLS[1].store(a + 1, Relaxed);
+                            rw.unlock().unwrap();
+                        } else {
+                            rw.rlock().unwrap();
+                            assert_eq!(CELLS[0].load(Relaxed), CELLS[1].load(Relaxed), "torn read");
+                            rw.runlock().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(CELLS[0].load(Relaxed), 5_000);
+        // SAFETY: all threads joined.
+        unsafe { RwMutex::free(p as *mut RwMutex).unwrap() };
+    }
+}

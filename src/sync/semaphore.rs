@@ -227,3 +227,48 @@ impl Semaphore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_waiters_are_granted_in_order_and_the_head_is_not_passed() {
+        let p = Semaphore::new(4).unwrap() as usize;
+        // SAFETY: freed after the joins.
+        let s = unsafe { &*(p as *const Semaphore) };
+        s.acquire(4, -1).unwrap();
+        static DONE: [core::sync::atomic::AtomicBool; 2] =
+            [core::sync::atomic::AtomicBool::new(false), core::sync::atomic::AtomicBool::new(false)];
+        let mut ts = Vec::new();
+        for (i, w) in [3i64, 1].into_iter().enumerate() {
+            ts.push(std::thread::spawn(move || {
+                // SAFETY: as above.
+                let s = unsafe { &*(p as *const Semaphore) };
+                s.acquire(w, -1).unwrap();
+                DONE[i].store(true, SeqCst);
+            }));
+            std::thread::sleep(std::time::Duration::from_millis(20)); // queued in this order
+        }
+        s.release(2).unwrap(); // 2 free: the 1 fits but must not pass the 3
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        assert!(!DONE[0].load(SeqCst) && !DONE[1].load(SeqCst));
+        s.release(1).unwrap(); // 3 free: the 3, then nothing (0 left)
+        while !DONE[0].load(SeqCst) {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!DONE[1].load(SeqCst));
+        assert_eq!(s.held(), 4);
+        s.release(1).unwrap();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(s.held(), 4);
+        assert_eq!(s.release(5), Err(Error::Perm));
+        assert_eq!(s.acquire(1, 1_000_000), Err(Error::TimedOut));
+        s.release(4).unwrap();
+        // SAFETY: unused from now on.
+        unsafe { Semaphore::free(p as *mut Semaphore).unwrap() };
+    }
+}
