@@ -39,16 +39,25 @@ pub(crate) const MAGIC_RWMUTEX: u32 = u32::from_le_bytes(*b"rwmx");
 /// Go's rwmutexMaxReaders: the most readers at once.
 const RWMUTEX_MAX_READERS: i32 = 1 << 30;
 
+/// The counters, on a cache line of their own: readers on several Ps write them at
+/// every lock and unlock, and the handle check's read of `magic` must not pull that
+/// line in shared first (a read, then a read-modify-write, moves a contended line
+/// twice; Go's RLock moves it once).
+#[repr(C, align(64))]
+struct Counts {
+    reader_count: AtomicI32,
+    reader_wait: AtomicI32,
+}
+
 #[repr(C)]
 pub(crate) struct RwMutex {
     /// Guards `free` against a racing free (the fields have their own protocols).
     lock: ObjLock,
     magic: AtomicU32,
-    reader_count: AtomicI32,
-    reader_wait: AtomicI32,
     w: *mut Mutex,
     writer_sem: Sema,
     reader_sem: Sema,
+    counts: Counts,
 }
 
 // (Under loom the atomics before it are loom's, larger: the models use no handles.)
@@ -59,11 +68,10 @@ impl RwMutex {
         Box::into_raw(Box::new(RwMutex {
             lock: ObjLock::new(),
             magic: AtomicU32::new(MAGIC_RWMUTEX),
-            reader_count: AtomicI32::new(0),
-            reader_wait: AtomicI32::new(0),
             w: Mutex::new(),
             writer_sem: Sema::new(),
             reader_sem: Sema::new(),
+            counts: Counts { reader_count: AtomicI32::new(0), reader_wait: AtomicI32::new(0) },
         }))
     }
 
@@ -95,8 +103,8 @@ impl RwMutex {
         r.lock.lock();
         let res = if r.magic.load(Relaxed) != MAGIC_RWMUTEX {
             Err(Error::Inval)
-        } else if r.reader_count.load(Acquire) != 0
-            || r.reader_wait.load(Acquire) != 0
+        } else if r.counts.reader_count.load(Acquire) != 0
+            || r.counts.reader_wait.load(Acquire) != 0
             || r.writer_sem.busy()
             || r.reader_sem.busy()
         {
@@ -131,7 +139,7 @@ impl RwMutex {
     /// Can be executed by anyone.
     #[inline]
     pub(crate) fn rlock(&self) -> Result<()> {
-        if self.reader_count.fetch_add(1, Acquire) + 1 < 0 {
+        if self.counts.reader_count.fetch_add(1, Acquire) + 1 < 0 {
             // A writer is pending: wait for it to let us in.
             if let Err(e) = self.reader_sem.acquire(c"sync.RWMutex.RLock") {
                 self.rlock_cannot_wait();
@@ -150,7 +158,7 @@ impl RwMutex {
     /// right after its count) and unlock as a reader that had the lock.
     #[cold]
     fn rlock_cannot_wait(&self) {
-        let mut c = self.reader_count.load(Relaxed);
+        let mut c = self.counts.reader_count.load(Relaxed);
         loop {
             if c >= 0 {
                 while !self.reader_sem.try_acquire() {
@@ -159,7 +167,7 @@ impl RwMutex {
                 let _ = self.runlock_inner();
                 return;
             }
-            match self.reader_count.compare_exchange_weak(c, c - 1, AcqRel, Relaxed) {
+            match self.counts.reader_count.compare_exchange_weak(c, c - 1, AcqRel, Relaxed) {
                 Ok(_) => return,
                 Err(v) => c = v,
             }
@@ -169,12 +177,12 @@ impl RwMutex {
     /// Locks for reading if no writer holds or waits for the lock (Go's TryRLock):
     /// `Again` otherwise. Never blocks.
     pub(crate) fn try_rlock(&self) -> Result<()> {
-        let mut c = self.reader_count.load(Relaxed);
+        let mut c = self.counts.reader_count.load(Relaxed);
         loop {
             if c < 0 {
                 return Err(Error::Again);
             }
-            match self.reader_count.compare_exchange_weak(c, c + 1, Acquire, Relaxed) {
+            match self.counts.reader_count.compare_exchange_weak(c, c + 1, Acquire, Relaxed) {
                 Ok(_) => {
                     crate::runtime::tools::acquire(self as *const RwMutex as usize);
                     return Ok(());
@@ -195,7 +203,7 @@ impl RwMutex {
 
     #[inline]
     fn runlock_inner(&self) -> Result<()> {
-        let r = self.reader_count.fetch_sub(1, Release) - 1;
+        let r = self.counts.reader_count.fetch_sub(1, Release) - 1;
         if r < 0 {
             return self.runlock_slow(r);
         }
@@ -209,10 +217,10 @@ impl RwMutex {
         if r + 1 == 0 || r + 1 == -RWMUTEX_MAX_READERS {
             // No reader held it: take the decrement back. (Go throws here. A
             // misuse that races with a writer's lock may still confuse that writer.)
-            self.reader_count.fetch_add(1, Relaxed);
+            self.counts.reader_count.fetch_add(1, Relaxed);
             return Err(Error::Perm);
         }
-        if self.reader_wait.fetch_sub(1, AcqRel) == 1 {
+        if self.counts.reader_wait.fetch_sub(1, AcqRel) == 1 {
             // The last reader the writer waits for.
             self.writer_sem.release();
         }
@@ -229,8 +237,8 @@ impl RwMutex {
             return self.try_lock().map_err(|_| Error::Perm);
         }
         self.w().lock()?;
-        let r = self.reader_count.fetch_add(-RWMUTEX_MAX_READERS, AcqRel);
-        if r != 0 && self.reader_wait.fetch_add(r, AcqRel) + r != 0 {
+        let r = self.counts.reader_count.fetch_add(-RWMUTEX_MAX_READERS, AcqRel);
+        if r != 0 && self.counts.reader_wait.fetch_add(r, AcqRel) + r != 0 {
             self.writer_sem.acquire(c"sync.RWMutex.Lock")?;
         }
         crate::runtime::tools::acquire(self as *const RwMutex as usize);
@@ -241,7 +249,7 @@ impl RwMutex {
     /// Never blocks.
     pub(crate) fn try_lock(&self) -> Result<()> {
         self.w().trylock()?;
-        if self.reader_count.compare_exchange(0, -RWMUTEX_MAX_READERS, Acquire, Relaxed).is_err() {
+        if self.counts.reader_count.compare_exchange(0, -RWMUTEX_MAX_READERS, Acquire, Relaxed).is_err() {
             let _ = self.w().unlock();
             return Err(Error::Again);
         }
@@ -254,12 +262,13 @@ impl RwMutex {
     /// Can be executed by anyone (not only the party that locked); never blocks.
     pub(crate) fn unlock(&self) -> Result<()> {
         crate::runtime::tools::release(self as *const RwMutex as usize);
-        let mut c = self.reader_count.load(Relaxed);
+        let mut c = self.counts.reader_count.load(Relaxed);
         loop {
             if c >= 0 {
                 return Err(Error::Perm);
             }
-            match self.reader_count.compare_exchange_weak(c, c + RWMUTEX_MAX_READERS, Release, Relaxed) {
+            match self.counts.reader_count.compare_exchange_weak(c, c + RWMUTEX_MAX_READERS, Release, Relaxed)
+            {
                 Ok(_) => break,
                 Err(v) => c = v,
             }
@@ -283,7 +292,7 @@ mod tests {
         let rw = unsafe { &*p };
         assert_eq!(rw.runlock(), Err(Error::Perm));
         assert_eq!(rw.unlock(), Err(Error::Perm));
-        assert_eq!(rw.reader_count.load(Relaxed), 0);
+        assert_eq!(rw.counts.reader_count.load(Relaxed), 0);
         rw.rlock().unwrap();
         assert_eq!(rw.unlock(), Err(Error::Perm));
         assert_eq!(rw.try_lock(), Err(Error::Again));
@@ -295,7 +304,7 @@ mod tests {
         assert_eq!(rw.runlock(), Err(Error::Perm));
         assert_eq!(rw.try_rlock(), Err(Error::Again));
         rw.unlock().unwrap();
-        assert_eq!((rw.reader_count.load(Relaxed), rw.reader_wait.load(Relaxed)), (0, 0));
+        assert_eq!((rw.counts.reader_count.load(Relaxed), rw.counts.reader_wait.load(Relaxed)), (0, 0));
         // SAFETY: unused from now on.
         unsafe { RwMutex::free(p).unwrap() };
     }
