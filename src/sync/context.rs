@@ -292,9 +292,10 @@ impl Context {
             // SAFETY: our timer (armed or not); its runtime runs; not its function.
             unsafe { deltimer(me.timer.get()) };
         }
-        // SAFETY: our channel, closed; nothing of ours uses it any more.
-        if let Err(e) = unsafe { Chan::free(me.done) } {
-            return Err(if e == Error::Inval { Error::Inval } else { Error::Busy });
+        // SAFETY: our channel, closed; nothing of ours uses it any more. (`Inval`: the
+        // user freed it already, against the docs; nothing left to free.)
+        if let Err(Error::Busy) = unsafe { Chan::free(me.done) } {
+            return Err(Error::Busy);
         }
         TREE.lock();
         // Unlink from the parent's list.
@@ -336,8 +337,11 @@ unsafe fn cancel_locked(c: &Context, err: i32) {
             continue;
         }
         x.err.store(err, Release);
-        // SAFETY: our channel, alive until `free`; closing never blocks.
-        let _ = chan::close(unsafe { &*x.done });
+        // SAFETY: our channel, alive until `free` (`check` refuses it if the user
+        // freed it against the docs, while in quarantine); closing never blocks.
+        if let Ok(d) = unsafe { Chan::check(x.done) } {
+            let _ = chan::close(d);
+        }
         let mut ch = x.first_child.get();
         while !ch.is_null() {
             todo.push(ch);

@@ -242,8 +242,10 @@ impl TimerChan {
             return false;
         }
         let mut v = 0i64;
-        // SAFETY: our channel, alive until `free`; 8 writable bytes.
-        unsafe { chan::recv(&*self.c, (&mut v as *mut i64).cast(), 0) }.is_ok()
+        // SAFETY: our channel, alive until `free` (see `fire` for a user's free).
+        let Ok(c) = (unsafe { Chan::check(self.c) }) else { return false };
+        // SAFETY: 8 writable bytes.
+        unsafe { chan::recv(c, (&mut v as *mut i64).cast(), 0) }.is_ok()
     }
 
     /// Go 1.23's Stop: true if it stopped an armed timer or took out a value not yet
@@ -311,11 +313,12 @@ impl TimerChan {
         unsafe { r.disarm(&live) };
         if !r.c.is_null() {
             r.drain();
-            // SAFETY: our channel; nothing of ours sends on it any more.
-            if let Err(e) = unsafe { Chan::free(r.c) } {
+            // SAFETY: our channel; nothing of ours sends on it any more. (`Inval`: the
+            // user freed it already, against the docs; nothing left to free.)
+            if let Err(Error::Busy) = unsafe { Chan::free(r.c) } {
                 // SAFETY: locked.
                 unsafe { r.op.unlock() };
-                return Err(if e == Error::Inval { Error::Inval } else { Error::Busy });
+                return Err(Error::Busy);
             }
         }
         r.magic.store(MAGIC_FREED, Relaxed);
@@ -348,8 +351,13 @@ unsafe fn fire(arg: usize) {
     match t.kind {
         Kindof::Timer | Kindof::Ticker => {
             // A full channel: the receiver has not taken the last tick; drop this one.
-            // SAFETY: our channel, alive while a timer of ours can fire; 8 bytes.
-            let _ = unsafe { chan::send(&*t.c, (&now as *const i64).cast(), 0) };
+            // SAFETY: our channel, alive while a timer of ours can fire (unless the
+            // user freed it against the docs: then `check` refuses it while it is in
+            // quarantine); 8 bytes.
+            if let Ok(c) = unsafe { Chan::check(t.c) } {
+                // SAFETY: 8 readable bytes.
+                let _ = unsafe { chan::send(c, (&now as *const i64).cast(), 0) };
+            }
         }
         Kindof::AfterFunc => {
             if let Some(f) = t.f {

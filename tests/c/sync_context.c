@@ -206,6 +206,14 @@ static void test_values(void)
     CHECK_RC(gs_context_free(c), 0);
     CHECK_RC(gs_context_free(b), 0);
     CHECK_RC(gs_context_free(a), 0);
+    /* Hostile: the done channel freed by the user (the docs forbid it): cancel and
+     * free still work without touching it. */
+    gs_context *h;
+    CHECK_RC(gs_context_with_cancel(gs_context_background(), &h), 0);
+    CHECK_RC(gs_chan_free(gs_context_done(h)), 0);
+    CHECK_RC(gs_context_cancel(h), 0);
+    CHECK_RC(gs_context_err(h), GS_ECANCELED);
+    CHECK_RC(gs_context_free(h), 0);
     printf("values: nearest first, not upwards, kept after cancel: ok\n");
 }
 
