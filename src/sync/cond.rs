@@ -102,11 +102,20 @@ impl Cond {
         let mut unlocked = false;
         // SAFETY: locked; q is under this lock.
         let r = unsafe {
-            wait_on(&mut ctx, &self.lock, &self.q, 0, dl, c"sync.Cond.Wait", || {
-                mu.unlock()?;
-                unlocked = true;
-                Ok(())
-            })
+            wait_on(
+                &mut ctx,
+                &self.lock,
+                &self.q,
+                0,
+                dl,
+                c"sync.Cond.Wait",
+                || {
+                    mu.unlock()?;
+                    unlocked = true;
+                    Ok(())
+                },
+                |_| core::ptr::null_mut(),
+            )
         };
         if !unlocked {
             return r;

@@ -82,7 +82,18 @@ impl Once {
             unsafe { self.lock.unlock() };
         } else {
             // SAFETY: locked; q is under this lock.
-            unsafe { wait_on(&mut ctx, &self.lock, &self.q, 0, NEVER, c"sync.Once.Do", || Ok(()))? };
+            unsafe {
+                wait_on(
+                    &mut ctx,
+                    &self.lock,
+                    &self.q,
+                    0,
+                    NEVER,
+                    c"sync.Once.Do",
+                    || Ok(()),
+                    |_| core::ptr::null_mut(),
+                )?
+            };
         }
         crate::runtime::tools::acquire(self as *const Once as usize);
         Ok(())

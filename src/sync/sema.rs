@@ -25,9 +25,15 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 /// Returns Ok once woken by a waker (which dequeued the sudog: it is off the queue);
 /// `TimedOut` or `Shutdown` after leaving the queue; the error of `after_push` (the
 /// sudog is taken off again, nothing waited); `Perm` on g0.
+///
+/// A party that gives up runs `on_leave` under `lock` right after it left the queue,
+/// in the same hold (its last touch of the object: a free that finds the queue idle
+/// may follow at once); the sudogs it returns (linked through `next`, dequeued and
+/// claimed under `lock`) are woken after the unlock.
 /// Executed by the waiting party (a goroutine or a foreign thread).
 /// # Safety
 /// `lock` is held by the caller and is the lock that guards `q`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn wait_on(
     ctx: &mut Ctx,
     lock: &ObjLock,
@@ -36,6 +42,7 @@ pub(crate) unsafe fn wait_on(
     deadline: i64,
     reason: &'static CStr,
     after_push: impl FnOnce() -> Result<()>,
+    on_leave: impl FnOnce(&mut Ctx) -> *mut Sudog,
 ) -> Result<()> {
     if let Err(e) = ctx.may_block() {
         // SAFETY: the caller's contract.
@@ -63,7 +70,9 @@ pub(crate) unsafe fn wait_on(
             r => {
                 lock.lock();
                 q.leave(sg);
+                let list = on_leave(ctx);
                 lock.unlock();
+                wake_list(ctx, list);
                 Err(if r == Woke::TimedOut { Error::TimedOut } else { Error::Shutdown })
             }
         }
@@ -152,7 +161,9 @@ impl Sema {
             return Ok(());
         }
         // SAFETY: locked; `q` is under this lock. A waker hands us its permit.
-        unsafe { wait_on(&mut ctx, &self.lock, &self.q, 0, super::waiter::NEVER, reason, || Ok(())) }
+        unsafe {
+            wait_on(&mut ctx, &self.lock, &self.q, 0, super::waiter::NEVER, reason, || Ok(()), |_| null_mut())
+        }
     }
 
     /// Gives a permit to the first waiter, or adds it to the count (semrelease).

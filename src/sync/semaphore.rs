@@ -131,27 +131,25 @@ impl Semaphore {
             return Err(Error::TimedOut);
         }
         let dl = deadline(timeout_ns);
-        // SAFETY: locked; q is under this lock. The granter adds our weight.
+        // SAFETY: locked; q is under this lock. The granter adds our weight. A waiter
+        // that gives up leaves the queue: if it was the head, the ones behind it may
+        // fit now (granted in the same hold of the lock, its last touch).
         let r = unsafe {
-            wait_on(&mut ctx, &self.lock, &self.q, n as usize, dl, c"semaphore.Acquire", || Ok(()))
+            wait_on(
+                &mut ctx,
+                &self.lock,
+                &self.q,
+                n as usize,
+                dl,
+                c"semaphore.Acquire",
+                || Ok(()),
+                |ctx| self.grant_locked(ctx),
+            )
         };
-        match r {
-            Ok(()) => {
-                crate::runtime::tools::acquire(self as *const Semaphore as usize);
-                Ok(())
-            }
-            Err(e @ (Error::TimedOut | Error::Shutdown)) => {
-                // We left the queue: if we were its head, the ones behind us may fit.
-                self.lock.lock();
-                let list = self.grant_locked(&mut ctx);
-                // SAFETY: locked.
-                unsafe { self.lock.unlock() };
-                // SAFETY: dequeued and claimed by us; the lock is released.
-                unsafe { wake_list(&ctx, list) };
-                Err(e)
-            }
-            Err(e) => Err(e),
+        if r.is_ok() {
+            crate::runtime::tools::acquire(self as *const Semaphore as usize);
         }
+        r
     }
 
     /// Acquires weight `n` if it fits now and nobody waits (Go's TryAcquire):
