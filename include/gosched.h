@@ -676,7 +676,15 @@ int gs_context_cancel(struct gs_context *ctx);
 /*
  The done channel of ctx (elements of size 0), closed when ctx is canceled: for
  gs_select or gs_chan_recv (which returns GS_ECLOSED once it is closed). Owned by
- the context: do not close or free it.
+ the context: do not close or free it. The blocking calls keep their timeout
+ parameter; a wait that must also end on cancellation selects on this channel:
+
+     gs_select_case cases[2] = {
+         {.chan = jobs, .op = GS_RECV, .elem = &job},
+         {.chan = gs_context_done(ctx), .op = GS_RECV, .elem = NULL},
+     };
+     if (gs_select(cases, 2, -1) == 1)
+         return gs_context_err(ctx);   // GS_ECANCELED or GS_ETIMEDOUT
 
  Returns the channel; NULL for the background context (a select never chooses a
  NULL channel), for NULL, and for a context that is not live.
@@ -1450,8 +1458,19 @@ int gs_timer_new(int64_t ns, struct gs_timer **out);
 int gs_after_func(int64_t ns, gs_fn fn_, void *arg, struct gs_timer **out);
 
 /*
- The channel of timer t (elements: int64_t, capacity 1), for gs_chan_recv or
- gs_select. Owned by the timer: do not close or free it.
+ The channel of timer t (elements: int64_t, the gs_nanotime it fired at; capacity
+ 1), for gs_chan_recv or gs_select. Owned by the timer: do not close or free it.
+ A receive that gives up after 50 ms, in a select with other cases:
+
+     gs_timer *t;
+     gs_timer_new(50 * 1000000LL, &t);
+     int64_t v, when;
+     gs_select_case cases[2] = {
+         {.chan = c, .op = GS_RECV, .elem = &v},
+         {.chan = gs_timer_chan(t), .op = GS_RECV, .elem = &when},
+     };
+     int i = gs_select(cases, 2, -1);   // 1: the timer fired first
+     gs_timer_free(t);
 
  Returns the channel; NULL for NULL, a timer that is not live, or an after-func.
  */

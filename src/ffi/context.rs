@@ -149,7 +149,15 @@ pub extern "C" fn gs_context_cancel(ctx: *mut gs_context) -> c_int {
 
 /// The done channel of ctx (elements of size 0), closed when ctx is canceled: for
 /// gs_select or gs_chan_recv (which returns GS_ECLOSED once it is closed). Owned by
-/// the context: do not close or free it.
+/// the context: do not close or free it. The blocking calls keep their timeout
+/// parameter; a wait that must also end on cancellation selects on this channel:
+///
+///     gs_select_case cases[2] = {
+///         {.chan = jobs, .op = GS_RECV, .elem = &job},
+///         {.chan = gs_context_done(ctx), .op = GS_RECV, .elem = NULL},
+///     };
+///     if (gs_select(cases, 2, -1) == 1)
+///         return gs_context_err(ctx);   // GS_ECANCELED or GS_ETIMEDOUT
 ///
 /// Returns the channel; NULL for the background context (a select never chooses a
 /// NULL channel), for NULL, and for a context that is not live.

@@ -90,8 +90,19 @@ pub extern "C" fn gs_after_func(ns: i64, fn_: gs_fn, arg: *mut c_void, out: *mut
     ffi_boundary!(PANIC_CODE, { make(Kindof::AfterFunc, ns, fn_, arg, out.cast()) })
 }
 
-/// The channel of timer t (elements: int64_t, capacity 1), for gs_chan_recv or
-/// gs_select. Owned by the timer: do not close or free it.
+/// The channel of timer t (elements: int64_t, the gs_nanotime it fired at; capacity
+/// 1), for gs_chan_recv or gs_select. Owned by the timer: do not close or free it.
+/// A receive that gives up after 50 ms, in a select with other cases:
+///
+///     gs_timer *t;
+///     gs_timer_new(50 * 1000000LL, &t);
+///     int64_t v, when;
+///     gs_select_case cases[2] = {
+///         {.chan = c, .op = GS_RECV, .elem = &v},
+///         {.chan = gs_timer_chan(t), .op = GS_RECV, .elem = &when},
+///     };
+///     int i = gs_select(cases, 2, -1);   // 1: the timer fired first
+///     gs_timer_free(t);
 ///
 /// Returns the channel; NULL for NULL, a timer that is not live, or an after-func.
 #[no_mangle]
