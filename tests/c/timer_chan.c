@@ -41,10 +41,10 @@ static void test_one_shot(void)
     CHECK_RC(gs_chan_try_recv(gs_timer_chan(t), &v), GS_EAGAIN); /* once only */
     CHECK_RC(gs_timer_free(t), 0);
 
-    CHECK_RC(gs_timer_new(20 * MS, &t), 0);
+    CHECK_RC(gs_timer_new(200 * MS, &t), 0);
     CHECK_RC(gs_timer_stop(t), 1);
     CHECK_RC(gs_timer_stop(t), 0);
-    sleep_ms(60);
+    sleep_ms(300); /* past its time */
     CHECK_RC(gs_chan_try_recv(gs_timer_chan(t), &v), GS_EAGAIN);
     CHECK_RC(gs_timer_free(t), 0);
     printf("one-shot fires once on time; a stopped timer never fires: ok\n");
@@ -55,19 +55,21 @@ static void test_stale(void)
     gs_timer *t;
     int64_t v;
     CHECK_RC(gs_timer_new(2 * MS, &t), 0);
-    sleep_ms(20); /* fired; the value waits in the channel */
+    int64_t w0 = mono_ns();
+    while (gs_chan_len(gs_timer_chan(t)) == 0 && mono_ns() - w0 < 5000 * MS)
+        sleep_ms(1); /* until it fired: the value waits in the channel */
     CHECK_EQ(gs_chan_len(gs_timer_chan(t)), 1);
     CHECK_RC(gs_timer_stop(t), 1); /* the value was not delivered: stopped */
     CHECK_RC(gs_chan_try_recv(gs_timer_chan(t), &v), GS_EAGAIN);
 
     /* Reset of an armed timer: it fires only at the new time. */
     int64_t t0 = gs_nanotime();
-    CHECK_RC(gs_timer_reset(t, 10 * MS), 0); /* was stopped */
-    CHECK_RC(gs_timer_reset(t, 60 * MS), 1); /* was armed */
-    sleep_ms(30);
+    CHECK_RC(gs_timer_reset(t, 10 * MS), 0);  /* was stopped */
+    CHECK_RC(gs_timer_reset(t, 300 * MS), 1); /* was armed (or its value is taken out) */
+    sleep_ms(100);
     CHECK_RC(gs_chan_try_recv(gs_timer_chan(t), &v), GS_EAGAIN); /* not at 10 ms */
-    CHECK_RC(gs_chan_recv_timeout(gs_timer_chan(t), &v, 1000 * MS), 0);
-    CHECK(v >= t0 + 60 * MS);
+    CHECK_RC(gs_chan_recv_timeout(gs_timer_chan(t), &v, 5000 * MS), 0);
+    CHECK(v >= t0 + 300 * MS);
     CHECK_RC(gs_chan_recv_timeout(gs_timer_chan(t), &v, 30 * MS), GS_ETIMEDOUT); /* once */
 
     /* Reset after firing, value not received: no stale value, only the new one. */
@@ -110,8 +112,8 @@ static void test_ticker(void)
     sleep_ms(10);
     CHECK_RC(gs_chan_try_recv(c, &v), GS_EAGAIN);
     /* Reset: ticks again, at the new period. */
+    int64_t t1 = gs_nanotime(); /* before the reset: its ticks count from then */
     CHECK_RC(gs_ticker_reset(tk, 5 * MS), 0);
-    int64_t t1 = gs_nanotime();
     for (int i = 0; i < 5; i++)
         CHECK_RC(gs_chan_recv(c, &v), 0);
     CHECK(gs_nanotime() - t1 >= 25 * MS);
@@ -184,11 +186,13 @@ static void test_after_func(void)
     CHECK_EQ(atomic_load(&af_on_goroutine), 1);
     CHECK_RC(gs_timer_stop(t), 0); /* ran already */
     CHECK_RC(gs_timer_reset(t, 5 * MS), 0);
-    sleep_ms(50);
+    t0 = mono_ns();
+    while (atomic_load(&af_runs) < 2 && mono_ns() - t0 < 5000 * MS)
+        sleep_ms(1);
     CHECK_EQ(atomic_load(&af_runs), 2);
-    CHECK_RC(gs_timer_reset(t, 30 * MS), 0);
+    CHECK_RC(gs_timer_reset(t, 300 * MS), 0);
     CHECK_RC(gs_timer_stop(t), 1); /* prevented */
-    sleep_ms(60);
+    sleep_ms(400);
     CHECK_EQ(atomic_load(&af_runs), 2);
     CHECK_RC(gs_timer_free(t), 0);
     printf("after-func runs once on a goroutine; stop prevents it; reset re-arms: ok\n");
