@@ -210,7 +210,7 @@ static void big_giving_up(void *arg)
 {
     (void)arg;
     atomic_store(&queued, 1);
-    CHECK_RC(gs_semaphore_acquire_timeout(sem, SIZE, 50 * MS), GS_ETIMEDOUT);
+    CHECK_RC(gs_semaphore_acquire_timeout(sem, SIZE, 300 * MS), GS_ETIMEDOUT);
 }
 
 static void test_timeouts(void)

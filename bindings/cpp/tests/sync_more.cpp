@@ -182,12 +182,12 @@ int main() {
         gs::Timer t(10ms);
         CHECK(t.wait() >= t0 + 10'000'000);
         CHECK(!t.stop());
-        CHECK(!t.reset(30ms));
+        CHECK(!t.reset(500ms));
         CHECK(t.stop());  // stopped before firing
         gs::Chan<int> never;
         std::optional<int> v;
         int64_t w = 0;
-        CHECK(gs::select_for(60ms, gs::on_recv(never, v), t.on_fire(w)) == -1);  // stopped: never fires
+        CHECK(gs::select_for(600ms, gs::on_recv(never, v), t.on_fire(w)) == -1);  // stopped: never fires
         t.reset(5ms);
         int64_t when = 0;
         CHECK(gs::select(gs::on_recv(never, v), t.on_fire(when)) == 1);
@@ -203,10 +203,11 @@ int main() {
         std::atomic<int> ran{0};
         {
             gs::AfterFunc af(5ms, [&] { ran++; });
-            gs::sleep_for(40ms);
+            for (int i = 0; i < 5000 && ran.load() == 0; i++) gs::sleep_for(1ms);
+            gs::sleep_for(20ms);
             CHECK(ran.load() == 1);
             CHECK(!af.stop());
-            CHECK(!af.reset(50ms));
+            CHECK(!af.reset(500ms));
             CHECK(af.stop());  // prevented
         }
         {

@@ -170,9 +170,9 @@ class TimeAndContext(RuntimeTestCase):
         t = gosched.Timer(0.01)
         self.assertGreaterEqual(t.wait(), t0 + 10_000_000)
         self.assertFalse(t.stop())
-        t.reset(0.03)
+        t.reset(0.5)
         self.assertTrue(t.stop())
-        time.sleep(0.05)
+        time.sleep(0.6)  # past its time
         with self.assertRaises(gosched.Timeout):
             t.wait(0.01)  # a stopped timer never fires
         t.reset(0.005)
@@ -202,9 +202,9 @@ class TimeAndContext(RuntimeTestCase):
         time.sleep(0.02)
         self.assertEqual(ran, [True])
         self.assertFalse(af.stop())
-        af.reset(0.05)
+        af.reset(0.5)
         self.assertTrue(af.stop())
-        time.sleep(0.08)
+        time.sleep(0.6)
         self.assertEqual(ran, [True])
         af.reset(0.001)
         wait_until(lambda: len(ran) == 2, what="after-func ran again")
