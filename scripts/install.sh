@@ -15,7 +15,8 @@
 # libgosched.so, libgosched.a, gosched.h, gosched.hpp (and gosched_sync.hpp, which it
 # includes), gosched.pc, the CMake package (gosched-config.cmake,
 # gosched-config-version.cmake) and, when the tree has one, the gdb extension
-# (gdb/gosched-gdb.py, or the only gdb/*.py) as $DATADIR/gdb/auto-load$LIBDIR/libgosched.so.X.Y.Z-gdb.py, where gdb's auto-load
+# (gdb/gosched-gdb.py, or the only gdb/*.py) as
+# $DATADIR/gdb/auto-load$LIBDIR/libgosched.so.X.Y.Z-gdb.py, where gdb's auto-load
 # looks for the scripts of an object file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
