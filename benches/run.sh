@@ -216,7 +216,7 @@ FAILED=0
     printf '# gosched %s%s | %s | %s | %s | nproc=%s | %s | mode=%s reps=%s\n' \
         "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
         "${STALE_LIB:+ (stale library: build failed)}" \
-        "$( [ "$GO_OK" = 1 ] && go version || echo 'no Go')" \
+        "$( { [ "$GO_OK" = 1 ] || [ "$GOSYNC_OK" = 1 ]; } && go version || echo 'no Go')" \
         "$(uname -sr)" \
         "$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs)" \
         "$(nproc)" "$(date -u +%FT%TZ)" \
@@ -315,7 +315,14 @@ echo "# done $(date -u +%FT%TZ)" >> "$RAW"
 # ------------------------------------------------------------------ table
 echo
 python3 "$ROOT/benches/summarize.py" "$RAW" | tee "$SUMMARY"
-[ "$GO_OK" = 1 ] || [ "$need_go" = 0 ] || echo "(no Go comparison in this run: see the warnings above)"
+missing_go=0
+for w in $WORKLOADS; do
+    spec "$w"
+    [ -n "$GOWL" ] || continue
+    { [ "$GOPROG" = gobench ] && [ "$GO_OK" != 1 ]; } && missing_go=1
+    { [ "$GOPROG" = gosync ] && [ "$GOSYNC_OK" != 1 ]; } && missing_go=1
+done
+[ "$missing_go" = 0 ] || echo "(some Go comparisons are missing from this run: see the warnings above)"
 echo
 echo "raw lines: ${RAW#"$ROOT"/}   table: ${SUMMARY#"$ROOT"/}"
 exit "$FAILED"
