@@ -158,3 +158,47 @@ impl Cond {
         unsafe { wake_list(&ctx, list) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_waiters_wake_on_signal_and_broadcast_with_the_mutex_held() {
+        let m = Mutex::new() as usize;
+        let c = Cond::new(m as *mut Mutex) as usize;
+        static STATE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+        let ts: Vec<_> = (0..3)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    // SAFETY: freed after the joins.
+                    let (mu, cv) = unsafe { (&*(m as *const Mutex), &*(c as *const Cond)) };
+                    mu.lock().unwrap();
+                    while STATE.load(Relaxed) == 0 {
+                        cv.wait(-1).unwrap();
+                    }
+                    assert_eq!(mu.trylock(), Err(Error::Again), "held again after the wait");
+                    mu.unlock().unwrap();
+                })
+            })
+            .collect();
+        // SAFETY: as above.
+        let (mu, cv) = unsafe { (&*(m as *const Mutex), &*(c as *const Cond)) };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        mu.lock().unwrap();
+        assert_eq!(cv.wait(0), Err(Error::TimedOut)); // the mutex is held again
+        STATE.store(1, Relaxed);
+        cv.signal();
+        cv.broadcast();
+        mu.unlock().unwrap();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(cv.wait(10), Err(Error::Perm), "the mutex is not held");
+        // SAFETY: unused from now on.
+        unsafe {
+            Cond::free(c as *mut Cond).unwrap();
+            Mutex::free(m as *mut Mutex).unwrap();
+        }
+    }
+}

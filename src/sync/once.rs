@@ -104,3 +104,37 @@ impl Once {
         self.done.load(Acquire) == DONE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicU32;
+
+    static RUNS: AtomicU32 = AtomicU32::new(0);
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+
+    unsafe extern "C" fn slow_init(_: *mut core::ffi::c_void) {
+        RUNS.fetch_add(1, SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        SEEN.store(7, SeqCst);
+    }
+
+    #[test]
+    fn threads_run_it_once_and_wait_for_it() {
+        // SAFETY: all zero is a fresh Once (GS_ONCE_INIT).
+        let once: &'static Once = Box::leak(Box::new(unsafe { core::mem::zeroed::<Once>() }));
+        let ts: Vec<_> = (0..6)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    once.call(slow_init, core::ptr::null_mut()).unwrap();
+                    assert_eq!(SEEN.load(SeqCst), 7, "returned before the function did");
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(RUNS.load(SeqCst), 1);
+        assert!(once.is_done());
+    }
+}
