@@ -486,6 +486,41 @@ fn valgrind_memcheck_finds_no_error() {
     }
 }
 
+/// memcheck's reports of an error in a goroutine show the whole call chain up to the
+/// goroutine's entry, for the bad access and for the allocation (Valgrind takes a
+/// stack pointer near the top of its stack for bogus limits and stops at one frame;
+/// runtime/tools.rs starts goroutines lower under Valgrind).
+#[test]
+fn valgrind_memcheck_full_stacks() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIPPED: valgrind is not installed");
+        return;
+    }
+    let rel = "tests/valgrind/stacks.c";
+    let bin = compile(Path::new(rel), Link::Shared).unwrap_or_else(|e| panic!("{e}"));
+    let log = out_dir().join("valgrind-stacks.log");
+    let mut cmd = Command::new("valgrind");
+    cmd.arg(format!("--log-file={}", log.display())).arg(&bin);
+    if let Err(e) = run_command(cmd, &bin, Duration::from_secs(600)) {
+        panic!("{rel} under memcheck: {e}");
+    }
+    let text = std::fs::read_to_string(&log).expect("valgrind's log");
+    // Both goroutines fail alike; memcheck prints a context once and counts it twice.
+    assert!(text.contains("ERROR SUMMARY: 2 errors"), "{rel}: two errors expected:\n{text}");
+    let report = text.split_once("Invalid read of size 4").map_or("", |r| r.1);
+    let (access, alloc) = report.split_once("alloc'd").unwrap_or_else(|| panic!("{rel}: no report:\n{text}"));
+    // The allocation's stack ends at the first line with nothing after the pid.
+    let alloc: Vec<&str> =
+        alloc.lines().skip(1).take_while(|l| l.trim_end().rsplit("== ").next() != Some("")).collect();
+    let alloc = alloc.join("\n");
+    for f in ["overflow_middle", "overflow_outer", "overflow_goroutine", "gs_gostart"] {
+        assert!(access.contains(f), "{rel}: {f} missing from the access's stack:\n{text}");
+    }
+    for f in ["overflow_goroutine", "gs_gostart"] {
+        assert!(alloc.contains(f), "{rel}: {f} missing from the allocation's stack:\n{text}");
+    }
+}
+
 /// The same program under helgrind at nprocs 1, 2 and 4: the runtime's hand-offs are
 /// annotated and its own memory untracked (runtime/tools.rs), so no error may be
 /// reported; and Valgrind warns of no system call it does not know.
@@ -596,8 +631,9 @@ const GCC_TSAN_TOO_SLOW: &[&str] = &[
     "tests/c/chan_mpmc.c",
     "tests/c/park_ready_foreign.c",
     "tests/c/net_echo.c",
+    "tests/c/timer_sleep.c", // 10,000 sleepers: alive together when the machine is slow
     "tests/c/sync_cond.c",
-    "tests/c/timer_chan.c",
+    "tests/c/timer_chan.c", // 10,000 goroutines in select on their timers
 ];
 
 /// `cc` if it can build a program with `-fsanitize=<san>` (the sanitizer's runtime

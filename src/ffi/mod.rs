@@ -34,10 +34,19 @@ pub mod timer;
 /// (see *The runtime's own memory accesses* in runtime/tools.rs).
 macro_rules! ffi_boundary {
     ($on_panic:expr, $body:block) => {{
-        let _tools = $crate::runtime::tools::Ignore::begin();
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
-            Ok(v) => v,
-            Err(_) => $on_panic,
+        // The body twice: inline for the common case, and in a cold copy under TSan.
+        if $crate::runtime::tools::tsan_present() {
+            $crate::runtime::tools::ignored(|| {
+                match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
+                    Ok(v) => v,
+                    Err(_) => $on_panic,
+                }
+            })
+        } else {
+            match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
+                Ok(v) => v,
+                Err(_) => $on_panic,
+            }
         }
     }};
 }

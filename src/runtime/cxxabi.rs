@@ -26,15 +26,18 @@
 //!
 //! The address returned by `__cxa_get_globals` is the thread's own and never changes,
 //! so each M asks once, when it starts, and keeps it (`M::cxa`). The function is
-//! looked up at run time in the global symbol scope: a program without a C++ runtime
-//! (or one loaded after the M started) has a null `M::cxa`, and a switch costs it one
-//! predictable branch in `leaveg` and a test of `G::flags`, already loaded, in
-//! `execute`. With a C++ runtime, a switch with an empty state reads two words.
+//! looked up at run time in the global symbol scope: in a program without a C++
+//! runtime (or one loaded after the M started), `M::cxa` points at `NO_CXX`, an
+//! always-empty state nobody writes, so that `leaveg` reads the same two words either
+//! way. The tests are folded into those of the tools (runtime/tools.rs): `leaveg`
+//! and `execute` each take one predictable branch for both (`pending` here, a test of
+//! `G::flags` there), and only a non-empty state or a tool leads to the slow path.
 //!
 //! The ARM EH ABI (32-bit ARM) adds a third field; the targets built here have two.
 
 use super::g::{Gstatus, G, GFLAG_CXA};
 use super::m::M;
+use core::cell::UnsafeCell;
 use core::ffi::{c_uint, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering::*};
@@ -55,14 +58,31 @@ impl Default for EhState {
     }
 }
 
-impl EhState {
-    #[inline(always)]
-    fn is_empty(&self) -> bool {
-        self.caught.is_null() && self.uncaught == 0
-    }
+type GetGlobals = unsafe extern "C" fn() -> *mut EhState;
+
+/// The state `M::cxa` points at while the thread has no C++ runtime: always empty.
+struct NoCxx(UnsafeCell<EhState>);
+
+// SAFETY: nobody writes through the pointer (every write to `*M::cxa` is preceded by
+// a test that it is not `none()`, or by finding it non-empty, which NO_CXX never is);
+// the reads of `pending` see the constant empty state.
+unsafe impl Sync for NoCxx {}
+
+static NO_CXX: NoCxx = NoCxx(UnsafeCell::new(EhState { caught: null_mut(), uncaught: 0 }));
+
+/// `M::cxa` of a thread without a C++ runtime (see *Exception state*).
+pub(crate) fn none() -> *mut EhState {
+    NO_CXX.0.get()
 }
 
-type GetGlobals = unsafe extern "C" fn() -> *mut EhState;
+/// Non-zero when the thread's state is not empty: `leaveg` must call `leave`. One
+/// value to test, so that the caller can fold it with the tools' test.
+#[inline(always)]
+pub(crate) fn pending(m: &M) -> usize {
+    // SAFETY: m.cxa is this thread's globals or NO_CXX, both always valid to read.
+    let st = unsafe { &*m.cxa };
+    st.caught as usize | st.uncaught as usize
+}
 
 /// `__cxa_get_globals` once found (0: not found yet).
 static GET_GLOBALS: AtomicUsize = AtomicUsize::new(0);
@@ -87,11 +107,12 @@ fn thread_globals() -> *mut EhState {
 /// A thread becomes M `m`: finds its exception state and sets it aside (rule 1).
 /// Called on the thread, before it first runs the scheduler.
 pub(crate) fn enter_thread(m: &mut M) {
-    if m.cxa.is_null() {
-        m.cxa = thread_globals();
-        if m.cxa.is_null() {
+    if m.cxa == none() {
+        let globals = thread_globals();
+        if globals.is_null() {
             return;
         }
+        m.cxa = globals;
     }
     // SAFETY: m.cxa is this thread's globals (the thread of m never changes).
     unsafe {
@@ -102,7 +123,7 @@ pub(crate) fn enter_thread(m: &mut M) {
 
 /// The thread of `m` leaves the scheduler: its own state comes back (rule 1).
 pub(crate) fn leave_thread(m: &mut M) {
-    if !m.cxa.is_null() {
+    if m.cxa != none() {
         // SAFETY: as in enter_thread; on g0 the state is empty (rule 1), nothing is lost.
         unsafe { *m.cxa = core::mem::take(&mut m.cxa_own) };
     }
@@ -111,18 +132,15 @@ pub(crate) fn leave_thread(m: &mut M) {
 /// Rule 2, for `leaveg`. Executed on g0 of `m`, just after `g` switched out.
 #[inline(always)]
 pub(crate) fn leave(m: &M, g: &mut G, to: Gstatus) {
-    if !m.cxa.is_null() {
-        // SAFETY: m.cxa is this thread's globals.
-        if !unsafe { &*m.cxa }.is_empty() {
-            leave_slow(m, g, to);
-        }
+    if pending(m) != 0 {
+        leave_slow(m, g, to);
     }
 }
 
 #[cold]
 #[inline(never)]
 fn leave_slow(m: &M, g: &mut G, to: Gstatus) {
-    // SAFETY: m.cxa is this thread's globals (checked by `leave`).
+    // SAFETY: m.cxa is this thread's globals: NO_CXX is never non-empty (`leave`).
     let st = unsafe { core::mem::take(&mut *m.cxa) };
     if to == Gstatus::Dead {
         return; // its exceptions are left behind (rule 2)
@@ -144,13 +162,14 @@ pub(crate) fn enter(m: &mut M, g: &mut G) {
 #[cold]
 #[inline(never)]
 fn enter_slow(m: &mut M, g: &mut G) {
-    if m.cxa.is_null() {
+    if m.cxa == none() {
         // This M started before the C++ runtime was found (it came with a library
         // loaded later): find the thread's globals now.
-        m.cxa = thread_globals();
-        if m.cxa.is_null() {
+        let globals = thread_globals();
+        if globals.is_null() {
             super::throw::fatal("cxxabi: a goroutine's C++ exception state but no C++ runtime");
         }
+        m.cxa = globals;
     }
     let ext = m.rt().allgs.ext(g);
     g.flags &= !GFLAG_CXA;

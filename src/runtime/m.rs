@@ -67,7 +67,7 @@ pub(crate) struct M {
     pub(crate) host_steps: u64,
     /// What the sanitizers know of this M's g0 (tools.rs). This M only.
     pub(crate) tools: super::tools::MTools,
-    /// This thread's C++ exception globals, null without a C++ runtime; and the
+    /// This thread's C++ exception globals (`cxxabi::none()` without a C++ runtime); and the
     /// thread's own state, set aside while it is an M. See *Exception state* in
     /// cxxabi.rs. This M only.
     pub(crate) cxa: *mut super::cxxabi::EhState,
@@ -104,7 +104,7 @@ impl M {
             host_deadline: 0,
             host_steps: 0,
             tools: super::tools::MTools::new(),
-            cxa: null_mut(),
+            cxa: super::cxxabi::none(),
             cxa_own: Default::default(),
         }))
     }

@@ -263,6 +263,7 @@ pub(crate) fn gstart(m: &M, g: &mut G) {
         let f: unsafe extern "C" fn(*mut c_void) = core::mem::transmute(g.startfn);
         g.sched_sp = if super::tools::wants_gentry() {
             // A tool must hear of the start on the new stack (see tools.rs).
+            let top = top - super::tools::start_gap();
             gostartcall(top, super::tools::gentry, (g as *mut G).cast(), goexit1)
         } else {
             gostartcall(top, f, g.startarg as *mut c_void, goexit1)

@@ -10,7 +10,7 @@
 //! parking*, *Locks*).
 
 use super::context::{gs_mcall, McallFn};
-use super::g::{Gstatus, G, GFLAG_HOST, GFLAG_MAIN};
+use super::g::{Gstatus, G, GFLAG_CXA, GFLAG_HOST, GFLAG_MAIN};
 use super::m::M;
 use super::m::{m_should_exit, mexit, startm, stopm_until_p};
 use super::newproc::{gfput, gstart};
@@ -224,7 +224,6 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     m.curg.store(gp, Relaxed);
     g.m = m;
     g.casgstatus(Gstatus::Runnable, Gstatus::Running);
-    super::cxxabi::enter(m, g);
     if !m.p.is_null() {
         // SAFETY: we hold m.p.
         let pp = unsafe { &*m.p };
@@ -243,9 +242,20 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
     } else {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
-    super::tools::switch_to_g(m, g);
+    // One branch for both: a G that carries C++ exception state, or a tool present.
+    if (g.flags & GFLAG_CXA) as usize | super::tools::present() != 0 {
+        switch_in_slow(m, g);
+    }
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
     unsafe { gogo_jump(g.sched_sp) }
+}
+
+/// `execute`'s last step when a tool is present or `g` has C++ exception state.
+#[cold]
+#[inline(never)]
+fn switch_in_slow(m: &mut M, g: &mut G) {
+    super::cxxabi::enter(m, g);
+    super::tools::switch_to_g(m, g);
 }
 
 /// `gs_gogo(sp)` by a jump rather than a call (see *Return prediction* in context.rs).
@@ -560,11 +570,25 @@ pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
-        super::tools::switch_to_g0(mp, gp);
+        if super::tools::present() != 0 {
+            return mcall_tools(mp, gp, f);
+        }
         gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast());
-        // Resumed, maybe on another M.
-        super::tools::entered_g(getm(), gp);
     }
+}
+
+/// `mcall_with` while a tool is present: tells it about both switches.
+///
+/// # Safety
+/// As `mcall_with`; `gp` is the current goroutine of `mp`.
+#[cold]
+#[inline(never)]
+unsafe fn mcall_tools(mp: *mut M, gp: *mut G, f: McallFn) {
+    super::tools::switch_to_g0(mp, gp);
+    // SAFETY: forwarded contract.
+    unsafe { gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast()) };
+    // Resumed, maybe on another M.
+    super::tools::entered_g(getm(), gp);
 }
 
 /// Bookkeeping for a G that just switched out: stack depth and canary.
@@ -594,11 +618,21 @@ fn dropg(m: &mut M, g: &mut G) {
 /// `execute`. See *Where to hook tools* in docs/internals.md.
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
-    super::tools::entered_g0(m, g);
+    // One branch for both: C++ exception state on the thread, or a tool present.
+    if super::cxxabi::pending(m) | super::tools::present() != 0 {
+        leaveg_slow(m, g, to);
+    }
     switched_out(g);
-    super::cxxabi::leave(m, g, to);
     g.casgstatus(from, to);
     dropg(m, g);
+}
+
+/// `leaveg`'s first step when a tool is present or the thread has C++ exception state.
+#[cold]
+#[inline(never)]
+fn leaveg_slow(m: &mut M, g: &mut G, to: Gstatus) {
+    super::tools::entered_g0(m, g);
+    super::cxxabi::leave(m, g, to);
 }
 
 /// g0 half of gs_gosched: the G goes behind the other runnable ones.

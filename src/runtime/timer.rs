@@ -365,11 +365,18 @@ impl Timeout {
     /// stays valid as long as `f` may run; `f` must not block (it runs on some M's
     /// g0). Not armed already.
     pub(crate) unsafe fn arm(&mut self, f: unsafe fn(usize), arg: usize) {
+        // Armed on g0 for a parked goroutine, which may then resume on another M
+        // (woken by the timer, or by whatever the commit opens it to) and reuse the
+        // frame: what was done to it here happens before `disarm` (tools.rs), so each
+        // path announces that after its last access.
+        let this = self as *const Timeout as usize;
         if self.when == 0 {
+            super::tools::release(this);
             return;
         }
         debug_assert!(!self.armed, "Timeout::arm: armed twice");
         self.armed = true;
+        super::tools::release(this);
         // SAFETY: the caller's contract; the runtime outlives its goroutines.
         unsafe { addtimer(&*self.rt, &mut self.t, self.when, f, arg) };
     }
@@ -377,6 +384,7 @@ impl Timeout {
     /// Disarms the timer, waiting for its function if it is running. True if the
     /// timer was armed and had not started.
     pub(crate) fn disarm(&mut self) -> bool {
+        super::tools::acquire(self as *const Timeout as usize);
         if !core::mem::replace(&mut self.armed, false) {
             return false;
         }

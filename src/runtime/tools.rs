@@ -271,6 +271,13 @@ fn active() -> u32 {
     ACTIVE.load(Relaxed)
 }
 
+/// Non-zero when any tool is present. For the switch paths, which fold it with
+/// their other tests into one branch and then call the hooks below from a cold path.
+#[inline(always)]
+pub(crate) fn present() -> usize {
+    active() as usize
+}
+
 #[inline(always)]
 fn api() -> &'static Api {
     // Set before ACTIVE is non-zero.
@@ -494,28 +501,22 @@ pub(crate) fn goexit(g: *mut G) {
     }
 }
 
-/// TSan ignores the current party's memory accesses while this lives (see *The
-/// runtime's own memory accesses*).
-pub(crate) struct Ignore(bool);
-
-impl Ignore {
-    #[inline(always)]
-    pub(crate) fn begin() -> Ignore {
-        let on = active() & TSAN != 0;
-        if on {
-            ignore_begin();
-        }
-        Ignore(on)
-    }
+/// True under ThreadSanitizer: the C API then runs its calls through `ignored`.
+#[inline(always)]
+pub(crate) fn tsan_present() -> bool {
+    active() & TSAN != 0
 }
 
-impl Drop for Ignore {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if self.0 {
-            ignore_end();
-        }
-    }
+/// Runs `f` with TSan ignoring the current party's memory accesses (see *The
+/// runtime's own memory accesses*). A cold copy of the call, so that without TSan
+/// the C API's boundary costs one predictable branch.
+#[cold]
+#[inline(never)]
+pub(crate) fn ignored<R>(f: impl FnOnce() -> R) -> R {
+    ignore_begin();
+    let r = f();
+    ignore_end();
+    r
 }
 
 #[cold]
@@ -637,6 +638,22 @@ pub(crate) unsafe extern "C" fn gentry(gp: *mut c_void) {
         f((*gp).startarg as *mut c_void)
     }
 }
+
+/// Bytes left unused at the top of a new goroutine's stack. Under Valgrind, whose
+/// unwinder gives up on a stack whose pointer is within 512 bytes of its top (it
+/// takes such limits for bogus and reports one frame), so that the reports of a
+/// shallow goroutine would stop at the faulting function. Elsewhere nothing.
+/// Called only on the `wants_gentry` path.
+pub(crate) fn start_gap() -> usize {
+    if active() & VALGRIND != 0 {
+        VALGRIND_START_GAP
+    } else {
+        0
+    }
+}
+
+/// See `start_gap`: more than Valgrind's 512, a multiple of 16.
+const VALGRIND_START_GAP: usize = 1024;
 
 /// True when goroutines must start through `gentry`.
 #[inline(always)]
