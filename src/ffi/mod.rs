@@ -36,7 +36,7 @@ macro_rules! ffi_boundary {
     ($on_panic:expr, $body:block) => {{
         // The body twice: inline for the common case, and in a cold copy under TSan.
         if $crate::runtime::tools::tsan_present() {
-            $crate::runtime::tools::ignored(|| {
+            $crate::runtime::tools::ignored(move || {
                 match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
                     Ok(v) => v,
                     Err(_) => $on_panic,

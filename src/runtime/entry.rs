@@ -366,6 +366,7 @@ pub(crate) fn park_any(
 }
 
 /// gs_ready, from anywhere: `Shutdown` while the runtime stops.
+#[inline(always)]
 pub(crate) fn ready_any(handle: usize) -> Result<()> {
     match caller() {
         Caller::Foreign => {

@@ -243,7 +243,7 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
     // One branch for both: a G that carries C++ exception state, or a tool present.
-    if (g.flags & GFLAG_CXA) as usize | super::tools::present() != 0 {
+    if (g.flags & GFLAG_CXA) as usize | super::tools::hooks(m) != 0 {
         switch_in_slow(m, g);
     }
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
@@ -570,7 +570,7 @@ pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
-        if super::tools::present() != 0 {
+        if super::tools::hooks(&*mp) != 0 {
             return mcall_tools(mp, gp, f);
         }
         gs_mcall(&mut (*gp).sched_sp, (*mp).g0_sp, f, gp.cast());
@@ -619,7 +619,7 @@ fn dropg(m: &mut M, g: &mut G) {
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     // One branch for both: C++ exception state on the thread, or a tool present.
-    if super::cxxabi::pending(m) | super::tools::present() != 0 {
+    if super::cxxabi::pending(m) | super::tools::hooks(m) != 0 {
         leaveg_slow(m, g, to);
     }
     switched_out(g);

@@ -53,7 +53,7 @@
 //! TSan sees the runtime's copies and allocations (through the C library functions
 //! it intercepts), not the lock-free protocols that order them. So the runtime's
 //! code is not checked: every C API call runs with TSan ignoring its memory accesses
-//! (`Ignore`, taken by `ffi_boundary!`), and so does every thread the runtime starts,
+//! (`ignored`, which `ffi_boundary!` runs each call through), and so does every thread the runtime starts,
 //! for its life (g0 runs only runtime code). The synchronisation it reports above is
 //! still seen. A goroutine's own code is checked: its fiber ignores nothing. Code of
 //! the user's that the runtime calls on g0 (a `gs_park` unlockf) is not checked.
@@ -271,8 +271,9 @@ fn active() -> u32 {
     ACTIVE.load(Relaxed)
 }
 
-/// Non-zero when any tool is present. For the switch paths, which fold it with
-/// their other tests into one branch and then call the hooks below from a cold path.
+/// Non-zero when any tool is present (`ACTIVE`; the switch paths read their M's
+/// copy, `hooks`, fold it with their other tests into one branch and call the hooks
+/// above from a cold path).
 #[inline(always)]
 pub(crate) fn present() -> usize {
     active() as usize
@@ -342,6 +343,10 @@ pub(crate) fn gnew(slot: u32) {
 
 /// An M's state for the tools: its g0, the thread's own stack and fiber.
 pub(crate) struct MTools {
+    /// `ACTIVE` when the M was made (tools are found at gs_init, before any M): the
+    /// switch paths test this word of their M, already at hand, rather than the
+    /// static.
+    hooks: usize,
     asan_fake: *mut c_void,
     g0_lo: usize,
     g0_size: usize,
@@ -349,9 +354,16 @@ pub(crate) struct MTools {
 }
 
 impl MTools {
-    pub(crate) const fn new() -> MTools {
-        MTools { asan_fake: null_mut(), g0_lo: 0, g0_size: 0, tsan_fiber: null_mut() }
+    pub(crate) fn new() -> MTools {
+        MTools { hooks: present(), asan_fake: null_mut(), g0_lo: 0, g0_size: 0, tsan_fiber: null_mut() }
     }
+}
+
+/// Non-zero when any tool is present, read from `m`: `present()` for the switch
+/// paths, which hold their M.
+#[inline(always)]
+pub(crate) fn hooks(m: &M) -> usize {
+    m.tools.hooks
 }
 
 /// g0 -> `g`, just before the switch (in `execute`). Executed on g0 of `m`.
@@ -557,7 +569,7 @@ pub(crate) fn runtime_thread_end() {
     }
 }
 
-/// gs_goexit ends the calling goroutine inside the C API, whose `Ignore` would end
+/// gs_goexit ends the calling goroutine inside the C API, whose `ignore_end` would come
 /// only when the call returns: it ends here.
 pub(crate) fn goexit_from_api() {
     if active() & TSAN != 0 {
