@@ -42,6 +42,10 @@ int main(void)
     FIELD(gs_stats, steals_total);
     FIELD(gs_stats, netpoll_waiters);
     FIELD(gs_stats, timers);
+    STRUCT(gs_once);
+    FIELD(gs_once, _state);
+    FIELD(gs_once, _pad);
+    FIELD(gs_once, _private);
     printf("version %d %d %d %s %s %ld\n", GS_VERSION_MAJOR, GS_VERSION_MINOR, GS_VERSION_PATCH,
            GS_VERSION_STRING, gs_version(), (long)GS_VERSION_NUMBER);
     return 0;

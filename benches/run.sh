@@ -38,7 +38,7 @@ LOGDIR="$ROOT/target/bench-logs"
 
 ALL_WORKLOADS="raw_switch spawn_join gosched_pingpong park_ready_pingpong mem_parked
 chan_pingpong skynet thread_ring sleep_timers sleep_light mutex_uncontended
-foreign_pingpong tcp_echo"
+foreign_pingpong tcp_echo rwmutex_read once_done select_ticker timer_stop"
 
 # ------------------------------------------------------------------ workloads
 # spec NAME sets:
@@ -46,9 +46,10 @@ foreign_pingpong tcp_echo"
 #   N / NQ  n of a full / quick run
 #   ITERS / ITERSQ  -iters of a full / quick run (sleep workloads only)
 #   GOWL    the Go peer's -workload, empty when there is no Go twin
+#   GOPROG  the Go program: gobench (the peers') or gosync (benches/go, in this repository)
 #   KIND    c (benches/c/NAME.c), rust (benches/switch.rs) or hook (tcp_echo)
 spec() {
-    ITERS=""; ITERSQ=""; GOWL=""; KIND=c
+    ITERS=""; ITERSQ=""; GOWL=""; KIND=c; GOPROG=gobench
     case "$1" in
     raw_switch)          PROCS="1";   N=10000000; NQ=2000000; KIND=rust ;;
     spawn_join)          PROCS="1 2"; N=1000000;  NQ=100000;  GOWL=spawn_join ;;
@@ -63,6 +64,10 @@ spec() {
     mutex_uncontended)   PROCS="1";   N=10000000; NQ=1000000 ;;
     foreign_pingpong)    PROCS="1 2"; N=100000;   NQ=20000 ;;
     tcp_echo)            PROCS="1 2"; N=0;        NQ=0;       KIND=hook ;;
+    rwmutex_read)        PROCS="1 2"; N=10000000; NQ=1000000; GOWL=rwmutex_read; GOPROG=gosync ;;
+    once_done)           PROCS="1";   N=100000000; NQ=10000000; GOWL=once_done; GOPROG=gosync ;;
+    select_ticker)       PROCS="1";   N=5000000;  NQ=500000;  GOWL=select_ticker; GOPROG=gosync ;;
+    timer_stop)          PROCS="1";   N=2000000;  NQ=200000;  GOWL=timer_stop; GOPROG=gosync ;;
     *) return 1 ;;
     esac
 }
@@ -193,13 +198,25 @@ if [ "$need_go" = 1 ]; then
     fi
 fi
 
+# The Go twins kept in this repository (benches/go): they need only the toolchain.
+GOSYNC_OK=0
+if [ "$need_go" = 1 ] && command -v go >/dev/null 2>&1; then
+    if [ "$BUILD" = 0 ] && [ -x "$GOBIN/gosync" ]; then
+        GOSYNC_OK=1
+    elif (cd "$ROOT/benches/go" && go build -o "$GOBIN/" ./cmd/...); then
+        GOSYNC_OK=1
+    else
+        say "WARNING: building benches/go failed: its workloads run without Go"
+    fi
+fi
+
 # ------------------------------------------------------------------ run
 FAILED=0
 {
     printf '# gosched %s%s | %s | %s | %s | nproc=%s | %s | mode=%s reps=%s\n' \
         "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
         "${STALE_LIB:+ (stale library: build failed)}" \
-        "$( [ "$GO_OK" = 1 ] && go version || echo 'no Go')" \
+        "$( { [ "$GO_OK" = 1 ] || [ "$GOSYNC_OK" = 1 ]; } && go version || echo 'no Go')" \
         "$(uname -sr)" \
         "$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs)" \
         "$(nproc)" "$(date -u +%FT%TZ)" \
@@ -281,8 +298,9 @@ for w in $WORKLOADS; do
                 run_one gosched "$w" "$p" gosched env GS_MAXPROCS="$p" "$BIN/$w" -n "$n" \
                     ${iters:+-iters "$iters"}
             fi
-            if [ -n "$GOWL" ] && [ "$GO_OK" = 1 ]; then
-                run_one go "$w" "$p" go env GOMAXPROCS="$p" "$GOBIN/gobench" -workload "$GOWL" \
+            if [ -n "$GOWL" ] && { { [ "$GOPROG" = gobench ] && [ "$GO_OK" = 1 ]; } \
+                    || { [ "$GOPROG" = gosync ] && [ "$GOSYNC_OK" = 1 ]; }; }; then
+                run_one go "$w" "$p" go env GOMAXPROCS="$p" "$GOBIN/$GOPROG" -workload "$GOWL" \
                     -n "$n" ${iters:+-iters "$iters"}
             fi
         done
@@ -297,7 +315,14 @@ echo "# done $(date -u +%FT%TZ)" >> "$RAW"
 # ------------------------------------------------------------------ table
 echo
 python3 "$ROOT/benches/summarize.py" "$RAW" | tee "$SUMMARY"
-[ "$GO_OK" = 1 ] || [ "$need_go" = 0 ] || echo "(no Go comparison in this run: see the warnings above)"
+missing_go=0
+for w in $WORKLOADS; do
+    spec "$w"
+    [ -n "$GOWL" ] || continue
+    { [ "$GOPROG" = gobench ] && [ "$GO_OK" != 1 ]; } && missing_go=1
+    { [ "$GOPROG" = gosync ] && [ "$GOSYNC_OK" != 1 ]; } && missing_go=1
+done
+[ "$missing_go" = 0 ] || echo "(some Go comparisons are missing from this run: see the warnings above)"
 echo
 echo "raw lines: ${RAW#"$ROOT"/}   table: ${SUMMARY#"$ROOT"/}"
 exit "$FAILED"

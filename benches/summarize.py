@@ -40,6 +40,11 @@ TARGETS = {
     ("thread_ring", "1", "value"): ("ratio", 0.4),
     ("sleep_timers", "2", "value"): ("ratio", 0.7),
     ("sleep_light", "2", "oversleep_mean_us"): ("max", 60.0),
+    ("rwmutex_read", "1", "value"): ("ratio", 0.7),
+    ("rwmutex_read", "2", "value"): ("ratio", 0.7),
+    ("once_done", "1", "value"): ("ratio", 0.7),
+    ("select_ticker", "1", "value"): ("ratio", 0.7),
+    ("timer_stop", "1", "value"): ("ratio", 0.7),
     # tcp_echo: add the target here once the gosched echo server exists, e.g.
     # ("tcp_echo", "1", "value"): ("ratio>=", 1.0),
 }
@@ -56,6 +61,7 @@ ORDER = [
     "raw_switch", "spawn_join", "gosched_pingpong", "park_ready_pingpong", "mem_parked",
     "chan_pingpong", "skynet", "thread_ring", "sleep_timers", "sleep_light",
     "mutex_uncontended", "foreign_pingpong", "tcp_echo",
+    "rwmutex_read", "once_done", "select_ticker", "timer_stop",
 ]
 
 REFERENCE = {"raw_switch": "minimal"}

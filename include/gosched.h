@@ -75,6 +75,9 @@
 #define GS_EDEADLK    (-EDEADLK)
 #define GS_EBUSY      (-EBUSY)
 
+/* Initialiser of a gs_once (see gs_once_do): static gs_once once = GS_ONCE_INIT; */
+#define GS_ONCE_INIT { 0, 0, { 0, 0, 0 } }
+
 /*
  * Signals
  *
@@ -230,6 +233,16 @@
 typedef struct gs_chan gs_chan;
 
 /*
+ Opaque condition variable handle (Go's sync.Cond).
+ */
+typedef struct gs_cond gs_cond;
+
+/*
+ Opaque context handle.
+ */
+typedef struct gs_context gs_context;
+
+/*
  Opaque goroutine handle. Generation-checked: the handle of an exited goroutine
  names nobody, even after its memory is reused. (Not `repr(C)`, so that the header
  declares it opaque: C code never looks inside.)
@@ -240,6 +253,26 @@ typedef struct gs_g gs_g;
  Opaque mutex handle (Go's sync.Mutex).
  */
 typedef struct gs_mutex gs_mutex;
+
+/*
+ Opaque reader/writer mutex handle (Go's sync.RWMutex).
+ */
+typedef struct gs_rwmutex gs_rwmutex;
+
+/*
+ Opaque weighted semaphore handle.
+ */
+typedef struct gs_semaphore gs_semaphore;
+
+/*
+ Opaque ticker handle.
+ */
+typedef struct gs_ticker gs_ticker;
+
+/*
+ Opaque one-shot timer (or after-func) handle.
+ */
+typedef struct gs_timer gs_timer;
 
 /*
  Opaque wait group handle (Go's sync.WaitGroup).
@@ -361,6 +394,18 @@ typedef struct gs_config {
    */
   uint32_t flags;
 } gs_config;
+
+/*
+ A once: initialise it with GS_ONCE_INIT (all zero), e.g.
+ `static gs_once once = GS_ONCE_INIT;`, and never copy or move it once used. The
+ fields are private; `_state` is 2 once the function has returned (the inline
+ fast path of gs_once_do reads it). Layout fixed by abi/layout.txt.
+ */
+typedef struct gs_once {
+  uint32_t _state;
+  uint32_t _pad;
+  uint64_t _private[3];
+} gs_once;
 
 /*
  Called on the scheduler's stack after the goroutine is marked waiting; returning
@@ -506,6 +551,183 @@ int gs_chan_free(struct gs_chan *c);
  thread when gs_shutdown runs.
  */
 int gs_select(struct gs_select_case *cases, size_t n, int64_t timeout_ns);
+
+/*
+ Creates a condition variable over the mutex m (Go's NewCond(L)); m must outlive it.
+ Works without a runtime.
+
+ Returns the condition variable; NULL if m is NULL or not a live mutex, or if
+ memory runs out.
+ */
+struct gs_cond *gs_cond_new(struct gs_mutex *m);
+
+/*
+ Unlocks c's mutex, which the caller holds, waits (parks a goroutine, blocks a
+ foreign thread) until gs_cond_signal or gs_cond_broadcast wakes it, and locks the
+ mutex again before it returns. A signal after the mutex was released is never
+ lost. For a wait that also ends on cancellation, see gs_context_done (a select on
+ the context's done channel and a channel the signaller sends on).
+
+ Returns 0 with the mutex held; GS_EPERM if the mutex is not locked or inside an
+ unlockf (nothing done); GS_EINVAL for NULL, a condition variable that is not live,
+ or one whose mutex was freed; GS_ESHUTDOWN on a foreign thread when gs_shutdown
+ runs (the mutex is then held only if locking it again still succeeded).
+ */
+int gs_cond_wait(struct gs_cond *c);
+
+/*
+ gs_cond_wait, giving up after timeout_ns nanoseconds (< 0: never; 0: unlocks,
+ gives up at once and locks again).
+
+ Returns 0 with the mutex held; GS_ETIMEDOUT with the mutex held when the time ran
+ out first; the other codes as gs_cond_wait.
+ */
+int gs_cond_wait_timeout(struct gs_cond *c, int64_t timeout_ns);
+
+/*
+ Wakes the longest-waiting party of c, if any (Go's Signal). The caller may hold
+ the mutex or not. Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL or a condition variable that is not live.
+ */
+int gs_cond_signal(struct gs_cond *c);
+
+/*
+ Wakes every party waiting on c (Go's Broadcast). Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL or a condition variable that is not live.
+ */
+int gs_cond_broadcast(struct gs_cond *c);
+
+/*
+ Frees c (not its mutex).
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while a party waits on c, or a
+ timed-out waiter has not yet left it; GS_EINVAL for NULL, and for a handle that
+ is not a live condition variable's (freed already, or of another kind); a freed
+ handle is refused while in the quarantine described at gs_mutex_free.
+ */
+int gs_cond_free(struct gs_cond *c);
+
+/*
+ The background context (Go's context.Background): the root of every tree, never
+ canceled, without deadline or values; its done channel is NULL, which a select
+ never chooses. The same for every call; freeing it does nothing. Works without a
+ runtime.
+
+ Returns the background context.
+ */
+struct gs_context *gs_context_background(void);
+
+/*
+ Makes a child of parent that gs_context_cancel cancels (Go's WithCancel), and
+ stores it in *out. Canceled at once if parent is. Works without a runtime.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not a live
+ context; GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_cancel(struct gs_context *parent, struct gs_context **out);
+
+/*
+ Makes a child of parent that is also canceled, with GS_ETIMEDOUT (Go's
+ DeadlineExceeded), when gs_nanotime reaches deadline_ns (Go's WithDeadline), and
+ stores it in *out. If the parent's deadline is earlier, the child has the
+ parent's. A deadline already passed cancels it at once.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+ GS_ENOTINIT without a runtime (for a deadline that needs a timer); GS_ESHUTDOWN
+ while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_deadline(struct gs_context *parent,
+                             int64_t deadline_ns,
+                             struct gs_context **out);
+
+/*
+ gs_context_with_deadline(parent, gs_nanotime() + timeout_ns, out) (Go's
+ WithTimeout); timeout_ns <= 0 makes it canceled at once.
+
+ Returns the codes of gs_context_with_deadline.
+ */
+int gs_context_with_timeout(struct gs_context *parent, int64_t timeout_ns, struct gs_context **out);
+
+/*
+ Makes a child of parent that carries value under key (Go's WithValue), and
+ stores it in *out; gs_context_value on it or its descendants finds it (keys are
+ compared as pointers). It is canceled only with its parent (gs_context_cancel
+ refuses it). Works without a runtime.
+
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+ GS_ENOMEM if memory runs out.
+ */
+int gs_context_with_value(struct gs_context *parent,
+                          const void *key,
+                          void *value,
+                          struct gs_context **out);
+
+/*
+ Cancels ctx and every descendant not canceled yet, with GS_ECANCELED: their done
+ channels are closed. Canceling again does nothing. Never blocks; works anywhere.
+
+ Returns 0; GS_EINVAL for NULL, a context that is not live, the background
+ context, or a value context (canceled only with its parent, as in Go).
+ */
+int gs_context_cancel(struct gs_context *ctx);
+
+/*
+ The done channel of ctx (elements of size 0), closed when ctx is canceled: for
+ gs_select or gs_chan_recv (which returns GS_ECLOSED once it is closed). Owned by
+ the context: do not close or free it. The blocking calls keep their timeout
+ parameter; a wait that must also end on cancellation selects on this channel:
+
+     gs_select_case cases[2] = {
+         {.chan = jobs, .op = GS_RECV, .elem = &job},
+         {.chan = gs_context_done(ctx), .op = GS_RECV, .elem = NULL},
+     };
+     if (gs_select(cases, 2, -1) == 1)
+         return gs_context_err(ctx);   // GS_ECANCELED or GS_ETIMEDOUT
+
+ Returns the channel; NULL for the background context (a select never chooses a
+ NULL channel), for NULL, and for a context that is not live.
+ */
+struct gs_chan *gs_context_done(struct gs_context *ctx);
+
+/*
+ Why ctx was canceled (Go's Err). Once it is not 0 it never changes.
+
+ Returns 0 while ctx is not canceled; GS_ECANCELED if it (or an ancestor) was
+ canceled; GS_ETIMEDOUT if its deadline (or an ancestor's) passed first; GS_EINVAL
+ for NULL or a context that is not live.
+ */
+int gs_context_err(struct gs_context *ctx);
+
+/*
+ Stores ctx's deadline (gs_nanotime clock) in *out if it has one (Go's Deadline).
+
+ Returns 1 if it has a deadline (stored in *out); 0 if not (*out untouched);
+ GS_EINVAL for a NULL ctx or out, or a context that is not live.
+ */
+int gs_context_deadline(struct gs_context *ctx, int64_t *out);
+
+/*
+ The value stored under key by the nearest gs_context_with_value on the way from
+ ctx up to the root (Go's Value).
+
+ Returns the value; NULL if no context on the way has key, and for NULL or a
+ context that is not live.
+ */
+void *gs_context_value(struct gs_context *ctx, const void *key);
+
+/*
+ Cancels ctx (as gs_context_cancel, also for a value context) and frees it with
+ its done channel and deadline timer. Freeing the background context does nothing.
+
+ Returns 0 once freed; GS_EBUSY (ctx stays, canceled) while it has children that
+ are not freed, or a goroutine or thread is still inside its done channel (just
+ woken by the close: try again); GS_EINVAL for NULL or a context that is not live
+ (a freed handle is refused while in the quarantine described at gs_mutex_free);
+ GS_ESHUTDOWN while gs_shutdown runs (for a context with a deadline timer).
+ */
+int gs_context_free(struct gs_context *ctx);
 
 /*
  Fills *out with a snapshot of the scheduler's counters. From a goroutine, inside
@@ -871,6 +1093,28 @@ int gs_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int gs_close(int fd);
 
 /*
+ Calls fn(arg) if no call of gs_once_do on once has called its function yet; all
+ other calls, concurrent ones included, wait (a goroutine parks, a foreign thread
+ blocks) until that function has returned, so that they all see its effects. After
+ that, a call is one atomic load, inline (see the end of this header). fn must not call gs_once_do on the same once (it
+ would wait for itself, as in Go). Works without a runtime.
+
+ Returns 0 once the function has returned (in this call or another); GS_EINVAL for
+ a NULL once or fn; GS_EPERM inside an unlockf if it would have to wait;
+ GS_ESHUTDOWN on a foreign thread when gs_shutdown runs while it waits.
+ */
+int gs_once_do(struct gs_once *once,
+               gs_fn fn_,
+               void *arg);
+
+/*
+ True once the function of once has returned. Never blocks.
+
+ Returns true or false; false for NULL.
+ */
+bool gs_once_done(const struct gs_once *once);
+
+/*
  Parks the calling goroutine until gs_ready. unlockf(g, lock), if not NULL, runs
  after the goroutine is marked waiting; if it returns false the goroutine resumes
  at once. reason (may be NULL) is shown in dumps and must stay valid while parked.
@@ -905,6 +1149,153 @@ int gs_park_timeout(gs_unlockf unlockf, void *lock, const char *reason, int64_t 
  runtime; GS_ESHUTDOWN while gs_shutdown runs.
  */
 int gs_ready(struct gs_g *g);
+
+/*
+ Creates an unlocked reader/writer mutex. Works without a runtime.
+
+ Returns the mutex; NULL if memory runs out.
+ */
+struct gs_rwmutex *gs_rwmutex_new(void);
+
+/*
+ Locks rw for reading: any number of readers hold it together. A single atomic
+ operation unless a writer holds it or waits for it; then the caller waits (parks
+ a goroutine, blocks a foreign thread) until that writer unlocked. A waiting writer
+ keeps new readers out, so writers do not starve (Go's rule); a reader that
+ read-locks again while a writer waits therefore deadlocks, as in Go.
+
+ Returns 0; GS_EINVAL for NULL or an rwmutex that is not live (freed: see
+ gs_rwmutex_free); GS_EPERM inside an unlockf if a writer holds or waits for it
+ (nothing is locked); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs
+ (nothing is locked).
+ */
+int gs_rwmutex_rlock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for reading if no writer holds it or waits for it (Go's TryRLock).
+ Never blocks; works anywhere.
+
+ Returns 0; GS_EAGAIN if a writer holds it or waits for it; GS_EINVAL for NULL or
+ an rwmutex that is not live.
+ */
+int gs_rwmutex_tryrlock(struct gs_rwmutex *rw);
+
+/*
+ Unlocks one reader; the last reader a waiting writer waits for lets it in. Any
+ goroutine or thread may read-unlock. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if no reader holds rw (more read-unlocks than read-locks:
+ nothing changes, unless a writer locks rw at the same moment, which such a
+ misuse may leave waiting); GS_EINVAL for NULL or an rwmutex that is not live.
+ */
+int gs_rwmutex_runlock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for writing: waits (parks a goroutine, blocks a foreign thread) for the
+ writer before it, then keeps new readers out and waits for the readers inside to
+ unlock. Not recursive.
+
+ Returns 0; GS_EINVAL for NULL or an rwmutex that is not live; GS_EPERM inside an
+ unlockf if it is held (nothing changes: there it only tries); GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs (if it came while waiting for readers, rw is
+ left unusable: only the runtime's end follows).
+ */
+int gs_rwmutex_lock(struct gs_rwmutex *rw);
+
+/*
+ Locks rw for writing if nobody holds it (Go's TryLock). Never blocks; works
+ anywhere.
+
+ Returns 0; GS_EAGAIN if a reader or a writer holds it (or a writer waits);
+ GS_EINVAL for NULL or an rwmutex that is not live.
+ */
+int gs_rwmutex_trylock(struct gs_rwmutex *rw);
+
+/*
+ Unlocks the writer: the readers that waited meanwhile get in, then the next
+ writer. Any goroutine or thread may unlock. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if no writer holds rw (nothing changes); GS_EINVAL for NULL
+ or an rwmutex that is not live.
+ */
+int gs_rwmutex_unlock(struct gs_rwmutex *rw);
+
+/*
+ Frees rw.
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while a reader or writer holds
+ it or a party waits on it (also for good once gs_shutdown abandoned goroutines
+ that held or waited for it: they stay counted in it); GS_EINVAL for NULL, and for
+ a handle that is not a live rwmutex's (freed already, or of another kind). A freed handle is refused
+ with GS_EINVAL while its memory is in the quarantine described at
+ gs_mutex_free; after that, using it is undefined behavior.
+ */
+int gs_rwmutex_free(struct gs_rwmutex *rw);
+
+/*
+ Creates a weighted semaphore of capacity size, nothing held. Works without a
+ runtime.
+
+ Returns the semaphore; NULL if size <= 0 or memory runs out.
+ */
+struct gs_semaphore *gs_semaphore_new(int64_t size);
+
+/*
+ Acquires weight n, waiting (parks a goroutine, blocks a foreign thread) until it
+ fits. Waiters are served in arrival order: a large request at the head keeps
+ later small ones waiting, so it is not starved.
+
+ Returns 0; GS_EINVAL for n < 0, n larger than the capacity (it could never be
+ granted), NULL or a semaphore that is not live; GS_EPERM inside an unlockf if it
+ would wait; GS_ESHUTDOWN on a foreign thread when gs_shutdown runs. Nothing is
+ held after an error.
+ */
+int gs_semaphore_acquire(struct gs_semaphore *s, int64_t n);
+
+/*
+ gs_semaphore_acquire, giving up after timeout_ns nanoseconds (< 0: never; 0: only
+ tries, as gs_semaphore_tryacquire, but reports GS_ETIMEDOUT as every timed call
+ does).
+
+ Returns 0; GS_ETIMEDOUT when the time ran out first (or, for a timeout of 0, when
+ it does not fit at once); the other codes as gs_semaphore_acquire.
+ */
+int gs_semaphore_acquire_timeout(struct gs_semaphore *s, int64_t n, int64_t timeout_ns);
+
+/*
+ Acquires weight n if it fits now and nobody waits (Go's TryAcquire). Never
+ blocks; works anywhere.
+
+ Returns 0; GS_EAGAIN if it does not fit or others wait; GS_EINVAL for n < 0, n
+ larger than the capacity, NULL or a semaphore that is not live.
+ */
+int gs_semaphore_tryacquire(struct gs_semaphore *s, int64_t n);
+
+/*
+ Releases weight n and grants the waiters that now fit, in order. Any goroutine or
+ thread may release. Never blocks; works anywhere.
+
+ Returns 0; GS_EPERM if n is more than is held (nothing changes); GS_EINVAL for
+ n < 0, NULL or a semaphore that is not live.
+ */
+int gs_semaphore_release(struct gs_semaphore *s, int64_t n);
+
+/*
+ The weight held now (a snapshot). Never blocks.
+
+ Returns the weight (>= 0); GS_EINVAL for NULL or a semaphore that is not live.
+ */
+int64_t gs_semaphore_held(struct gs_semaphore *s);
+
+/*
+ Frees s.
+
+ Returns 0 once freed; GS_EBUSY (nothing is freed) while weight is held or a party
+ waits; GS_EINVAL for NULL, and for a handle that is not a live semaphore's (freed
+ already, or of another kind); a freed handle is refused while in the quarantine
+ described at gs_mutex_free.
+ */
+int gs_semaphore_free(struct gs_semaphore *s);
 
 /*
  Creates a wait group with a counter of 0. Works without a runtime.
@@ -1076,6 +1467,126 @@ int64_t gs_nanotime(void);
 int gs_sleep(int64_t ns);
 
 /*
+ Creates a timer that sends the time on its channel once, ns nanoseconds from now
+ (ns <= 0: at once), and stores it in *out.
+
+ Returns 0; GS_EINVAL for a NULL out; GS_ENOTINIT without a runtime; GS_ESHUTDOWN
+ while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_timer_new(int64_t ns, struct gs_timer **out);
+
+/*
+ Creates a timer that starts fn(arg) as a new goroutine once, ns nanoseconds from
+ now (Go's time.AfterFunc), and stores it in *out; gs_timer_stop prevents it,
+ gs_timer_reset arms it again, gs_timer_free frees it (the goroutine, once
+ started, is independent of it). It has no channel. If no goroutine can be made
+ when it fires (memory runs out), fn does not run.
+
+ Returns 0; GS_EINVAL for a NULL fn or out; GS_ENOTINIT without a runtime;
+ GS_ESHUTDOWN while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_after_func(int64_t ns, gs_fn fn_, void *arg, struct gs_timer **out);
+
+/*
+ The channel of timer t (elements: int64_t, the gs_nanotime it fired at; capacity
+ 1), for gs_chan_recv or gs_select. Owned by the timer: do not close or free it.
+ A receive that gives up after 50 ms, in a select with other cases:
+
+     gs_timer *t;
+     gs_timer_new(50 * 1000000LL, &t);
+     int64_t v, when;
+     gs_select_case cases[2] = {
+         {.chan = c, .op = GS_RECV, .elem = &v},
+         {.chan = gs_timer_chan(t), .op = GS_RECV, .elem = &when},
+     };
+     int i = gs_select(cases, 2, -1);   // 1: the timer fired first
+     gs_timer_free(t);
+
+ Returns the channel; NULL for NULL, a timer that is not live, or an after-func.
+ */
+struct gs_chan *gs_timer_chan(struct gs_timer *t);
+
+/*
+ Stops t (Go 1.23's Timer.Stop): it will not fire, and a value it sent that was
+ not received yet is taken out of its channel, so none is received afterwards. An
+ after-func that has not started its goroutine never does.
+
+ Returns 1 if the call stopped it (it was armed, or its value was still in the
+ channel); 0 if it had fired and its value was received (or it was stopped
+ already); GS_EINVAL for NULL or a timer that is not live; GS_ESHUTDOWN while
+ gs_shutdown runs. After gs_shutdown the timer never fires again.
+ */
+int gs_timer_stop(struct gs_timer *t);
+
+/*
+ Stops t as gs_timer_stop does and arms it again to fire ns nanoseconds from now
+ (ns <= 0: at once) (Go 1.23's Timer.Reset): the channel receives only the new
+ firing's value.
+
+ Returns 1 if t was armed (or its value still in the channel) before the call, 0
+ if not; GS_EINVAL for NULL or a timer that is not live; GS_ENOTINIT if its runtime
+ was shut down since it was made; GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_timer_reset(struct gs_timer *t, int64_t ns);
+
+/*
+ Stops and frees t with its channel. Works after gs_shutdown too.
+
+ Returns 0 once freed: nothing sends into it or runs for it any more; GS_EBUSY
+ (t stays, stopped) while a goroutine or thread waits on its channel; GS_EINVAL for
+ NULL or a timer that is not live (a freed handle is refused while in the
+ quarantine described at gs_mutex_free); GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_timer_free(struct gs_timer *t);
+
+/*
+ Creates a ticker that sends the time on its channel every period_ns nanoseconds
+ (Go's time.NewTicker), and stores it in *out. A receiver that is slow misses
+ ticks: the channel holds at most one, and the ticks that find it full are
+ dropped; the next tick comes at the next multiple of the period.
+
+ Returns 0; GS_EINVAL for period_ns <= 0 or a NULL out; GS_ENOTINIT without a
+ runtime; GS_ESHUTDOWN while gs_shutdown runs; GS_ENOMEM if memory runs out.
+ */
+int gs_ticker_new(int64_t period_ns, struct gs_ticker **out);
+
+/*
+ The channel of ticker t (elements: int64_t, capacity 1). Owned by the ticker: do
+ not close or free it.
+
+ Returns the channel; NULL for NULL or a ticker that is not live.
+ */
+struct gs_chan *gs_ticker_chan(struct gs_ticker *t);
+
+/*
+ Stops t (Go's Ticker.Stop): no more ticks, and a tick not received yet is taken
+ out of the channel.
+
+ Returns 0; GS_EINVAL for NULL or a ticker that is not live; GS_ESHUTDOWN while
+ gs_shutdown runs.
+ */
+int gs_ticker_stop(struct gs_ticker *t);
+
+/*
+ Stops t and starts it again with the period period_ns (Go's Ticker.Reset): the
+ next tick is period_ns from now.
+
+ Returns 0; GS_EINVAL for period_ns <= 0, NULL or a ticker that is not live;
+ GS_ENOTINIT if its runtime was shut down since it was made; GS_ESHUTDOWN while
+ gs_shutdown runs.
+ */
+int gs_ticker_reset(struct gs_ticker *t, int64_t period_ns);
+
+/*
+ Stops and frees t with its channel. Works after gs_shutdown too.
+
+ Returns 0 once freed; GS_EBUSY (t stays, stopped) while a goroutine or thread
+ waits on its channel; GS_EINVAL for NULL or a ticker that is not live;
+ GS_ESHUTDOWN while gs_shutdown runs.
+ */
+int gs_ticker_free(struct gs_ticker *t);
+
+/*
  Starts tracing the whole program into fd: every scheduling event (goroutines
  created, started, blocked with their reason, readied by whom, ended; steals;
  Ms spinning, parking and waking; sysmon's hand-offs and yield requests; timers;
@@ -1162,3 +1673,20 @@ int gs_trace_log(const char *category, const char *message);
 #endif  // __cplusplus
 
 #endif  /* GOSCHED_H */
+
+#ifndef GOSCHED_H_INLINE
+#define GOSCHED_H_INLINE
+/*
+ * gs_once_do's fast path, inline as Go's Once.Do: one acquire load of the state word
+ * (2 once the function has returned), then the exported gs_once_do. The macro expands
+ * only uses that come after this point; (gs_once_do) with parentheses, or its
+ * address, names the exported function.
+ */
+static inline int gs_once_do_inline(struct gs_once *once, gs_fn fn_, void *arg)
+{
+    if (once != NULL && fn_ != NULL && __atomic_load_n(&once->_state, __ATOMIC_ACQUIRE) == 2)
+        return 0;
+    return (gs_once_do)(once, fn_, arg);
+}
+#define gs_once_do(once, fn_, arg) gs_once_do_inline((once), (fn_), (arg))
+#endif /* GOSCHED_H_INLINE */

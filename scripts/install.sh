@@ -12,9 +12,10 @@
 # ${CARGO_TARGET_DIR:-target}/release. `files` prints what `install` writes.
 #
 # Installed: libgosched.so.X.Y.Z with the links libgosched.so.X (its SONAME) and
-# libgosched.so, libgosched.a, gosched.h, gosched.hpp, gosched.pc, the CMake package
-# (gosched-config.cmake, gosched-config-version.cmake) and, when the tree has one,
-# the gdb extension (gdb/gosched-gdb.py, or the only gdb/*.py) as
+# libgosched.so, libgosched.a, gosched.h, gosched.hpp (and gosched_sync.hpp, which it
+# includes), gosched.pc, the CMake package (gosched-config.cmake,
+# gosched-config-version.cmake) and, when the tree has one, the gdb extension
+# (gdb/gosched-gdb.py, or the only gdb/*.py) as
 # $DATADIR/gdb/auto-load$LIBDIR/libgosched.so.X.Y.Z-gdb.py, where gdb's auto-load
 # looks for the scripts of an object file.
 set -euo pipefail
@@ -79,6 +80,7 @@ installed=(
     "$LIBDIR/libgosched.a"
     "$INCLUDEDIR/gosched.h"
     "$INCLUDEDIR/gosched.hpp"
+    "$INCLUDEDIR/gosched_sync.hpp"
     "$PKGCONFIGDIR/gosched.pc"
     "$CMAKEDIR/gosched-config.cmake"
     "$CMAKEDIR/gosched-config-version.cmake"
@@ -158,6 +160,7 @@ echo "linked $DESTDIR$LIBDIR/libgosched.so.$major and libgosched.so"
 put 0644 "$target/libgosched.a" "$LIBDIR/libgosched.a"
 put 0644 include/gosched.h "$INCLUDEDIR/gosched.h"
 put 0644 bindings/cpp/gosched.hpp "$INCLUDEDIR/gosched.hpp"
+put 0644 bindings/cpp/gosched_sync.hpp "$INCLUDEDIR/gosched_sync.hpp"
 put 0644 "$tmp/gosched.pc" "$PKGCONFIGDIR/gosched.pc"
 put 0644 "$tmp/gosched-config.cmake" "$CMAKEDIR/gosched-config.cmake"
 put 0644 "$tmp/gosched-config-version.cmake" "$CMAKEDIR/gosched-config-version.cmake"

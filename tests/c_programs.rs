@@ -603,6 +603,12 @@ const SANITIZED: &[(&str, &str)] = &[
     ("tests/c/chan_errors.c", ""),
     ("tests/c/sync_mutex.c", ""),
     ("tests/c/sync_waitgroup.c", ""),
+    ("tests/c/sync_rwmutex.c", ""),
+    ("tests/c/sync_once.c", ""),
+    ("tests/c/sync_cond.c", ""),
+    ("tests/c/sync_semaphore.c", ""),
+    ("tests/c/sync_context.c", ""),
+    ("tests/c/timer_chan.c", ""),
     ("tests/c/goexit.c", ""),
     ("tests/c/go_copy.c", ""),
     ("tests/c/park_handoff.c", ""),
@@ -628,6 +634,8 @@ const GCC_TSAN_TOO_SLOW: &[&str] = &[
     "tests/c/park_ready_foreign.c",
     "tests/c/net_echo.c",
     "tests/c/timer_sleep.c", // 10,000 sleepers: alive together when the machine is slow
+    "tests/c/sync_cond.c",
+    "tests/c/timer_chan.c", // 10,000 goroutines in select on their timers
 ];
 
 /// `cc` if it can build a program with `-fsanitize=<san>` (the sanitizer's runtime

@@ -865,4 +865,7 @@ private:
 
 }  // namespace gs
 
+// RWMutex, Once, CondVar, Semaphore, Timer, Ticker, AfterFunc, Context.
+#include "gosched_sync.hpp"
+
 #endif  // GOSCHED_HPP

@@ -13,16 +13,22 @@ use crate::error::{Error, Result};
 use core::ffi::c_int;
 
 pub mod chan;
+pub mod cond;
+pub mod context;
 pub mod debug;
 pub mod gls;
 pub mod go;
 pub mod lifecycle;
 pub mod netpoll;
+pub mod once;
 pub mod park;
+pub mod rwmutex;
+pub mod semaphore;
 pub mod sync;
 pub mod sync_timed;
 pub mod syscall;
 pub mod time;
+pub mod timer;
 pub mod trace;
 
 /// Runs `$body`; a panic becomes `$on_panic` (after the panic message on stderr).

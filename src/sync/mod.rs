@@ -68,10 +68,17 @@
 //! *Abandoned goroutines* in sudog.rs).
 
 pub(crate) mod chan;
+pub(crate) mod cond;
+pub(crate) mod context;
 pub(crate) mod mutex;
+pub(crate) mod once;
 pub(crate) mod parker;
+pub(crate) mod rwmutex;
 pub(crate) mod select;
+pub(crate) mod sema;
+pub(crate) mod semaphore;
 pub(crate) mod sudog;
+pub(crate) mod timer;
 pub(crate) mod waiter;
 pub(crate) mod waitgroup;
 
@@ -347,3 +354,5 @@ macro_rules! impl_handle {
     )*};
 }
 impl_handle!(chan::Chan, mutex::Mutex, waitgroup::WaitGroup);
+impl_handle!(rwmutex::RwMutex, cond::Cond, semaphore::Semaphore, timer::TimerChan);
+impl_handle!(context::Context);

@@ -313,6 +313,35 @@ impl WaitQ {
             return sg;
         }
     }
+
+    /// `dequeue`, but only while the first sudog satisfies `pred` (a weighted
+    /// semaphore grants strictly in order: a large request at the head keeps the
+    /// smaller ones behind it waiting). Sudogs whose claim was lost are skipped as in
+    /// `dequeue`, and the next one is tested. Null if the queue is empty or its
+    /// head does not satisfy `pred`.
+    /// # Safety
+    /// The object's lock is held.
+    pub(crate) unsafe fn dequeue_if(&self, ctx: &mut Ctx, pred: impl Fn(&Sudog) -> bool) -> *mut Sudog {
+        loop {
+            let first = self.first.load(Relaxed);
+            // SAFETY: a queued sudog is alive (see *Ownership*); the lock is held.
+            if first.is_null() || !pred(unsafe { &*first }) {
+                return null_mut();
+            }
+            // SAFETY: the lock is held.
+            let sg = unsafe { self.pop_front() };
+            // SAFETY: as in `dequeue`.
+            unsafe {
+                if ((*sg).goroutine && !ctx.goroutine_live(&*sg))
+                    || ((*sg).claim && (*(*sg).waiter).done.compare_exchange(0, 1, AcqRel, Relaxed).is_err())
+                {
+                    self.count(sg);
+                    continue;
+                }
+            }
+            return sg;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ from ._runtime import (
     wait,
 )
 from ._sync import Mutex, WaitGroup
+from ._sync_more import Cond, Once, RWMutex, Semaphore
+from ._timectx import AfterFunc, Context, Ticker, Timer
 from ._trace import trace_log, trace_region, trace_ring, trace_snapshot, trace_start, trace_stop
 
 __version__ = "0.1.0"
@@ -108,12 +110,15 @@ def has(c_function: str) -> bool:
 
 
 __all__ = [
+    "AfterFunc",
     "AlreadyDone",
     "Busy",
     "CLOSED",
     "Canceled",
     "Chan",
     "Closed",
+    "Cond",
+    "Context",
     "Deadlock",
     "Error",
     "Goroutine",
@@ -123,11 +128,16 @@ __all__ = [
     "Mutex",
     "NotInitialized",
     "NotPermitted",
+    "Once",
     "OutOfMemory",
     "PYTHON_STACK_SIZE",
+    "RWMutex",
     "Runtime",
+    "Semaphore",
     "ShuttingDown",
+    "Ticker",
     "Timeout",
+    "Timer",
     "Unsupported",
     "WaitGroup",
     "WouldBlock",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import byref, c_uint64
-from typing import Any, Dict, Generic, Iterator, List, Literal, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Dict, Generic, Iterator, List, Literal, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 
 from . import _lib, _pystate, _signals
@@ -218,6 +218,7 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
     sends: List[Tuple[int, Chan[Any], int]] = []
     ops: List[str] = []
     chans: List[Optional[Chan[Any]]] = []
+    raws: Set[int] = set()
     for i, case in enumerate(cases):
         if len(case) < 2:
             raise InvalidArgument(f"select: case {i} must be (chan, 'recv') or (chan, 'send', obj)", _lib.GS_EINVAL)
@@ -233,7 +234,15 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
         if ch is None:
             continue
         if not isinstance(ch, Chan):
-            raise InvalidArgument(f"select: case {i}: {ch!r} is not a gosched.Chan", _lib.GS_EINVAL)
+            # A Timer, Ticker or Context: a library-owned channel of fire times (or the
+            # done channel); the value received is the time, or CLOSED.
+            raw = getattr(ch, "_raw_chan", None)
+            if raw is None or op != "recv":
+                raise InvalidArgument(f"select: case {i}: {ch!r} is not a gosched.Chan", _lib.GS_EINVAL)
+            arr[i].chan = raw()
+            arr[i].elem = base + 8 * i
+            raws.add(i)
+            continue
         arr[i].chan = ch._h
         arr[i].elem = base + 8 * i
         if op == "send":
@@ -257,6 +266,8 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
     check(rc, "select")
     res = arr[rc].result
     if ops[rc] == "recv":
+        if res == 0 and rc in raws:
+            return rc, ctypes.c_int64(cells[rc]).value
         if res == 0:
             chan = chans[rc]
             assert chan is not None  # a None case is never chosen

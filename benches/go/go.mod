@@ -1,0 +1,3 @@
+module gosched/benches/go
+
+go 1.19
