@@ -105,7 +105,7 @@ impl Once {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use core::sync::atomic::AtomicU32;

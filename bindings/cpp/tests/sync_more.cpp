@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 static gs::Once global_once;  // constant-initialised static
 
 int main() {
-    gs::Runtime rt{gs::Config{.nprocs = 2}};
+    gs::Runtime rt{gs::Config{}.with_nprocs(2)};
 
     // RWMutex: readers together under std::shared_lock, a writer alone under
     // std::unique_lock; the data stays consistent.

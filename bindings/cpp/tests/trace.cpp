@@ -32,11 +32,11 @@ static void ping_pong(int rounds) {
     gs::Chan<int> ping, pong;
     gs::WaitGroup wg;
     wg.add(2);
-    gs::go(gs::GoOptions{.name = "cpp-ponger"}, [&] {
+    gs::go(gs::GoOptions{}.with_name("cpp-ponger"), [&] {
         for (int i = 0; i < rounds; i++) pong.send(ping.recv().value() + 1);
         wg.done();
     });
-    gs::go(gs::GoOptions{.name = "cpp-pinger"}, [&] {
+    gs::go(gs::GoOptions{}.with_name("cpp-pinger"), [&] {
         {
             gs::trace::Region r{"cpp-region"};
             for (int i = 0; i < rounds; i++) {
@@ -51,7 +51,7 @@ static void ping_pong(int rounds) {
 }
 
 int main() {
-    gs::Runtime rt{gs::Config{.nprocs = 2}};
+    gs::Runtime rt{gs::Config{}.with_nprocs(2)};
     char path[] = "/tmp/gosched-cpp-trace-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);

@@ -32,7 +32,7 @@ class RWMutex:
         h = _lib.gs_rwmutex_new()
         if not h:
             raise OutOfMemory("gs_rwmutex_new failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
 
     def rlock(self) -> None:
         """Locks for reading."""
@@ -147,7 +147,7 @@ class Cond:
         h = _lib.gs_cond_new(self.mutex._h)
         if not h:
             raise OutOfMemory("gs_cond_new failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         h = self._h
@@ -214,7 +214,7 @@ class Semaphore:
         h = _lib.gs_semaphore_new(size)
         if not h:
             raise OutOfMemory("gs_semaphore_new failed", _lib.GS_ENOMEM)
-        self._h = h
+        self._h: Optional[int] = h
         self.size = size
 
     def acquire(self, n: int = 1, timeout: Optional[float] = None) -> bool:

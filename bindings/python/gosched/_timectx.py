@@ -6,9 +6,9 @@ gs_context_*. Timers, tickers and contexts can be cases of ``gosched.select``:
 from __future__ import annotations
 
 from ctypes import byref, c_int64, c_void_p
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import _lib, _pystate, _runtime, _signals
+from . import _goroutine, _lib, _pystate, _runtime, _signals
 from ._errors import InvalidArgument
 from ._runtime import check, keys, to_ns
 
@@ -44,10 +44,10 @@ class Timer:
     __slots__ = ("_h",)
 
     def __init__(self, seconds: float) -> None:
-        self._h = _new(_lib.gs_timer_new, to_ns(seconds, "seconds"))
+        self._h: Optional[int] = _new(_lib.gs_timer_new, to_ns(seconds, "seconds"))
 
     def _raw_chan(self) -> int:
-        return _lib.gs_timer_chan(self._h)
+        return _lib.gs_timer_chan(self._h) or 0
 
     def wait(self, timeout: Optional[float] = None) -> int:
         return _recv_time(self._raw_chan(), timeout, "Timer.wait")
@@ -79,10 +79,10 @@ class Ticker:
         ns = to_ns(period, "period")
         if ns <= 0:
             raise InvalidArgument(f"Ticker: period must be > 0, not {period!r}", _lib.GS_EINVAL)
-        self._h = _new(_lib.gs_ticker_new, ns)
+        self._h: Optional[int] = _new(_lib.gs_ticker_new, ns)
 
     def _raw_chan(self) -> int:
-        return _lib.gs_ticker_chan(self._h)
+        return _lib.gs_ticker_chan(self._h) or 0
 
     def recv(self, timeout: Optional[float] = None) -> int:
         return _recv_time(self._raw_chan(), timeout, "Ticker.recv")
@@ -115,13 +115,23 @@ class AfterFunc:
         if _pystate.mode is None:
             _pystate.setup()
         self._key = next(keys)
-        self._job = (fn, args, kwargs, None)
-        _runtime._jobs[self._key] = self._job
+        self._job: Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]] = (fn, args, kwargs)
+        self._arm()
         try:
-            self._h = _new(_lib.gs_after_func, to_ns(seconds, "seconds"), _runtime._ENTRY_ADDR, self._key)
+            self._h: Optional[int] = _new(
+                _lib.gs_after_func, to_ns(seconds, "seconds"), _runtime._ENTRY_ADDR, self._key
+            )
         except BaseException:
             _runtime._jobs.pop(self._key, None)
             raise
+
+    def _arm(self) -> None:
+        # What the goroutine entry runs, with a goroutine state of its own for each
+        # run: nobody holds a handle, so an exception is reported when it ends.
+        fn, args, kwargs = self._job
+        st = _goroutine._State(_runtime._default_name(fn))
+        st.orphan = True
+        _runtime._jobs[self._key] = (fn, args, kwargs, st)
 
     def stop(self) -> bool:
         prevented = check(_call(_lib.gs_timer_stop, self._h), "AfterFunc.stop") == 1
@@ -130,7 +140,7 @@ class AfterFunc:
         return prevented
 
     def reset(self, seconds: float) -> bool:
-        _runtime._jobs[self._key] = self._job
+        self._arm()
         return check(_call(_lib.gs_timer_reset, self._h, to_ns(seconds, "seconds")), "AfterFunc.reset") == 1
 
     def __del__(self) -> None:
@@ -158,14 +168,14 @@ class Context:
     _BG: Optional["Context"] = None
 
     def __init__(self, h: int, parent: Optional["Context"]) -> None:
-        self._h = h
+        self._h: Optional[int] = h
         self._parent = parent
-        self._values: dict = {}
+        self._values: Dict[Any, Any] = {}
 
     @classmethod
     def background(cls) -> "Context":
         if cls._BG is None:
-            cls._BG = Context(_lib.gs_context_background(), None)
+            cls._BG = Context(_lib.gs_context_background() or 0, None)
         return cls._BG
 
     def with_cancel(self) -> "Context":
