@@ -173,7 +173,10 @@ static void test_select(void)
     int64_t job = 7;
     for (int i = 0; i < NW / 2; i++)
         CHECK_RC(gs_chan_send(work, &job), 0);
-    sleep_ms(10);
+    /* Each send returns once a worker took the job; the worker counts it when it
+       runs again, which a slow machine (a sanitizer) may delay: wait for the count. */
+    for (int ms = 0; ms < 10000 && atomic_load(&got_work) < NW / 2; ms++)
+        sleep_ms(1);
     CHECK_EQ(atomic_load(&got_work), NW / 2);
     CHECK_EQ(atomic_load(&got_cancel), 0);
     CHECK_RC(gs_context_cancel(wctx), 0);
