@@ -646,7 +646,9 @@ int gs_context_with_deadline(struct gs_context *parent,
  gs_context_with_deadline(parent, gs_nanotime() + timeout_ns, out) (Go's
  WithTimeout); timeout_ns <= 0 makes it canceled at once.
 
- Returns the codes of gs_context_with_deadline.
+ Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+ GS_ENOTINIT without a runtime (for a deadline that needs a timer); GS_ESHUTDOWN
+ while gs_shutdown runs; GS_ENOMEM if memory runs out (as gs_context_with_deadline).
  */
 int gs_context_with_timeout(struct gs_context *parent, int64_t timeout_ns, struct gs_context **out);
 
@@ -1677,10 +1679,14 @@ int gs_trace_log(const char *category, const char *message);
 #ifndef GOSCHED_H_INLINE
 #define GOSCHED_H_INLINE
 /*
- * gs_once_do's fast path, inline as Go's Once.Do: one acquire load of the state word
- * (2 once the function has returned), then the exported gs_once_do. The macro expands
- * only uses that come after this point; (gs_once_do) with parentheses, or its
- * address, names the exported function.
+ gs_once_do's fast path, inline as Go's Once.Do: one acquire load of the state word
+ (2 once the function has returned), then the exported gs_once_do. The macro expands
+ only uses that come after this point; (gs_once_do) with parentheses, or its
+ address, names the exported function.
+
+ Returns what gs_once_do returns: 0 once the function has returned (in this call or
+ another); GS_EINVAL for a NULL once or fn; GS_EPERM inside an unlockf if it would
+ have to wait; GS_ESHUTDOWN on a foreign thread when gs_shutdown runs while it waits.
  */
 static inline int gs_once_do_inline(struct gs_once *once, gs_fn fn_, void *arg)
 {

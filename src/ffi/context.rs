@@ -98,7 +98,9 @@ pub extern "C" fn gs_context_with_deadline(
 /// gs_context_with_deadline(parent, gs_nanotime() + timeout_ns, out) (Go's
 /// WithTimeout); timeout_ns <= 0 makes it canceled at once.
 ///
-/// Returns the codes of gs_context_with_deadline.
+/// Returns 0; GS_EINVAL for a NULL out, or a parent that is NULL or not live;
+/// GS_ENOTINIT without a runtime (for a deadline that needs a timer); GS_ESHUTDOWN
+/// while gs_shutdown runs; GS_ENOMEM if memory runs out (as gs_context_with_deadline).
 #[no_mangle]
 pub extern "C" fn gs_context_with_timeout(
     parent: *mut gs_context,
