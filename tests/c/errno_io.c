@@ -27,7 +27,7 @@ static void closer(void *arg)
     struct pair *p = arg;
     int v;
     CHECK_RC(gs_chan_recv(p->parked, &v), 0);
-    CHECK_RC(gs_sleep(200000), 0); /* let the reader park */
+    CHECK_RC(gs_sleep(2000000), 0); /* let the reader park (its fd, once closed, may be reused by another worker) */
     CHECK_RC(gs_close(p->fds[0]), 0);
 }
 
