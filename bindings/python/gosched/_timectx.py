@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from . import _goroutine, _lib, _pystate, _runtime, _signals
 from ._errors import InvalidArgument
 from ._runtime import check, keys, to_ns
+from ._sync_more import _free
 
 _call = _pystate.call
 
@@ -62,10 +63,7 @@ class Timer:
         h = getattr(self, "_h", None)
         if h:
             self._h = None
-            try:
-                _lib.gs_timer_free(h)
-            except Exception:
-                pass
+            _free(_lib.gs_timer_free, h)
 
 
 class Ticker:
@@ -97,10 +95,7 @@ class Ticker:
         h = getattr(self, "_h", None)
         if h:
             self._h = None
-            try:
-                _lib.gs_ticker_free(h)
-            except Exception:
-                pass
+            _free(_lib.gs_ticker_free, h)
 
 
 class AfterFunc:
@@ -254,7 +249,4 @@ class Context:
         h = getattr(self, "_h", None)
         if h and self._parent is not None:
             self._h = None
-            try:
-                _lib.gs_context_free(h)
-            except Exception:
-                pass
+            _free(_lib.gs_context_free, h)
