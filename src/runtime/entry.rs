@@ -122,7 +122,7 @@ pub(crate) fn unlock_os_thread(mp: *mut M, gp: *mut G) {
 /// until it returns; other goroutines keep running.
 pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     let fg = loop {
-        match super::sched::init(super::config::resolve_config(0, 0, 0, 0)?) {
+        match super::sched::init(super::config::resolve_config(0, 0, 0, 0, 0)?) {
             Ok(()) | Err(Error::Already) => {}
             Err(e) => return Err(e),
         }

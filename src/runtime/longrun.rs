@@ -25,7 +25,7 @@ use core::sync::atomic::AtomicI64;
 use core::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
-/// The threshold in nanoseconds; 0: off. Set at gs_init from GS_DEBUG.
+/// The threshold in nanoseconds; 0: off. Set at gs_init from GS_DEBUG or gs_config.
 static LONGRUN_NS: AtomicI64 = AtomicI64::new(0);
 
 /// Per P, sysmon's view of the current stretch without a scheduling point.
@@ -44,14 +44,17 @@ struct Stretch {
 /// Sysmon only (the lock is never contended).
 static SEEN: Mutex<Vec<Stretch>> = Mutex::new(Vec::new());
 
-/// Reads `longrun=MS` from GS_DEBUG (at gs_init); 0 or absent: off.
-pub(crate) fn from_env() {
+/// Sets the threshold at gs_init: `longrun=MS` of GS_DEBUG when present (0: off),
+/// else `cfg_ms`, gs_config's `longrun_ms` (0: off). The environment wins, as Go's
+/// GODEBUG wins over the settings a program was built with: whoever runs the
+/// program can switch the detector on or off without a rebuild.
+pub(crate) fn from_env(cfg_ms: u32) {
     let ms = std::env::var("GS_DEBUG")
         .ok()
         .and_then(|v| {
             v.split(',').find_map(|kv| kv.trim().strip_prefix("longrun=").and_then(|n| n.parse::<i64>().ok()))
         })
-        .unwrap_or(0);
+        .unwrap_or(i64::from(cfg_ms));
     LONGRUN_NS.store(ms.clamp(0, i64::MAX / 1_000_000) * 1_000_000, Relaxed);
     SEEN.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
