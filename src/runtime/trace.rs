@@ -686,6 +686,20 @@ fn begin(c: &mut Ctrl, ring_bytes: u64) {
     SESSION.fetch_add(1, Release);
     c.active = true;
     ON.store(true, SeqCst);
+    super::tools::set_trace(true);
+    sync_hooks();
+}
+
+/// After `ON` changed: every M's copy of it (see `MTools::hooks` in tools.rs), which
+/// the switch paths test.
+fn sync_hooks() {
+    let _ = super::entry::with_runtime(|rt| {
+        let s = rt.lock();
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms in allm are alive while the lock is held.
+            super::tools::sync_trace_hook(unsafe { &*mp });
+        }
+    });
 }
 
 fn ctrl() -> std::sync::MutexGuard<'static, Ctrl> {
@@ -724,6 +738,8 @@ pub(crate) fn stop() -> core::result::Result<(), i32> {
         return Err(-libc::EINVAL);
     }
     ON.store(false, SeqCst);
+    super::tools::set_trace(false);
+    sync_hooks();
     c.active = false;
     if RING_SLOTS.load(Relaxed) != 0 {
         return Ok(());
@@ -917,6 +933,7 @@ mod tests {
         assert_eq!(check(true), THREADS as usize);
         assert!(snaps > 0);
         ON.store(false, SeqCst);
+        super::super::tools::set_trace(false);
         ctrl().active = false;
     }
 
