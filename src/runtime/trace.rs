@@ -554,11 +554,13 @@ pub(crate) fn timers(p: u32, n: u32) {
     emit(Ev::Timers, curpid(), n, 0, p as u64, &[]);
 }
 
-/// The long-running detector: `goid` ran `ns` without a scheduling point.
+/// The long-running detector: `goid` ran `ns` without a scheduling point;
+/// `backtrace`, its frames' names (one per line, as long as a string of an event
+/// may be), or empty.
 #[cold]
 #[inline(never)]
-pub(crate) fn longrun(p: u32, goid: u64, ns: u64) {
-    emit(Ev::LongRun, p as u16, 0, goid, ns, &[]);
+pub(crate) fn longrun(p: u32, goid: u64, ns: u64, backtrace: &[u8]) {
+    emit(Ev::LongRun, p as u16, 0, goid, ns, backtrace);
 }
 
 /// gs_trace_region_begin/end and gs_trace_log, by the calling goroutine or thread.

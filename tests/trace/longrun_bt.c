@@ -1,0 +1,86 @@
+/*
+ * The long-running detector's backtrace (tests/trace.rs, longrun_backtrace_*):
+ * built with -fno-omit-frame-pointer and -rdynamic, started with gs_config's
+ * longrun_ms = 50. A goroutine "bt-spinner" runs bt_spin_outer, which calls
+ * bt_spin_inner, which spins 100 ms of CPU without a scheduling point (both
+ * noinline, so that they are frames of their own). tests/trace.rs checks that the
+ * report names bt_spin_inner (the interrupted PC) and bt_spin_outer (found through
+ * the frame pointers).
+ *
+ * With the argument "own-handler" the program installs a SIGURG handler of its own
+ * before gs_init: the runtime must keep it (checked here, after the run) and take
+ * no backtrace (the report says why); the handler must never have run, since the
+ * runtime sends SIGURG only to its own handler. Prints "did spinner=ID".
+ */
+#define _GNU_SOURCE
+#include "gosched.h"
+#include "../c/common.h"
+
+static atomic_int own_calls;
+
+static void own_handler(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&own_calls, 1);
+}
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+volatile uint64_t sink;
+
+/* Spins `ns` of this thread's CPU; almost all of it in this function's own loop. */
+__attribute__((noinline)) void bt_spin_inner(int64_t ns)
+{
+    int64_t end = thread_cpu_ns() + ns;
+    while (thread_cpu_ns() < end) {
+        for (int i = 0; i < 200000; i++)
+            sink = sink * 31 + (uint64_t)i;
+    }
+}
+
+__attribute__((noinline)) void bt_spin_outer(int64_t ns)
+{
+    bt_spin_inner(ns);
+    sink++; /* not a tail call: this frame stays */
+}
+
+static void spinner(void *arg)
+{
+    (void)arg;
+    bt_spin_outer(100000000);
+}
+
+int main(int argc, char **argv)
+{
+    bool own = argc > 1 && strcmp(argv[1], "own-handler") == 0;
+    if (own) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = own_handler;
+        sigemptyset(&sa.sa_mask);
+        CHECK_EQ(sigaction(SIGURG, &sa, NULL), 0);
+    }
+    gs_config cfg = {0};
+    cfg.longrun_ms = 50;
+    CHECK_RC(gs_init_sized(&cfg, sizeof cfg), 0);
+    gs_go_opts s = {0, "bt-spinner", 0};
+    int64_t sid = gs_go_with(spinner, NULL, &s);
+    CHECK(sid > 0);
+    CHECK_RC(gs_wait(-1), 0);
+    printf("did spinner=%lld\n", (long long)sid);
+    fflush(stdout);
+    CHECK_RC(gs_shutdown(), 0);
+    if (own) {
+        struct sigaction now;
+        CHECK_EQ(sigaction(SIGURG, NULL, &now), 0);
+        CHECK(now.sa_handler == own_handler);
+        CHECK_EQ(atomic_load(&own_calls), 0);
+        printf("own SIGURG handler kept, never called\n");
+    }
+    return 0;
+}
