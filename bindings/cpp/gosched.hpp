@@ -140,11 +140,19 @@ struct Config {
     size_t stack_size = 0;     ///< default goroutine stack in bytes; 0: 256 KiB
     uint32_t max_threads = 0;  ///< cap on OS threads; 0: 10000
     uint32_t flags = 0;        ///< GS_CFG_* bits
+    /// The long-running detector: report a goroutine that runs this many ms without a
+    /// scheduling point; 0: off. GS_DEBUG=longrun=MS wins over it (gs_config.longrun_ms).
+    uint32_t longrun_ms = 0;
 
     Config& with_nprocs(uint32_t n) noexcept { nprocs = n; return *this; }
     Config& with_stack_size(size_t n) noexcept { stack_size = n; return *this; }
     Config& with_max_threads(uint32_t n) noexcept { max_threads = n; return *this; }
     Config& with_flags(uint32_t f) noexcept { flags = f; return *this; }
+    Config& with_longrun(std::chrono::milliseconds ms) noexcept {
+        const auto n = ms.count();
+        longrun_ms = n <= 0 ? 0 : n >= UINT32_MAX ? uint32_t{UINT32_MAX} : static_cast<uint32_t>(n);
+        return *this;
+    }
 };
 
 /// Starts the runtime (gs_init) and stops it when destroyed (gs_shutdown). Throws
@@ -168,7 +176,8 @@ public:
         c.stack_size = cfg.stack_size;
         c.max_threads = cfg.max_threads;
         c.flags = cfg.flags;
-        detail::check(gs_init(&c), "gs_init");
+        c.longrun_ms = cfg.longrun_ms;
+        detail::check(gs_init_sized(&c, sizeof c), "gs_init");
     }
     ~Runtime() {
         if (!active_) return;

@@ -33,8 +33,8 @@ pub struct gs_stats {
 /// an unlockf or from a foreign thread.
 ///
 /// Costs O(Ps + threads), whatever the number of goroutines: the counts of waiting
-/// and in_syscall goroutines are kept per P at each state change and added up here,
-/// runnable is the rest of the live ones less those running on a thread (tens of
+/// and in_syscall goroutines are kept per thread at each state change and added up
+/// here, runnable is the rest of the live ones less those running on a thread (tens of
 /// nanoseconds with a few Ps; no goroutine is visited; the scheduler's lock is held
 /// for the length of the thread list). Each count is a snapshot that may be a moment
 /// old. gs_dump, which lists every goroutine, costs O(goroutines).

@@ -25,6 +25,15 @@ pub struct gs_config {
     pub max_threads: u32,
     /// GS_CFG_* bit flags, 0 for defaults.
     pub flags: u32,
+    /// The long-running goroutine detector: sysmon reports, on stderr and as a trace
+    /// event, a goroutine that has run this many milliseconds without a scheduling
+    /// point (a yield, a park, a blocking call), with its id, name and how long,
+    /// once per such stretch; 0 -> off. GS_DEBUG=longrun=MS, when set, wins over
+    /// this field, longrun=0 switching the detector off (as Go's GODEBUG wins over
+    /// the settings a program was built with): the program's choice is a default
+    /// that whoever runs it can change without a rebuild. Added after 0.1: read by
+    /// gs_init_sized only (gs_init reads the 0.1 fields).
+    pub longrun_ms: u32,
 }
 
 // SAFETY: the 0.1 fields are all of the struct, integers only.
@@ -72,7 +81,7 @@ pub extern "C" fn gs_init_sized(cfg: *const gs_config, cfg_size: usize) -> c_int
 /// gs_init and gs_init_sized: `size` None reads the 0.1 fields.
 fn init(cfg: *const gs_config, size: Option<usize>) -> c_int {
     let c = if cfg.is_null() {
-        gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 }
+        gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0, longrun_ms: 0 }
     } else {
         // SAFETY: a non-NULL cfg points to the caller's gs_config, `size` bytes long
         // (its 0.1 fields with None): the API contract.
@@ -81,7 +90,10 @@ fn init(cfg: *const gs_config, size: Option<usize>) -> c_int {
             Err(e) => return e.to_code(),
         }
     };
-    code(config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags).and_then(sched::init))
+    code(
+        config::resolve_config(c.nprocs, c.stack_size, c.max_threads, c.flags, c.longrun_ms)
+            .and_then(sched::init),
+    )
 }
 
 /// Foreign thread: initializes the runtime with defaults if none runs (as

@@ -21,6 +21,9 @@ pub(crate) struct Config {
     pub(crate) stack_size: usize,
     pub(crate) max_threads: u32,
     pub(crate) flags: u32,
+    /// The long-running detector's threshold from gs_config (0: off); GS_DEBUG's
+    /// `longrun=` wins over it (longrun.rs, `from_env`).
+    pub(crate) longrun_ms: u32,
 }
 
 /// The number of CPUs this process may use: its affinity mask, capped by a cgroup v2
@@ -79,7 +82,13 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Applies defaults and the environment to a user's configuration, checking it.
-pub(crate) fn resolve_config(nprocs: u32, stack_size: usize, max_threads: u32, flags: u32) -> Result<Config> {
+pub(crate) fn resolve_config(
+    nprocs: u32,
+    stack_size: usize,
+    max_threads: u32,
+    flags: u32,
+    longrun_ms: u32,
+) -> Result<Config> {
     if flags & !CFG_CHECKDEAD != 0 {
         return Err(Error::Inval);
     }
@@ -100,7 +109,7 @@ pub(crate) fn resolve_config(nprocs: u32, stack_size: usize, max_threads: u32, f
         n => n,
     };
     let max_threads = if max_threads == 0 { DEFAULT_MAX_THREADS } else { max_threads };
-    Ok(Config { nprocs, stack_size, max_threads, flags })
+    Ok(Config { nprocs, stack_size, max_threads, flags, longrun_ms })
 }
 
 pub(crate) fn parse_schedtrace() -> u64 {

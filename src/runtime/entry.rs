@@ -122,7 +122,7 @@ pub(crate) fn unlock_os_thread(mp: *mut M, gp: *mut G) {
 /// until it returns; other goroutines keep running.
 pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     let fg = loop {
-        match super::sched::init(super::config::resolve_config(0, 0, 0, 0)?) {
+        match super::sched::init(super::config::resolve_config(0, 0, 0, 0, 0)?) {
             Ok(()) | Err(Error::Already) => {}
             Err(e) => return Err(e),
         }
@@ -144,6 +144,8 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
             return Err(Error::Shutdown);
         }
         s.allm.push(mp);
+        // SAFETY: mp is ours, just made; made outside the lock (see MTools::hooks).
+        super::tools::sync_trace_hook(unsafe { &*mp });
         rt.nm_alive.fetch_add(1, AcqRel);
     }
     let opts = GoOpts { main_m: mp, ..GoOpts::DEFAULT };
@@ -166,6 +168,8 @@ pub(crate) fn main(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
     {
         let mut s = rt.lock();
         if rt.running() {
+            // SAFETY: mp is this thread's M, alive until freed below.
+            super::gstats::retire(unsafe { &*mp });
             s.allm.retain(|&x| x != mp);
             drop(s);
             // SAFETY: removed from allm under the lock; goexit0 wakes a main M only

@@ -12,12 +12,13 @@
 //! that is not the goroutine's doing (a goroutine that runs while its thread gets
 //! half of a CPU is reported after about 1.5 MS). The goroutine is
 //! read through `P::m` and `M::curg` under the scheduler lock (Ms stay allocated
-//! while they are in `allm`; Gs while the runtime lives). Its backtrace is not
-//! taken: that would mean stopping a thread that runs user code at an unknown
-//! point (a signal), which the runtime does not do; the report says where to look
-//! instead (`gs_dump`, a debugger).
+//! while they are in `allm`; Gs while the runtime lives). Its backtrace is taken
+//! where that is safe, by a signal to its thread whose handler only copies the
+//! frame-pointer chain inside the goroutine's stack (longrun_bt.rs, *Taking it*);
+//! the report says why when there is none.
 //!
-//! Costs nothing when off: sysmon checks one word per round.
+//! Costs nothing when off: sysmon checks one word per round, and SIGURG keeps its
+//! disposition.
 
 use super::p::Pstatus;
 use super::sched::Runtime;
@@ -25,7 +26,7 @@ use core::sync::atomic::AtomicI64;
 use core::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 
-/// The threshold in nanoseconds; 0: off. Set at gs_init from GS_DEBUG.
+/// The threshold in nanoseconds; 0: off. Set at gs_init from GS_DEBUG or gs_config.
 static LONGRUN_NS: AtomicI64 = AtomicI64::new(0);
 
 /// Per P, sysmon's view of the current stretch without a scheduling point.
@@ -44,15 +45,21 @@ struct Stretch {
 /// Sysmon only (the lock is never contended).
 static SEEN: Mutex<Vec<Stretch>> = Mutex::new(Vec::new());
 
-/// Reads `longrun=MS` from GS_DEBUG (at gs_init); 0 or absent: off.
-pub(crate) fn from_env() {
+/// Sets the threshold at gs_init: `longrun=MS` of GS_DEBUG when present (0: off),
+/// else `cfg_ms`, gs_config's `longrun_ms` (0: off). The environment wins, as Go's
+/// GODEBUG wins over the settings a program was built with: whoever runs the
+/// program can switch the detector on or off without a rebuild.
+pub(crate) fn from_env(cfg_ms: u32) {
     let ms = std::env::var("GS_DEBUG")
         .ok()
         .and_then(|v| {
             v.split(',').find_map(|kv| kv.trim().strip_prefix("longrun=").and_then(|n| n.parse::<i64>().ok()))
         })
-        .unwrap_or(0);
+        .unwrap_or(i64::from(cfg_ms));
     LONGRUN_NS.store(ms.clamp(0, i64::MAX / 1_000_000) * 1_000_000, Relaxed);
+    if ms > 0 {
+        super::longrun_bt::install();
+    }
     SEEN.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
@@ -85,7 +92,7 @@ pub(crate) fn check(rt: &Runtime, now: i64) {
                 // Since the half, the thread itself ran for another half.
                 if now - st.since >= limit && cpu - c >= limit / 2 {
                     st.reported = true;
-                    report(pp, g, now - st.since);
+                    report(pp, g, tid, now - st.since);
                 }
             }
             _ => st.half = Some((tid, cpu)),
@@ -124,18 +131,34 @@ fn running_on(rt: &Runtime, pp: &super::p::P) -> Option<((u64, String, u64), i32
     Some(((g.goid(), g.name_string(), m.id), m.tid.load(Relaxed)))
 }
 
-/// Reports goroutine `g` (id, name, M id), running on `pp` for `ran_ns`.
+/// Reports goroutine `g` (id, name, M id), running on `pp` (thread `tid`) for
+/// `ran_ns`, with its backtrace when it can be taken.
 #[cold]
-fn report(pp: &super::p::P, g: (u64, String, u64), ran_ns: i64) {
+fn report(pp: &super::p::P, g: (u64, String, u64), tid: i32, ran_ns: i64) {
     let (goid, name, mid) = g;
     let named = if name.is_empty() { String::new() } else { format!(" \"{name}\"") };
-    eprintln!(
-        "gosched: goroutine {goid}{named} has run {} ms without a scheduling point (P{}, M{mid}); \
-         no backtrace is taken from a running goroutine: gs_dump or a debugger (docs/debugging.md) shows where it is",
+    let head = format!(
+        "gosched: goroutine {goid}{named} has run {} ms without a scheduling point (P{}, M{mid})",
         ran_ns / 1_000_000,
         pp.id
     );
+    // One write, so that the lines stay together.
+    let bt = super::longrun_bt::take(tid, goid);
+    match &bt {
+        Ok(frames) => eprint!("{head}; where it runs:\n{}", super::longrun_bt::lines(frames)),
+        Err(why) => eprintln!("{head}; no backtrace: {why} (gs_dump or a debugger shows where it is)"),
+    }
     if super::trace::on() {
-        super::trace::longrun(pp.id, goid, ran_ns as u64);
+        // The symbols, else the file name and offset, one per line.
+        let short: Vec<String> = bt
+            .iter()
+            .flatten()
+            .map(|f| {
+                f.symbol
+                    .clone()
+                    .unwrap_or_else(|| f.module.rsplit('/').next().unwrap_or_default().to_string())
+            })
+            .collect();
+        super::trace::longrun(pp.id, goid, ran_ns as u64, short.join("\n").as_bytes());
     }
 }

@@ -67,6 +67,9 @@ pub(crate) struct M {
     pub(crate) host_steps: u64,
     /// What the sanitizers know of this M's g0 (tools.rs). This M only.
     pub(crate) tools: super::tools::MTools,
+    /// Goroutines by state, as changes made by this M (see gstats.rs). This M
+    /// writes, anyone reads.
+    pub(crate) gcounts: super::gstats::Counts,
     /// This thread's C++ exception globals (`cxxabi::none()` without a C++ runtime); and the
     /// thread's own state, set aside while it is an M. See *Exception state* in
     /// cxxabi.rs. This M only.
@@ -104,6 +107,7 @@ impl M {
             host_deadline: 0,
             host_steps: 0,
             tools: super::tools::MTools::new(),
+            gcounts: super::gstats::new_counts(),
             cxa: super::cxxabi::none(),
             cxa_own: Default::default(),
         }))

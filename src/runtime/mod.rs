@@ -59,6 +59,7 @@ pub(crate) mod host;
 pub(crate) mod io;
 pub(crate) mod lock;
 pub(crate) mod longrun;
+pub(crate) mod longrun_bt;
 pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod newproc;

@@ -71,8 +71,6 @@ pub(crate) struct P {
     pub(crate) switches: AtomicU64,
     pub(crate) spawned: AtomicU64,
     pub(crate) steals: AtomicU64,
-    /// Goroutines by state, as changes made on this P (see gstats.rs). Owner writes.
-    pub(crate) gcounts: super::gstats::Counts,
     /// sysmon's own record of this P (Go's sysmontick): last schedtick/syscalltick seen
     /// and when. Sysmon only.
     pub(crate) sysmon_tick: AtomicU32,
@@ -112,7 +110,6 @@ impl P {
             switches: AtomicU64::new(0),
             spawned: AtomicU64::new(0),
             steals: AtomicU64::new(0),
-            gcounts: super::gstats::new_counts(),
             sysmon_tick: AtomicU32::new(0),
             sysmon_when: AtomicI64::new(0),
             sysmon_syscalltick: AtomicU32::new(0),

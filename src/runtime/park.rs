@@ -256,12 +256,16 @@ pub(crate) fn ready_handle(rt: &Runtime, mp: *mut super::m::M, h: usize) -> Resu
 /// the wakeup. See *Where to hook tools* in docs/internals.md.
 #[inline(always)]
 pub(crate) fn set_runnable(g: &G) {
-    super::tools::release(g as *const G as usize);
-    if super::trace::on() {
-        super::trace::go_ready(g);
-    }
+    set_runnable_by(g, getm());
+}
+
+/// `set_runnable` by a thread whose M, `mp` (null: none), is at hand.
+#[inline(always)]
+fn set_runnable_by(g: &G, mp: *const M) {
+    // A tool's release and the tracer's event.
+    super::tools::ready_hooks(g);
     g.casgstatus(Gstatus::Waiting, Gstatus::Runnable);
-    super::gstats::moved_here(Gstatus::Waiting, Gstatus::Runnable);
+    super::gstats::moved_by(mp, Gstatus::Waiting, Gstatus::Runnable);
 }
 
 /// Makes a waiting G runnable (Go's ready): into the current P's runnext if called on
@@ -278,7 +282,7 @@ pub(crate) fn ready(rt: &Runtime, gp: *mut G, next: bool) {
 pub(crate) fn ready_with(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
-    set_runnable(g);
+    set_runnable_by(g, mp);
     if g.flags & GFLAG_HOST != 0 {
         super::host::hostrunqput(rt, gp);
         return;

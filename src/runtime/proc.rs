@@ -243,8 +243,8 @@ pub(crate) unsafe fn execute(m: &mut M, gp: *mut G, inherit: bool) -> ! {
         m.rt().host_switches.fetch_add(1, Relaxed);
     }
     // One branch for all: a G that carries C++ exception state, a tool present, or
-    // the tracer on.
-    if (g.flags & GFLAG_CXA) as usize | super::tools::hooks(m) | super::trace::on() as usize != 0 {
+    // the tracer on (both in the M's hooks word).
+    if (g.flags & GFLAG_CXA) as usize | super::tools::hooks(m) != 0 {
         switch_in_slow(m, g);
     }
     // SAFETY: gp's context was saved by mcall or laid out by gostartcall.
@@ -603,6 +603,8 @@ pub(crate) unsafe fn mcall_with(mp: *mut M, f: McallFn) {
     // is saved in curg.sched_sp before the switch.
     unsafe {
         let gp = (*mp).curg();
+        // A tool present, or the tracer on (whose events are elsewhere: the tools'
+        // hooks test their own bits, and the test here stays one compare).
         if super::tools::hooks(&*mp) != 0 {
             return mcall_tools(mp, gp, f);
         }
@@ -652,13 +654,13 @@ fn dropg(m: &mut M, g: &mut G) {
 #[inline(always)]
 pub(crate) fn leaveg(m: &mut M, g: &mut G, from: Gstatus, to: Gstatus) {
     // One branch for all: C++ exception state on the thread, a tool present, or the
-    // tracer on.
-    if super::cxxabi::pending(m) | super::tools::hooks(m) | super::trace::on() as usize != 0 {
+    // tracer on (both in the M's hooks word).
+    if super::cxxabi::pending(m) | super::tools::hooks(m) != 0 {
         leaveg_slow(m, g, from, to);
     }
     switched_out(g);
     g.casgstatus(from, to);
-    super::gstats::moved(m.p, from, to);
+    super::gstats::moved(m, from, to);
     dropg(m, g);
 }
 

@@ -385,7 +385,7 @@ fn init_locked(cfg: Config) -> Result<()> {
     super::time::coarse_tick();
     super::trace::from_env();
     super::gstats::reset();
-    super::longrun::from_env();
+    super::longrun::from_env(cfg.longrun_ms);
     let allp = procresize(cfg.nprocs);
     let rt = Box::new(Runtime {
         sched: Mutex::new(SchedLocked {

@@ -35,7 +35,7 @@ pub(crate) fn entersyscall(mp: *mut M, gp: *mut G) {
         super::trace::syscall(m, g, true);
     }
     g.status.store(Gstatus::Syscall as u32, Release);
-    super::gstats::moved(m.p, Gstatus::Running, Gstatus::Syscall);
+    super::gstats::moved(m, Gstatus::Running, Gstatus::Syscall);
     m.in_syscall.store(true, Relaxed);
     m.oldp = m.p;
     pp.m.store(null_mut(), Release);
@@ -83,7 +83,7 @@ pub(crate) fn exitsyscall(mp: *mut M, gp: *mut G) {
         // SAFETY: as above; we own oldp again.
         unsafe { (*oldp).m.store(m, Release) };
         g.status.store(Gstatus::Running as u32, Release);
-        super::gstats::moved(m.p, Gstatus::Syscall, Gstatus::Running);
+        super::gstats::moved(m, Gstatus::Syscall, Gstatus::Running);
         if super::trace::on() {
             super::trace::syscall(m, g, false);
         }
@@ -95,7 +95,7 @@ pub(crate) fn exitsyscall(mp: *mut M, gp: *mut G) {
         if !pp.is_null() {
             acquirep(m, pp);
             g.status.store(Gstatus::Running as u32, Release);
-            super::gstats::moved(m.p, Gstatus::Syscall, Gstatus::Running);
+            super::gstats::moved(m, Gstatus::Syscall, Gstatus::Running);
             if super::trace::on() {
                 super::trace::syscall(m, g, false);
             }

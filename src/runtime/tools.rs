@@ -71,17 +71,22 @@ use super::m::M;
 use core::ffi::{c_char, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-use core::sync::atomic::{AtomicPtr, AtomicU32};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize};
 use std::sync::OnceLock;
 
 /// `ACTIVE` bits.
 const ASAN: u32 = 1;
 const TSAN: u32 = 2;
 const VALGRIND: u32 = 4;
+/// Every tool's bit.
+const TOOLS: u32 = ASAN | TSAN | VALGRIND;
+/// Not a tool: the tracer is on (trace.rs keeps it with its own switch), so that the
+/// waker's hooks (`ready_hooks`) test one word for a tool and the tracer.
+const TRACE: u32 = 1 << 8;
 /// TSan: the flag of `__tsan_switch_to_fiber` that makes the switch not synchronise.
 const TSAN_NO_SYNC: u32 = 1;
 
-/// Which tools are present; 0 almost always.
+/// Which tools are present, and `TRACE`; 0 almost always.
 static ACTIVE: AtomicU32 = AtomicU32::new(0);
 
 /// TSan's `Annotate*(file, line)` functions.
@@ -166,7 +171,17 @@ pub(crate) fn probe() {
         bits |= VALGRIND;
         untrack_own_data();
     }
-    ACTIVE.store(bits, Relaxed);
+    // The tracer's bit stays as it is.
+    let _ = ACTIVE.fetch_update(Relaxed, Relaxed, |a| Some((a & TRACE) | bits));
+}
+
+/// The tracer was switched on or off (`trace::on`). Executed by its start and stop.
+pub(crate) fn set_trace(on: bool) {
+    if on {
+        ACTIVE.fetch_or(TRACE, Relaxed);
+    } else {
+        ACTIVE.fetch_and(!TRACE, Relaxed);
+    }
 }
 
 /// Valgrind: untracks the writable segments of this library (its statics).
@@ -278,7 +293,7 @@ fn active() -> u32 {
 /// above from a cold path).
 #[inline(always)]
 pub(crate) fn present() -> usize {
-    active() as usize
+    (active() & TOOLS) as usize
 }
 
 #[inline(always)]
@@ -343,12 +358,22 @@ pub(crate) fn gnew(slot: u32) {
     }
 }
 
+/// The bit of an M's `hooks` word that says the tracer is on (trace.rs); the
+/// others are `ACTIVE`'s tools.
+pub(crate) const HOOK_TRACE: usize = 1 << 16;
+
 /// An M's state for the tools: its g0, the thread's own stack and fiber.
 pub(crate) struct MTools {
-    /// `ACTIVE` when the M was made (tools are found at gs_init, before any M): the
-    /// switch paths test this word of their M, already at hand, rather than the
-    /// static.
-    hooks: usize,
+    /// `ACTIVE` when the M was made (tools are found at gs_init, before any M), and
+    /// `HOOK_TRACE` while the tracer is on: the switch paths test this word of their
+    /// M, already at hand, rather than two statics, in the one branch they take when
+    /// nothing watches. Written by the M's creator, then by the tracer's start and
+    /// stop (`set_trace_hook`, over `allm` under the scheduler lock, after they
+    /// switched `trace::on`): an M made under that lock reads `trace::on` in `new`;
+    /// one made outside it reads it again when it joins `allm`. Relaxed: a switch
+    /// that sees the change a moment late records one event more or less, as the
+    /// tracer's own switch does.
+    hooks: AtomicUsize,
     asan_fake: *mut c_void,
     g0_lo: usize,
     g0_size: usize,
@@ -357,22 +382,47 @@ pub(crate) struct MTools {
 
 impl MTools {
     pub(crate) fn new() -> MTools {
-        MTools { hooks: present(), asan_fake: null_mut(), g0_lo: 0, g0_size: 0, tsan_fiber: null_mut() }
+        MTools {
+            hooks: AtomicUsize::new(present() | trace_bit()),
+            asan_fake: null_mut(),
+            g0_lo: 0,
+            g0_size: 0,
+            tsan_fiber: null_mut(),
+        }
     }
 }
 
-/// Non-zero when any tool is present, read from `m`: `present()` for the switch
-/// paths, which hold their M.
+fn trace_bit() -> usize {
+    if super::trace::on() {
+        HOOK_TRACE
+    } else {
+        0
+    }
+}
+
+/// Non-zero when any tool is present or the tracer is on, read from `m`: `present()`
+/// and `HOOK_TRACE`, for the switch paths, which hold their M.
 #[inline(always)]
 pub(crate) fn hooks(m: &M) -> usize {
-    m.tools.hooks
+    m.tools.hooks.load(Relaxed)
+}
+
+/// Sets `m`'s `HOOK_TRACE` to `trace::on()`: by the tracer's start and stop for
+/// every M of `allm`, and by whoever adds to `allm` an M made outside the scheduler
+/// lock. The scheduler lock must be held.
+pub(crate) fn sync_trace_hook(m: &M) {
+    if super::trace::on() {
+        m.tools.hooks.fetch_or(HOOK_TRACE, Relaxed);
+    } else {
+        m.tools.hooks.fetch_and(!HOOK_TRACE, Relaxed);
+    }
 }
 
 /// g0 -> `g`, just before the switch (in `execute`). Executed on g0 of `m`.
 #[inline(always)]
 pub(crate) fn switch_to_g(m: &mut M, g: &mut G) {
     let a = active();
-    if a != 0 {
+    if a & TOOLS != 0 {
         switch_to_g_slow(a, m, g);
     }
 }
@@ -412,7 +462,7 @@ fn switch_to_g_slow(a: u32, m: &mut M, g: &mut G) {
 #[inline(always)]
 pub(crate) fn entered_g(m: *mut M, g: *mut G) {
     let a = active();
-    if a != 0 {
+    if a & TOOLS != 0 {
         entered_g_slow(a, m, g);
     }
 }
@@ -441,7 +491,7 @@ fn entered_g_slow(a: u32, m: *mut M, g: *mut G) {
 #[inline(always)]
 pub(crate) fn switch_to_g0(m: *mut M, g: *mut G) {
     let a = active();
-    if a != 0 {
+    if a & TOOLS != 0 {
         switch_to_g0_slow(a, m, g);
     }
 }
@@ -504,7 +554,7 @@ pub(crate) fn unlockf_for(g: *mut G) {
 #[inline(always)]
 pub(crate) fn goexit(g: *mut G) {
     let a = active();
-    if a != 0 {
+    if a & TOOLS != 0 {
         // SAFETY: g is the calling goroutine.
         let g = unsafe { &mut *g };
         gt(g).exiting = true;
@@ -596,7 +646,7 @@ pub(crate) fn joined() {
 #[inline(always)]
 pub(crate) fn gdead(g: &mut G) {
     let a = active();
-    if a != 0 {
+    if a & TOOLS != 0 {
         gdead_slow(a, g);
     }
 }
@@ -682,6 +732,27 @@ pub(crate) fn release(addr: usize) {
     let a = active();
     if a & (TSAN | VALGRIND) != 0 {
         release_slow(a, addr);
+    }
+}
+
+/// A waker readies `g` (in `set_runnable`): `release(g)`, and the tracer's
+/// `go_ready` event while it is on, behind one test.
+#[inline(always)]
+pub(crate) fn ready_hooks(g: &G) {
+    let a = active();
+    if a & (TSAN | VALGRIND | TRACE) != 0 {
+        ready_hooks_slow(a, g);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn ready_hooks_slow(a: u32, g: &G) {
+    if a & (TSAN | VALGRIND) != 0 {
+        release_slow(a, g as *const G as usize);
+    }
+    if super::trace::on() {
+        super::trace::go_ready(g);
     }
 }
 

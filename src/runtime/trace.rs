@@ -554,11 +554,13 @@ pub(crate) fn timers(p: u32, n: u32) {
     emit(Ev::Timers, curpid(), n, 0, p as u64, &[]);
 }
 
-/// The long-running detector: `goid` ran `ns` without a scheduling point.
+/// The long-running detector: `goid` ran `ns` without a scheduling point;
+/// `backtrace`, its frames' names (one per line, as long as a string of an event
+/// may be), or empty.
 #[cold]
 #[inline(never)]
-pub(crate) fn longrun(p: u32, goid: u64, ns: u64) {
-    emit(Ev::LongRun, p as u16, 0, goid, ns, &[]);
+pub(crate) fn longrun(p: u32, goid: u64, ns: u64, backtrace: &[u8]) {
+    emit(Ev::LongRun, p as u16, 0, goid, ns, backtrace);
 }
 
 /// gs_trace_region_begin/end and gs_trace_log, by the calling goroutine or thread.
@@ -686,6 +688,20 @@ fn begin(c: &mut Ctrl, ring_bytes: u64) {
     SESSION.fetch_add(1, Release);
     c.active = true;
     ON.store(true, SeqCst);
+    super::tools::set_trace(true);
+    sync_hooks();
+}
+
+/// After `ON` changed: every M's copy of it (see `MTools::hooks` in tools.rs), which
+/// the switch paths test.
+fn sync_hooks() {
+    let _ = super::entry::with_runtime(|rt| {
+        let s = rt.lock();
+        for &mp in s.allm.iter() {
+            // SAFETY: Ms in allm are alive while the lock is held.
+            super::tools::sync_trace_hook(unsafe { &*mp });
+        }
+    });
 }
 
 fn ctrl() -> std::sync::MutexGuard<'static, Ctrl> {
@@ -724,6 +740,8 @@ pub(crate) fn stop() -> core::result::Result<(), i32> {
         return Err(-libc::EINVAL);
     }
     ON.store(false, SeqCst);
+    super::tools::set_trace(false);
+    sync_hooks();
     c.active = false;
     if RING_SLOTS.load(Relaxed) != 0 {
         return Ok(());
@@ -917,6 +935,7 @@ mod tests {
         assert_eq!(check(true), THREADS as usize);
         assert!(snaps > 0);
         ON.store(false, SeqCst);
+        super::super::tools::set_trace(false);
         ctrl().active = false;
     }
 

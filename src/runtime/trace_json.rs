@@ -293,7 +293,11 @@ pub(crate) fn render(tracks: &[Track], names: &[(u64, String)], dropped: u64, ri
                 &format!("long-running G{}", r.g),
                 "longrun",
                 ts,
-                &format!("\"g\":{},\"ms\":{}", r.g, r.arg / 1_000_000),
+                &if r.s.is_empty() {
+                    format!("\"g\":{},\"ms\":{}", r.g, r.arg / 1_000_000)
+                } else {
+                    format!("\"g\":{},\"ms\":{},\"backtrace\":{}", r.g, r.arg / 1_000_000, js(&r.s))
+                },
             ),
             Ev::Log => {
                 let mut it = r.s.splitn(2, |&b| b == 0);

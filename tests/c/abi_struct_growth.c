@@ -7,7 +7,9 @@
  * - the _sized twins read the caller's size: an older (smaller) struct works, a
  *   newer (larger) one works while the bytes this library does not know are zero
  *   and gets GS_EINVAL for a non-zero one, and sizes below the 0.1 fields or above
- *   4096 give GS_EINVAL; they too never read past the size they are given.
+ *   4096 give GS_EINVAL; they too never read past the size they are given;
+ * - gs_config's field added after 0.1 (longrun_ms) is read from callers whose size
+ *   includes it, also when their struct ends right after it.
  */
 #include "common.h"
 
@@ -83,6 +85,23 @@ static void check_config(void)
     ((unsigned char *)fut)[sizeof(gs_config)] = 1; /* the first byte past ours */
     CHECK_RC(gs_init_sized(&fut->now, sizeof *fut), GS_EINVAL);
     check_started(gs_init_sized(&fut->now, sizeof(gs_config)), 4);
+
+    /* This header's fields past 0.1 (longrun_ms), from a caller of this size, a
+     * caller that ends right after it, and a newer caller with a non-zero byte this
+     * library does not know. (Its effect is checked by longrun_config.c.) */
+    gs_config cur = {0};
+    cur.nprocs = 2;
+    cur.longrun_ms = 60000;
+    check_started(gs_init_sized(&cur, sizeof cur), 2);
+    gs_config *tight = at_page_end(offsetof(gs_config, longrun_ms) + sizeof(uint32_t));
+    tight->nprocs = 3;
+    tight->longrun_ms = 60000;
+    check_started(gs_init_sized(tight, offsetof(gs_config, longrun_ms) + sizeof(uint32_t)), 3);
+    memset(fut, 0, sizeof *fut);
+    fut->now = cur;
+    check_started(gs_init_sized(&fut->now, sizeof *fut), 2);
+    fut->later[1] = 9;
+    CHECK_RC(gs_init_sized(&fut->now, sizeof *fut), GS_EINVAL);
 
     /* Bad sizes. */
     CHECK_RC(gs_init_sized(&cfg, 0), GS_EINVAL);

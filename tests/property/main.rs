@@ -1061,7 +1061,7 @@ impl Me {
             }
             return;
         }
-        let mut cfg = gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0 };
+        let mut cfg = gs_config { nprocs: 0, stack_size: 0, max_threads: 0, flags: 0, longrun_ms: 0 };
         match self.rng.below(3) {
             0 => cfg.nprocs = 1025,
             1 => cfg.stack_size = 4096,
@@ -1465,6 +1465,7 @@ fn run_seed(seed: u64, table: &'static Table, devnull: c_int) -> Result<String, 
         stack_size: rng.pick(&[0, 128 << 10, 1 << 20]),
         max_threads: if rng.chance(20) { nprocs + rng.range(1, 4) as u32 } else { 0 },
         flags: 0,
+        longrun_ms: 0,
     };
     let mut weights: Vec<u64> = OPS.iter().map(|&(_, w)| w * rng.below(4)).collect();
     if weights.iter().sum::<u64>() == 0 {

@@ -80,6 +80,7 @@ class gs_config(Structure):
         ("stack_size", c_size_t),
         ("max_threads", c_uint32),
         ("flags", c_uint32),
+        ("longrun_ms", c_uint32),  # added after 0.1: read by gs_init_sized only
     ]
 
 
@@ -134,6 +135,7 @@ _P = c_void_p  # every opaque handle (gs_chan *, gs_g *, ...) travels as a void 
 _FUNCTIONS: Dict[str, Tuple[object, List[Any], bool]] = {
     # Lifecycle
     "gs_init": (c_int, [POINTER(gs_config)], True),
+    "gs_init_sized": (c_int, [POINTER(gs_config), c_size_t], True),
     "gs_wait": (c_int, [c_int64], True),
     "gs_shutdown": (c_int, [], True),
     "gs_version": (c_char_p, [], False),
@@ -254,6 +256,7 @@ _FUNCTIONS: Dict[str, Tuple[object, List[Any], bool]] = {
 if TYPE_CHECKING:
     # What _declare() below binds, for type checkers (restype as Python sees it).
     gs_init: Callable[..., int]
+    gs_init_sized: Callable[..., int]
     gs_wait: Callable[..., int]
     gs_shutdown: Callable[..., int]
     gs_version: Callable[..., Optional[bytes]]

@@ -8,7 +8,7 @@ import itertools
 import os
 import sys
 import tempfile
-from ctypes import byref, c_void_p
+from ctypes import byref, c_void_p, sizeof
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
 
 from . import _goroutine, _lib, _pystate, _signals
@@ -234,26 +234,41 @@ def init(
     stack_size: Optional[int] = None,
     max_threads: Optional[int] = None,
     checkdead: bool = False,
+    longrun_ms: Optional[int] = None,
 ) -> None:
-    """Starts the runtime (gs_init).
+    """Starts the runtime (gs_init_sized).
 
     ``procs``: number of Ps (None: $GS_MAXPROCS, else the CPUs available).
     ``stack_size``: default goroutine stack in bytes (None: $GS_STACK_SIZE if set, else
     ``PYTHON_STACK_SIZE``). ``max_threads``: cap on OS threads (None: 10000).
     ``checkdead``: ``wait()`` raises ``Deadlock`` when every goroutine is blocked.
+    ``longrun_ms``: the long-running detector; the runtime reports on stderr (and in
+    a trace) a goroutine that runs this many milliseconds without a scheduling point
+    (None or 0: off; ``GS_DEBUG=longrun=MS`` in the environment wins over it).
     Raises ``AlreadyDone`` if the runtime is running.
     """
     global _inited
     _pystate.setup()
-    for n, v in (("procs", procs), ("stack_size", stack_size), ("max_threads", max_threads)):
+    for n, v in (
+        ("procs", procs),
+        ("stack_size", stack_size),
+        ("max_threads", max_threads),
+        ("longrun_ms", longrun_ms),
+    ):
         if v is not None and (not isinstance(v, int) or v < 0):
             raise InvalidArgument(f"gosched.init: {n} must be a non-negative int, not {v!r}")
+    if longrun_ms is not None and longrun_ms > 0xFFFFFFFF:
+        raise InvalidArgument(f"gosched.init: longrun_ms must be below 2**32, not {longrun_ms!r}")
     if stack_size is None:
         stack_size = 0 if os.environ.get("GS_STACK_SIZE") else PYTHON_STACK_SIZE
     cfg = _lib.gs_config(
-        procs or 0, stack_size, max_threads or 0, _lib.GS_CFG_CHECKDEAD if checkdead else 0
+        procs or 0,
+        stack_size,
+        max_threads or 0,
+        _lib.GS_CFG_CHECKDEAD if checkdead else 0,
+        longrun_ms or 0,
     )
-    check(_lib.gs_init(byref(cfg)), "gs_init")
+    check(_lib.gs_init_sized(byref(cfg), sizeof(cfg)), "gs_init")
     _inited = True
 
 
@@ -323,8 +338,11 @@ class Runtime:
         stack_size: Optional[int] = None,
         max_threads: Optional[int] = None,
         checkdead: bool = False,
+        longrun_ms: Optional[int] = None,
     ) -> None:
-        self._kw = dict(procs=procs, stack_size=stack_size, max_threads=max_threads, checkdead=checkdead)
+        self._kw = dict(
+            procs=procs, stack_size=stack_size, max_threads=max_threads, checkdead=checkdead, longrun_ms=longrun_ms
+        )
         self.abandoned: Optional[int] = None
 
     def __enter__(self) -> "Runtime":
