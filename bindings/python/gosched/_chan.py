@@ -6,6 +6,35 @@ under a fresh key, then sends the key; the receiver pops the object with the key
 got. The dict holds the only reference the channel needs while the value travels (no
 pickling, no copy, ``recv()`` returns the very object sent). A failed or abandoned send
 removes its key again. Dropping the channel drops the values still buffered in it.
+
+# The cost of one operation
+
+Every operation is one ctypes call, which costs more than the channel's work in C,
+so the Python around it is kept short:
+
+- The 8-byte cell that the key travels through is taken from a pool (``_cells``) of
+  ``(c_uint64, byref(...))`` pairs and given back after the call, instead of building
+  a ``c_uint64`` and a ``byref`` per call (about 250 ns of the operation). A cell
+  belongs to one operation from ``pop()`` to ``append()``: the C side reads or writes
+  it only during the call, a blocked sender's sudog included (the call returns only
+  once the value has been taken or the send has failed). A cell whose operation
+  raised, or whose goroutine was abandoned while parked, is simply not given back.
+- The first attempt is ``gs_chan_try_send``/``gs_chan_try_recv`` through the PyDLL
+  handle (see ``_lib``), with the GIL kept: see *Calls made with the GIL held*. Only
+  when it would block does the operation call the blocking function, through the
+  CDLL handle (GIL released), on a goroutine inside ``_pystate.call``.
+
+# Calls made with the GIL held
+
+A C function called with the GIL held must never wait for anything another thread
+or goroutine does (that one may need the GIL to do it), never park or switch
+goroutines (the goroutine that runs next on this OS thread would run Python code
+while this one still holds the GIL), and never call back into Python. The
+non-blocking channel calls keep that: they take the channel's lock (which the C side
+holds only for a few instructions, never across a park), copy 8 bytes, and at most
+ready a parked party (``ready`` puts a goroutine on a run queue and may wake an idle
+M, it never runs it here) or futex-wake a thread. The functions that may block are
+``_lib.BLOCKING``, called through the CDLL handle only.
 """
 
 from __future__ import annotations
@@ -19,7 +48,7 @@ from . import _lib, _pystate, _signals
 from ._errors import Closed, InvalidArgument, OutOfMemory
 from ._runtime import check, keys, to_ns
 
-# Without argtypes (see _lib.raw): the handle travels as the channel's c_void_p.
+# Without argtypes (see _lib.raw): the handle travels as _lib.pointer_arg(handle).
 _try_send = _lib.raw("gs_chan_try_send")
 _try_recv = _lib.raw("gs_chan_try_recv")
 _send = _lib.raw("gs_chan_send")
@@ -31,6 +60,19 @@ _EAGAIN = _lib.GS_EAGAIN
 _on_main = _signals.on_main_thread
 _sliced = _signals.sliced
 _ECLOSED = _lib.GS_ECLOSED
+
+# The pool of key cells (see *The cost of one operation*). list.pop/append are atomic
+# under the GIL, so every thread and goroutine shares it.
+_Cell = Tuple[c_uint64, Any]
+_cells: List[_Cell] = []
+_pop = _cells.pop
+_push = _cells.append
+
+
+def _cell() -> _Cell:
+    """A new cell, for when the pool is empty."""
+    c = c_uint64()
+    return (c, byref(c))
 
 
 class _ClosedMarker:
@@ -79,42 +121,55 @@ class Chan(Generic[T]):
         if not h:
             raise OutOfMemory(f"gs_chan_new(8, {capacity}) failed", _lib.GS_ENOMEM)
         self._h: Optional[int] = h
-        self._hp = ctypes.c_void_p(h)
+        self._hp = _lib.pointer_arg(h)
 
     def send(self, obj: T, timeout: Optional[float] = None) -> None:
         """Sends ``obj``, waiting for room (or a receiver) for up to ``timeout`` seconds
         (None: forever). Raises ``Closed`` if the channel is closed, ``Timeout``."""
-        hp = self._hp
         key = next(keys)
-        vals = self._vals
-        vals[key] = obj
-        cell = c_uint64(key)
-        p = byref(cell)
-        rc = _try_send(hp, p)
-        if rc == _EAGAIN:
-            if _on_main():
-                rc = _sliced(_send_t, (self._h, p), to_ns(timeout))
-            else:
-                rc = _call(_send, hp, p) if timeout is None else _call(_send_t, self._h, p, to_ns(timeout))
-        if rc != 0:
-            vals.pop(key, None)
-            check(rc, "Chan.send")
+        self._vals[key] = obj
+        try:
+            cp = _pop()
+        except IndexError:
+            cp = _cell()
+        cp[0].value = key
+        rc = _try_send(self._hp, cp[1])
+        if rc:
+            rc = self._block(_send, _send_t, cp[1], rc, timeout)
+            if rc:
+                _push(cp)
+                self._vals.pop(key, None)
+                check(rc, "Chan.send")
+        _push(cp)
+
+    def _block(self, f: Any, f_t: Any, p: Any, rc: int, timeout: Optional[float]) -> int:
+        """After a first attempt that gave ``rc``: if it would have blocked, the
+        blocking call, ``f`` (untimed) or ``f_t`` (timed), on the cell pointer ``p``;
+        returns its code."""
+        if rc != _EAGAIN:
+            return rc
+        if _on_main():
+            return _sliced(f_t, (self._h, p), to_ns(timeout))
+        if timeout is None:
+            return int(_call(f, self._hp, p))
+        return int(_call(f_t, self._h, p, to_ns(timeout)))
 
     def recv(self, timeout: Optional[float] = None) -> T:
         """Receives a value, waiting up to ``timeout`` seconds (None: forever). Raises
         ``Closed`` once the channel is closed and drained, ``Timeout``."""
-        hp = self._hp
-        cell = c_uint64()
-        p = byref(cell)
-        rc = _try_recv(hp, p)
-        if rc == _EAGAIN:
-            if _on_main():
-                rc = _sliced(_recv_t, (self._h, p), to_ns(timeout))
-            else:
-                rc = _call(_recv, hp, p) if timeout is None else _call(_recv_t, self._h, p, to_ns(timeout))
-        if rc != 0:
-            check(rc, "Chan.recv")
-        return self._vals.pop(cell.value)
+        try:
+            cp = _pop()
+        except IndexError:
+            cp = _cell()
+        rc = _try_recv(self._hp, cp[1])
+        if rc:
+            rc = self._block(_recv, _recv_t, cp[1], rc, timeout)
+            if rc:
+                _push(cp)
+                check(rc, "Chan.recv")
+        key = cp[0].value
+        _push(cp)
+        return self._vals.pop(key)
 
     def try_send(self, obj: T) -> bool:
         """Sends without blocking: True if sent, False if it would block. Raises
@@ -122,8 +177,13 @@ class Chan(Generic[T]):
         key = next(keys)
         vals = self._vals
         vals[key] = obj
-        cell = c_uint64(key)
-        rc = _try_send(self._hp, byref(cell))
+        try:
+            cp = _pop()
+        except IndexError:
+            cp = _cell()
+        cp[0].value = key
+        rc = _try_send(self._hp, cp[1])
+        _push(cp)
         if rc == 0:
             return True
         vals.pop(key, None)
@@ -135,10 +195,15 @@ class Chan(Generic[T]):
     def try_recv(self) -> Tuple[bool, Optional[T]]:
         """Receives without blocking: ``(True, value)``, or ``(False, None)`` if nothing
         is ready. Raises ``Closed`` once the channel is closed and drained."""
-        cell = c_uint64()
-        rc = _try_recv(self._hp, byref(cell))
+        try:
+            cp = _pop()
+        except IndexError:
+            cp = _cell()
+        rc = _try_recv(self._hp, cp[1])
+        key = cp[0].value
+        _push(cp)
         if rc == 0:
-            return True, self._vals.pop(cell.value)
+            return True, self._vals.pop(key)
         if rc == _EAGAIN:
             return False, None
         check(rc, "Chan.try_recv")
@@ -160,22 +225,20 @@ class Chan(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         """Receives until the channel is closed and drained (Go's ``for v := range ch``)."""
-        # recv() inlined: one Python call less per value.
+        # recv() inlined: one Python call less per value. The loop keeps one cell of
+        # its own (a generator runs on one thread at a time).
         hp = self._hp
         pop = self._vals.pop
         cell = c_uint64()
         p = byref(cell)
         while True:
             rc = _try_recv(hp, p)
-            if rc == _EAGAIN:
-                if _on_main():
-                    rc = _sliced(_recv_t, (self._h, p), -1)
-                else:
-                    rc = _call(_recv, hp, p)
-            if rc != 0:
-                if rc == _ECLOSED:
-                    return
-                check(rc, "Chan.recv")
+            if rc:
+                rc = self._block(_recv, _recv_t, p, rc, None)
+                if rc:
+                    if rc == _ECLOSED:
+                        return
+                    check(rc, "Chan.recv")
             yield pop(cell.value)
 
     def __repr__(self) -> str:

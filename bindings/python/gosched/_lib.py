@@ -525,6 +525,14 @@ def raw(name: str) -> Callable[..., int]:
     return fn
 
 
+def pointer_arg(address: int) -> Any:
+    """A ctypes argument that passes the pointer value ``address`` to a function
+    without ``argtypes`` (see ``raw``): a ``byref`` of a ctypes object located at that
+    address (never read through). ctypes copies such an argument as it is, where a
+    ``c_void_p`` is first converted to a new argument object on every call."""
+    return ctypes.byref(ctypes.c_char.from_address(address))
+
+
 def has(name: str) -> bool:
     """True if the loaded library exports the C function ``name``."""
     return _present.get(name, False)

@@ -62,7 +62,6 @@ goroutines written in Python need the switch mode.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import threading
@@ -84,7 +83,7 @@ class _GLocal(threading.local):
     """
 
     ts: Optional[int] = None
-    #: ``ts`` as a c_void_p, for the raw pthread_setspecific.
+    #: ``ts`` as an argument of the raw pthread_setspecific (``_lib.pointer_arg``).
     tsp: Any = None
     inside: bool = False
     goroutine: bool = False
@@ -160,7 +159,7 @@ def enter_goroutine() -> None:
     g.goroutine = True
     if KEY is not None:
         g.ts = _lib.PyThreadState_Get()
-        g.tsp = ctypes.c_void_p(g.ts)
+        g.tsp = _lib.pointer_arg(g.ts)
 
 
 def pin() -> None:
