@@ -151,8 +151,10 @@ class Chan(Generic[T]):
         if _on_main():
             return _sliced(f_t, (self._h, p), to_ns(timeout))
         if timeout is None:
-            return int(_call(f, self._hp, p))
-        return int(_call(f_t, self._h, p, to_ns(timeout)))
+            r: int = _call(f, self._hp, p)
+        else:
+            r = _call(f_t, self._h, p, to_ns(timeout))
+        return r
 
     def recv(self, timeout: Optional[float] = None) -> T:
         """Receives a value, waiting up to ``timeout`` seconds (None: forever). Raises
