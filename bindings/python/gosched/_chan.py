@@ -2,8 +2,8 @@
 
 A ``gs_chan`` copies fixed-size elements. Each ``Chan`` is a C channel of 8-byte keys
 plus a dict ``key -> object`` of the values in flight: the sender stores the object
-under a fresh key, then sends the key; the receiver pops the object with the key it
-got. The dict holds the only reference the channel needs while the value travels (no
+under a free key, then sends the key; the receiver pops the object with the key it
+got and frees the key. The dict holds the only reference the channel needs while the value travels (no
 pickling, no copy, ``recv()`` returns the very object sent). A failed or abandoned send
 removes its key again. Dropping the channel drops the values still buffered in it.
 
@@ -12,13 +12,22 @@ removes its key again. Dropping the channel drops the values still buffered in i
 Every operation is one ctypes call, which costs more than the channel's work in C,
 so the Python around it is kept short:
 
-- The 8-byte cell that the key travels through is taken from a pool (``_cells``) of
-  ``(c_uint64, byref(...))`` pairs and given back after the call, instead of building
-  a ``c_uint64`` and a ``byref`` per call (about 250 ns of the operation). A cell
-  belongs to one operation from ``pop()`` to ``append()``: the C side reads or writes
-  it only during the call, a blocked sender's sudog included (the call returns only
-  once the value has been taken or the send has failed). A cell whose operation
-  raised, or whose goroutine was abandoned while parked, is simply not given back.
+- Keys are small numbers taken from a free list (``_free``) shared by every channel,
+  and each key ``k`` has a constant 8-byte cell holding ``k``, with its ctypes
+  pointer made once (``_kptr[k]``): a send passes that pointer, and builds no
+  ``c_uint64``, no ``byref``, sets no value (together about 250 ns of an operation).
+  The C side only reads the cell, during the call (a blocked sender's sudog points
+  to it until a receiver has copied it). A key is taken by the sender and freed by
+  the receiver after popping the value, by a send that failed, or when a channel is
+  freed with values still in it. A key whose send raised between two slices of the
+  main thread, or whose goroutine was abandoned parked, stays taken. The table keeps
+  its high-water mark: about 100 bytes per value that was once in flight at the same
+  time as the others.
+- A receive writes the key into a cell taken from a pool (``_cells``) of
+  ``(c_uint64, byref(...))`` pairs and given back after the call. A cell belongs to
+  one operation from ``pop()`` to ``append()``: the C side writes it only during the
+  call. A cell whose operation raised, or whose goroutine was abandoned while parked,
+  is simply not given back.
 - The first attempt is ``gs_chan_try_send``/``gs_chan_try_recv`` through the PyDLL
   handle (see ``_lib``), with the GIL kept: see *Calls made with the GIL held*. Only
   when it would block does the operation call the blocking function, through the
@@ -40,13 +49,14 @@ M, it never runs it here) or futex-wake a thread. The functions that may block a
 from __future__ import annotations
 
 import ctypes
+import threading
 from ctypes import byref, c_uint64
 from typing import Any, Dict, Generic, Iterator, List, Literal, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 
 from . import _lib, _pystate, _signals
 from ._errors import Closed, InvalidArgument, OutOfMemory
-from ._runtime import check, keys, to_ns
+from ._runtime import check, to_ns
 
 # Without argtypes (see _lib.raw): the handle travels as _lib.pointer_arg(handle).
 _try_send = _lib.raw("gs_chan_try_send")
@@ -61,8 +71,8 @@ _on_main = _signals.on_main_thread
 _sliced = _signals.sliced
 _ECLOSED = _lib.GS_ECLOSED
 
-# The pool of key cells (see *The cost of one operation*). list.pop/append are atomic
-# under the GIL, so every thread and goroutine shares it.
+# The pool of receive cells (see *The cost of one operation*). list.pop/append are
+# atomic under the GIL, so every thread and goroutine shares it.
 _Cell = Tuple[c_uint64, Any]
 _cells: List[_Cell] = []
 _pop = _cells.pop
@@ -73,6 +83,28 @@ def _cell() -> _Cell:
     """A new cell, for when the pool is empty."""
     c = c_uint64()
     return (c, byref(c))
+
+
+# The keys (see *The cost of one operation*): _kptr[k] points to a cell that holds k;
+# the free ones are in _free (atomic list operations, as for _cells).
+_free: List[int] = []
+_fpop = _free.pop
+_fpush = _free.append
+_kptr: List[Any] = [None]  # (key 0 is never used)
+_karrs: List[Any] = []
+_grow_lock = threading.Lock()
+_CHUNK = 256
+
+
+def _grow() -> int:
+    """Makes ``_CHUNK`` more keys; returns one of them (taken), frees the others."""
+    with _grow_lock:
+        base = len(_kptr)
+        arr = (c_uint64 * _CHUNK)(*range(base, base + _CHUNK))
+        _karrs.append(arr)
+        _kptr.extend(byref(arr, 8 * j) for j in range(_CHUNK))
+        _free.extend(range(base + _CHUNK - 1, base, -1))
+        return base
 
 
 class _ClosedMarker:
@@ -126,21 +158,19 @@ class Chan(Generic[T]):
     def send(self, obj: T, timeout: Optional[float] = None) -> None:
         """Sends ``obj``, waiting for room (or a receiver) for up to ``timeout`` seconds
         (None: forever). Raises ``Closed`` if the channel is closed, ``Timeout``."""
-        key = next(keys)
-        self._vals[key] = obj
         try:
-            cp = _pop()
+            key = _fpop()
         except IndexError:
-            cp = _cell()
-        cp[0].value = key
-        rc = _try_send(self._hp, cp[1])
+            key = _grow()
+        self._vals[key] = obj
+        p = _kptr[key]
+        rc = _try_send(self._hp, p)
         if rc:
-            rc = self._block(_send, _send_t, cp[1], rc, timeout)
+            rc = self._block(_send, _send_t, p, rc, timeout)
             if rc:
-                _push(cp)
                 self._vals.pop(key, None)
+                _fpush(key)
                 check(rc, "Chan.send")
-        _push(cp)
 
     def _block(self, f: Any, f_t: Any, p: Any, rc: int, timeout: Optional[float]) -> int:
         """After a first attempt that gave ``rc``: if it would have blocked, the
@@ -171,24 +201,24 @@ class Chan(Generic[T]):
                 check(rc, "Chan.recv")
         key = cp[0].value
         _push(cp)
-        return self._vals.pop(key)
+        obj = self._vals.pop(key)
+        _fpush(key)  # (after the pop: the next owner of the key may use this channel)
+        return obj
 
     def try_send(self, obj: T) -> bool:
         """Sends without blocking: True if sent, False if it would block. Raises
         ``Closed`` if the channel is closed."""
-        key = next(keys)
+        try:
+            key = _fpop()
+        except IndexError:
+            key = _grow()
         vals = self._vals
         vals[key] = obj
-        try:
-            cp = _pop()
-        except IndexError:
-            cp = _cell()
-        cp[0].value = key
-        rc = _try_send(self._hp, cp[1])
-        _push(cp)
+        rc = _try_send(self._hp, _kptr[key])
         if rc == 0:
             return True
         vals.pop(key, None)
+        _fpush(key)
         if rc == _EAGAIN:
             return False
         check(rc, "Chan.try_send")
@@ -205,7 +235,9 @@ class Chan(Generic[T]):
         key = cp[0].value
         _push(cp)
         if rc == 0:
-            return True, self._vals.pop(key)
+            obj = self._vals.pop(key)
+            _fpush(key)
+            return True, obj
         if rc == _EAGAIN:
             return False, None
         check(rc, "Chan.try_recv")
@@ -241,7 +273,10 @@ class Chan(Generic[T]):
                     if rc == _ECLOSED:
                         return
                     check(rc, "Chan.recv")
-            yield pop(cell.value)
+            key = cell.value
+            obj = pop(key)
+            _fpush(key)
+            yield obj
 
     def __repr__(self) -> str:
         return f"<gosched.Chan cap={self._cap} len={len(self) if getattr(self, '_h', None) else '?'}>"
@@ -252,8 +287,10 @@ class Chan(Generic[T]):
             self._h = None
             try:
                 # GS_EBUSY (someone is still blocked on it, e.g. a goroutine abandoned by
-                # shutdown) leaves the C channel allocated; nothing else can be done.
-                _lib.gs_chan_free(h)
+                # shutdown) leaves the C channel allocated; nothing else can be done, and
+                # the keys of its values stay taken.
+                if _lib.gs_chan_free(h) == 0:
+                    _free.extend(self._vals)
             except Exception:
                 pass
 
@@ -311,7 +348,10 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
         arr[i].chan = ch._h
         arr[i].elem = base + 8 * i
         if op == "send":
-            key = next(keys)
+            try:
+                key = _fpop()
+            except IndexError:
+                key = _grow()
             ch._vals[key] = case[2]  # type: ignore[misc]  # (len(case) == 3 here)
             cells[i] = key
             sends.append((i, ch, key))
@@ -322,12 +362,14 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
         else:
             rc = _call(_lib.gs_select, arr, n, ns)
     except BaseException:
+        # (Their keys are not given back: a case may have been performed just before.)
         for i, ch, key in sends:
             ch._vals.pop(key, None)
         raise
     for i, ch, key in sends:
         if i != rc or arr[i].result != 0:
             ch._vals.pop(key, None)
+            _fpush(key)
     check(rc, "select")
     res = arr[rc].result
     if ops[rc] == "recv":
@@ -336,7 +378,10 @@ def select(cases: Sequence[Case], timeout: Optional[float] = None) -> Tuple[int,
         if res == 0:
             chan = chans[rc]
             assert chan is not None  # a None case is never chosen
-            return rc, chan._vals.pop(cells[rc])
+            key = cells[rc]
+            obj = chan._vals.pop(key)
+            _fpush(key)
+            return rc, obj
         if res == _ECLOSED:
             return rc, CLOSED
         check(res, "select")
