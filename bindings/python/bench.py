@@ -17,7 +17,10 @@ installed with pip into a cache directory ($GOSCHED_BENCH_CACHE, default
 ~/.cache/gosched-bench); if that fails its column says SKIPPED and why.
 
 Prints ns per operation (per spawned task, per round trip, per message) and how
-gosched compares.
+gosched compares. When gosched ran with more than one P, the two pipelines are then run
+again, gosched only, with one P (``init(procs=1)``), in the same process: Python code
+runs one goroutine at a time, and one P saves the hand-offs of the GIL between OS
+threads (see the README's Performance section).
 
     python3 bindings/python/bench.py [--spawn N] [--pingpong N] [--pipeline M] [--reps R] [--procs N]
 """
@@ -495,6 +498,15 @@ def main() -> None:
     )
     print(f"gosched vs asyncio, pipeline (capacity 64): {tasks['asyncio.Queue'] / tasks['gosched']:.2f}x as fast")
     gosched.shutdown()
+    if s["procs"] > 1:
+        gosched.init(procs=1)
+        one = [median_of(r, lambda: bench_gosched_pipeline(m, c, main)) / m * 1e9 for c, main in ((64, False), (1, True), (1, False))]
+        gosched.shutdown()
+        print(
+            f"gosched with 1 P: pipeline (capacity 64) {one[0]:.0f} ns/message "
+            f"({tasks['asyncio.Queue'] / one[0]:.2f}x as fast as asyncio); capacity 1: main-thread consumer "
+            f"{one[1]:.0f} ns/message, goroutine consumer {one[2]:.0f} ns/message ({one[1] / one[2]:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,13 @@ Two handles are opened on the same library:
   ctypes releases the GIL for the duration of the call, so other Python threads and
   goroutines keep running while this one waits.
 - ``ctypes.PyDLL``, for short calls that never block (``blocking=False``): the GIL is
-  kept, which saves a release/re-acquire per call. None of these calls waits for
-  anything that needs the GIL.
+  kept, which saves a release/re-acquire per call (and, with another thread waiting
+  for the GIL, a hand-off of the GIL to it). The rule for these: a function called
+  with the GIL held never waits for anything another thread or goroutine does (that
+  one may need the GIL), never parks or switches goroutines, and never calls back
+  into Python. Readying a goroutine (``gs_chan_try_send`` to a parked receiver,
+  ``gs_chan_close``, ``gs_mutex_unlock``) only queues it. A function that may do
+  any of these is ``blocking=True``.
 
 A function missing from the library (a library built from older sources) becomes a
 stub that raises ``gosched.Unsupported`` naming it; ``has(name)`` tells them apart.
@@ -526,6 +531,14 @@ def raw(name: str) -> Callable[..., int]:
     f.restype = restype  # type: ignore[assignment]
     fn: Callable[..., int] = f
     return fn
+
+
+def pointer_arg(address: int) -> Any:
+    """A ctypes argument that passes the pointer value ``address`` to a function
+    without ``argtypes`` (see ``raw``): a ``byref`` of a ctypes object located at that
+    address (never read through). ctypes copies such an argument as it is, where a
+    ``c_void_p`` is first converted to a new argument object on every call."""
+    return ctypes.byref(ctypes.c_char.from_address(address))
 
 
 def has(name: str) -> bool:

@@ -469,10 +469,10 @@ class blocking:
     def __exit__(self, *exc: Any) -> None:
         if self._on:
             self._on = False
-            _pystate.call(_lib.gs_exitsyscall)
             rec = _pystate.g.rec
             if rec is not None:
-                rec.inside = False
+                rec.inside = False  # (call() sets it again while it may park)
+            _pystate.call(_lib.gs_exitsyscall)
 
 
 def run_for(budget: float) -> int:

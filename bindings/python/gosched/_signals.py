@@ -36,10 +36,13 @@ _MAIN = threading.main_thread().ident
 _now = time.monotonic_ns
 
 
+_get_ident = threading.get_ident
+
+
 def on_main_thread() -> bool:
     """True on the interpreter's main thread, outside any goroutine (a host goroutine
     runs on the main OS thread but is not the main thread)."""
-    return threading.get_ident() == _MAIN and not _pystate.g.goroutine
+    return _get_ident() == _MAIN and not _pystate.g.goroutine
 
 
 def sliced(f: Callable[..., int], head: Tuple[Any, ...], timeout_ns: int) -> int:

@@ -35,6 +35,9 @@ class Bench(unittest.TestCase):
                 out,
             )
         self.assertIn("main-thread consumer", out)
+        # With 2 Ps, the pipelines again with 1 P.
+        self.assertRegex(out, r"gosched with 1 P: pipeline \(capacity 64\) [0-9]+ ns/message \([0-9.]+x as fast as asyncio\)")
+        self.assertRegex(out, r"with 1 P.*main-thread consumer [0-9]+ ns/message, goroutine consumer [0-9]+ ns/message")
 
 
 if __name__ == "__main__":

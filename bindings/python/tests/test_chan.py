@@ -177,6 +177,98 @@ class Channels(RuntimeTestCase):
         self.assertEqual(errors, [])
         self.assertEqual(fed, list(range(300)))
 
+    def test_keys_and_cells_are_reused_and_never_shared(self):
+        # Many goroutines and threads send distinct objects through shared channels,
+        # blocking often (capacity 1): every object arrives once, as itself, the pool
+        # of receive cells ends no larger than the number of operations that were in
+        # progress at once (one per party), no value is left in flight and every key
+        # taken is free again.
+        from gosched import _chan
+
+        def taken():
+            return len(_chan._kptr) - 1 - len(_chan._free)
+
+        chans = [gosched.Chan(1) for _ in range(3)]
+        nsend, per = 6, 300
+        sent = [[Thing((k, i)) for i in range(per)] for k in range(nsend)]
+        got = []
+        done = gosched.Chan(nsend * 2)
+
+        def sender(k):
+            for i, obj in enumerate(sent[k]):
+                chans[(k + i) % 3].send(obj)
+            done.send(None)
+
+        def receiver(ch):
+            for _ in range(nsend * per // 3):
+                got.append(ch.recv())
+
+        before = len(_chan._cells)
+        taken_before = taken()
+        for k in range(nsend // 2):
+            gosched.go(sender, k)
+        threads = [threading.Thread(target=sender, args=(k,)) for k in range(nsend // 2, nsend)]
+        for t in threads:
+            t.start()
+        for ch in chans:
+            gosched.go(receiver, ch)
+        for _ in range(nsend):
+            done.recv(timeout=30)
+        for t in threads:
+            t.join()
+        self.join()
+        want = {id(o): o for row in sent for o in row}
+        self.assertEqual(len(got), len(want))
+        self.assertEqual({id(o) for o in got}, set(want))
+        self.assertTrue(all(want[id(o)] is o for o in got))
+        self.assertEqual([len(ch._vals) for ch in chans], [0, 0, 0])
+        self.assertLessEqual(len(_chan._cells) - before, nsend + 3 + 1)
+        self.assertEqual(taken(), taken_before)
+        self.assertEqual(len(set(_chan._free)), len(_chan._free))  # no key freed twice
+
+    def test_a_dropped_channel_frees_the_keys_of_its_values(self):
+        from gosched import _chan
+
+        def taken():
+            return len(_chan._kptr) - 1 - len(_chan._free)
+
+        before = taken()
+        ch = gosched.Chan(600)  # more than one chunk of keys
+        for i in range(600):
+            ch.send(Thing(i))
+        self.assertEqual(taken(), before + 600)
+        got = [ch.recv().n for _ in range(100)]
+        self.assertEqual(got, list(range(100)))
+        self.assertEqual(taken(), before + 500)
+        del ch
+        gc.collect()
+        self.assertEqual(taken(), before)
+
+    def test_failed_operations_give_their_cell_back_and_drop_the_value(self):
+        from gosched import _chan
+
+        ch = gosched.Chan(1)
+        ch.send("x")
+        n = len(_chan._cells)
+        nfree = len(_chan._free)
+        for _ in range(100):
+            with self.assertRaises(gosched.Timeout):
+                ch.send("y", timeout=0)
+            self.assertEqual(ch.try_send("z"), False)
+        self.assertEqual(len(_chan._cells), n)
+        self.assertEqual(len(_chan._free), nfree)
+        self.assertEqual(list(ch._vals.values()), ["x"])
+        ch.close()
+        self.assertEqual(ch.recv(), "x")
+        for _ in range(100):
+            with self.assertRaises(gosched.Closed):
+                ch.recv()
+            with self.assertRaises(gosched.Closed):
+                ch.send("w")
+        self.assertEqual(len(_chan._cells), n)
+        self.assertEqual(len(_chan._free), nfree + 1)  # x's key, freed by its receiver
+        self.assertEqual(ch._vals, {})
+
 
 @needs("gs_chan_new", "gs_select")
 class Select(RuntimeTestCase):

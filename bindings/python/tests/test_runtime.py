@@ -476,6 +476,49 @@ class OneProc(RuntimeTestCase):
         with gosched.blocking(long=True):  # off-goroutine: nothing to do
             pass
 
+    @needs("gs_entersyscall", "gs_exitsyscall")
+    def test_in_call_flag_around_blocking_and_channel_calls(self):
+        # The goroutine record's inside flag is what shutdown() reads: set inside
+        # blocking() and during a parked channel call, clear in Python code between,
+        # and clearing it on exit from blocking() must not stop the next channel calls
+        # from switching goroutines.
+        from gosched import _pystate
+
+        seen = []
+        recs = []
+        ping, pong = gosched.Chan(), gosched.Chan()
+
+        def a():
+            rec = _pystate.g.rec
+            recs.append(rec)
+            with gosched.blocking():
+                seen.append(("blocking", rec.inside))
+            seen.append(("after", rec.inside))
+            for i in range(200):
+                ping.send(i)
+                self.assertEqual(pong.recv(), i + 1)
+            seen.append(("end", rec.inside))
+
+        def b():
+            rec = _pystate.g.rec
+            deadline = time.monotonic() + 10
+            while not (recs and recs[0].inside) and time.monotonic() < deadline:
+                gosched.sleep(0.001)  # (parks: with one P, a must get to run)
+            seen.append(("a parked", recs[0].inside))
+            for _ in range(200):
+                v = ping.recv()
+                pong.send(v + 1)
+            seen.append(("b", rec.inside))
+
+        gosched.go(b)
+        h = gosched.go(a)
+        h.result(timeout=30)
+        self.join()
+        self.assertEqual(
+            sorted(seen),
+            sorted([("blocking", True), ("after", False), ("a parked", True), ("end", False), ("b", False)]),
+        )
+
 
 class Errors(unittest.TestCase):
     def test_every_code_has_its_class(self):
