@@ -67,6 +67,7 @@
 //! left blocked in objects are abandoned: their sudogs are taken off the queues, see
 //! *Abandoned goroutines* in sudog.rs).
 
+mod asym;
 pub(crate) mod chan;
 pub(crate) mod cond;
 pub(crate) mod context;
