@@ -59,12 +59,19 @@
 //! A read-unlock whose own slot would go below zero (the reader locked on another P,
 //! or there was no read-lock) checks `readers()` first: at most 0 means no reader
 //! holds the lock (never a false error: `readers()` is never below the readers
-//! inside). A read-unlock is therefore refused whenever no reader holds the lock at
-//! that moment; not detected is a read-unlock too many while another reader still holds
-//! it (Go's counter does not see that either), nor two read-unlocks racing for the
-//! same read-lock on different Ps (each may see the other's reader still inside; Go's
-//! atomic counter catches the second). After such an undetected misuse the count is
-//! low, and a writer may get in while a reader is still inside.
+//! inside). Detected, then: a read-unlock when no reader holds the lock, as long as
+//! the slot it unlocks in is not ahead, i.e. every earlier read-lock counted in that
+//! slot was read-unlocked in it too. Readers that read-lock on one P and read-unlock
+//! on another (they switched inside the read section and resumed on another P, or
+//! entered a system call) leave the first slot ahead until read-unlocks there catch
+//! up; a misused read-unlock in a slot that is ahead is not seen. (A reader that
+//! waited for a writer is counted in `shared` by the writer's unlock and moves that
+//! count to its own slot, so waiting alone leaves no slot ahead.) Not detected either:
+//! a read-unlock too many while another reader still holds the lock (Go's counter does
+//! not see that either), and two read-unlocks racing for one read-lock on different
+//! Ps (each may see the other's reader still inside; Go's atomic counter catches the
+//! second). After an undetected misuse the count is low, and a writer may get in
+//! while a reader is still inside, as after any misuse Go calls fatal.
 //!
 //! # Who may not block
 //!
@@ -336,8 +343,14 @@ impl RwMutex {
     fn rlock_wait(&self) -> Result<()> {
         self.wl.lock();
         if self.gate.load(Relaxed) == 0 {
-            // The writer left meanwhile: in, under `wl` (before any next announcement).
-            self.shared.locks.fetch_add(1, SeqCst);
+            // The writer left meanwhile: in, under `wl` (before any next announcement,
+            // which takes `wl` and so sees this count).
+            match self.my_slot() {
+                Some(s) => s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed),
+                None => {
+                    self.shared.locks.fetch_add(1, SeqCst);
+                }
+            }
             // SAFETY: locked.
             unsafe { self.wl.unlock() };
             crate::runtime::tools::acquire(self.addr());
@@ -350,6 +363,13 @@ impl RwMutex {
         if let Err(e) = self.reader_sem.acquire(c"sync.RWMutex.RLock") {
             self.rlock_cannot_wait(gen);
             return Err(e);
+        }
+        // The unlock counted us in `shared`; move the count to our P's slot, where we
+        // will most likely read-unlock (see *Misuse*). The slot first: `readers()` that
+        // sees the `shared` unlock sees the slot's lock too (it loads unlocks first).
+        if let Some(s) = self.my_slot() {
+            s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
+            self.shared.unlocks.fetch_add(1, SeqCst);
         }
         crate::runtime::tools::acquire(self.addr());
         Ok(())
