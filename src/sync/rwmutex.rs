@@ -25,11 +25,12 @@
 //!
 //! # The writer's gate
 //!
-//! `gate` is 0 while no writer is there, `PENDING` from a writer's announcement until
-//! the readers inside left, then `HELD` until its unlock. A reader counts itself in its
-//! slot, then loads `gate`; a writer stores `gate` (under `wl`), runs the asymmetric
-//! fence of asym.rs and then reads `readers()`: each reader either is counted there or
-//! sees the gate (the fence orders the reader's store before its load, see asym.rs).
+//! `gate` is 0 or `BIAS` (see *Reader bias*) while no writer is there, `PENDING` from
+//! a writer's announcement until the readers inside left, then `HELD` until its
+//! unlock. A reader counts itself in its slot, then loads `gate`; a writer stores
+//! `gate` (under `wl`), runs the asymmetric fence of asym.rs and then reads
+//! `readers()`: each reader either is counted there or sees the gate (the fence orders
+//! the reader's store before its load, see asym.rs).
 //! A reader that sees the gate takes its count back (`unlocks` + 1), then waits: under
 //! `wl` it adds itself to `rwait` and sleeps on `reader_sem`, unless the gate is open
 //! again, and then it counts itself in `shared` still under `wl` (the next writer's
@@ -44,6 +45,26 @@
 //! writer's `wwait` store, fence and `readers()` against each reader's slot store,
 //! fence and `wwait` load: one of the two sees the other, so the last reader out does
 //! not miss a sleeping writer, and a writer does not sleep after the last one left.
+//!
+//! # Reader bias
+//!
+//! The asymmetric fence costs the writer a system call and interrupts (about half a
+//! microsecond on an idle machine, more when many threads run), so it is paid only
+//! when needed (BRAVO's reader bias). Readers use P slots only while `gate` is
+//! exactly `BIAS`; otherwise they take the count back and use `shared`. A writer that
+//! finds `BIAS` set revokes it (its gate store clears it) and fences; the bias then
+//! stays off for `INHIBIT_FACTOR` times what the fence cost (`inhibit_until`). While
+//! it is off no reader can enter through a slot (each loads the gate after its slot
+//! store and sees no `BIAS`), and the slot readers still inside entered before the
+//! revocation, whose fence made their counts visible: a writer that finds the bias
+//! off needs only a plain fence to read `readers()` (its lower bound holds). Only if it
+//! then finds readers inside, and so will wait for their read-unlocks (a plain store
+//! and a compiler fence when in a slot), does it fence (`fence_for_wait`) before
+//! `wwait`. One read lock in `REBIAS_EVERY` in `shared` looks at the clock and, past
+//! `inhibit_until`, re-arms the bias: under `w` (taken with a try, so no writer is
+//! between lock and unlock) and `wl`, only from gate 0. A lock used only by writers
+//! thus fences once; alternating readers and writers, a writer fences at most once per
+//! inhibition window.
 //!
 //! Without membarrier (`asym::slots_usable()` false: an old kernel, seccomp, a
 //! sanitizer or Valgrind, or `GS_DEBUG=rwmutexslots=0`) the lock has no P slots
@@ -86,7 +107,7 @@ use super::{asym, retire, ObjLock, MAGIC_FREED, MAGIC_OFFSET};
 use crate::error::{Error, Result};
 use crate::sync::mutex::Mutex;
 use core::alloc::Layout;
-use core::sync::atomic::{compiler_fence, fence, AtomicU32, AtomicU64, Ordering::*};
+use core::sync::atomic::{compiler_fence, fence, AtomicI64, AtomicU32, AtomicU64, Ordering::*};
 
 /// `magic` of a live RWMutex ("rwmx"). See *Handles* in mod.rs.
 pub(crate) const MAGIC_RWMUTEX: u32 = u32::from_le_bytes(*b"rwmx");
@@ -98,6 +119,15 @@ pub(crate) const SLOTS: usize = 8;
 const PENDING: u32 = 1;
 /// `gate`: a writer holds the lock.
 const HELD: u32 = 2;
+/// `gate` bits of a writer.
+const WRITER: u32 = PENDING | HELD;
+/// `gate`: readers may count themselves in P slots (the reader bias); never with a
+/// writer. See *Reader bias*.
+const BIAS: u32 = 4;
+/// A revocation of the bias keeps it off for this many times its own cost (BRAVO's N).
+const INHIBIT_FACTOR: i64 = 9;
+/// A read lock in `shared` looks at re-arming the bias once in this many.
+const REBIAS_EVERY: u64 = 256;
 
 /// The counts of one slot, on a cache line of its own. See *Readers count themselves
 /// in slots*.
@@ -136,6 +166,8 @@ pub(crate) struct RwMutex {
     /// Writer unlocks so far (a waiting reader tells by it whether it was counted in).
     /// Under `wl`.
     wgen: AtomicU64,
+    /// Until this time (nanotime) readers do not re-arm the bias. Written by writers.
+    inhibit_until: AtomicI64,
     /// 1 while the writer sleeps (or is about to) on `writer_sem` for readers to leave.
     wwait: AtomicU32,
     writer_sem: Sema,
@@ -159,11 +191,12 @@ impl RwMutex {
             lock: ObjLock::new(),
             magic: AtomicU32::new(MAGIC_RWMUTEX),
             nslots,
-            gate: AtomicU32::new(0),
+            gate: AtomicU32::new(if nslots != 0 { BIAS } else { 0 }),
             w: Mutex::new(),
             wl: ObjLock::new(),
             rwait: AtomicU32::new(0),
             wgen: AtomicU64::new(0),
+            inhibit_until: AtomicI64::new(0),
             wwait: AtomicU32::new(0),
             writer_sem: Sema::new(),
             reader_sem: Sema::new(),
@@ -201,7 +234,7 @@ impl RwMutex {
         let res = if r.magic.load(Relaxed) != MAGIC_RWMUTEX {
             Err(Error::Inval)
         } else if r.readers() != 0
-            || r.gate.load(Acquire) != 0
+            || r.gate.load(Acquire) & WRITER != 0
             || r.rwait.load(Acquire) != 0
             || r.wwait.load(Acquire) != 0
             || r.writer_sem.busy()
@@ -313,11 +346,10 @@ impl RwMutex {
             s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
             // The CPU's half of this fence is the writer's (asym.rs).
             compiler_fence(SeqCst);
-            if self.gate.load(Acquire) == 0 {
+            if self.gate.load(Acquire) == BIAS {
                 return Ok(());
             }
             self.undo(s);
-            return self.rlock_wait();
         }
         self.rlock_shared()
     }
@@ -326,8 +358,12 @@ impl RwMutex {
     #[cold]
     #[inline(never)]
     fn rlock_shared(&self) -> Result<()> {
-        self.shared.locks.fetch_add(1, SeqCst);
-        if self.gate.load(SeqCst) == 0 {
+        let n = self.shared.locks.fetch_add(1, SeqCst);
+        let g = self.gate.load(SeqCst);
+        if g & WRITER == 0 {
+            if g == 0 && self.nslots != 0 && n % REBIAS_EVERY == 0 {
+                self.maybe_rebias();
+            }
             crate::runtime::tools::acquire(self.addr());
             return Ok(());
         }
@@ -336,13 +372,31 @@ impl RwMutex {
         self.rlock_wait()
     }
 
+    /// Re-arms the reader bias once the inhibition after the last revocation is over.
+    /// Only while no writer is there: under `w` (see *Reader bias*).
+    #[cold]
+    #[inline(never)]
+    fn maybe_rebias(&self) {
+        if crate::runtime::time::nanotime() < self.inhibit_until.load(Relaxed) || self.w().trylock().is_err()
+        {
+            return;
+        }
+        self.wl.lock();
+        if self.gate.load(Relaxed) == 0 {
+            self.gate.store(BIAS, Release);
+        }
+        // SAFETY: locked.
+        unsafe { self.wl.unlock() };
+        let _ = self.w().unlock();
+    }
+
     /// A reader that found the gate closed (and took its count back) waits for the
     /// writer's unlock, which counts it in. See *The writer's gate*.
     #[cold]
     #[inline(never)]
     fn rlock_wait(&self) -> Result<()> {
         self.wl.lock();
-        if self.gate.load(Relaxed) == 0 {
+        if self.gate.load(Relaxed) & WRITER == 0 {
             // The writer left meanwhile: in, under `wl` (before any next announcement,
             // which takes `wl` and so sees this count).
             match self.my_slot() {
@@ -399,20 +453,22 @@ impl RwMutex {
     /// Locks for reading if no writer holds or waits for the lock (Go's TryRLock):
     /// `Again` otherwise. Never blocks.
     pub(crate) fn try_rlock(&self) -> Result<()> {
-        if self.gate.load(Acquire) != 0 {
+        let g = self.gate.load(Acquire);
+        if g & WRITER != 0 {
             return Err(Error::Again);
         }
-        if let Some(s) = self.my_slot() {
-            s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
-            compiler_fence(SeqCst);
-            if self.gate.load(Acquire) == 0 {
-                return Ok(());
+        if g == BIAS {
+            if let Some(s) = self.my_slot() {
+                s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
+                compiler_fence(SeqCst);
+                if self.gate.load(Acquire) == BIAS {
+                    return Ok(());
+                }
+                self.undo(s);
             }
-            self.undo(s);
-            return Err(Error::Again);
         }
         self.shared.locks.fetch_add(1, SeqCst);
-        if self.gate.load(SeqCst) == 0 {
+        if self.gate.load(SeqCst) & WRITER == 0 {
             crate::runtime::tools::acquire(self.addr());
             return Ok(());
         }
@@ -432,7 +488,7 @@ impl RwMutex {
             }
             s.unlocks.store(s.unlocks.load(Relaxed).wrapping_add(1), Release);
             compiler_fence(SeqCst);
-            if self.gate.load(Relaxed) != 0 {
+            if self.gate.load(Relaxed) & WRITER != 0 {
                 self.departed();
             }
             return Ok(());
@@ -449,23 +505,38 @@ impl RwMutex {
         }
         crate::runtime::tools::release(self.addr());
         self.shared.unlocks.fetch_add(1, SeqCst);
-        if self.gate.load(SeqCst) != 0 {
+        if self.gate.load(SeqCst) & WRITER != 0 {
             self.departed();
         }
         Ok(())
     }
 
-    /// Closes the gate for new readers and makes the readers' counts visible (asym.rs).
-    /// The caller holds `w`.
-    fn announce(&self) {
+    /// Closes the gate for new readers. If the reader bias was on, revokes it: the
+    /// asymmetric fence (asym.rs) makes every P slot reader's count visible, and the
+    /// bias stays off for a while. The caller holds `w`. Returns true if it fenced.
+    fn announce(&self) -> bool {
         self.wl.lock();
+        let old = self.gate.load(Relaxed);
         self.gate.store(PENDING, Relaxed);
         // SAFETY: locked.
         unsafe { self.wl.unlock() };
-        if self.nslots != 0 {
-            asym::heavy();
-        } else {
+        if old & BIAS == 0 {
             fence(SeqCst);
+            return false;
+        }
+        let t0 = crate::runtime::time::nanotime();
+        asym::heavy();
+        let t1 = crate::runtime::time::nanotime();
+        self.inhibit_until.store(t1 + INHIBIT_FACTOR * (t1 - t0), Relaxed);
+        true
+    }
+
+    /// The writer found readers inside: the ones in P slots read-unlock with a plain
+    /// store and a compiler fence, so unless `announce` fenced, fence now, before
+    /// `wwait` (see *Reader bias*).
+    fn fence_for_wait(&self, fenced: bool) {
+        if !fenced && self.nslots != 0 {
+            asym::heavy();
         }
     }
 
@@ -495,8 +566,9 @@ impl RwMutex {
             return self.try_lock().map_err(|_| Error::Perm);
         }
         self.w().lock()?;
-        self.announce();
+        let fenced = self.announce();
         if self.readers() > 0 {
+            self.fence_for_wait(fenced);
             self.wwait.store(1, SeqCst);
             fence(SeqCst);
             if self.readers() > 0 {
