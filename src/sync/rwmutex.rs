@@ -663,6 +663,40 @@ mod tests {
     }
 
     #[test]
+    fn writer_revokes_the_bias_and_readers_rearm_it() {
+        let p = RwMutex::new();
+        // SAFETY: ours until freed.
+        let rw = unsafe { &*p };
+        if rw.nslots == 0 {
+            return; // no membarrier here: no bias either
+        }
+        assert_eq!(rw.gate.load(Relaxed), BIAS);
+        rw.lock().unwrap();
+        assert_eq!(rw.gate.load(Relaxed), HELD);
+        assert!(rw.inhibit_until.load(Relaxed) > 0);
+        rw.unlock().unwrap();
+        assert_eq!(rw.gate.load(Relaxed), 0);
+        // Past the inhibition, reads in `shared` (a thread without a P) re-arm it.
+        while crate::runtime::time::nanotime() <= rw.inhibit_until.load(Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for _ in 0..2 * REBIAS_EVERY {
+            rw.rlock().unwrap();
+            rw.runlock().unwrap();
+        }
+        assert_eq!(rw.gate.load(Relaxed), BIAS);
+        assert_eq!(rw.readers(), 0);
+        // A writer revokes it again, and the lock is whole.
+        rw.rlock().unwrap();
+        assert_eq!(rw.try_lock(), Err(Error::Again));
+        rw.runlock().unwrap();
+        rw.try_lock().unwrap();
+        rw.unlock().unwrap();
+        // SAFETY: unused from now on.
+        unsafe { RwMutex::free(p).unwrap() };
+    }
+
+    #[test]
     fn threads_read_together_and_write_alone() {
         let p = RwMutex::new() as usize;
         static CELLS: [core::sync::atomic::AtomicU64; 2] =
