@@ -26,7 +26,7 @@
 #define MS 1000000LL
 
 static gs_rwmutex *rw;
-static const char *mode = "per-P slots";
+static const char *mode = "default: per-P slots where membarrier works";
 
 /* ------------------------------------------------------- 1. migrating readers */
 static atomic_long cell_a, cell_b;
@@ -471,7 +471,7 @@ int main(int argc, char **argv)
 {
     bool fallback = argc > 1 && strcmp(argv[1], "fallback") == 0;
     if (fallback)
-        mode = "shared counter";
+        mode = "GS_DEBUG=rwmutexslots=0: shared counter";
     test_migrating();
     test_writer_vs_1000();
     test_foreign_mix();
@@ -483,8 +483,9 @@ int main(int argc, char **argv)
         if (setenv("GS_DEBUG", "rwmutexslots=0", 1) != 0)
             FAIL("setenv");
         char *args[] = {argv[0], "fallback", NULL};
-        execv("/proc/self/exe", args);
-        FAIL("execv /proc/self/exe: %s", strerror(errno));
+        const char *self = strchr(argv[0], '/') ? argv[0] : "/proc/self/exe";
+        execv(self, args);
+        FAIL("execv %s: %s", self, strerror(errno));
     }
     printf("sync_rwmutex_hostile: all ok\n");
     return 0;
