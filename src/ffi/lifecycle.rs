@@ -117,7 +117,11 @@ pub extern "C" fn gs_wait(timeout_ns: i64) -> c_int {
 /// are abandoned where they are (their calls never return); foreign threads blocked
 /// in channels, select, mutexes and wait groups return GS_ESHUTDOWN. gs_init may be
 /// called again afterwards. Of two racing calls, one shuts the runtime down and the
-/// other waits for it, then gives GS_ENOTINIT.
+/// other waits for it, then gives GS_ENOTINIT. What an abandoned goroutine held stays
+/// held, as with a thread that died: a mutex it locked (or that an unlock handed to
+/// it), its read lock, a semaphore's weight; free those objects rather than wait on
+/// them. Objects only waited on (channels, wait groups, a mutex it queued for) stay
+/// usable: the abandoned waiter is taken off their queues.
 ///
 /// Returns the number of goroutines abandoned (>= 0); GS_EPERM from a goroutine or
 /// inside an unlockf; GS_ENOTINIT without a runtime.

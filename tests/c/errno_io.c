@@ -17,6 +17,12 @@ static long tid(void) { return syscall(SYS_gettid); }
 
 static atomic_long moved, checked, cancelled;
 
+/* The cancelled reader's fd is moved to a number of its own, fd_base + i, far above
+   the numbers the other workers' pipe() calls take (the lowest free ones): when the
+   closer runs before the reader has parked, the closed number stays free and the
+   read gives -EBADF, instead of reading a pipe another worker opened meanwhile. */
+static int fd_base;
+
 struct pair {
     int fds[2];
     gs_chan *parked; /* the reader says it is about to block */
@@ -27,7 +33,7 @@ static void closer(void *arg)
     struct pair *p = arg;
     int v;
     CHECK_RC(gs_chan_recv(p->parked, &v), 0);
-    CHECK_RC(gs_sleep(2000000), 0); /* let the reader park (its fd, once closed, may be reused by another worker) */
+    CHECK_RC(gs_sleep(200000), 0); /* most often the reader has parked by now */
     CHECK_RC(gs_close(p->fds[0]), 0);
 }
 
@@ -46,6 +52,10 @@ static void worker(void *arg)
         atomic_fetch_add(&moved, 1);
 
     /* A read cancelled by gs_close from another goroutine: GS_ECANCELED. */
+    int own = fd_base + (int)i;
+    CHECK(dup2(fds[0], own) == own);
+    close(fds[0]);
+    fds[0] = own;
     struct pair p = {.fds = {fds[0], fds[1]}, .parked = gs_chan_new(sizeof(int), 1)};
     CHECK(p.parked != NULL);
     CHECK(gs_go(closer, &p) > 0);
@@ -88,6 +98,15 @@ static void worker(void *arg)
 
 int main(void)
 {
+    /* Room for NG numbers of their own below the soft limit, raised as far as allowed. */
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    if (rl.rlim_cur < 65536 && rl.rlim_max > rl.rlim_cur) {
+        rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+        CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    }
+    CHECK(rl.rlim_cur >= 4 * NG + 64);
+    fd_base = (int)rl.rlim_cur - NG - 1;
     static const uint32_t procs[] = {2, 4};
     for (size_t k = 0; k < sizeof procs / sizeof procs[0]; k++) {
         gs_config cfg = {.nprocs = procs[k]};

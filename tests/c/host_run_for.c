@@ -218,7 +218,7 @@ int main(void)
     host_total += STEPPERS;
 
     static int64_t durations[10000];
-    int frames = 0, busy_frames = 0, most_steps = 0;
+    int frames = 0, busy_frames = 0, most_steps = 0, stepping_frames = 0, overruns = 0;
     long total_steps = 0;
     double worst_overrun = 0, worst_dt = 0;
     int64_t end = mono_ns() + 20000 * MS;
@@ -251,7 +251,13 @@ int main(void)
                 worst_overrun = over;
             if ((double)dt / 1e6 > worst_dt)
                 worst_dt = (double)dt / 1e6;
+            /* A call that does not stop at its deadline overruns in every frame; a
+             * host thread the OS takes the CPU from (other load) in a few: a quarter
+             * of the frames may overrun by 20 ms, none by a second. */
+            stepping_frames++;
             if (dt > BUDGET + longest + 20 * MS)
+                overruns++;
+            if (dt > BUDGET + longest + 1000 * MS)
                 FAIL("gs_run_for(5 ms) took %.2f ms; its longest step took %.2f ms",
                      (double)dt / 1e6, (double)longest / 1e6);
         }
@@ -262,6 +268,10 @@ int main(void)
     }
     CHECK_EQ(atomic_load(&step_count), STEPPERS * STEPS);
     CHECK(busy_frames > 3);
+    if (overruns * 4 > stepping_frames)
+        FAIL("gs_run_for(5 ms) overran budget + longest step by more than 20 ms in %d of %d "
+             "frames",
+             overruns, stepping_frames);
     qsort(durations, (size_t)busy_frames, sizeof durations[0], cmp_i64);
     printf("%d frames, %ld steps; gs_run_for(5 ms) with 1 ms steps ready: median %.2f ms, "
            "max %.2f ms, at most %d steps per call; worst overrun beyond budget + longest step: "

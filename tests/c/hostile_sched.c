@@ -12,6 +12,8 @@
  * time slice is spent, so what they test is that the others run at all, not how
  * soon (measured: 10 to 15 ms): 100 ms. On a machine with fewer CPUs than Ps the
  * bounds grow in proportion, since then each P's thread only runs part of the time.
+ * Of the 8 samples per event, the third worst is held to the bound (and the worst to
+ * ten times it), so that other load on the machine does not fail the test.
  */
 #include "hostile.h"
 
@@ -117,20 +119,32 @@ static void stop_hogs(void)
     CHECK_RC(gs_shutdown(), 0);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A starved P delays every sample; a loaded machine (other processes on the CPUs)
+ * delays a few: the third worst sample must be within the bound and the worst within
+ * ten bounds. */
 static void check_latency(const char *what, int64_t lat[SAMPLES])
 {
-    int64_t worst = 0;
-    for (int i = 0; i < SAMPLES; i++)
-        if (lat[i] > worst)
-            worst = lat[i];
-    printf("%s nprocs=%d %s: worst %.2f ms\n", hog_kind, hostile_nprocs, what, (double)worst / 1e6);
-    if (worst > bound_ns) {
+    int64_t sorted[SAMPLES];
+    memcpy(sorted, lat, sizeof sorted);
+    qsort(sorted, SAMPLES, sizeof sorted[0], cmp_i64);
+    int64_t worst = sorted[SAMPLES - 1], third = sorted[SAMPLES - 3];
+    printf("%s nprocs=%d %s: worst %.2f ms, third worst %.2f ms\n", hog_kind, hostile_nprocs, what,
+           (double)worst / 1e6, (double)third / 1e6);
+    if (third > bound_ns || worst > 10 * bound_ns) {
         char buf[512];
         int n = 0;
         for (int i = 0; i < SAMPLES; i++)
             n += snprintf(buf + n, sizeof buf - (size_t)n, " %.1f", (double)lat[i] / 1e6);
-        FAIL("%s: waited %.1f ms (bound %.0f ms) while the P was hogged; samples (ms):%s", what,
-             (double)worst / 1e6, (double)bound_ns / 1e6, buf);
+        FAIL("%s: waited %.1f ms (third worst %.1f; bounds %.0f and %.0f ms) while the P was hogged; "
+             "samples (ms):%s",
+             what, (double)worst / 1e6, (double)third / 1e6, (double)bound_ns / 1e6,
+             (double)(10 * bound_ns) / 1e6, buf);
     }
 }
 
