@@ -45,10 +45,11 @@ fn disabled_by_env() -> bool {
 #[inline(never)]
 fn probe() -> bool {
     let want = MEMBARRIER_CMD_PRIVATE_EXPEDITED | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
-    let ok = crate::runtime::tools::present() == 0
-        && !disabled_by_env()
-        && membarrier(MEMBARRIER_CMD_QUERY) & want == want
-        && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    let ok = crate::runtime::tools::present() == 0 && !disabled_by_env() && {
+        // The commands the kernel has (a bit mask), or -1 (ENOSYS, or EPERM from seccomp).
+        let have = membarrier(MEMBARRIER_CMD_QUERY);
+        have >= 0 && have & want == want && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+    };
     // Racing probes agree (the same tests on the same process), and registering twice
     // is harmless.
     STATE.store(if ok { 1 } else { 2 }, Relaxed);
