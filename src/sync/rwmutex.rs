@@ -16,8 +16,13 @@
 //!
 //!     sum(locks) - sum(unlocks)   over every slot (`readers()`),
 //!
-//! which counts a reader that locked on one P and unlocked on another (a slot's own
-//! difference may go below zero; only the sum matters). `readers()` loads every
+//! which counts a reader that locked on one P and unlocked on another. A P slot's own
+//! difference never goes below zero: a read-unlock that finds none outstanding in its
+//! P's slot (its read-lock was counted in another slot) counts itself in `shared`,
+//! whose difference may go below zero; only the sum matters. (Were the P slot let go
+//! below zero, every later read-unlock on that P would find it so and take the slow
+//! check of *Misuse*; with `shared` below zero, read-unlocks there take it, but they
+//! are the slow kind already.) `readers()` loads every
 //! `unlocks` first (acquire) and then every `locks`: a read-unlock it counted
 //! happened after its read-lock, whose count it then sees too, so the result is never
 //! below the true number of readers inside (it may be above, by readers between a
@@ -60,10 +65,11 @@
 //! off needs only a plain fence to read `readers()` (its lower bound holds). Only if it
 //! then finds readers inside, and so will wait for their read-unlocks (a plain store
 //! and a compiler fence when in a slot), does it fence (`fence_for_wait`) before
-//! `wwait`. One read lock in `REBIAS_EVERY` in `shared` looks at the clock and, past
-//! `inhibit_until`, re-arms the bias: under `w` (taken with a try, so no writer is
-//! between lock and unlock) and `wl`, only from gate 0. A lock used only by writers
-//! thus fences once; alternating readers and writers, a writer fences at most once per
+//! `wwait`. One read lock in `REBIAS_EVERY` in `shared`, if taken by a party that
+//! could use a P slot, looks at the clock and, past `inhibit_until`, re-arms the bias:
+//! under `w` (taken with a try, so no writer is between lock and unlock) and `wl`, only
+//! from gate 0. A lock used only by writers, or read only by foreign threads, thus
+//! fences once; alternating readers and writers, a writer fences at most once per
 //! inhibition window.
 //!
 //! Without membarrier (`asym::slots_usable()` false: an old kernel, seccomp, a
@@ -77,12 +83,12 @@
 //!
 //! Go calls a read-unlock of a lock no reader holds, and an unlock of a lock no
 //! writer holds, fatal errors; here they are refused with `Perm` and change nothing.
-//! A read-unlock whose own slot would go below zero (the reader locked on another P,
-//! or there was no read-lock) checks `readers()` first: at most 0 means no reader
-//! holds the lock (never a false error: `readers()` is never below the readers
-//! inside). Detected, then: a read-unlock when no reader holds the lock, as long as
-//! the slot it unlocks in is not ahead, i.e. every earlier read-lock counted in that
-//! slot was read-unlocked in it too. Readers that read-lock on one P and read-unlock
+//! A read-unlock that finds no read-lock outstanding in its own slot (the reader
+//! locked on another P, or there was no read-lock) checks `readers()` first: at most
+//! 0 means no reader holds the lock (never a false error: `readers()` is never below
+//! the readers inside). Detected, then: a read-unlock when no reader holds the lock, as
+//! long as the slot it unlocks in is not ahead, i.e. every earlier read-lock counted in
+//! that slot was read-unlocked in it too. Readers that read-lock on one P and read-unlock
 //! on another (they switched inside the read section and resumed on another P, or
 //! entered a system call) leave the first slot ahead until read-unlocks there catch
 //! up; a misused read-unlock in a slot that is ahead is not seen. (A reader that
@@ -372,11 +378,20 @@ impl RwMutex {
         self.rlock_wait()
     }
 
-    /// Re-arms the reader bias once the inhibition after the last revocation is over.
-    /// Only while no writer is there: under `w` (see *Reader bias*).
+    /// Re-arms the reader bias once the inhibition after the last revocation is over,
+    /// if the caller could use a P slot (readers that cannot would only make the next
+    /// writer fence for nothing). Only while no writer is there: under `w` (see
+    /// *Reader bias*).
     #[cold]
     #[inline(never)]
     fn maybe_rebias(&self) {
+        if self.my_slot().is_some() {
+            self.rebias_if_due();
+        }
+    }
+
+    /// The re-arming of `maybe_rebias`, once the inhibition is over.
+    fn rebias_if_due(&self) {
         if crate::runtime::time::nanotime() < self.inhibit_until.load(Relaxed) || self.w().trylock().is_err()
         {
             return;
@@ -483,8 +498,9 @@ impl RwMutex {
     #[inline]
     pub(crate) fn runlock(&self) -> Result<()> {
         if let Some(s) = self.my_slot() {
-            if s.own() < 1 && self.readers() < 1 {
-                return Err(Error::Perm);
+            if s.own() < 1 {
+                // Not this slot's read lock: count the unlock in `shared` (see *Misuse*).
+                return self.runlock_counted(true);
             }
             s.unlocks.store(s.unlocks.load(Relaxed).wrapping_add(1), Release);
             compiler_fence(SeqCst);
@@ -500,7 +516,15 @@ impl RwMutex {
     #[cold]
     #[inline(never)]
     fn runlock_shared(&self) -> Result<()> {
-        if self.shared.own() < 1 && self.readers() < 1 {
+        self.runlock_counted(false)
+    }
+
+    /// runlock counted in the shared slot; `elsewhere`: the caller's P slot has no read
+    /// lock outstanding, so the lock was counted in another slot.
+    #[cold]
+    #[inline(never)]
+    fn runlock_counted(&self, elsewhere: bool) -> Result<()> {
+        if (elsewhere || self.shared.own() < 1) && self.readers() < 1 {
             return Err(Error::Perm);
         }
         crate::runtime::tools::release(self.addr());
@@ -676,7 +700,7 @@ mod tests {
         assert!(rw.inhibit_until.load(Relaxed) > 0);
         rw.unlock().unwrap();
         assert_eq!(rw.gate.load(Relaxed), 0);
-        // Past the inhibition, reads in `shared` (a thread without a P) re-arm it.
+        // Past the inhibition, reads by a thread without a P (no slot) leave it off...
         while crate::runtime::time::nanotime() <= rw.inhibit_until.load(Relaxed) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -684,6 +708,14 @@ mod tests {
             rw.rlock().unwrap();
             rw.runlock().unwrap();
         }
+        assert_eq!(rw.gate.load(Relaxed), 0);
+        // ...and a reader with a slot (here: the step it takes) re-arms it, with no
+        // writer between lock and unlock.
+        rw.w().lock().unwrap();
+        rw.rebias_if_due();
+        assert_eq!(rw.gate.load(Relaxed), 0);
+        rw.w().unlock().unwrap();
+        rw.rebias_if_due();
         assert_eq!(rw.gate.load(Relaxed), BIAS);
         assert_eq!(rw.readers(), 0);
         // A writer revokes it again, and the lock is whole.
