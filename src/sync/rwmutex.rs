@@ -32,16 +32,20 @@
 //!
 //! `gate` is 0 or `BIAS` (see *Reader bias*) while no writer is there, `PENDING` from
 //! a writer's announcement until the readers inside left, then `HELD` until its
-//! unlock. A reader counts itself in its slot, then loads `gate`; a writer stores
-//! `gate` (under `wl`), runs the asymmetric fence of asym.rs and then reads
-//! `readers()`: each reader either is counted there or sees the gate (the fence orders
-//! the reader's store before its load, see asym.rs).
+//! unlock. A reader counts itself in its slot, then loads `gate`; a writer swaps
+//! `gate` (sequentially consistent), runs the asymmetric fence of asym.rs and then
+//! reads `readers()`: each reader either is counted there or sees the gate (the fence
+//! orders the reader's store before its load, see asym.rs; a reader in `shared` uses
+//! sequentially consistent operations instead). Always count first, then look: never
+//! the other way round.
 //! A reader that sees the gate takes its count back (`unlocks` + 1), then waits: under
 //! `wl` it adds itself to `rwait` and sleeps on `reader_sem`, unless the gate is open
-//! again, and then it counts itself in `shared` still under `wl` (the next writer's
-//! announcement, under `wl` too, comes after and sees it). The writer's unlock, under
-//! `wl`, counts the `rwait` readers in `shared` on their behalf, opens the gate, bumps
-//! `wgen` and releases them: they hold the lock before the next writer can announce.
+//! again; then it counts itself in `shared` and looks again. The writer's unlock,
+//! under `wl`, counts the `rwait` readers in `shared` on their behalf, opens the gate,
+//! bumps `wgen` and releases them: they hold the lock before the next writer can
+//! announce. Only the holder of `w` closes the gate, without `wl`; it opens it under
+//! `wl`, so a reader that added itself to `rwait` under `wl` with the gate closed is
+//! seen by the unlock that opens it.
 //!
 //! A writer that finds readers inside sets `wwait` and sleeps on `writer_sem`. Every
 //! reader that changes its slot while the gate is not 0 (an unlock, or an undo) then
@@ -165,7 +169,7 @@ pub(crate) struct RwMutex {
     /// See *The writer's gate*. Written by writers only, read by every reader.
     gate: AtomicU32,
     w: *mut Mutex,
-    /// Guards the gate's changes, `rwait` and `wgen`.
+    /// Guards the opening of the gate, `rwait` and `wgen`.
     wl: ObjLock,
     /// Readers asleep on `reader_sem` until the writer's unlock. Under `wl`.
     rwait: AtomicU32,
@@ -308,11 +312,11 @@ impl RwMutex {
     #[inline(never)]
     fn readers(&self) -> i64 {
         let n = self.nslots as usize;
-        let mut u = self.shared.unlocks.load(Acquire);
+        let mut u = self.shared.unlocks.load(SeqCst);
         for s in &self.slots[..n] {
             u = u.wrapping_add(s.unlocks.load(Acquire));
         }
-        let mut l = self.shared.locks.load(Acquire);
+        let mut l = self.shared.locks.load(SeqCst);
         for s in &self.slots[..n] {
             l = l.wrapping_add(s.locks.load(Acquire));
         }
@@ -364,18 +368,29 @@ impl RwMutex {
     #[cold]
     #[inline(never)]
     fn rlock_shared(&self) -> Result<()> {
+        if self.shared_try() {
+            crate::runtime::tools::acquire(self.addr());
+            return Ok(());
+        }
+        self.rlock_wait()
+    }
+
+    /// Counts a reader in `shared`, then loads the gate (sequentially consistent, as
+    /// the writer's gate swap and its loads of `shared`): true if no writer is there;
+    /// else takes the count back and gives false.
+    #[inline]
+    fn shared_try(&self) -> bool {
         let n = self.shared.locks.fetch_add(1, SeqCst);
         let g = self.gate.load(SeqCst);
         if g & WRITER == 0 {
             if g == 0 && self.nslots != 0 && n % REBIAS_EVERY == 0 {
                 self.maybe_rebias();
             }
-            crate::runtime::tools::acquire(self.addr());
-            return Ok(());
+            return true;
         }
         self.shared.unlocks.fetch_add(1, SeqCst);
         self.departed();
-        self.rlock_wait()
+        false
     }
 
     /// Re-arms the reader bias once the inhibition after the last revocation is over,
@@ -410,23 +425,23 @@ impl RwMutex {
     #[cold]
     #[inline(never)]
     fn rlock_wait(&self) -> Result<()> {
-        self.wl.lock();
-        if self.gate.load(Relaxed) & WRITER == 0 {
-            // The writer left meanwhile: in, under `wl` (before any next announcement,
-            // which takes `wl` and so sees this count).
-            match self.my_slot() {
-                Some(s) => s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed),
-                None => {
-                    self.shared.locks.fetch_add(1, SeqCst);
-                }
+        loop {
+            self.wl.lock();
+            if self.gate.load(Relaxed) & WRITER != 0 {
+                break;
             }
             // SAFETY: locked.
             unsafe { self.wl.unlock() };
-            crate::runtime::tools::acquire(self.addr());
-            return Ok(());
+            // The writer left meanwhile (its gate is opened under `wl`): count in, then
+            // look again, as any reader (a next writer closes the gate without `wl`).
+            if self.shared_try() {
+                crate::runtime::tools::acquire(self.addr());
+                return Ok(());
+            }
         }
+        // Under `wl` with the gate closed: the writer's unlock (under `wl`) counts us.
         let gen = self.wgen.load(Relaxed);
-        self.rwait.fetch_add(1, Relaxed);
+        self.rwait.store(self.rwait.load(Relaxed) + 1, Relaxed);
         // SAFETY: locked.
         unsafe { self.wl.unlock() };
         if let Err(e) = self.reader_sem.acquire(c"sync.RWMutex.RLock") {
@@ -453,7 +468,7 @@ impl RwMutex {
         self.wl.lock();
         let still = self.wgen.load(Relaxed) == gen;
         if still {
-            self.rwait.fetch_sub(1, Relaxed);
+            self.rwait.store(self.rwait.load(Relaxed) - 1, Relaxed);
         }
         // SAFETY: locked.
         unsafe { self.wl.unlock() };
@@ -539,13 +554,11 @@ impl RwMutex {
     /// asymmetric fence (asym.rs) makes every P slot reader's count visible, and the
     /// bias stays off for a while. The caller holds `w`. Returns true if it fenced.
     fn announce(&self) -> bool {
-        self.wl.lock();
-        let old = self.gate.load(Relaxed);
-        self.gate.store(PENDING, Relaxed);
-        // SAFETY: locked.
-        unsafe { self.wl.unlock() };
+        // Sequentially consistent, as the shared slot's adds and gate loads of readers
+        // (`shared_try`) and the loads of `shared` in `readers()`: of a reader and the
+        // writer, one sees the other. Without `wl`: only its holder opens the gate.
+        let old = self.gate.swap(PENDING, SeqCst);
         if old & BIAS == 0 {
-            fence(SeqCst);
             return false;
         }
         let t0 = crate::runtime::time::nanotime();
@@ -567,8 +580,10 @@ impl RwMutex {
     /// Opens the gate: the readers that waited for it are counted in and released.
     /// The caller holds `w` and `wl`; `wl` is released here.
     fn open(&self) {
-        let n = self.rwait.swap(0, Relaxed);
-        self.wgen.fetch_add(1, Relaxed);
+        // Both are written under `wl` only.
+        let n = self.rwait.load(Relaxed);
+        self.rwait.store(0, Relaxed);
+        self.wgen.store(self.wgen.load(Relaxed).wrapping_add(1), Relaxed);
         if n > 0 {
             self.shared.locks.fetch_add(n as u64, SeqCst);
         }
