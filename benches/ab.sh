@@ -44,12 +44,15 @@ declare -A PROCS=(
     [spawn_join]="1 2" [gosched_pingpong]="1" [park_ready_pingpong]="1 2"
     [chan_pingpong]="1 2" [skynet]="1 2" [thread_ring]="1 2" [sleep_timers]="2"
     [sleep_light]="2" [mutex_uncontended]="1" [foreign_pingpong]="1 2" [mem_parked]="2"
+    [rwmutex_read]="1 2" [rwmutex_write]="1" [once_done]="1" [select_ticker]="1" [timer_stop]="1"
 )
 declare -A ARGS=(
     [spawn_join]="-n 1000000" [gosched_pingpong]="-n 10000000" [park_ready_pingpong]="-n 1000000"
     [chan_pingpong]="-n 1000000" [skynet]="-n 1000000" [thread_ring]="-n 10000000"
     [sleep_timers]="-n 10000 -iters 100" [sleep_light]="-n 100 -iters 100"
     [mutex_uncontended]="-n 10000000" [foreign_pingpong]="-n 100000" [mem_parked]="-n 100000"
+    [rwmutex_read]="-n 10000000" [rwmutex_write]="-n 2000000" [once_done]="-n 100000000" [select_ticker]="-n 5000000"
+    [timer_stop]="-n 2000000"
 )
 ORDER="spawn_join gosched_pingpong park_ready_pingpong chan_pingpong skynet thread_ring sleep_timers sleep_light mutex_uncontended foreign_pingpong mem_parked"
 [ -n "$ONLY" ] && ORDER="${ONLY//,/ }"

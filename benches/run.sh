@@ -38,7 +38,7 @@ LOGDIR="$ROOT/target/bench-logs"
 
 ALL_WORKLOADS="raw_switch spawn_join gosched_pingpong park_ready_pingpong mem_parked
 chan_pingpong skynet thread_ring sleep_timers sleep_light mutex_uncontended
-foreign_pingpong tcp_echo rwmutex_read once_done select_ticker timer_stop"
+foreign_pingpong tcp_echo rwmutex_read rwmutex_write once_done select_ticker timer_stop"
 
 # ------------------------------------------------------------------ workloads
 # spec NAME sets:
@@ -65,6 +65,7 @@ spec() {
     foreign_pingpong)    PROCS="1 2"; N=100000;   NQ=20000 ;;
     tcp_echo)            PROCS="1 2"; N=0;        NQ=0;       KIND=hook ;;
     rwmutex_read)        PROCS="1 2"; N=10000000; NQ=1000000; GOWL=rwmutex_read; GOPROG=gosync ;;
+    rwmutex_write)       PROCS="1";   N=2000000;  NQ=200000;  GOWL=rwmutex_write; GOPROG=gosync ;;
     once_done)           PROCS="1";   N=100000000; NQ=10000000; GOWL=once_done; GOPROG=gosync ;;
     select_ticker)       PROCS="1";   N=5000000;  NQ=500000;  GOWL=select_ticker; GOPROG=gosync ;;
     timer_stop)          PROCS="1";   N=2000000;  NQ=200000;  GOWL=timer_stop; GOPROG=gosync ;;

@@ -61,7 +61,7 @@ ORDER = [
     "raw_switch", "spawn_join", "gosched_pingpong", "park_ready_pingpong", "mem_parked",
     "chan_pingpong", "skynet", "thread_ring", "sleep_timers", "sleep_light",
     "mutex_uncontended", "foreign_pingpong", "tcp_echo",
-    "rwmutex_read", "once_done", "select_ticker", "timer_stop",
+    "rwmutex_read", "rwmutex_write", "once_done", "select_ticker", "timer_stop",
 ]
 
 REFERENCE = {"raw_switch": "minimal"}

@@ -75,6 +75,9 @@ pub(crate) struct M {
     /// cxxabi.rs. This M only.
     pub(crate) cxa: *mut super::cxxabi::EhState,
     pub(crate) cxa_own: super::cxxabi::EhState,
+    /// State of this M's cheap random numbers (Go's m.cheaprand; see `sync::cheaprand_m`).
+    /// This M only.
+    pub(crate) fastrand: core::cell::Cell<u64>,
 }
 
 // SAFETY: an M is shared between threads only through the fields documented above.
@@ -110,6 +113,9 @@ impl M {
             gcounts: super::gstats::new_counts(),
             cxa: super::cxxabi::none(),
             cxa_own: Default::default(),
+            fastrand: core::cell::Cell::new(
+                (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ super::time::nanotime() as u64) | 1,
+            ),
         }))
     }
 

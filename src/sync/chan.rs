@@ -252,6 +252,21 @@ impl Chan {
         }
     }
 
+    /// Racy hint for select's first pass: a receive may not block right now (an item,
+    /// a waiting sender, or closed). A false answer only makes select look again with
+    /// every channel locked.
+    #[inline(always)]
+    pub(crate) fn recv_may_fire(&self) -> bool {
+        !self.empty() || self.closed.load(Relaxed)
+    }
+
+    /// Racy hint for select's first pass: a send may not block right now (room, a
+    /// waiting receiver, or closed).
+    #[inline(always)]
+    pub(crate) fn send_may_fire(&self) -> bool {
+        !self.full() || self.closed.load(Relaxed)
+    }
+
     #[inline]
     fn zero(&self, ep: *mut u8) {
         if self.esz != 0 && !ep.is_null() {
@@ -344,7 +359,7 @@ impl Chan {
     /// The caller holds the channel's lock; `sg`, if not null, was dequeued (and its
     /// claim won) by the caller under that lock.
     #[inline]
-    unsafe fn unlock_and_wake(&self, ctx: &Ctx, sg: *mut Sudog) {
+    pub(crate) unsafe fn unlock_and_wake(&self, ctx: &Ctx, sg: *mut Sudog) {
         // SAFETY: the caller holds the lock; sg was dequeued and claimed by it.
         unsafe {
             self.lock.unlock();

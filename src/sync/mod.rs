@@ -67,6 +67,7 @@
 //! left blocked in objects are abandoned: their sudogs are taken off the queues, see
 //! *Abandoned goroutines* in sudog.rs).
 
+mod asym;
 pub(crate) mod chan;
 pub(crate) mod cond;
 pub(crate) mod context;
@@ -275,17 +276,41 @@ pub(crate) fn cheaprand() -> u32 {
             x = (s as *const Cell<u64> as u64) ^ (crate::runtime::time::nanotime() as u64).rotate_left(32)
                 | 1;
         }
-        x = x.wrapping_add(0xa076_1d64_78bd_642f);
+        let (x, r) = wyrand(x);
         s.set(x);
-        let t = (x as u128).wrapping_mul((x ^ 0xe703_7ed1_a0b4_28db) as u128);
-        ((t >> 64) as u64 ^ t as u64) as u32
+        r
     })
 }
 
-/// A uniformly distributed number in `0..n` (Lemire's multiply-shift; n <= 2^32).
-#[inline]
-pub(crate) fn cheaprandn(n: u32) -> u32 {
-    ((cheaprand() as u64 * n as u64) >> 32) as u32
+/// One step of wyrand over `x`: the new state and the number.
+#[inline(always)]
+fn wyrand(x: u64) -> (u64, u32) {
+    let x = x.wrapping_add(0xa076_1d64_78bd_642f);
+    let t = (x as u128).wrapping_mul((x ^ 0xe703_7ed1_a0b4_28db) as u128);
+    (x, ((t >> 64) as u64 ^ t as u64) as u32)
+}
+
+/// A fast random number from the state of M `m` (Go's per-M cheaprand), or from the
+/// thread's (`cheaprand`) when `m` is null (a foreign thread). No thread-local is read
+/// for an M: the caller got `m` from the thread-local and has not switched since.
+/// # Safety
+/// `m` is null or the calling thread's M.
+#[inline(always)]
+pub(crate) unsafe fn cheaprand_m(m: *mut crate::runtime::m::M) -> u32 {
+    if m.is_null() {
+        return cheaprand();
+    }
+    // SAFETY: the caller's contract: this thread's M, whose `fastrand` only it uses.
+    let st = unsafe { &(*m).fastrand };
+    let (x, r) = wyrand(st.get());
+    st.set(x);
+    r
+}
+
+/// A uniformly distributed number in `0..n` from `r` (Lemire's multiply-shift).
+#[inline(always)]
+pub(crate) fn randn(r: u32, n: u32) -> u32 {
+    ((r as u64 * n as u64) >> 32) as u32
 }
 
 #[cfg(test)]

@@ -2,15 +2,20 @@
 //!
 //! 1. Poll order: the cases with a channel, in a uniformly random permutation (Go's
 //!    pollorder), so that among ready cases each is chosen with equal probability.
-//! 2. Lock order: the same cases sorted by channel address (Go's lockorder); every
+//!    The random numbers are the M's own (Go's per-M cheaprand): no thread-local.
+//! 2. Pass 0, one lock at a time: in poll order, each case whose channel looks ready
+//!    without its lock (`recv_may_fire` / `send_may_fire`) is tried under that
+//!    channel's lock alone; the first that fires ends the select. See *Why pass 0 is
+//!    a valid select* below. Nothing ready: on to the passes with every lock.
+//! 3. Lock order: the same cases sorted by channel address (Go's lockorder); every
 //!    select and every single-channel operation then takes channel locks in one
 //!    global order, so two selects cannot deadlock. A channel named twice is
 //!    locked once.
-//! 3. Pass 1, all locked: the first ready case in poll order fires.
-//! 4. Pass 2 (nothing ready, may block): one claimed sudog per case, queued on each
+//! 4. Pass 1, all locked: the first ready case in poll order fires.
+//! 5. Pass 2 (nothing ready, may block): one claimed sudog per case, queued on each
 //!    channel in lock order; the party blocks. The first waker to win the party's
 //!    claim fires its case; the others skip the party's sudogs.
-//! 5. Pass 3, all locked again: the party takes its remaining sudogs off the queues.
+//! 6. Pass 3, all locked again: the party takes its remaining sudogs off the queues.
 //!    Until then every channel counts it as inside (its sudogs are `is_select`; see
 //!    *Parties inside an object* in sudog.rs): the waker of one channel returns
 //!    before the party has let go of any, and a free must not take them meanwhile.
@@ -18,11 +23,25 @@
 //! A send case on a closed channel is ready and fires with result GS_ECLOSED (Go
 //! panics); a receive case on a closed, drained channel fires with GS_ECLOSED and a
 //! zeroed buffer.
+//!
+//! # Why pass 0 is a valid select
+//!
+//! A select may fire any one of the cases that are ready when it fires; which one is
+//! a matter of fairness, not of correctness. A case that pass 0 fires was ready at
+//! the moment it fired, under its channel's lock: that is the select's linearization
+//! point, the same point a plain send or receive on that channel would have, and the
+//! other channels' states at that instant do not constrain the outcome. Pass 0 takes
+//! one lock at a time, so it needs no lock order. What pass 0 cannot decide is that
+//! *no* case is ready (it saw the channels at different instants), so it never
+//! returns `Again` or blocks: that needs pass 1, every lock held at once. Fairness
+//! stays Go's: cases are tried in the random poll order, and a case that is ready
+//! throughout is never skipped (the racy hint can miss only a case that just became
+//! ready, which a later select finds).
 
 use super::chan::{Chan, Poll};
 use super::sudog::Sudog;
 use super::waiter::{block, deadline, wake, Ctx, Waiter, Woke, NEVER};
-use super::{cheaprandn, ObjLock};
+use super::{randn, ObjLock};
 use crate::error::{Error, Result};
 use core::ffi::{c_int, c_void};
 use core::ptr::{null_mut, slice_from_raw_parts_mut};
@@ -122,9 +141,16 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         // SAFETY: the caller's contract.
         unsafe { core::slice::from_raw_parts_mut(cases, n) }
     };
+    let ctx = Ctx::new();
     // 1. Check the cases and shuffle them (inside-out Fisher-Yates).
-    let mut pollbuf = Scratch::<u32, SMALL>::new(0, n);
-    let pollorder = pollbuf.get();
+    let mut small = [0u32; SMALL];
+    let mut big: Vec<u32> = Vec::new();
+    let pollorder: &mut [u32] = if n <= SMALL {
+        &mut small[..n]
+    } else {
+        big.resize(n, 0);
+        &mut big[..]
+    };
     let mut norder = 0usize;
     for (i, cs) in cases.iter().enumerate() {
         if cs.chan.is_null() {
@@ -138,16 +164,64 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         if cs.elem.is_null() && c.esz != 0 {
             return Err(Error::Inval);
         }
-        let j = cheaprandn(norder as u32 + 1) as usize;
+        let j = if norder == 0 { 0 } else { randn(ctx.rand(), norder as u32 + 1) as usize };
         pollorder[norder] = pollorder[j];
         pollorder[j] = i as u32;
         norder += 1;
     }
     if norder == 0 {
+        drop(ctx);
         return block_no_cases(timeout);
     }
     let pollorder = &pollorder[..norder];
-    // 2. Lock order: by channel address; each lock once.
+    // 2. Pass 0: each case that looks ready, under its own channel's lock only.
+    let mut ctx = ctx;
+    for &i in pollorder {
+        let cs = &mut cases[i as usize];
+        // SAFETY: a non-NULL channel is valid (caller's contract).
+        let c = unsafe { &*cs.chan };
+        let recv = cs.op == OP_RECV;
+        if !(if recv { c.recv_may_fire() } else { c.send_may_fire() }) {
+            continue;
+        }
+        c.lock.lock();
+        // SAFETY: c is locked; the buffer has esz bytes (checked above).
+        let r = unsafe {
+            if recv {
+                c.recv_locked(&mut ctx, cs.elem.cast())
+            } else {
+                c.send_locked(&mut ctx, cs.elem.cast())
+            }
+        };
+        match r {
+            // SAFETY: locked.
+            Poll::Blocked => unsafe { c.lock.unlock() },
+            Poll::Done(sg) => {
+                cs.result = 0;
+                // SAFETY: locked; sg (if any) was dequeued and claimed by us.
+                unsafe { c.unlock_and_wake(&ctx, sg) };
+                return Ok(i as usize);
+            }
+            Poll::Closed => {
+                cs.result = Error::Closed.to_code();
+                // SAFETY: locked.
+                unsafe { c.lock.unlock() };
+                return Ok(i as usize);
+            }
+        }
+    }
+    // SAFETY: the caller's contract; pollorder holds the checked cases.
+    unsafe { select_locked(ctx, cases, pollorder, timeout) }
+}
+
+/// Passes 1 to 3 (see the module's doc): every channel locked, then block if nothing
+/// is ready.
+/// # Safety
+/// As `select`; `pollorder` is the poll order of `cases`' checked, non-NULL cases.
+#[inline(never)]
+unsafe fn select_locked(mut ctx: Ctx, cases: &mut [Case], pollorder: &[u32], timeout: i64) -> Result<usize> {
+    let norder = pollorder.len();
+    // 3. Lock order: by channel address; each lock once.
     let mut lockbuf = Scratch::<u32, SMALL>::new(0, norder);
     let lockorder = lockbuf.get();
     lockorder.copy_from_slice(pollorder);
@@ -165,9 +239,8 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     }
     let locks = &locks_all[..nlocks];
 
-    let mut ctx = Ctx::new();
     sellock(locks);
-    // 3. Pass 1: the first ready case in poll order.
+    // 4. Pass 1: the first ready case in poll order.
     for &i in pollorder {
         let cs = &mut cases[i as usize];
         // SAFETY: a non-NULL channel is valid (caller's contract).
@@ -210,7 +283,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
         unsafe { selunlock(locks) };
         return Err(e);
     }
-    // 4. Pass 2: a claimed sudog on every channel, in lock order. They live in this
+    // 5. Pass 2: a claimed sudog on every channel, in lock order. They live in this
     // frame (or in a vector it owns) until pass 3 took them off every queue.
     let w = Waiter::new(&ctx);
     let mut small = [Sudog::EMPTY; SMALL];
@@ -241,7 +314,7 @@ pub(crate) unsafe fn select(cases: *mut Case, n: usize, timeout: i64) -> Result<
     let reason = if dl == NEVER { c"select" } else { c"select (with timeout)" };
     // SAFETY: may_block succeeded; our sudogs are queued under `locks`, which we hold.
     let woke = unsafe { block(&mut ctx, &w, locks, slice_from_raw_parts_mut(sgs, norder), dl, reason) };
-    // 5. Pass 3: off every queue we are still on, and out of every channel's count:
+    // 6. Pass 3: off every queue we are still on, and out of every channel's count:
     // the unlocks below are our last touches of the channels.
     sellock(locks);
     for (k, &i) in lockorder.iter().enumerate() {

@@ -86,6 +86,14 @@ impl Ctx {
         }
     }
 
+    /// A cheap random number: from the M's state, or the thread's on a foreign thread.
+    /// Before the party blocks (the M is the calling thread's).
+    #[inline(always)]
+    pub(crate) fn rand(&self) -> u32 {
+        // SAFETY: m() is null or the calling thread's M.
+        unsafe { super::cheaprand_m(self.m()) }
+    }
+
     /// Foreign thread: enters the runtime once. `NotInit` or `Shutdown` if it cannot.
     fn enter(&mut self) -> Result<()> {
         if let Some(r) = self.entered {

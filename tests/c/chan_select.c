@@ -3,7 +3,8 @@
  *
  * 1. Fairness (Go's TestSelectFairness): two always-ready channels, 100,000 selects;
  *    each side is chosen within 10 sigma of half. A third case on a NULL channel and a
- *    fourth on an empty one are never chosen.
+ *    fourth on an empty one are never chosen. Three always-ready channels selected by
+ *    a goroutine (its M's random numbers): each within 10 sigma of a third.
  * 2. Sends and receives mixed in one select; the chosen case's result is 0; a receive
  *    on a closed channel fires with GS_ECLOSED and a zeroed buffer, a send on a closed
  *    channel with GS_ECLOSED.
@@ -71,6 +72,44 @@ static void test_fairness(void)
     CHECK_RC(gs_chan_free(c1), 0);
     CHECK_RC(gs_chan_free(c2), 0);
     CHECK_RC(gs_chan_free(never), 0);
+}
+
+/* Three ready cases, selected by a goroutine (the poll order then comes from its M's
+ * random numbers): each fires about a third of the time. */
+static void fairness3_goroutine(void *arg)
+{
+    (void)arg;
+    enum { N = 60000 };
+    gs_chan *c[3];
+    for (int k = 0; k < 3; k++) {
+        c[k] = gs_chan_new(1, 1);
+        CHECK(c[k]);
+        char b = (char)k;
+        CHECK_RC(gs_chan_try_send(c[k], &b), 0);
+    }
+    char v[3] = {0, 0, 0};
+    gs_select_case cs[3] = {
+        {c[0], GS_RECV, &v[0], 0},
+        {c[1], GS_RECV, &v[1], 0},
+        {c[2], GS_RECV, &v[2], 0},
+    };
+    int n[3] = {0, 0, 0};
+    for (int i = 0; i < N; i++) {
+        int r = gs_select(cs, 3, 0);
+        CHECK(r >= 0 && r < 3);
+        CHECK_EQ(v[r], (char)r);
+        n[r]++;
+        char b = (char)r;
+        CHECK_RC(gs_chan_try_send(c[r], &b), 0); /* ready again */
+    }
+    double sigma = sqrt(N * (1.0 / 3) * (2.0 / 3));
+    printf("fairness among three: %d / %d / %d (10 sigma = %.0f)\n", n[0], n[1], n[2], 10 * sigma);
+    for (int k = 0; k < 3; k++) {
+        CHECK(fabs(n[k] - N / 3.0) < 10 * sigma);
+        char b;
+        CHECK_RC(gs_chan_try_recv(c[k], &b), 0);
+        CHECK_RC(gs_chan_free(c[k]), 0);
+    }
 }
 
 /* ---------------------------------------------------------- 2. mixed and closed */
@@ -393,6 +432,10 @@ int main(void)
     test_null_channels();
     test_bad_arguments();
     printf("fairness, mixed ops, closed, NULL channels, bad arguments: ok\n");
+    init_procs(1);
+    CHECK(gs_go(fairness3_goroutine, NULL) > 0);
+    WAIT_ALL();
+    CHECK(gs_shutdown() >= 0);
     test_blocked_select();
     printf("blocked select woken by goroutines and threads: ok\n");
     test_timeouts();

@@ -1,5 +1,5 @@
-// gosync: the Go twins of the C benchmarks benches/c/rwmutex_read.c, once_done.c,
-// select_ticker.c and timer_stop.c (the same work, in Go's sync and time packages).
+// gosync: the Go twins of the C benchmarks benches/c/rwmutex_read.c, rwmutex_write.c,
+// once_done.c, select_ticker.c and timer_stop.c (the same work, in Go's sync and time packages).
 //
 // Usage: GOMAXPROCS=<p> gosync -workload <name> [-n <count>] [-deadline <seconds>]
 //
@@ -67,6 +67,29 @@ func rwmutexRead(total int64) {
 	wg.Wait()
 	el := time.Since(start)
 	result("rwmutex_read", per*p, float64(el.Nanoseconds())/float64(per), "ns/rlock+runlock", "")
+}
+
+// rwmutex_write: Lock+Unlock by one goroutine, a RLock+RUnlock every 1,000th round;
+// ns per Lock+Unlock.
+func rwmutexWrite(n int64) {
+	var rw sync.RWMutex
+	var x, r int64
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		rw.Lock()
+		x++
+		rw.Unlock()
+		if i%1000 == 999 {
+			rw.RLock()
+			r += shared
+			rw.RUnlock()
+		}
+	}
+	el := time.Since(start)
+	if x != n || r != 7*(n/1000) {
+		fail("rwmutex_write x=%d r=%d", x, r)
+	}
+	result("rwmutex_write", n, float64(el.Nanoseconds())/float64(n), "ns/lock+unlock", "")
 }
 
 // once_done: Once.Do after the first call; ns per call.
@@ -145,6 +168,8 @@ func main() {
 	switch *workload {
 	case "rwmutex_read":
 		rwmutexRead(def(*n, 10000000))
+	case "rwmutex_write":
+		rwmutexWrite(def(*n, 2000000))
 	case "once_done":
 		onceDone(def(*n, 100000000))
 	case "select_ticker":
