@@ -352,16 +352,27 @@ impl RwMutex {
     /// Can be executed by anyone.
     #[inline]
     pub(crate) fn rlock(&self) -> Result<()> {
+        if self.rlock_slot() {
+            return Ok(());
+        }
+        self.rlock_shared()
+    }
+
+    /// The readers' fast path: counts the caller in its P's slot and keeps the count if
+    /// the bias is still on (true); otherwise takes it back (false, not locked). False
+    /// at once without a slot.
+    #[inline(always)]
+    fn rlock_slot(&self) -> bool {
         if let Some(s) = self.my_slot() {
             s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
             // The CPU's half of this fence is the writer's (asym.rs).
             compiler_fence(SeqCst);
             if self.gate.load(Acquire) == BIAS {
-                return Ok(());
+                return true;
             }
             self.undo(s);
         }
-        self.rlock_shared()
+        false
     }
 
     /// rlock in the shared slot.
@@ -487,15 +498,8 @@ impl RwMutex {
         if g & WRITER != 0 {
             return Err(Error::Again);
         }
-        if g == BIAS {
-            if let Some(s) = self.my_slot() {
-                s.locks.store(s.locks.load(Relaxed).wrapping_add(1), Relaxed);
-                compiler_fence(SeqCst);
-                if self.gate.load(Acquire) == BIAS {
-                    return Ok(());
-                }
-                self.undo(s);
-            }
+        if g == BIAS && self.rlock_slot() {
+            return Ok(());
         }
         self.shared.locks.fetch_add(1, SeqCst);
         if self.gate.load(SeqCst) & WRITER == 0 {
