@@ -209,6 +209,20 @@
 #define GS_GO_HOST 1
 
 /*
+ gs_go_opts.flags: this goroutine runs only while holding a lock that one thread
+ at a time holds (an interpreter lock such as CPython's GIL), as do the other
+ goroutines so marked. A marked goroutine that readies (or starts) a marked one
+ puts it in its P's run-next slot without waking another P: the other P's thread
+ would only wait for the lock the readier holds. The readied goroutine runs when
+ the readier blocks or yields, or, if the readier stays in a call that does not
+ give up the P (a sleep that releases the lock, say), is taken by another P
+ within a few sysmon rounds (at most about 2 ms). Unmarked goroutines, and
+ marked ones readied by unmarked goroutines or foreign threads, are scheduled as
+ usual.
+ */
+#define GS_GO_GIL 2
+
+/*
  Largest argument block gs_go_copy copies, in bytes.
  */
 #define GS_GO_COPY_MAX 4096

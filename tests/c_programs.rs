@@ -86,6 +86,7 @@ c_tests! {
     fpu_registers: "tests/c/fpu_registers.c", DEFAULT_TIMEOUT_S;
     lock_os_thread: "tests/c/lock_os_thread.c", DEFAULT_TIMEOUT_S;
     gosched_fairness: "tests/c/gosched_fairness.c", DEFAULT_TIMEOUT_S;
+    go_gil_flag: "tests/c/go_gil_flag.c", DEFAULT_TIMEOUT_S;
     stack_overflow: "tests/c/stack_overflow.c", DEFAULT_TIMEOUT_S;
     idle_cpu: "tests/c/idle_cpu.c", DEFAULT_TIMEOUT_S;
     stats_dump: "tests/c/stats_dump.c", DEFAULT_TIMEOUT_S;

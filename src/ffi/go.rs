@@ -39,8 +39,20 @@ unsafe impl crate::abi::Extensible for gs_go_opts {
 /// gs_go_opts.flags: run this goroutine only on the host thread (see gs_run_for).
 pub const GS_GO_HOST: u32 = 0x1;
 
+/// gs_go_opts.flags: this goroutine runs only while holding a lock that one thread
+/// at a time holds (an interpreter lock such as CPython's GIL), as do the other
+/// goroutines so marked. A marked goroutine that readies (or starts) a marked one
+/// puts it in its P's run-next slot without waking another P: the other P's thread
+/// would only wait for the lock the readier holds. The readied goroutine runs when
+/// the readier blocks or yields, or, if the readier stays in a call that does not
+/// give up the P (a sleep that releases the lock, say), is taken by another P
+/// within a few sysmon rounds (at most about 2 ms). Unmarked goroutines, and
+/// marked ones readied by unmarked goroutines or foreign threads, are scheduled as
+/// usual.
+pub const GS_GO_GIL: u32 = 0x2;
+
 /// The flags gs_go_with accepts.
-const GO_FLAGS_SUPPORTED: u32 = GS_GO_HOST;
+const GO_FLAGS_SUPPORTED: u32 = GS_GO_HOST | GS_GO_GIL;
 
 /// Starts fn(arg) as a goroutine. From a goroutine, inside an unlockf or from a
 /// foreign thread.
@@ -278,3 +290,4 @@ pub extern "C" fn gs_should_yield() -> bool {
 }
 
 const _: () = assert!(GS_GO_HOST == crate::runtime::g::GFLAG_HOST);
+const _: () = assert!(GS_GO_GIL == crate::runtime::g::GFLAG_GIL);

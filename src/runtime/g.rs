@@ -98,6 +98,8 @@ pub(crate) type UnlockFn = unsafe extern "C" fn(*mut c_void, *mut c_void) -> boo
 
 /// `G::flags` bits.
 pub(crate) const GFLAG_HOST: u32 = 0x1;
+/// GS_GO_GIL: the G runs under a lock one thread holds at a time (see gil.rs).
+pub(crate) const GFLAG_GIL: u32 = 0x2;
 /// Internal: the main goroutine of `gs_main` (`main_m` is set). Not a GS_GO_* flag.
 pub(crate) const GFLAG_MAIN: u32 = 0x8000_0000;
 /// Internal: the G has copied start arguments that it has not run with yet

@@ -53,6 +53,7 @@ pub(crate) mod entry;
 pub(crate) mod fdwait;
 pub(crate) mod freelist;
 pub(crate) mod g;
+pub(crate) mod gil;
 pub(crate) mod gls;
 pub(crate) mod gstats;
 pub(crate) mod host;

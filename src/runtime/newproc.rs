@@ -129,9 +129,20 @@ pub(crate) fn newproc(
         super::trace::go_create(g);
     }
     g.status.store(Gstatus::Runnable as u32, Release);
-    if g.flags & GFLAG_HOST != 0 {
-        super::host::hostrunqput(rt, gp);
-        return Ok(goid);
+    // Host and GS_GO_GIL goroutines, in one branch (see gil.rs).
+    if super::gil::special(g.flags) {
+        if g.flags & GFLAG_HOST != 0 {
+            super::host::hostrunqput(rt, gp);
+            return Ok(goid);
+        }
+        super::gil::note_marked();
+        if !pp.is_null() && super::gil::skip_wakep(g, mp) {
+            // SAFETY: we hold pp.
+            let p = unsafe { &*pp };
+            p.spawned.store(p.spawned.load(Relaxed) + 1, Relaxed);
+            p.runq.runqput(gp, true, rt);
+            return Ok(goid);
+        }
     }
     if pp.is_null() {
         rt.spawned_foreign.fetch_add(1, Relaxed);

@@ -283,10 +283,6 @@ pub(crate) fn ready_with(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
     // SAFETY: the caller owns the wakeup, so it owns gp until it is queued.
     let g = unsafe { &*gp };
     set_runnable_by(g, mp);
-    if g.flags & GFLAG_HOST != 0 {
-        super::host::hostrunqput(rt, gp);
-        return;
-    }
     // SAFETY: mp is the calling thread's M, if any; m.p is held by it.
     let pp = unsafe {
         if mp.is_null() || !std::ptr::eq((*mp).rt, rt) {
@@ -295,6 +291,18 @@ pub(crate) fn ready_with(rt: &Runtime, mp: *mut M, gp: *mut G, next: bool) {
             (*mp).p
         }
     };
+    // Host and GS_GO_GIL goroutines, in one branch (see gil.rs).
+    if super::gil::special(g.flags) {
+        if g.flags & GFLAG_HOST != 0 {
+            super::host::hostrunqput(rt, gp);
+            return;
+        }
+        if !pp.is_null() && super::gil::skip_wakep(g, mp) {
+            // SAFETY: we hold pp.
+            unsafe { (*pp).runq.runqput(gp, true, rt) };
+            return;
+        }
+    }
     if pp.is_null() {
         let mut s = rt.lock();
         rt.globrunqput(&mut s, gp);

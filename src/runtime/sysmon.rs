@@ -69,6 +69,7 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
     let mut idle = 0u32;
     let mut last_trace = nanotime();
     let mut last_revalidate = nanotime();
+    let mut gil_watch = super::gil::Watch::new(rt.allp.len());
     while rt.running() {
         if idle == 0 {
             delay_us = SYSMON_MIN_SLEEP_US;
@@ -132,7 +133,8 @@ pub(crate) fn sysmon(rtp: *const Runtime) {
             last_revalidate = nanotime();
             super::netpoll::revalidate_waiters(rt);
         }
-        let (acted, ended_slice) = retake(rt, nanotime());
+        let (mut acted, ended_slice) = retake(rt, nanotime());
+        acted |= gil_watch.watch(rt);
         if super::longrun::enabled() {
             super::longrun::check(rt, nanotime());
         }

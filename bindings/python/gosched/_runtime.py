@@ -105,6 +105,16 @@ def _default_name(fn: Any) -> Optional[str]:
     return name if isinstance(name, str) and name else None
 
 
+# Every Python goroutine runs holding the GIL: GS_GO_GIL lets the scheduler run a
+# goroutine readied by another on the same thread instead of waking a second P whose
+# thread would only wait for the GIL (see "Performance" in the README). Off in builds
+# without a GIL, and with $GOSCHED_PYTHON_GIL_HINT=0 (to compare).
+_GIL_FLAG = (
+    _lib.GS_GO_GIL
+    if getattr(sys, "_is_gil_enabled", lambda: True)() and os.environ.get("GOSCHED_PYTHON_GIL_HINT") != "0"
+    else 0
+)
+
 # gs_go_opts by (name, stack_size, host): gs_go_with only reads them (it copies the
 # name), so one struct serves every goroutine started with the same options.
 _opts_cache: Dict[Tuple[Optional[str], Optional[int], bool], Any] = {}
@@ -137,7 +147,7 @@ def _spawn(
     opts = _opts_cache.get(okey)
     if opts is None:
         opts = _lib.gs_go_opts(
-            stack_size or 0, name.encode("utf-8", "replace") if name else None, _lib.GS_GO_HOST if host else 0
+            stack_size or 0, name.encode("utf-8", "replace") if name else None, (_lib.GS_GO_HOST if host else 0) | _GIL_FLAG
         )
         if len(_opts_cache) >= 1024:
             _opts_cache.clear()
