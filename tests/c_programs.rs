@@ -64,6 +64,7 @@ macro_rules! c_tests {
 c_tests! {
     api_before_init: "tests/c/api_before_init.c", DEFAULT_TIMEOUT_S;
     api_errors: "tests/c/api_errors.c", DEFAULT_TIMEOUT_S;
+    dlopen_static_tls: "tests/c/dlopen_static_tls.c", DEFAULT_TIMEOUT_S;
     abi_struct_growth: "tests/c/abi_struct_growth.c", DEFAULT_TIMEOUT_S;
     longrun_config: "tests/c/longrun_config.c", DEFAULT_TIMEOUT_S;
     trace_window: "tests/c/trace_window.c", DEFAULT_TIMEOUT_S;

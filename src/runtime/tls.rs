@@ -22,6 +22,18 @@
 //! (see *SIGPIPE* in signal.rs). It is set and cleared around the system call, never
 //! across a switch, and read by a signal handler: on x86-64 it is `gs_tls_in_write`,
 //! initial-exec like `gs_tls_m`, so that reading it never allocates.
+//!
+//! # The static TLS budget
+//!
+//! Every thread-local of the library (these, and Rust's `thread_local!`, which are
+//! initial-exec in a cdylib too) lives in its static TLS block. Loaded at start-up, the
+//! block is part of each thread's initial TLS; loaded with dlopen (Python's ctypes, a
+//! plugin), it must fit into the surplus the C library set aside at start-up, a few
+//! hundred bytes shared by every library loaded so, and dlopen fails with "cannot
+//! allocate memory in static TLS block" when it does not. So a thread-local is a word
+//! or two; larger per-thread state is allocated on first use and the thread-local holds
+//! its pointer (the quarantine of `sync::retire`). `tests/c/dlopen_static_tls.c` keeps
+//! the block within 256 bytes and dlopens a copy of the library with the surplus shrunk.
 
 use super::m::M;
 

@@ -217,6 +217,11 @@ impl Drop for Quarantine {
 /// Frees `p`, the memory of a freed object (its magic is `MAGIC_FREED`): it goes to the
 /// calling thread's quarantine, and the oldest object there (if full) to malloc.
 /// Not inlined: the quarantine is per thread (see tls.rs). Never blocks.
+///
+/// The quarantine is allocated on a thread's first retire: the thread-local itself is
+/// one pointer, because the library's static TLS block is taken from the small surplus
+/// the C library keeps for libraries loaded with dlopen (Python's ctypes, plugins), and
+/// a large one makes dlopen fail with "cannot allocate memory in static TLS block".
 /// # Safety
 /// `p` was allocated by the global allocator with `layout`; no party will touch it as
 /// a live object again.
@@ -224,12 +229,13 @@ impl Drop for Quarantine {
 pub(crate) unsafe fn retire(p: *mut u8, layout: core::alloc::Layout) {
     use core::cell::RefCell;
     thread_local! {
-        static Q: RefCell<Quarantine> =
-            const { RefCell::new(Quarantine { slots: [const { None }; QUARANTINE], next: 0 }) };
+        static Q: RefCell<Option<Box<Quarantine>>> = const { RefCell::new(None) };
     }
     let Some(p) = core::ptr::NonNull::new(p) else { return };
     let old = Q.try_with(|q| {
         let mut q = q.borrow_mut();
+        let q =
+            q.get_or_insert_with(|| Box::new(Quarantine { slots: [const { None }; QUARANTINE], next: 0 }));
         let i = q.next;
         q.next = (i + 1) % QUARANTINE;
         q.slots[i].replace((p, layout))
