@@ -47,6 +47,14 @@ int main(void)
     FIELD(gs_once, _state);
     FIELD(gs_once, _pad);
     FIELD(gs_once, _private);
+#if defined(__x86_64__) && !defined(GS_NO_INLINE_RWMUTEX)
+    STRUCT(gs__rwmutex_head);
+    FIELD(gs__rwmutex_head, _lock);
+    FIELD(gs__rwmutex_head, _magic);
+    FIELD(gs__rwmutex_head, _nslots);
+    FIELD(gs__rwmutex_head, _gate);
+    FIELD(gs__rwmutex_head, _tpoff);
+#endif
     printf("version %d %d %d %s %s %ld\n", GS_VERSION_MAJOR, GS_VERSION_MINOR, GS_VERSION_PATCH,
            GS_VERSION_STRING, gs_version(), (long)GS_VERSION_NUMBER);
     return 0;

@@ -254,5 +254,17 @@ gs_tls_m:
 gs_tls_in_write:
     .zero 8
 
+// The reader slot of the thread's P in every gs_rwmutex (src/runtime/tls.rs): the
+// byte offset of that slot in the lock, or 0 when the thread holds no P with a slot.
+// The inline read-lock of include/gosched.h reads it at the thread-pointer offset
+// each lock records; no program links against the symbol.
+    .globl gs_tls_rwslot
+    .hidden gs_tls_rwslot
+    .type gs_tls_rwslot,@object
+    .size gs_tls_rwslot, 8
+    .p2align 3
+gs_tls_rwslot:
+    .zero 8
+
     .section .note.GNU-stack,"",@progbits
     .text

@@ -1205,7 +1205,9 @@ struct gs_rwmutex *gs_rwmutex_new(void);
  gs_rwmutex_lock). If a writer holds rw or waits for it, the caller waits (parks a
  goroutine, blocks a foreign thread) until that writer unlocked. A waiting writer
  keeps new readers out, so writers do not starve (Go's rule); a reader that
- read-locks again while a writer waits therefore deadlocks, as in Go.
+ read-locks again while a writer waits therefore deadlocks, as in Go. On x86-64
+ the slot path of this function and of gs_rwmutex_runlock is inline (the end of
+ this header): about 12 instructions and no call.
 
  Returns 0; GS_EINVAL for NULL or an rwmutex that is not live (freed: see
  gs_rwmutex_free); GS_EPERM inside an unlockf if a writer holds or waits for it
@@ -1291,6 +1293,25 @@ int gs_rwmutex_unlock(struct gs_rwmutex *rw);
  gs_mutex_free; after that, using it is undefined behavior.
  */
 int gs_rwmutex_free(struct gs_rwmutex *rw);
+
+/*
+ Not for direct use: the slow half of the inline gs_rwmutex_rlock at the end of this
+ header, after it counted itself in its P's slot of rw, found a writer there (or the
+ reader bias off) and took its count back. Wakes a writer that waits for the readers
+ to leave, then read-locks as gs_rwmutex_rlock does.
+
+ Returns what gs_rwmutex_rlock returns.
+ */
+int gs__rwmutex_rlock_slow(struct gs_rwmutex *rw);
+
+/*
+ Not for direct use: the slow half of the inline gs_rwmutex_runlock at the end of
+ this header, after it read-unlocked in its P's slot of rw and found a writer there:
+ lets the writer in if no reader is left.
+
+ Returns 0; GS_EINVAL for NULL or an rwmutex that is not live.
+ */
+int gs__rwmutex_departed(struct gs_rwmutex *rw);
 
 /*
  Creates a weighted semaphore of capacity size, nothing held. Works without a
@@ -1755,4 +1776,86 @@ static inline int gs_once_do_inline(struct gs_once *once, gs_fn fn_, void *arg)
     return (gs_once_do)(once, fn_, arg);
 }
 #define gs_once_do(once, fn_, arg) gs_once_do_inline((once), (fn_), (arg))
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(GS_NO_INLINE_RWMUTEX)
+/*
+ gs_rwmutex_rlock and gs_rwmutex_runlock inline, as Go's RLock and RUnlock are: a
+ goroutine on one of the first 8 Ps counts itself in its P's slot of the lock with a
+ plain load and store and loads the writer's gate, without a call (about 12
+ instructions). Everything else (NULL, a handle that is not a live rwmutex's, a
+ foreign thread, a goroutine without a slot or inside gs_entersyscall, a lock without
+ slots, a writer there, a read-unlock with no read-lock in its slot) calls the
+ exported function, or its slow half (gs__rwmutex_rlock_slow, gs__rwmutex_departed),
+ so the results are those of the exported functions. The macros expand only uses
+ that come after this point; (gs_rwmutex_rlock) with parentheses, or its address,
+ names the exported function. Define GS_NO_INLINE_RWMUTEX before including this
+ header to call the exported functions always. x86-64 Linux with GCC or Clang only.
+
+ gs__rwmutex_head is the part of a lock these read (layout fixed by
+ abi/layout.txt); its fields are the library's, never to be written.
+ */
+typedef struct gs__rwmutex_head {
+    uint32_t _lock;
+    uint32_t _magic;
+    uint32_t _nslots;
+    uint32_t _gate;
+    intptr_t _tpoff;
+} gs__rwmutex_head;
+
+/* The calling thread's P slot offset in every lock (0: none), read at the offset from
+   the thread pointer that the lock records. Volatile: after any call the goroutine may
+   run on another thread. */
+static inline uintptr_t gs__rwmutex_slot(intptr_t tpoff)
+{
+    uintptr_t off;
+    __asm__ __volatile__("movq %%fs:(%1), %0" : "=r"(off) : "r"(tpoff));
+    return off;
+}
+
+/* Returns what gs_rwmutex_rlock returns. */
+static inline int gs_rwmutex_rlock_inline(struct gs_rwmutex *rw)
+{
+    const struct gs__rwmutex_head *h = (const struct gs__rwmutex_head *)(void *)rw;
+    if (__builtin_expect(rw != NULL && __atomic_load_n(&h->_magic, __ATOMIC_RELAXED) == 0x786d7772u, 1)) {
+        intptr_t tp = h->_tpoff;
+        uintptr_t off = tp != 0 ? gs__rwmutex_slot(tp) : 0;
+        if (__builtin_expect(off != 0, 1)) {
+            uint64_t *locks = (uint64_t *)(void *)((char *)rw + off);
+            __atomic_store_n(locks, __atomic_load_n(locks, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            if (__builtin_expect(__atomic_load_n(&h->_gate, __ATOMIC_ACQUIRE) == 4, 1))
+                return 0;
+            uint64_t *unlocks = locks + 1;
+            __atomic_store_n(unlocks, __atomic_load_n(unlocks, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+            return gs__rwmutex_rlock_slow(rw);
+        }
+    }
+    return (gs_rwmutex_rlock)(rw);
+}
+
+/* Returns what gs_rwmutex_runlock returns. */
+static inline int gs_rwmutex_runlock_inline(struct gs_rwmutex *rw)
+{
+    const struct gs__rwmutex_head *h = (const struct gs__rwmutex_head *)(void *)rw;
+    if (__builtin_expect(rw != NULL && __atomic_load_n(&h->_magic, __ATOMIC_RELAXED) == 0x786d7772u, 1)) {
+        intptr_t tp = h->_tpoff;
+        uintptr_t off = tp != 0 ? gs__rwmutex_slot(tp) : 0;
+        if (__builtin_expect(off != 0, 1)) {
+            uint64_t *locks = (uint64_t *)(void *)((char *)rw + off);
+            uint64_t *unlocks = locks + 1;
+            uint64_t u = __atomic_load_n(unlocks, __ATOMIC_RELAXED);
+            if (__builtin_expect((int64_t)(__atomic_load_n(locks, __ATOMIC_RELAXED) - u) >= 1, 1)) {
+                __atomic_store_n(unlocks, u + 1, __ATOMIC_RELEASE);
+                __atomic_signal_fence(__ATOMIC_SEQ_CST);
+                if (__builtin_expect((__atomic_load_n(&h->_gate, __ATOMIC_RELAXED) & 3) == 0, 1))
+                    return 0;
+                return gs__rwmutex_departed(rw);
+            }
+        }
+    }
+    return (gs_rwmutex_runlock)(rw);
+}
+#define gs_rwmutex_rlock(rw) gs_rwmutex_rlock_inline((rw))
+#define gs_rwmutex_runlock(rw) gs_rwmutex_runlock_inline((rw))
+#endif /* inline gs_rwmutex */
 #endif /* GOSCHED_H_INLINE */

@@ -162,12 +162,14 @@ pub(crate) fn acquirep(m: &mut M, pp: *mut P) {
     m.p = pp;
     p.m.store(m, Release);
     p.status.store(Pstatus::Running as u32, Release);
+    super::tls::set_p_slot(pp);
 }
 
 /// Unbinds and returns m's P.
 pub(crate) fn releasep(m: &mut M) -> *mut P {
     let pp = m.p;
     debug_assert!(!pp.is_null(), "releasep: M has no P");
+    super::tls::set_p_slot(core::ptr::null());
     // SAFETY: we hold pp.
     unsafe { (*pp).m.store(null_mut(), Release) };
     m.p = null_mut();

@@ -37,6 +37,7 @@ pub(crate) fn entersyscall(mp: *mut M, gp: *mut G) {
     g.status.store(Gstatus::Syscall as u32, Release);
     super::gstats::moved(m, Gstatus::Running, Gstatus::Syscall);
     m.in_syscall.store(true, Relaxed);
+    super::tls::set_p_slot(core::ptr::null());
     m.oldp = m.p;
     pp.m.store(null_mut(), Release);
     m.p = null_mut();
@@ -82,6 +83,7 @@ pub(crate) fn exitsyscall(mp: *mut M, gp: *mut G) {
         m.p = oldp;
         // SAFETY: as above; we own oldp again.
         unsafe { (*oldp).m.store(m, Release) };
+        super::tls::set_p_slot(oldp);
         g.status.store(Gstatus::Running as u32, Release);
         super::gstats::moved(m, Gstatus::Syscall, Gstatus::Running);
         if super::trace::on() {

@@ -23,6 +23,17 @@
 //! across a switch, and read by a signal handler: on x86-64 it is `gs_tls_in_write`,
 //! initial-exec like `gs_tls_m`, so that reading it never allocates.
 //!
+//! `rwslot` is the byte offset, in every gs_rwmutex, of the reader slot of the P the
+//! thread holds (0 without a P, or with a P past the locks' slots): the inline
+//! read-lock and read-unlock of the header read it, at the thread-pointer offset each
+//! lock records (`rwslot_tpoff`), and count themselves there as the library's own
+//! read-lock does (see *The inline fast path* in sync/rwmutex.rs). So it must name the
+//! P of this thread's M at every moment the thread runs code that is not the
+//! runtime's: `set_p_slot` is called wherever an M's `p` changes, on that M's thread
+//! (acquirep, releasep, entersyscall, exitsyscall's fast path, setm), and before a P
+//! is given up, after it is taken. On x86-64 only; elsewhere the header has no inline
+//! path and these do nothing.
+//!
 //! # The static TLS budget
 //!
 //! Every thread-local of the library (these, and Rust's `thread_local!`, which are
@@ -55,10 +66,12 @@ pub(crate) fn getm() -> *mut M {
     mp
 }
 
-/// Binds `mp` to the calling thread (null unbinds).
+/// Binds `mp` to the calling thread (null unbinds), and its P's reader slot.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn setm(mp: *mut M) {
+    // SAFETY: mp is null or an M that is to run on this thread: its `p` is ours to read.
+    set_p_slot(if mp.is_null() { core::ptr::null() } else { unsafe { (*mp).p } });
     // SAFETY: as in getm; the slot is this thread's own.
     unsafe {
         core::arch::asm!(
@@ -104,6 +117,69 @@ pub(crate) fn in_write() -> bool {
         );
     }
     v != 0
+}
+
+/// Sets the calling thread's `rwslot` (see the module's doc) for P `pp` (null: none).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn set_p_slot(pp: *const super::p::P) {
+    let v = crate::sync::rwmutex::slot_offset(pp);
+    // SAFETY: gs_tls_rwslot is an 8-byte thread-local of this library (asm/x86_64.S),
+    // at the offset the GOTTPOFF slot holds; the slot is this thread's own.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_rwslot@GOTTPOFF(%rip), {off}",
+            "movq {v}, %fs:({off})",
+            off = out(reg) _,
+            v = in(reg) v,
+            options(att_syntax, nostack, preserves_flags),
+        );
+    }
+}
+
+/// The calling thread's `rwslot`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn p_slot() -> usize {
+    let v: usize;
+    // SAFETY: as in set_p_slot.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_rwslot@GOTTPOFF(%rip), {v}",
+            "movq %fs:({v}), {v}",
+            v = out(reg) v,
+            options(att_syntax, nostack, preserves_flags, readonly),
+        );
+    }
+    v
+}
+
+/// The offset of `rwslot` from the thread pointer: the same for every thread of the
+/// process (the initial-exec model), never 0 (x86-64 keeps the static TLS blocks
+/// below the thread pointer).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn rwslot_tpoff() -> isize {
+    let off: isize;
+    // SAFETY: reads the GOT slot the linker filled with the offset; no memory written.
+    unsafe {
+        core::arch::asm!(
+            "movq gs_tls_rwslot@GOTTPOFF(%rip), {off}",
+            off = out(reg) off,
+            options(att_syntax, nostack, preserves_flags, readonly),
+        );
+    }
+    off
+}
+
+/// No inline read-lock outside x86-64: nothing to keep.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn set_p_slot(_pp: *const super::p::P) {}
+
+/// No inline read-lock outside x86-64: locks record 0 (the library's path).
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn rwslot_tpoff() -> isize {
+    0
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -104,6 +104,31 @@
 //! second). After an undetected misuse the count is low, and a writer may get in
 //! while a reader is still inside, as after any misuse Go calls fatal.
 //!
+//! # The inline fast path
+//!
+//! On x86-64 the header makes gs_rwmutex_rlock and gs_rwmutex_runlock inline
+//! functions (the end of include/gosched.h) that do what `rlock_slot` and the slot
+//! branch of `runlock` do, without a call: Go's RLock and RUnlock are inlined too. For
+//! that the lock's head has a fixed layout (abi/layout.txt, `gs__rwmutex_head`):
+//! `magic` at 4, `gate` at 12 and `tpoff` at 16. `tpoff` is the offset of the
+//! thread-local `rwslot` (runtime/tls.rs) from the thread pointer, or 0 when the lock
+//! has no P slots; `rwslot` is the byte offset in the lock of the calling thread's P
+//! slot, 0 without one, and `my_slot` reads the same word, so the library and the
+//! inline code always agree on the slot. The inline read-lock checks `magic`, reads
+//! `tpoff` and then `rwslot`, and if both are not 0 counts itself in the slot,
+//! compiler-fences and loads the gate; at `BIAS` it holds the lock, otherwise it takes
+//! its count back (the `unlocks` store of `undo`) and calls
+//! `gs__rwmutex_rlock_slow`, which does the rest of `undo` (`departed`) and then the
+//! shared path. The inline read-unlock, if its slot has a read-lock outstanding,
+//! stores `unlocks`, compiler-fences, and calls `gs__rwmutex_departed` when the gate
+//! has a writer bit. Anything else (NULL, another magic, `tpoff` or `rwslot` 0, no
+//! read-lock in the slot) calls the exported function. A freed lock has another magic.
+//! Between reading `rwslot` and its store the inline code makes no call, so the
+//! goroutine cannot move to another M (there is no preemption), as in the library.
+//! The values `BIAS`, `WRITER` and the slot layout are fixed with the head; a later
+//! library that changes them records `tpoff` 0, and old binaries take the exported
+//! functions.
+//!
 //! # Who may not block
 //!
 //! On g0 (an unlockf, a timer function) a call that would wait gives `Perm` and
@@ -168,6 +193,9 @@ pub(crate) struct RwMutex {
     nslots: u32,
     /// See *The writer's gate*. Written by writers only, read by every reader.
     gate: AtomicU32,
+    /// See *The inline fast path*: the thread-pointer offset of `rwslot`, or 0 when
+    /// the lock has no P slots. Constant.
+    tpoff: isize,
     w: *mut Mutex,
     /// Guards the opening of the gate, `rwait` and `wgen`.
     wl: ObjLock,
@@ -193,6 +221,32 @@ unsafe impl Send for RwMutex {}
 
 // (Under loom the atomics before it are loom's, larger: the models use no handles.)
 const _: () = assert!(cfg!(loom) || core::mem::offset_of!(RwMutex, magic) == MAGIC_OFFSET);
+// The head the inline fast path of the header reads (*The inline fast path*): these
+// offsets and values are written there as numbers.
+const _: () = assert!(
+    cfg!(loom)
+        || (core::mem::offset_of!(RwMutex, gate) == 12
+            && core::mem::offset_of!(RwMutex, tpoff) == 16
+            && core::mem::offset_of!(Slot, locks) == 0
+            && core::mem::offset_of!(Slot, unlocks) == 8
+            && BIAS == 4
+            && WRITER == 3)
+);
+
+/// The byte offset in every RwMutex of the reader slot of P `pp`, for the thread-local
+/// `rwslot` (runtime/tls.rs); 0 for no P or a P without a slot.
+/// Can be executed by anyone.
+pub(crate) fn slot_offset(pp: *const crate::runtime::p::P) -> usize {
+    if pp.is_null() {
+        return 0;
+    }
+    // SAFETY: Ps live as long as the runtime, and their ids never change.
+    let id = unsafe { (*pp).id } as usize;
+    if id >= SLOTS {
+        return 0;
+    }
+    core::mem::offset_of!(RwMutex, slots) + id * core::mem::size_of::<Slot>()
+}
 
 impl RwMutex {
     pub(crate) fn new() -> *mut RwMutex {
@@ -202,6 +256,7 @@ impl RwMutex {
             magic: AtomicU32::new(MAGIC_RWMUTEX),
             nslots,
             gate: AtomicU32::new(if nslots != 0 { BIAS } else { 0 }),
+            tpoff: if nslots != 0 { crate::runtime::tls::rwslot_tpoff() } else { 0 },
             w: Mutex::new(),
             wl: ObjLock::new(),
             rwait: AtomicU32::new(0),
@@ -284,7 +339,17 @@ impl RwMutex {
     /// caller stores to it before any switch (see *Readers count themselves in slots*).
     #[inline(always)]
     fn my_slot(&self) -> Option<&Slot> {
-        #[cfg(not(loom))]
+        #[cfg(all(not(loom), target_arch = "x86_64"))]
+        {
+            // The word the inline fast path reads too (*The inline fast path*).
+            let off = crate::runtime::tls::p_slot();
+            if off == 0 || self.nslots == 0 {
+                return None;
+            }
+            // SAFETY: a non-zero `rwslot` is the offset of one of `slots` (slot_offset).
+            Some(unsafe { &*(self as *const RwMutex).cast::<u8>().add(off).cast::<Slot>() })
+        }
+        #[cfg(all(not(loom), not(target_arch = "x86_64")))]
         {
             let m = crate::runtime::tls::getm();
             if m.is_null() {
@@ -373,6 +438,26 @@ impl RwMutex {
             self.undo(s);
         }
         false
+    }
+
+    /// The rest of an inline read-lock that found the gate not at `BIAS` and took its
+    /// count back with the `unlocks` store (*The inline fast path*): wakes a writer
+    /// that waits for it, then locks in `shared` as `rlock` would.
+    /// Can be executed by anyone.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn rlock_after_undo(&self) -> Result<()> {
+        self.departed();
+        self.rlock_shared()
+    }
+
+    /// The rest of an inline read-unlock that found a writer bit in the gate: wakes
+    /// the writer if it was the last reader (*The inline fast path*).
+    /// Can be executed by anyone.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn runlock_departed(&self) {
+        self.departed();
     }
 
     /// rlock in the shared slot.
