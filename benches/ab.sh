@@ -10,6 +10,10 @@
 # rpath) and run REPS times (default 7) with LD_LIBRARY_PATH pointing at A, then
 # at B, A, B... Prints per workload and procs setting the median of each side and
 # the ratio B/A (below 1: B is faster). Raw lines go to target/ab-raw.txt.
+#
+# The programs are compiled with -DGS_NO_INLINE_RWMUTEX: the header's inline
+# read-lock reads the lock's head, which the base revision may lay out otherwise (or
+# lack the slow halves it calls), so rwmutex_read compares the exported functions.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,7 +58,7 @@ declare -A ARGS=(
     [rwmutex_read]="-n 10000000" [rwmutex_write]="-n 2000000" [once_done]="-n 100000000" [select_ticker]="-n 5000000"
     [timer_stop]="-n 2000000"
 )
-ORDER="spawn_join gosched_pingpong park_ready_pingpong chan_pingpong skynet thread_ring sleep_timers sleep_light mutex_uncontended foreign_pingpong mem_parked"
+ORDER="spawn_join gosched_pingpong park_ready_pingpong chan_pingpong skynet thread_ring sleep_timers sleep_light mutex_uncontended foreign_pingpong mem_parked rwmutex_read rwmutex_write once_done select_ticker timer_stop"
 [ -n "$ONLY" ] && ORDER="${ONLY//,/ }"
 
 BIN="$ROOT/target/ab-bin"
@@ -65,7 +69,7 @@ for w in $ORDER; do
     [ -n "${PROCS[$w]:-}" ] || { echo "ab.sh: unknown workload $w" >&2; exit 2; }
     src="benches/c/$w.c"
     [ "$w" = sleep_light ] && src="benches/c/sleep_timers.c"
-    gcc -O2 -std=c11 -Wall -pthread -DHAVE_GS_WAITGROUP -Iinclude -Ibenches/c "$src" \
+    gcc -O2 -std=c11 -Wall -pthread -DHAVE_GS_WAITGROUP -DGS_NO_INLINE_RWMUTEX -Iinclude -Ibenches/c "$src" \
         -L"$LIB_B" -lgosched -o "$BIN/$w" || exit 1
 done
 
@@ -77,7 +81,8 @@ for w in $ORDER; do
                 # shellcheck disable=SC2086
                 line=$(LD_LIBRARY_PATH="$lib" GS_MAXPROCS=$p timeout 300 "$BIN/$w" ${ARGS[$w]} 2>/dev/null \
                     | grep '^workload=' | head -n 1)
-                [ -n "$line" ] && echo "side=$side $line" >> "$RAW"
+                # ab= names the row: sleep_light is the sleep_timers program.
+                [ -n "$line" ] && echo "side=$side ab=$w $line" >> "$RAW"
             done
         done
     done
@@ -88,7 +93,7 @@ import sys, statistics, collections
 rows = collections.defaultdict(lambda: {"A": [], "B": []})
 for line in open(sys.argv[1]):
     kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
-    rows[(kv["workload"], kv["procs"], kv.get("unit", ""))][kv["side"]].append(float(kv["value"]))
+    rows[(kv["ab"], kv["procs"], kv.get("unit", ""))][kv["side"]].append(float(kv["value"]))
 print(f"{'workload':22} {'P':>2} {'A median':>12} {'B median':>12} {'B/A':>6}  unit")
 for (w, p, u), v in rows.items():
     if v["A"] and v["B"]:
