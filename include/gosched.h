@@ -1300,7 +1300,9 @@ int gs_rwmutex_free(struct gs_rwmutex *rw);
  reader bias off) and took its count back. Wakes a writer that waits for the readers
  to leave, then read-locks as gs_rwmutex_rlock does.
 
- Returns what gs_rwmutex_rlock returns.
+ Returns what gs_rwmutex_rlock returns: 0; GS_EINVAL for NULL or an rwmutex that is
+ not live; GS_EPERM inside an unlockf if a writer holds or waits for it (nothing is
+ locked); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (nothing is locked).
  */
 int gs__rwmutex_rlock_slow(struct gs_rwmutex *rw);
 
@@ -1802,9 +1804,13 @@ typedef struct gs__rwmutex_head {
     intptr_t _tpoff;
 } gs__rwmutex_head;
 
-/* The calling thread's P slot offset in every lock (0: none), read at the offset from
-   the thread pointer that the lock records. Volatile: after any call the goroutine may
-   run on another thread. */
+/*
+ The calling thread's P slot offset in every lock, read at the offset from the thread
+ pointer that the lock records. Volatile: after any call the goroutine may run on
+ another thread.
+
+ Returns the byte offset of the slot in the lock; 0 when the thread has none.
+ */
 static inline uintptr_t gs__rwmutex_slot(intptr_t tpoff)
 {
     uintptr_t off;
@@ -1812,7 +1818,11 @@ static inline uintptr_t gs__rwmutex_slot(intptr_t tpoff)
     return off;
 }
 
-/* Returns what gs_rwmutex_rlock returns. */
+/*
+ Returns what gs_rwmutex_rlock returns: 0; GS_EINVAL for NULL or an rwmutex that is not
+ live; GS_EPERM inside an unlockf if a writer holds or waits for it; GS_ESHUTDOWN on a
+ foreign thread when gs_shutdown runs.
+ */
 static inline int gs_rwmutex_rlock_inline(struct gs_rwmutex *rw)
 {
     const struct gs__rwmutex_head *h = (const struct gs__rwmutex_head *)(void *)rw;
@@ -1833,7 +1843,10 @@ static inline int gs_rwmutex_rlock_inline(struct gs_rwmutex *rw)
     return (gs_rwmutex_rlock)(rw);
 }
 
-/* Returns what gs_rwmutex_runlock returns. */
+/*
+ Returns what gs_rwmutex_runlock returns: 0; GS_EPERM if no reader holds rw (as
+ gs_rwmutex_runlock details); GS_EINVAL for NULL or an rwmutex that is not live.
+ */
 static inline int gs_rwmutex_runlock_inline(struct gs_rwmutex *rw)
 {
     const struct gs__rwmutex_head *h = (const struct gs__rwmutex_head *)(void *)rw;

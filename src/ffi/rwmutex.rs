@@ -172,7 +172,9 @@ pub extern "C" fn gs_rwmutex_free(rw: *mut gs_rwmutex) -> c_int {
 /// reader bias off) and took its count back. Wakes a writer that waits for the readers
 /// to leave, then read-locks as gs_rwmutex_rlock does.
 ///
-/// Returns what gs_rwmutex_rlock returns.
+/// Returns what gs_rwmutex_rlock returns: 0; GS_EINVAL for NULL or an rwmutex that is
+/// not live; GS_EPERM inside an unlockf if a writer holds or waits for it (nothing is
+/// locked); GS_ESHUTDOWN on a foreign thread when gs_shutdown runs (nothing is locked).
 #[no_mangle]
 pub extern "C" fn gs__rwmutex_rlock_slow(rw: *mut gs_rwmutex) -> c_int {
     ffi_boundary!(PANIC_CODE, {
